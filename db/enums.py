@@ -1,0 +1,91 @@
+"""The desk's vocabulary, as stored (lower-case strings)."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    ENGINEER = "engineer"
+    VIEWER = "viewer"
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+
+
+class IntakeType(StrEnum):
+    CHAT = "chat"
+    EMAIL = "email"
+    PHONE = "phone"
+    TICKET = "ticket"
+    MONITORING_ALERT = "monitoring_alert"
+
+
+class MessageRole(StrEnum):
+    CUSTOMER = "customer"
+    ENGINEER = "engineer"
+    ASSISTANT = "assistant"
+
+
+class Confidence(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class HandoffIntent(StrEnum):
+    PARK = "park"
+    ESCALATE = "escalate"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """Sort key: a higher rank is worked first."""
+        return _PRIORITY_RANK[self]
+
+
+_PRIORITY_RANK = {Priority.LOW: 0, Priority.NORMAL: 1, Priority.HIGH: 2, Priority.URGENT: 3}
+
+
+class AssessmentStatus(StrEnum):
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class EventKind(StrEnum):
+    """What the account's event log records; each is also a handoff's history entry."""
+
+    ESCALATED = "escalated"
+    ASSESSMENT_READY = "assessment_ready"
+    ASSESSMENT_FAILED = "assessment_failed"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+
+
+class JobKind(StrEnum):
+    ASSESS = "assess"
+    EMAIL = "email"
+
+
+class JobState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class EmailStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    LOGGED = "logged"
+    FAILED = "failed"

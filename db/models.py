@@ -1,0 +1,177 @@
+"""The desk's tables. Relationships are not declared: async code loads related rows explicitly
+(DataLoaders, joins), never lazily."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from db.types import JSONType, UTCDateTime, utcnow
+
+
+def _id() -> Any:
+    return Field(default_factory=uuid.uuid4, primary_key=True)
+
+
+def _when(nullable: bool = False, index: bool = False) -> Any:
+    default = None if nullable else ...
+    kwargs: dict[str, Any] = {"sa_type": UTCDateTime, "nullable": nullable, "index": index}
+    if not nullable:
+        return Field(default_factory=utcnow, **kwargs)
+    return Field(default=default, **kwargs)
+
+
+def _text(nullable: bool = False) -> Any:
+    return Field(default=None if nullable else "", sa_type=Text, nullable=nullable)
+
+
+def _short(length: int = 32, **kwargs: Any) -> Any:
+    return Field(sa_type=String(length), **kwargs)
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: uuid.UUID = _id()
+    name: str = _short(200)
+    # The last sequence number handed out in this account's event log; bumped in the same
+    # transaction as the event, so writers of one account are serialized and seqs never repeat.
+    last_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    created_at: datetime = _when()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+
+    id: uuid.UUID = _id()
+    account_id: uuid.UUID = Field(foreign_key="account.id", index=True)
+    name: str = _short(200)
+    email: str = _short(320, unique=True)  # stored lower-case; login is by email alone
+    password_hash: str = _short(200)
+    role: str = _short(16)
+    active: bool = Field(default=True)
+    created_at: datetime = _when()
+
+
+class TroubleshootingSession(SQLModel, table=True):
+    __tablename__ = "troubleshooting_session"
+
+    id: uuid.UUID = _id()
+    account_id: uuid.UUID = Field(foreign_key="account.id", index=True)
+    owner_id: uuid.UUID = Field(foreign_key="app_user.id")
+    # Who works the session now: the owner, or the senior who claimed its escalation.
+    assignee_id: uuid.UUID = Field(foreign_key="app_user.id")
+    intake_type: str = _short(32)
+    intake_content: str = _text()
+    problem_summary: str = _short(500)
+    status: str = _short(16)
+    confidence_tier: str | None = _short(16, default=None, nullable=True)
+    handoff_count: int = Field(default=0)
+    message_count: int = Field(default=0)
+    escalation_package: dict | None = Field(default=None, sa_type=JSONType, nullable=True)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class SessionMessage(SQLModel, table=True):
+    __tablename__ = "session_message"
+    __table_args__ = (UniqueConstraint("session_id", "position"),)
+
+    id: uuid.UUID = _id()
+    session_id: uuid.UUID = Field(foreign_key="troubleshooting_session.id")
+    position: int
+    role: str = _short(16)
+    content: str = _text()
+    created_at: datetime = _when()
+
+
+class Handoff(SQLModel, table=True):
+    __tablename__ = "handoff"
+    __table_args__ = (
+        # The team queue: an account's escalations, by priority and age.
+        Index("ix_handoff_queue", "account_id", "intent", "priority_rank", "created_at"),
+    )
+
+    id: uuid.UUID = _id()
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    session_id: uuid.UUID = Field(foreign_key="troubleshooting_session.id", index=True)
+    intent: str = _short(16)
+    engineer_notes: str = _text()
+    priority: str = _short(16)
+    priority_rank: int
+    snapshot: dict = Field(sa_type=JSONType)
+    created_by_id: uuid.UUID = Field(foreign_key="app_user.id")
+    created_at: datetime = _when()
+    assessment_status: str = _short(16)
+    assessment_summary: str | None = _text(nullable=True)
+    assessment_likely_cause: str | None = _text(nullable=True)
+    assessment_suggested_steps: list | None = Field(default=None, sa_type=JSONType, nullable=True)
+    assessment_confidence: str | None = _short(16, default=None, nullable=True)
+    assessment_updated_at: datetime | None = _when(nullable=True)
+    claimed_by_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)
+    claimed_at: datetime | None = _when(nullable=True)
+
+
+class HandoffSeen(SQLModel, table=True):
+    """A user's read mark: an escalation without a row for the user is unread to them."""
+
+    __tablename__ = "handoff_seen"
+
+    user_id: uuid.UUID = Field(foreign_key="app_user.id", primary_key=True)
+    handoff_id: uuid.UUID = Field(foreign_key="handoff.id", primary_key=True)
+    seen_at: datetime = _when()
+
+
+class AccountEvent(SQLModel, table=True):
+    """The account's event log: what clients hear of, and each handoff's history."""
+
+    __tablename__ = "account_event"
+    __table_args__ = (Index("ix_account_event_handoff", "handoff_id", "seq"),)
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = _short(32)
+    handoff_id: uuid.UUID | None = Field(default=None, foreign_key="handoff.id", nullable=True)
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)
+    occurred_at: datetime = _when()
+
+
+class Job(SQLModel, table=True):
+    """Work done after commit (assessments, emails), leased by workers from this table."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_ready", "state", "run_after"),)
+
+    id: uuid.UUID = _id()
+    kind: str = _short(16)
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    subject_id: uuid.UUID  # the handoff to assess, or the email to send
+    state: str = _short(16, default="pending")
+    attempts: int = Field(default=0)
+    run_after: datetime = _when()
+    lease_owner: str | None = _short(64, default=None, nullable=True)
+    lease_expires_at: datetime | None = _when(nullable=True)
+    last_error: str | None = _text(nullable=True)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class EmailMessage(SQLModel, table=True):
+    """An email owed to a teammate; recorded with the escalation, sent by a worker."""
+
+    __tablename__ = "email_message"
+
+    id: uuid.UUID = _id()
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    handoff_id: uuid.UUID = Field(foreign_key="handoff.id", index=True)
+    recipient_id: uuid.UUID = Field(foreign_key="app_user.id")
+    to_address: str = _short(320)
+    subject: str = _short(300)
+    body: str = _text()
+    status: str = _short(16)
+    attempts: int = Field(default=0)
+    last_error: str | None = _text(nullable=True)
+    created_at: datetime = _when()
+    sent_at: datetime | None = _when(nullable=True)

@@ -1,0 +1,144 @@
+"""`handoff-desk`: serve, migrate, create-account, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from handoff_desk.settings import Settings, SettingsError
+
+
+async def _migrate(settings: Settings) -> None:
+    from db.engine import create_engine
+    from db.migrate import upgrade
+
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _with_desk(settings: Settings, work):
+    from db.engine import Database
+    from resolvers.desk import Desk
+
+    desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
+    try:
+        return await work(desk)
+    finally:
+        await desk.db.dispose()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(_migrate(settings))
+    print(f"migrated {settings.database_url}")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    asyncio.run(_migrate(settings))
+    if args.demo:
+        from handoff_desk.demo import seed_demo
+
+        created = asyncio.run(_with_desk(settings, seed_demo))
+        print("demo data: " + ("seeded" if created else "already present"))
+    print(f"GraphiQL: http://{host}:{port}/graphql   (database: {settings.database_url})")
+    sys.stdout.flush()
+    uvicorn.run(
+        "handoff_desk.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        ws_per_message_deflate=False,  # its per-connection memory is large (uvicorn #1862)
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_create_account(settings: Settings, args: argparse.Namespace) -> int:
+    from resolvers.accounts import create_account
+    from resolvers.errors import BadInput
+    from resolvers.outcomes import EmailTaken
+
+    async def work(desk):
+        return await create_account(
+            desk,
+            name=args.name,
+            admin_name=args.admin_name,
+            admin_email=args.admin_email,
+            admin_password=args.admin_password,
+        )
+
+    try:
+        outcome = asyncio.run(_with_desk(settings, work))
+    except BadInput as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 2
+    if isinstance(outcome, EmailTaken):
+        print(f"error: a user with email {outcome.email} exists already", file=sys.stderr)
+        return 1
+    account, admin = outcome
+    print(json.dumps({"account_id": str(account.id), "admin_id": str(admin.id)}))
+    return 0
+
+
+def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from schema.schema import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="handoff-desk", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="apply migrations, then run the server")
+    serve.add_argument("--host", help="default: HANDOFF_HOST or 127.0.0.1")
+    serve.add_argument("--port", type=int, help="default: HANDOFF_PORT or 8000")
+    serve.add_argument("--demo", action="store_true", help="seed the demo accounts first")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(run=cmd_migrate)
+
+    account = sub.add_parser("create-account", help="create an account with its first admin")
+    account.add_argument("--name", required=True)
+    account.add_argument("--admin-name", required=True)
+    account.add_argument("--admin-email", required=True)
+    account.add_argument("--admin-password", required=True)
+    account.set_defaults(run=cmd_create_account)
+
+    export = sub.add_parser("export-schema", help="write the GraphQL SDL")
+    export.add_argument("--output", default="schema.graphql", help="a path, or - for stdout")
+    export.set_defaults(run=cmd_export_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return args.run(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Settings, read once from the environment (see .env.example for every one, documented)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+DEV_TOKEN_SECRET = "dev-only-insecure-token-secret-change-me"
+
+
+class SettingsError(ValueError):
+    """A setting is present but unusable; raised at startup, never mid-request."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver the stack uses."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./handoff-desk.db"
+    broadcast_url: str = "memory://"
+    token_secret: str = DEV_TOKEN_SECRET
+    token_ttl_seconds: int = 12 * 3600
+    assessment_timeout_seconds: float = 20.0
+    assessor: str = "rules"
+    openai_base_url: str = ""
+    openai_model: str = ""
+    openai_api_key: str = ""
+    smtp_url: str = ""
+    email_from: str = "Handoff Desk <desk@localhost>"
+    public_url: str = "http://127.0.0.1:8000"
+    run_workers: bool = True
+    graphiql: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+        assessor = env.get("HANDOFF_ASSESSOR", defaults.assessor) or defaults.assessor
+        if assessor not in ("rules", "openai"):
+            raise SettingsError(f"HANDOFF_ASSESSOR must be 'rules' or 'openai', got {assessor!r}")
+        settings = cls(
+            database_url=normalize_database_url(
+                env.get("HANDOFF_DATABASE_URL") or defaults.database_url
+            ),
+            broadcast_url=env.get("HANDOFF_BROADCAST_URL") or defaults.broadcast_url,
+            token_secret=env.get("HANDOFF_TOKEN_SECRET") or defaults.token_secret,
+            token_ttl_seconds=_int(env, "HANDOFF_TOKEN_TTL_SECONDS", defaults.token_ttl_seconds, 1),
+            assessment_timeout_seconds=_float(
+                env, "HANDOFF_ASSESSMENT_TIMEOUT_SECONDS", defaults.assessment_timeout_seconds
+            ),
+            assessor=assessor,
+            openai_base_url=env.get("HANDOFF_OPENAI_BASE_URL", ""),
+            openai_model=env.get("HANDOFF_OPENAI_MODEL", ""),
+            openai_api_key=env.get("HANDOFF_OPENAI_API_KEY", ""),
+            smtp_url=env.get("HANDOFF_SMTP_URL", ""),
+            email_from=env.get("HANDOFF_EMAIL_FROM") or defaults.email_from,
+            public_url=(env.get("HANDOFF_PUBLIC_URL") or defaults.public_url).rstrip("/"),
+            run_workers=_bool(env, "HANDOFF_RUN_WORKERS", defaults.run_workers),
+            graphiql=_bool(env, "HANDOFF_GRAPHIQL", defaults.graphiql),
+            host=env.get("HANDOFF_HOST") or defaults.host,
+            port=_int(env, "HANDOFF_PORT", defaults.port, 1),
+        )
+        if settings.token_secret == DEV_TOKEN_SECRET:
+            log.warning("HANDOFF_TOKEN_SECRET is not set: using the development secret")
+        return settings
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

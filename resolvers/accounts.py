@@ -1,0 +1,145 @@
+"""Accounts (tenants) and their users, administered by the account's admins."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, select
+
+from db.enums import Role
+from db.models import Account, User
+from resolvers import limits
+from resolvers.auth import Viewer, hash_password, normalize_email
+from resolvers.desk import Abort, Desk, transaction
+from resolvers.errors import BadInput
+from resolvers.outcomes import EmailTaken, LastAdmin, NotFound, NotPermitted
+from resolvers.permissions import Capability, denial
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_email(email: str) -> str:
+    email = normalize_email(email)
+    if len(email) > limits.EMAIL_MAX or not _EMAIL.match(email):
+        raise BadInput(f"{email!r} is not an email address")
+    return email
+
+
+def _check_password(password: str) -> str:
+    if not limits.PASSWORD_MIN <= len(password) <= limits.PASSWORD_MAX:
+        raise BadInput(
+            f"a password must have {limits.PASSWORD_MIN} to {limits.PASSWORD_MAX} characters"
+        )
+    return password
+
+
+async def _new_user(account_id, name: str, email: str, role: Role, password: str) -> User:
+    return User(
+        account_id=account_id,
+        name=limits.check_text(name, "name", maximum=limits.NAME_MAX),
+        email=_check_email(email),
+        role=role,
+        password_hash=await hash_password(_check_password(password)),
+    )
+
+
+async def create_account(
+    desk: Desk, *, name: str, admin_name: str, admin_email: str, admin_password: str
+) -> tuple[Account, User] | EmailTaken:
+    """Bring up a tenant with its first admin (the `create-account` command)."""
+    account = Account(name=limits.check_text(name, "name", maximum=limits.NAME_MAX))
+    admin = await _new_user(account.id, admin_name, admin_email, Role.ADMIN, admin_password)
+    try:
+        async with transaction(desk) as tx:
+            tx.session.add(account)
+            await tx.session.flush()
+            tx.session.add(admin)
+    except IntegrityError:
+        return EmailTaken(admin.email)
+    return account, admin
+
+
+async def get_account(desk: Desk, viewer: Viewer) -> Account:
+    async with desk.db.read() as db:
+        return await db.get(Account, viewer.account_id)
+
+
+async def list_users(desk: Desk, viewer: Viewer) -> list[User]:
+    stmt = select(User).where(User.account_id == viewer.account_id).order_by(col(User.name))
+    async with desk.db.read() as db:
+        return list((await db.exec(stmt)).all())
+
+
+async def add_user(
+    desk: Desk, viewer: Viewer, *, name: str, email: str, role: Role, password: str
+) -> User | NotPermitted | EmailTaken:
+    if not viewer.can(Capability.ADMINISTER):
+        return NotPermitted(denial(Capability.ADMINISTER))
+    user = await _new_user(viewer.account_id, name, email, role, password)
+    try:
+        async with transaction(desk) as tx:
+            tx.session.add(user)
+    except IntegrityError:
+        return EmailTaken(user.email)
+    return user
+
+
+async def set_user_role(
+    desk: Desk, viewer: Viewer, user_id: uuid.UUID, role: Role
+) -> User | NotPermitted | NotFound | LastAdmin:
+    return await _change_user(desk, viewer, user_id, role=role)
+
+
+async def deactivate_user(
+    desk: Desk, viewer: Viewer, user_id: uuid.UUID
+) -> User | NotPermitted | NotFound | LastAdmin:
+    return await _change_user(desk, viewer, user_id, active=False)
+
+
+async def _change_user(
+    desk: Desk,
+    viewer: Viewer,
+    user_id: uuid.UUID,
+    *,
+    role: Role | None = None,
+    active: bool | None = None,
+) -> User | NotPermitted | NotFound | LastAdmin:
+    if not viewer.can(Capability.ADMINISTER):
+        return NotPermitted(denial(Capability.ADMINISTER))
+    try:
+        async with transaction(desk) as tx:
+            # Lock the account's admins first: two admins demoting each other at once must not
+            # both see the other still standing.
+            admins = select(User).where(
+                User.account_id == viewer.account_id, User.role == Role.ADMIN, User.active
+            )
+            await tx.session.exec(admins.with_for_update())
+            user = (
+                await tx.session.exec(
+                    select(User)
+                    .where(User.id == user_id, User.account_id == viewer.account_id)
+                    .with_for_update()
+                )
+            ).first()
+            if user is None:
+                return NotFound("user")
+            if role is not None:
+                user.role = role
+            if active is not None:
+                user.active = active
+            tx.session.add(user)
+            await tx.session.flush()
+            if await _active_admins(tx.session, viewer.account_id) == 0:
+                raise Abort(LastAdmin())
+    except Abort as abort:
+        return abort.outcome
+    return user
+
+
+async def _active_admins(db, account_id: uuid.UUID) -> int:
+    stmt = select(func.count()).where(
+        User.account_id == account_id, User.role == Role.ADMIN, User.active
+    )
+    return (await db.exec(stmt)).one()

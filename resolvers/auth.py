@@ -1,0 +1,124 @@
+"""Who is calling: passwords, tokens, and the viewer behind a request."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import select
+
+from db.models import User
+from db.types import utcnow
+from resolvers.desk import Desk
+from resolvers.errors import AuthenticationError
+from resolvers.ids import parse_id
+from resolvers.permissions import Capability, allows
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+# Verified when the email is unknown, so that a wrong email costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+_ALGORITHM = "HS256"
+
+
+async def hash_password(password: str) -> str:
+    # argon2 is deliberately slow and memory-hard: keep it off the event loop.
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: uuid.UUID
+    account_id: uuid.UUID
+    role: str
+    name: str
+
+    def can(self, capability: Capability) -> bool:
+        return allows(self.role, capability)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def login(desk: Desk, email: str, password: str) -> IssuedToken | None:
+    """A token for valid credentials of an active user; None otherwise, whatever the reason."""
+    async with desk.db.read() as session:
+        user = (
+            await session.exec(select(User).where(User.email == normalize_email(email)))
+        ).first()
+    if user is None or not user.active:
+        await verify_password(_DUMMY_HASH, password)
+        return None
+    if not await verify_password(user.password_hash, password):
+        return None
+    return issue_token(desk, user)
+
+
+def issue_token(desk: Desk, user: User) -> IssuedToken:
+    now = utcnow()
+    expires_at = now + timedelta(seconds=desk.settings.token_ttl_seconds)
+    claims = {"sub": str(user.id), "acct": str(user.account_id), "iat": now, "exp": expires_at}
+    token = jwt.encode(claims, desk.settings.token_secret, algorithm=_ALGORITHM)
+    return IssuedToken(token=token, expires_at=expires_at.replace(microsecond=0), user=user)
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthenticationError(
+            "Authentication required: send 'Authorization: Bearer <token>' "
+            "with a token from the login mutation"
+        )
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("The Authorization header must read 'Bearer <token>'")
+    return token.strip()
+
+
+def _decode(desk: Desk, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+    try:
+        claims = jwt.decode(
+            token,
+            desk.settings.token_secret,
+            algorithms=[_ALGORITHM],
+            options={"require": ["exp", "sub", "acct"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise AuthenticationError("Your token has expired: log in again") from None
+    except jwt.PyJWTError:
+        raise AuthenticationError("Your token is not valid: log in again") from None
+    try:
+        return parse_id(claims["sub"]), parse_id(claims["acct"])
+    except Exception:
+        raise AuthenticationError("Your token is not valid: log in again") from None
+
+
+async def authenticate(desk: Desk, token: str) -> Viewer:
+    user_id, account_id = _decode(desk, token)
+    async with desk.db.read() as session:
+        user = await session.get(User, user_id)
+    # Checked on every request, so deactivation ends every token the user holds at once.
+    if user is None or user.account_id != account_id or not user.active:
+        raise AuthenticationError("This user no longer has access: ask an admin of your account")
+    return Viewer(user_id=user.id, account_id=user.account_id, role=user.role, name=user.name)

@@ -1,0 +1,108 @@
+"""The services a resolver works with, and the one way to write: `transaction(desk)`.
+
+A transaction's event-log rows and job rows commit together with the change they describe; the
+notifier hears of them only after the commit, so no client ever learns of a change that rolled back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel import update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import Database
+from db.enums import EventKind, JobKind
+from db.models import Account, AccountEvent, Job
+from db.types import utcnow
+from handoff_desk.settings import Settings
+
+
+class Notifier(Protocol):
+    async def events_committed(self, account_id: uuid.UUID, last_seq: int) -> None: ...
+
+    def jobs_committed(self) -> None: ...
+
+
+class SilentNotifier:
+    """For commands and scripts that run without a server: the log and the jobs table suffice."""
+
+    async def events_committed(self, account_id: uuid.UUID, last_seq: int) -> None:
+        return None
+
+    def jobs_committed(self) -> None:
+        return None
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    db: Database
+    notifier: Notifier = field(default_factory=SilentNotifier)
+
+
+@dataclass
+class Tx:
+    session: AsyncSession
+    last_seq: dict[uuid.UUID, int] = field(default_factory=dict)
+    jobs: int = 0
+
+    async def record(
+        self,
+        account_id: uuid.UUID,
+        kind: EventKind,
+        *,
+        handoff_id: uuid.UUID | None = None,
+        actor_id: uuid.UUID | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Append to the account's event log. Call it after the transaction's other writes: it
+        locks the account's counter row, and taking that lock last keeps writers deadlock-free."""
+        bump = (
+            update(Account)
+            .where(Account.id == account_id)
+            .values(last_seq=Account.last_seq + 1)
+            .returning(Account.last_seq)
+        )
+        seq = (await self.session.exec(bump)).scalar_one()
+        self.session.add(
+            AccountEvent(
+                account_id=account_id,
+                seq=seq,
+                kind=kind,
+                handoff_id=handoff_id,
+                actor_id=actor_id,
+                occurred_at=at or utcnow(),
+            )
+        )
+        self.last_seq[account_id] = seq
+        return seq
+
+    def enqueue(self, kind: JobKind, account_id: uuid.UUID, subject_id: uuid.UUID) -> None:
+        self.session.add(Job(kind=kind, account_id=account_id, subject_id=subject_id))
+        self.jobs += 1
+
+
+class Abort(Exception):
+    """Raised inside a transaction to roll it back and answer with `outcome` instead."""
+
+    def __init__(self, outcome: object) -> None:
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+@asynccontextmanager
+async def transaction(desk: Desk) -> AsyncIterator[Tx]:
+    async with desk.db.write() as session:
+        tx = Tx(session)
+        yield tx
+    # Committed: only now may anyone hear of it.
+    for account_id, seq in tx.last_seq.items():
+        await desk.notifier.events_committed(account_id, seq)
+    if tx.jobs:
+        desk.notifier.jobs_committed()

@@ -1,0 +1,28 @@
+"""Errors a client can act on. Each carries a stable `code` in the GraphQL error's extensions.
+
+Expected outcomes of a mutation (already claimed, not found, not permitted) are union members,
+not errors; these are for a request that cannot be served as asked.
+"""
+
+from graphql import GraphQLError
+
+
+class DeskError(GraphQLError):
+    code = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, extensions={"code": self.code})
+
+
+class AuthenticationError(DeskError):
+    code = "UNAUTHENTICATED"
+
+
+class BadInput(DeskError):
+    code = "BAD_USER_INPUT"
+
+
+class Forbidden(DeskError):
+    """For queries only; mutations answer with a NotPermitted member instead."""
+
+    code = "FORBIDDEN"

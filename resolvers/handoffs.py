@@ -1,0 +1,164 @@
+"""Handing a session off: park it (private) or escalate it (team-wide)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import col, select
+
+from db.enums import (
+    AssessmentStatus,
+    EventKind,
+    HandoffIntent,
+    JobKind,
+    Priority,
+    SessionStatus,
+)
+from db.models import Handoff, SessionMessage, TroubleshootingSession
+from db.types import utcnow
+from resolvers import limits
+from resolvers.auth import Viewer
+from resolvers.desk import Desk, Tx, transaction
+from resolvers.notifications import record_escalation_emails
+from resolvers.outcomes import InvalidState, NotFound, NotPermitted
+from resolvers.permissions import Capability, denial
+from resolvers.seen import mark_seen
+from resolvers.sessions import locked_session, may_work
+
+_EXCERPT = 140
+
+
+def visible_to(viewer: Viewer):
+    """Escalations are the team's; a park handoff is its creator's alone."""
+    return (Handoff.account_id == viewer.account_id) & (
+        (Handoff.intent == HandoffIntent.ESCALATE) | (Handoff.created_by_id == viewer.user_id)
+    )
+
+
+async def get_handoff(desk: Desk, viewer: Viewer, handoff_id: uuid.UUID) -> Handoff | None:
+    async with desk.db.read() as db:
+        stmt = select(Handoff).where(Handoff.id == handoff_id, visible_to(viewer))
+        return (await db.exec(stmt)).first()
+
+
+async def create_handoff(
+    desk: Desk,
+    viewer: Viewer,
+    session_id: uuid.UUID,
+    *,
+    intent: HandoffIntent,
+    engineer_notes: str,
+    priority: Priority,
+) -> Handoff | NotFound | NotPermitted | InvalidState:
+    if not viewer.can(Capability.HAND_OFF):
+        return NotPermitted(denial(Capability.HAND_OFF))
+    notes = limits.check_text(
+        engineer_notes, "engineerNotes", maximum=limits.ENGINEER_NOTES_MAX, required=False
+    )
+    async with transaction(desk) as tx:
+        session = await locked_session(tx.session, viewer, session_id)
+        if session is None:
+            return NotFound("session")
+        if not may_work(viewer, session):
+            return NotPermitted("Only the engineer working this session may hand it off.")
+        if session.status not in (SessionStatus.ACTIVE, SessionStatus.PAUSED):
+            return InvalidState(f"A {session.status} session cannot be handed off.", session.status)
+        return await _hand_off(tx, desk, viewer, session, intent, notes, priority)
+
+
+async def _hand_off(
+    tx: Tx,
+    desk: Desk,
+    viewer: Viewer,
+    session: TroubleshootingSession,
+    intent: HandoffIntent,
+    notes: str,
+    priority: Priority,
+) -> Handoff:
+    now = utcnow()
+    messages = await _conversation(tx, session.id)
+    snapshot = session_snapshot(session, messages, taken_at=now.isoformat())
+    handoff = Handoff(
+        account_id=session.account_id,
+        session_id=session.id,
+        intent=intent,
+        engineer_notes=notes,
+        priority=priority,
+        priority_rank=priority.rank,
+        snapshot=snapshot,
+        created_by_id=viewer.user_id,
+        created_at=now,
+        assessment_status=AssessmentStatus.PENDING,
+    )
+    tx.session.add(handoff)
+    session.handoff_count += 1
+    session.updated_at = now
+    if intent == HandoffIntent.PARK:
+        session.status = SessionStatus.PAUSED
+        tx.session.add(session)
+        return handoff
+
+    session.status = SessionStatus.ESCALATED
+    session.escalation_package = {
+        "handoff_id": str(handoff.id),
+        "escalated_at": now.isoformat(),
+        "snapshot": snapshot,
+        "conversation_path": conversation_path(messages),
+    }
+    tx.session.add(session)
+    await tx.session.flush()  # the handoff row exists before rows that point at it
+    await mark_seen(tx.session, viewer.user_id, handoff.id)  # nobody is told of their own news
+    tx.enqueue(JobKind.ASSESS, session.account_id, handoff.id)
+    await record_escalation_emails(tx, desk.settings.public_url, handoff, session, viewer)
+    await tx.record(
+        session.account_id,
+        EventKind.ESCALATED,
+        handoff_id=handoff.id,
+        actor_id=viewer.user_id,
+        at=now,
+    )
+    return handoff
+
+
+async def _conversation(tx: Tx, session_id: uuid.UUID) -> list[SessionMessage]:
+    stmt = (
+        select(SessionMessage)
+        .where(SessionMessage.session_id == session_id)
+        .order_by(col(SessionMessage.position))
+    )
+    return list((await tx.session.exec(stmt)).all())
+
+
+def session_snapshot(
+    session: TroubleshootingSession, messages: list[SessionMessage], *, taken_at: str
+) -> dict:
+    """The session as it stood at handoff time, kept with the handoff whatever happens later."""
+    return {
+        "taken_at": taken_at,
+        "problem_summary": session.problem_summary,
+        "intake_type": session.intake_type,
+        "intake_content": session.intake_content,
+        "status": session.status,
+        "confidence_tier": session.confidence_tier,
+        "handoff_count": session.handoff_count,
+        "messages": [
+            {
+                "position": m.position,
+                "role": m.role,
+                "content": m.content,
+                "created_at": m.created_at.isoformat(),
+            }
+            for m in messages
+        ],
+    }
+
+
+def conversation_path(messages: list[SessionMessage]) -> list[dict]:
+    """The path the conversation took: each turn's speaker and its opening line."""
+    path = []
+    for m in messages:
+        first_line = m.content.strip().splitlines()[0] if m.content.strip() else ""
+        if len(first_line) > _EXCERPT:
+            first_line = first_line[: _EXCERPT - 1] + "…"
+        path.append({"position": m.position, "role": m.role, "excerpt": first_line})
+    return path

@@ -1,0 +1,29 @@
+"""Documented input limits (README, "Limits"). Longer input is refused, never truncated."""
+
+from resolvers.errors import BadInput
+
+NAME_MAX = 200
+EMAIL_MAX = 320
+PASSWORD_MIN = 8
+PASSWORD_MAX = 256
+PROBLEM_SUMMARY_MAX = 500
+INTAKE_CONTENT_MAX = 20_000
+MESSAGE_MAX = 20_000
+ENGINEER_NOTES_MAX = 10_000
+QUEUE_PAGE_MAX = 100
+
+
+def check_text(value: str, field: str, *, maximum: int, required: bool = True) -> str:
+    """Strip surrounding whitespace; refuse empty (when required) or over-long text."""
+    value = value.strip()
+    if required and not value:
+        raise BadInput(f"{field} must not be empty")
+    if len(value) > maximum:
+        raise BadInput(f"{field} is {len(value)} characters long; the limit is {maximum}")
+    return value
+
+
+def check_page_size(first: int) -> int:
+    if not 1 <= first <= QUEUE_PAGE_MAX:
+        raise BadInput(f"first must be between 1 and {QUEUE_PAGE_MAX}, got {first}")
+    return first

@@ -1,0 +1,64 @@
+"""Who hears of an escalation by email: recorded with the escalation, sent by a worker."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from db.enums import EmailStatus, JobKind, Role
+from db.models import EmailMessage, Handoff, TroubleshootingSession, User
+from resolvers.auth import Viewer
+from resolvers.desk import Tx
+
+NOTIFIED_ROLES = (Role.ENGINEER, Role.ADMIN)  # never viewers
+_SUBJECT_MAX = 200
+
+
+async def escalation_recipients(tx: Tx, viewer: Viewer) -> list[User]:
+    """Every active engineer or admin of the escalating account, except the escalator."""
+    stmt = (
+        select(User)
+        .where(
+            User.account_id == viewer.account_id,
+            col(User.role).in_(NOTIFIED_ROLES),
+            User.active,
+            User.id != viewer.user_id,
+        )
+        .order_by(col(User.email))
+    )
+    return list((await tx.session.exec(stmt)).all())
+
+
+def escalation_subject(session: TroubleshootingSession) -> str:
+    subject = f"Escalated: {session.problem_summary}"
+    return subject if len(subject) <= _SUBJECT_MAX else subject[: _SUBJECT_MAX - 1] + "…"
+
+
+def escalation_body(
+    public_url: str, handoff: Handoff, session: TroubleshootingSession, viewer: Viewer
+) -> str:
+    notes = handoff.engineer_notes or "(no notes)"
+    return (
+        f"{viewer.name} escalated a troubleshooting session ({handoff.priority} priority).\n\n"
+        f"Problem: {session.problem_summary}\n\n"
+        f"Engineer notes:\n{notes}\n\n"
+        f"Open it: {public_url}/handoffs/{handoff.id}\n"
+    )
+
+
+async def record_escalation_emails(
+    tx: Tx, public_url: str, handoff: Handoff, session: TroubleshootingSession, viewer: Viewer
+) -> None:
+    subject = escalation_subject(session)
+    body = escalation_body(public_url, handoff, session, viewer)
+    for user in await escalation_recipients(tx, viewer):
+        email = EmailMessage(
+            account_id=handoff.account_id,
+            handoff_id=handoff.id,
+            recipient_id=user.id,
+            to_address=user.email,
+            subject=subject,
+            body=body,
+            status=EmailStatus.PENDING,
+        )
+        tx.session.add(email)
+        tx.enqueue(JobKind.EMAIL, handoff.account_id, email.id)

@@ -1,0 +1,41 @@
+"""Expected outcomes other than success; the schema turns each into a union member."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from db.models import Handoff, User
+
+
+@dataclass(frozen=True)
+class NotFound:
+    what: str  # "session", "handoff", "user"
+
+
+@dataclass(frozen=True)
+class NotPermitted:
+    message: str
+
+
+@dataclass(frozen=True)
+class InvalidState:
+    message: str
+    status: str
+
+
+@dataclass(frozen=True)
+class AlreadyClaimed:
+    handoff: Handoff
+    claimer: User
+    claimed_at: datetime
+
+
+@dataclass(frozen=True)
+class EmailTaken:
+    email: str
+
+
+@dataclass(frozen=True)
+class LastAdmin:
+    message: str = "An account must keep at least one active admin."

@@ -1,0 +1,161 @@
+"""Troubleshooting sessions: start, converse, resolve; read what the caller's account holds."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import col, select, update
+
+from db.enums import Confidence, IntakeType, MessageRole, SessionStatus
+from db.models import SessionMessage, TroubleshootingSession
+from db.types import utcnow
+from resolvers import limits
+from resolvers.auth import Viewer
+from resolvers.desk import Desk, transaction
+from resolvers.outcomes import InvalidState, NotFound, NotPermitted
+from resolvers.permissions import Capability, denial
+
+_OPEN = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
+
+
+def may_work(viewer: Viewer, session: TroubleshootingSession) -> bool:
+    """The engineer the session is assigned to works it; an admin may step in."""
+    return viewer.can(Capability.ADMINISTER) or session.assignee_id == viewer.user_id
+
+
+async def get_session(desk: Desk, viewer: Viewer, session_id: uuid.UUID):
+    async with desk.db.read() as db:
+        return (
+            await db.exec(
+                select(TroubleshootingSession).where(
+                    TroubleshootingSession.id == session_id,
+                    TroubleshootingSession.account_id == viewer.account_id,
+                )
+            )
+        ).first()
+
+
+async def my_sessions(
+    desk: Desk, viewer: Viewer, status: SessionStatus | None, first: int
+) -> list[TroubleshootingSession]:
+    limits.check_page_size(first)
+    stmt = select(TroubleshootingSession).where(
+        TroubleshootingSession.account_id == viewer.account_id,
+        (TroubleshootingSession.assignee_id == viewer.user_id)
+        | (TroubleshootingSession.owner_id == viewer.user_id),
+    )
+    if status is not None:
+        stmt = stmt.where(TroubleshootingSession.status == status)
+    stmt = stmt.order_by(col(TroubleshootingSession.updated_at).desc()).limit(first)
+    async with desk.db.read() as db:
+        return list((await db.exec(stmt)).all())
+
+
+async def start_session(
+    desk: Desk,
+    viewer: Viewer,
+    *,
+    intake_type: IntakeType,
+    intake_content: str,
+    problem_summary: str,
+) -> TroubleshootingSession | NotPermitted:
+    if not viewer.can(Capability.WORK_SESSIONS):
+        return NotPermitted(denial(Capability.WORK_SESSIONS))
+    session = TroubleshootingSession(
+        account_id=viewer.account_id,
+        owner_id=viewer.user_id,
+        assignee_id=viewer.user_id,
+        intake_type=intake_type,
+        intake_content=limits.check_text(
+            intake_content, "intakeContent", maximum=limits.INTAKE_CONTENT_MAX
+        ),
+        problem_summary=limits.check_text(
+            problem_summary, "problemSummary", maximum=limits.PROBLEM_SUMMARY_MAX
+        ),
+        status=SessionStatus.ACTIVE,
+    )
+    async with transaction(desk) as tx:
+        tx.session.add(session)
+    return session
+
+
+async def add_message(
+    desk: Desk,
+    viewer: Viewer,
+    session_id: uuid.UUID,
+    *,
+    role: MessageRole,
+    content: str,
+    confidence_tier: Confidence | None,
+) -> SessionMessage | NotFound | NotPermitted | InvalidState:
+    if not viewer.can(Capability.WORK_SESSIONS):
+        return NotPermitted(denial(Capability.WORK_SESSIONS))
+    content = limits.check_text(content, "content", maximum=limits.MESSAGE_MAX)
+    async with transaction(desk) as tx:
+        session = await locked_session(tx.session, viewer, session_id)
+        if session is None:
+            return NotFound("session")
+        if not may_work(viewer, session):
+            return NotPermitted("Only the engineer working this session may add to it.")
+        if session.status not in _OPEN:
+            return InvalidState(
+                f"A {session.status} session takes no messages until it is claimed.",
+                session.status,
+            )
+        # The position comes from a counter bumped in this transaction: never two at one place.
+        values: dict = {
+            "message_count": TroubleshootingSession.message_count + 1,
+            "updated_at": utcnow(),
+            # A parked session waits on the customer; their reply (or ours) resumes it.
+            "status": SessionStatus.ACTIVE,
+        }
+        if confidence_tier is not None:
+            values["confidence_tier"] = confidence_tier
+        position = (
+            await tx.session.exec(
+                update(TroubleshootingSession)
+                .where(TroubleshootingSession.id == session.id)
+                .values(**values)
+                .returning(TroubleshootingSession.message_count)
+            )
+        ).scalar_one()
+        message = SessionMessage(
+            session_id=session.id, position=position, role=role, content=content
+        )
+        tx.session.add(message)
+    return message
+
+
+async def resolve_session(
+    desk: Desk, viewer: Viewer, session_id: uuid.UUID
+) -> TroubleshootingSession | NotFound | NotPermitted | InvalidState:
+    if not viewer.can(Capability.WORK_SESSIONS):
+        return NotPermitted(denial(Capability.WORK_SESSIONS))
+    async with transaction(desk) as tx:
+        session = await locked_session(tx.session, viewer, session_id)
+        if session is None:
+            return NotFound("session")
+        if not may_work(viewer, session):
+            return NotPermitted("Only the engineer working this session may resolve it.")
+        if session.status not in _OPEN:
+            hint = " Claim its escalation first." if session.status == "escalated" else ""
+            return InvalidState(f"The session is {session.status}.{hint}", session.status)
+        session.status = SessionStatus.RESOLVED
+        session.updated_at = utcnow()
+        tx.session.add(session)
+    return session
+
+
+async def locked_session(db, viewer: Viewer, session_id: uuid.UUID):
+    """The caller's account's session, locked for this transaction (PostgreSQL row lock; SQLite
+    write transactions are already exclusive)."""
+    stmt = (
+        select(TroubleshootingSession)
+        .where(
+            TroubleshootingSession.id == session_id,
+            TroubleshootingSession.account_id == viewer.account_id,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await db.exec(stmt)).first()

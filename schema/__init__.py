@@ -1,0 +1,1 @@
+"""The GraphQL surface: Strawberry types, inputs, result unions, the context, the schema."""

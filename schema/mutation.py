@@ -1,0 +1,173 @@
+"""Mutations: each one transaction; expected failures come back as union members."""
+
+from __future__ import annotations
+
+import strawberry
+
+from db import enums as db_enums
+from db import models
+from resolvers import accounts, auth, claims, handoffs, queue, sessions
+from resolvers.ids import parse_id
+from schema import enums, inputs, results
+from schema.failures import failure
+from schema.types import Handoff, Info, Message, Session, User
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Exchange credentials for a bearer token.")
+    async def login(self, info: Info, email: str, password: str) -> results.LoginResult:
+        issued = await auth.login(info.context.desk, email, password)
+        if issued is None:
+            return results.InvalidCredentials()
+        return results.LoginSuccess(
+            token=issued.token, expires_at=issued.expires_at, user=User.from_row(issued.user)
+        )
+
+    @strawberry.mutation
+    async def start_session(
+        self, info: Info, input: inputs.StartSessionInput
+    ) -> results.StartSessionResult:
+        viewer = await info.context.viewer()
+        outcome = await sessions.start_session(
+            info.context.desk,
+            viewer,
+            intake_type=db_enums.IntakeType(input.intake_type),
+            intake_content=input.intake_content,
+            problem_summary=input.problem_summary,
+        )
+        if isinstance(outcome, models.TroubleshootingSession):
+            return results.StartSessionSuccess(session=Session(row=outcome))
+        return failure(outcome, "")
+
+    @strawberry.mutation(description="Add a turn to the conversation; resumes a parked session.")
+    async def add_session_message(
+        self, info: Info, input: inputs.AddSessionMessageInput
+    ) -> results.AddSessionMessageResult:
+        viewer = await info.context.viewer()
+        session_id = parse_id(input.session_id, "sessionId")
+        outcome = await sessions.add_message(
+            info.context.desk,
+            viewer,
+            session_id,
+            role=db_enums.MessageRole(input.role),
+            content=input.content,
+            confidence_tier=db_enums.Confidence(input.confidence_tier)
+            if input.confidence_tier
+            else None,
+        )
+        if isinstance(outcome, models.SessionMessage):
+            session = await info.context.loaders.session.load(session_id)
+            return results.AddSessionMessageSuccess(
+                message=Message.from_row(outcome), session=Session(row=session)
+            )
+        return failure(outcome, input.session_id)
+
+    @strawberry.mutation
+    async def resolve_session(
+        self, info: Info, session_id: strawberry.ID
+    ) -> results.ResolveSessionResult:
+        viewer = await info.context.viewer()
+        outcome = await sessions.resolve_session(
+            info.context.desk, viewer, parse_id(session_id, "sessionId")
+        )
+        if isinstance(outcome, models.TroubleshootingSession):
+            return results.ResolveSessionSuccess(session=Session(row=outcome))
+        return failure(outcome, session_id)
+
+    @strawberry.mutation(description="Park a session (private) or escalate it to the team.")
+    async def create_handoff(
+        self, info: Info, input: inputs.CreateHandoffInput
+    ) -> results.CreateHandoffResult:
+        viewer = await info.context.viewer()
+        outcome = await handoffs.create_handoff(
+            info.context.desk,
+            viewer,
+            parse_id(input.session_id, "sessionId"),
+            intent=db_enums.HandoffIntent(input.intent),
+            engineer_notes=input.engineer_notes,
+            priority=db_enums.Priority(input.priority),
+        )
+        if isinstance(outcome, models.Handoff):
+            return results.CreateHandoffSuccess(handoff=Handoff(row=outcome))
+        return failure(outcome, input.session_id)
+
+    @strawberry.mutation(
+        description="Claim an escalation. Exactly one concurrent claimer wins; the winner's "
+        "repeated claim succeeds unchanged."
+    )
+    async def claim_handoff(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> results.ClaimHandoffResult:
+        viewer = await info.context.viewer()
+        outcome = await claims.claim_handoff(
+            info.context.desk, viewer, parse_id(handoff_id, "handoffId")
+        )
+        if isinstance(outcome, models.Handoff):
+            return results.ClaimHandoffSuccess(handoff=Handoff(row=outcome))
+        return failure(outcome, handoff_id)
+
+    @strawberry.mutation(description="Give a claimed escalation back to the queue.")
+    async def release_handoff(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> results.ReleaseHandoffResult:
+        viewer = await info.context.viewer()
+        outcome = await claims.release_handoff(
+            info.context.desk, viewer, parse_id(handoff_id, "handoffId")
+        )
+        if isinstance(outcome, models.Handoff):
+            return results.ReleaseHandoffSuccess(handoff=Handoff(row=outcome))
+        return failure(outcome, handoff_id)
+
+    @strawberry.mutation(description="The caller opened the handoff: clear their unread mark.")
+    async def mark_handoff_seen(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> results.MarkHandoffSeenResult:
+        viewer = await info.context.viewer()
+        outcome = await queue.mark_handoff_seen(
+            info.context.desk, viewer, parse_id(handoff_id, "handoffId")
+        )
+        if isinstance(outcome, models.Handoff):
+            return results.MarkHandoffSeenSuccess(handoff=Handoff(row=outcome))
+        return failure(outcome, handoff_id)
+
+    @strawberry.mutation(description="Admins only: add a user to the caller's account.")
+    async def add_user(self, info: Info, input: inputs.AddUserInput) -> results.AddUserResult:
+        viewer = await info.context.viewer()
+        outcome = await accounts.add_user(
+            info.context.desk,
+            viewer,
+            name=input.name,
+            email=input.email,
+            role=db_enums.Role(input.role),
+            password=input.password,
+        )
+        if isinstance(outcome, models.User):
+            return results.AddUserSuccess(user=User.from_row(outcome))
+        return failure(outcome, "")
+
+    @strawberry.mutation(description="Admins only: change a user's role.")
+    async def set_user_role(
+        self, info: Info, user_id: strawberry.ID, role: enums.Role
+    ) -> results.SetUserRoleResult:
+        viewer = await info.context.viewer()
+        outcome = await accounts.set_user_role(
+            info.context.desk, viewer, parse_id(user_id, "userId"), db_enums.Role(role)
+        )
+        if isinstance(outcome, models.User):
+            return results.SetUserRoleSuccess(user=User.from_row(outcome))
+        return failure(outcome, user_id)
+
+    @strawberry.mutation(
+        description="Admins only: the user can no longer log in, and their tokens stop working."
+    )
+    async def deactivate_user(
+        self, info: Info, user_id: strawberry.ID
+    ) -> results.DeactivateUserResult:
+        viewer = await info.context.viewer()
+        outcome = await accounts.deactivate_user(
+            info.context.desk, viewer, parse_id(user_id, "userId")
+        )
+        if isinstance(outcome, models.User):
+            return results.DeactivateUserSuccess(user=User.from_row(outcome))
+        return failure(outcome, user_id)

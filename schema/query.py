@@ -1,0 +1,84 @@
+"""Queries: reads of the caller's account only."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import accounts, handoffs, queue, sessions
+from resolvers.ids import parse_id
+from resolvers.queue import QueueFilter
+from schema import enums
+from schema.types import (
+    Account,
+    Handoff,
+    HandoffConnection,
+    HandoffEdge,
+    Info,
+    PageInfo,
+    Session,
+    User,
+)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller.")
+    async def me(self, info: Info) -> User:
+        viewer = await info.context.viewer()
+        return User.from_row(await info.context.loaders.user.load(viewer.user_id))
+
+    @strawberry.field(description="The caller's account.")
+    async def account(self, info: Info) -> Account:
+        viewer = await info.context.viewer()
+        return Account.from_row(await accounts.get_account(info.context.desk, viewer))
+
+    @strawberry.field(description="The users of the caller's account.")
+    async def users(self, info: Info) -> list[User]:
+        viewer = await info.context.viewer()
+        return [User.from_row(u) for u in await accounts.list_users(info.context.desk, viewer)]
+
+    @strawberry.field(description="A session of the caller's account; null if there is none.")
+    async def session(self, info: Info, id: strawberry.ID) -> Session | None:
+        viewer = await info.context.viewer()
+        row = await sessions.get_session(info.context.desk, viewer, parse_id(id))
+        return Session(row=row) if row else None
+
+    @strawberry.field(description="Sessions the caller owns or works, most recently changed first.")
+    async def my_sessions(
+        self, info: Info, status: enums.SessionStatus | None = None, first: int = 20
+    ) -> list[Session]:
+        viewer = await info.context.viewer()
+        rows = await sessions.my_sessions(info.context.desk, viewer, status, first)
+        return [Session(row=r) for r in rows]
+
+    @strawberry.field(description="A handoff visible to the caller; null if there is none.")
+    async def handoff(self, info: Info, id: strawberry.ID) -> Handoff | None:
+        viewer = await info.context.viewer()
+        row = await handoffs.get_handoff(info.context.desk, viewer, parse_id(id))
+        return Handoff(row=row) if row else None
+
+    @strawberry.field(
+        description="The account's escalations: unclaimed first, then by priority, newest first. "
+        "Listing never clears unread marks."
+    )
+    async def handoff_queue(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: enums.QueueStatus = QueueFilter.ALL,
+    ) -> HandoffConnection:
+        viewer = await info.context.viewer()
+        page = await queue.handoff_queue(
+            info.context.desk, viewer, first=first, after=after, status=status
+        )
+        edges = [HandoffEdge(cursor=page.cursor(h), node=Handoff(row=h)) for h in page.handoffs]
+        return HandoffConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            unread_count=page.unread_count,
+            total_count=page.total_count,
+        )

@@ -1,0 +1,162 @@
+"""Result members of mutations: success, and each expected failure a client handles by name."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from schema import enums
+from schema.types import Handoff, Message, Session, User
+
+
+@strawberry.type
+class LoginSuccess:
+    token: str = strawberry.field(description="Send as 'Authorization: Bearer <token>'.")
+    expires_at: datetime
+    user: User
+
+
+@strawberry.type(description="Wrong email or password, or a deactivated user; deliberately vague.")
+class InvalidCredentials:
+    message: str = "The email or password is not right."
+
+
+@strawberry.type(description="The caller's role does not allow this.")
+class NotPermitted:
+    message: str
+
+
+@strawberry.type(description="No such session in the caller's account.")
+class SessionNotFound:
+    session_id: strawberry.ID
+    message: str = "No such session."
+
+
+@strawberry.type(description="No such handoff visible to the caller.")
+class HandoffNotFound:
+    handoff_id: strawberry.ID
+    message: str = "No such handoff."
+
+
+@strawberry.type(description="No such user in the caller's account.")
+class UserNotFound:
+    user_id: strawberry.ID
+    message: str = "No such user."
+
+
+@strawberry.type(description="The session's status does not allow this now.")
+class InvalidSessionState:
+    status: enums.SessionStatus
+    message: str
+
+
+@strawberry.type(description="Someone else won the claim; here is who, and when.")
+class AlreadyClaimed:
+    handoff_id: strawberry.ID
+    claimed_by: User
+    claimed_at: datetime
+    message: str
+
+
+@strawberry.type
+class EmailAlreadyUsed:
+    email: str
+    message: str = "A user with this email exists already."
+
+
+@strawberry.type
+class LastAdminRequired:
+    message: str
+
+
+@strawberry.type
+class StartSessionSuccess:
+    session: Session
+
+
+@strawberry.type
+class AddSessionMessageSuccess:
+    message: Message
+    session: Session
+
+
+@strawberry.type
+class ResolveSessionSuccess:
+    session: Session
+
+
+@strawberry.type
+class CreateHandoffSuccess:
+    handoff: Handoff
+
+
+@strawberry.type
+class ClaimHandoffSuccess:
+    handoff: Handoff
+
+
+@strawberry.type
+class ReleaseHandoffSuccess:
+    handoff: Handoff
+
+
+@strawberry.type
+class MarkHandoffSeenSuccess:
+    handoff: Handoff
+
+
+@strawberry.type
+class AddUserSuccess:
+    user: User
+
+
+@strawberry.type
+class SetUserRoleSuccess:
+    user: User
+
+
+@strawberry.type
+class DeactivateUserSuccess:
+    user: User
+
+
+LoginResult = Annotated[LoginSuccess | InvalidCredentials, strawberry.union("LoginResult")]
+StartSessionResult = Annotated[
+    StartSessionSuccess | NotPermitted, strawberry.union("StartSessionResult")
+]
+AddSessionMessageResult = Annotated[
+    AddSessionMessageSuccess | SessionNotFound | NotPermitted | InvalidSessionState,
+    strawberry.union("AddSessionMessageResult"),
+]
+ResolveSessionResult = Annotated[
+    ResolveSessionSuccess | SessionNotFound | NotPermitted | InvalidSessionState,
+    strawberry.union("ResolveSessionResult"),
+]
+CreateHandoffResult = Annotated[
+    CreateHandoffSuccess | SessionNotFound | NotPermitted | InvalidSessionState,
+    strawberry.union("CreateHandoffResult"),
+]
+ClaimHandoffResult = Annotated[
+    ClaimHandoffSuccess | AlreadyClaimed | HandoffNotFound | NotPermitted,
+    strawberry.union("ClaimHandoffResult"),
+]
+ReleaseHandoffResult = Annotated[
+    ReleaseHandoffSuccess | HandoffNotFound | NotPermitted | InvalidSessionState,
+    strawberry.union("ReleaseHandoffResult"),
+]
+MarkHandoffSeenResult = Annotated[
+    MarkHandoffSeenSuccess | HandoffNotFound, strawberry.union("MarkHandoffSeenResult")
+]
+AddUserResult = Annotated[
+    AddUserSuccess | EmailAlreadyUsed | NotPermitted, strawberry.union("AddUserResult")
+]
+SetUserRoleResult = Annotated[
+    SetUserRoleSuccess | UserNotFound | NotPermitted | LastAdminRequired,
+    strawberry.union("SetUserRoleResult"),
+]
+DeactivateUserResult = Annotated[
+    DeactivateUserSuccess | UserNotFound | NotPermitted | LastAdminRequired,
+    strawberry.union("DeactivateUserResult"),
+]
