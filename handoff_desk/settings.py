@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-DEV_TOKEN_SECRET = "dev-only-insecure-token-secret-change-me"
+DEV_TOKEN_SECRET = "dev-only-insecure-token-secret-change-me-now"
 
 
 class SettingsError(ValueError):
@@ -111,6 +111,8 @@ class Settings:
             host=env.get("HANDOFF_HOST") or defaults.host,
             port=_int(env, "HANDOFF_PORT", defaults.port, 1),
         )
+        if len(settings.token_secret.encode()) < 32:
+            raise SettingsError("HANDOFF_TOKEN_SECRET must be at least 32 bytes (HS256 key size)")
         if settings.token_secret == DEV_TOKEN_SECRET:
             log.warning("HANDOFF_TOKEN_SECRET is not set: using the development secret")
         return settings

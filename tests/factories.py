@@ -1,0 +1,122 @@
+"""Builds accounts, users and sessions through the real resolvers (passwords hashed once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+
+from db.enums import HandoffIntent, IntakeType, MessageRole, Priority, Role
+from db.models import Account, Handoff, TroubleshootingSession, User
+from resolvers import handoffs, sessions
+from resolvers.auth import Viewer, issue_token
+from resolvers.desk import Desk, transaction
+
+PASSWORD = "correct-horse-42"
+_HASH = PasswordHasher().hash(PASSWORD)  # one argon2 hash for every test user
+
+
+@dataclass
+class Member:
+    user: User
+    token: str
+    viewer: Viewer
+
+    @property
+    def id(self) -> str:
+        return str(self.user.id)
+
+
+@dataclass
+class Tenant:
+    account: Account
+    members: dict[str, Member] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Member:
+        return self.members[key]
+
+
+@dataclass
+class Team:
+    acme: Tenant
+    globex: Tenant
+
+
+async def make_tenant(desk: Desk, name: str, people: list[tuple[str, Role]]) -> Tenant:
+    account = Account(name=name)
+    users = [
+        User(
+            account_id=account.id,
+            name=person,
+            email=f"{person.lower().replace(' ', '.')}@{name.lower()}.test",
+            role=role,
+            password_hash=_HASH,
+        )
+        for person, role in people
+    ]
+    async with transaction(desk) as tx:
+        tx.session.add(account)
+        await tx.session.flush()
+        tx.session.add_all(users)
+    tenant = Tenant(account=account)
+    for user in users:
+        key = user.name.split()[0].lower()
+        tenant.members[key] = Member(
+            user=user, token=issue_token(desk, user).token, viewer=viewer_of(user)
+        )
+    return tenant
+
+
+def viewer_of(user: User) -> Viewer:
+    return Viewer(user_id=user.id, account_id=user.account_id, role=user.role, name=user.name)
+
+
+async def make_team(desk: Desk) -> Team:
+    acme = await make_tenant(
+        desk,
+        "Acme",
+        [
+            ("Dana Admin", Role.ADMIN),
+            ("Sam Senior", Role.ENGINEER),
+            ("Kim Senior", Role.ENGINEER),
+            ("Alex Junior", Role.ENGINEER),
+            ("Vic Viewer", Role.VIEWER),
+        ],
+    )
+    globex = await make_tenant(
+        desk, "Globex", [("Gail Admin", Role.ADMIN), ("Gus Engineer", Role.ENGINEER)]
+    )
+    return Team(acme=acme, globex=globex)
+
+
+async def make_session(
+    desk: Desk, owner: Member, summary: str = "Printer offline", turns: int = 2
+) -> TroubleshootingSession:
+    session = await sessions.start_session(
+        desk,
+        owner.viewer,
+        intake_type=IntakeType.CHAT,
+        intake_content="Customer reports a problem.",
+        problem_summary=summary,
+    )
+    for n in range(turns):
+        role = MessageRole.CUSTOMER if n % 2 == 0 else MessageRole.ASSISTANT
+        await sessions.add_message(
+            desk, owner.viewer, session.id, role=role, content=f"turn {n + 1}", confidence_tier=None
+        )
+    return session
+
+
+async def make_escalation(
+    desk: Desk,
+    owner: Member,
+    summary: str = "Printer offline",
+    priority: Priority = Priority.NORMAL,
+    intent: HandoffIntent = HandoffIntent.ESCALATE,
+) -> Handoff:
+    session = await make_session(desk, owner, summary)
+    handoff = await handoffs.create_handoff(
+        desk, owner.viewer, session.id, intent=intent, engineer_notes="tried", priority=priority
+    )
+    assert isinstance(handoff, Handoff), handoff
+    return handoff
