@@ -1,1 +1,1 @@
-"""Persistence: models, engine and session factory, migrations, and the statements that need care."""
+"""Persistence: models, engine and sessions, migrations, and the statements that need care."""

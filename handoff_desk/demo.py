@@ -88,7 +88,7 @@ async def seed_demo(desk: Desk) -> bool:
     async with desk.db.read() as db:
         if (await db.exec(select(User).where(User.email == "dana@northwind.example"))).first():
             return False
-    account, dana = await accounts.create_account(
+    _, dana = await accounts.create_account(
         desk,
         name="Northwind IT Services",
         admin_name="Dana Whitfield",

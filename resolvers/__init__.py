@@ -1,1 +1,1 @@
-"""What each field does. Every rule of the desk lives here, once; nothing here knows GraphQL types."""
+"""What each field does. Every rule of the desk lives here, once; no GraphQL types here."""

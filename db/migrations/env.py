@@ -1,6 +1,7 @@
 """Alembic environment. The app passes its own connection (db.migrate); run by hand, it connects
 to HANDOFF_DATABASE_URL, e.g. to autogenerate a revision:
-    HANDOFF_DATABASE_URL=sqlite:///./scratch.db alembic -c db/alembic.ini revision --autogenerate -m "..."
+    HANDOFF_DATABASE_URL=sqlite:///./scratch.db \
+        alembic -c db/alembic.ini revision --autogenerate -m "..."
 """
 
 import asyncio
