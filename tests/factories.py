@@ -61,6 +61,7 @@ async def make_tenant(desk: Desk, name: str, people: list[tuple[str, Role]]) -> 
     tenant = Tenant(account=account)
     for user in users:
         key = user.name.split()[0].lower()
+        assert key not in tenant.members, f"two members would be called {key!r}"
         tenant.members[key] = Member(
             user=user, token=issue_token(desk, user).token, viewer=viewer_of(user)
         )

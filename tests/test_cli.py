@@ -1,0 +1,65 @@
+"""The operator's command line, run as an operator would."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from sqlmodel import select
+
+from db.enums import Role
+from db.models import Account, User
+from resolvers.auth import login
+from tests.server import ROOT
+
+pytestmark = pytest.mark.anyio
+
+
+def run_cli(settings, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HANDOFF_DATABASE_URL": settings.database_url}
+    return subprocess.run(
+        [sys.executable, "-m", "handoff_desk.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_create_account_prints_ids_and_the_admin_can_log_in(settings, desk):
+    done = run_cli(
+        settings,
+        "create-account",
+        "--name", "Initech",
+        "--admin-name", "Peter Gibbons",
+        "--admin-email", "Peter@Initech.test",
+        "--admin-password", "tps-reports-42",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    ids = json.loads(done.stdout)
+    async with desk.db.read() as db:
+        account = await db.get(Account, uuid.UUID(ids["account_id"]))
+        admin = (await db.exec(select(User).where(User.email == "peter@initech.test"))).one()
+    assert account.name == "Initech"
+    assert str(admin.id) == ids["admin_id"] and admin.role == Role.ADMIN
+    assert await login(desk, "peter@initech.test", "tps-reports-42") is not None
+
+
+async def test_create_account_refuses_a_taken_email_and_bad_input(settings, desk):
+    args = ["create-account", "--name", "A", "--admin-name", "B", "--admin-password", "long-enough"]
+    assert run_cli(settings, *args, "--admin-email", "b@a.test").returncode == 0
+    again = run_cli(settings, *args, "--admin-email", "b@a.test")
+    assert again.returncode == 1 and "exists already" in again.stderr
+    bad = run_cli(settings, *args, "--admin-email", "not-an-email")
+    assert bad.returncode == 2 and "not an email address" in bad.stderr
+    async with desk.db.read() as db:
+        assert len((await db.exec(select(Account))).all()) == 1
+
+
+def test_migrate_is_idempotent(settings):
+    for _ in range(2):
+        done = run_cli(settings, "migrate")
+        assert done.returncode == 0, done.stderr

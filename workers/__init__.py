@@ -1,0 +1,1 @@
+"""Work done after commit: assessments and emails, leased from the job table."""
