@@ -10,34 +10,69 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 
 from db.engine import Database
+from handoff_desk.broadcast import create_broadcast
+from handoff_desk.hub import Hub
+from handoff_desk.notifier import LiveNotifier
 from handoff_desk.settings import Settings
 from resolvers.desk import Desk
+from resolvers.errors import AuthenticationError
 from schema.context import Context
 from schema.schema import schema
+from workers import create_worker
 
 log = logging.getLogger(__name__)
 
 
 class DeskGraphQL(GraphQL):
-    def __init__(self, desk: Desk, **kwargs) -> None:
+    def __init__(self, desk: Desk, hub: Hub, **kwargs) -> None:
         super().__init__(schema, **kwargs)
         self.desk = desk
+        self.hub = hub
 
     async def get_context(self, request, response) -> Context:
-        return Context(self.desk, request.headers.get("authorization"), request)
+        authorization = (
+            request.headers.get("authorization") if request.scope["type"] == "http" else None
+        )
+        return Context(self.desk, self.hub, authorization, request)
+
+    async def on_ws_connect(self, context: Context):
+        # The bearer token comes in connection_init's payload; no valid token, no connection.
+        try:
+            await context.viewer()
+        except AuthenticationError as error:
+            raise ConnectionRejectionError({"message": error.message}) from None
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
-    graphql = DeskGraphQL(desk, graphql_ide="graphiql" if settings.graphiql else None)
+    broadcast = create_broadcast(settings.broadcast_url)
+    hub = Hub(
+        desk,
+        broadcast,
+        max_queue=settings.subscriber_queue,
+        poll_seconds=settings.event_poll_seconds,
+    )
+    worker = create_worker(desk) if settings.run_workers else None
+    desk.notifier = LiveNotifier(hub, worker.wake if worker else None)
+    graphql = DeskGraphQL(desk, hub, graphql_ide="graphiql" if settings.graphiql else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
-        yield
-        await desk.db.dispose()
+        await broadcast.connect()
+        if worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker:
+                await worker.stop()
+            await hub.close()
+            await broadcast.disconnect()
+            await desk.db.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -55,4 +90,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.desk = desk
+    app.state.hub = hub
+    app.state.worker = worker
     return app

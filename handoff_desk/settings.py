@@ -70,6 +70,12 @@ class Settings:
     token_secret: str = DEV_TOKEN_SECRET
     token_ttl_seconds: int = 12 * 3600
     assessment_timeout_seconds: float = 20.0
+    assessment_attempts: int = 3
+    email_attempts: int = 5
+    retry_base_seconds: float = 2.0
+    worker_concurrency: int = 4
+    event_poll_seconds: float = 5.0
+    subscriber_queue: int = 256
     assessor: str = "rules"
     openai_base_url: str = ""
     openai_model: str = ""
@@ -99,6 +105,20 @@ class Settings:
             assessment_timeout_seconds=_float(
                 env, "HANDOFF_ASSESSMENT_TIMEOUT_SECONDS", defaults.assessment_timeout_seconds
             ),
+            assessment_attempts=_int(
+                env, "HANDOFF_ASSESSMENT_ATTEMPTS", defaults.assessment_attempts, 1
+            ),
+            email_attempts=_int(env, "HANDOFF_EMAIL_ATTEMPTS", defaults.email_attempts, 1),
+            retry_base_seconds=_float(
+                env, "HANDOFF_RETRY_BASE_SECONDS", defaults.retry_base_seconds
+            ),
+            worker_concurrency=_int(
+                env, "HANDOFF_WORKER_CONCURRENCY", defaults.worker_concurrency, 1
+            ),
+            event_poll_seconds=_float(
+                env, "HANDOFF_EVENT_POLL_SECONDS", defaults.event_poll_seconds
+            ),
+            subscriber_queue=_int(env, "HANDOFF_SUBSCRIBER_QUEUE", defaults.subscriber_queue, 1),
             assessor=assessor,
             openai_base_url=env.get("HANDOFF_OPENAI_BASE_URL", ""),
             openai_model=env.get("HANDOFF_OPENAI_MODEL", ""),
@@ -113,9 +133,20 @@ class Settings:
         )
         if len(settings.token_secret.encode()) < 32:
             raise SettingsError("HANDOFF_TOKEN_SECRET must be at least 32 bytes (HS256 key size)")
+        if settings.assessor == "openai" and not (
+            settings.openai_base_url and settings.openai_model
+        ):
+            raise SettingsError(
+                "HANDOFF_ASSESSOR=openai needs HANDOFF_OPENAI_BASE_URL and HANDOFF_OPENAI_MODEL"
+            )
         if settings.token_secret == DEV_TOKEN_SECRET:
             log.warning("HANDOFF_TOKEN_SECRET is not set: using the development secret")
         return settings
+
+    @property
+    def job_lease_seconds(self) -> float:
+        """Long enough for one attempt at any job; a worker silent for longer is presumed dead."""
+        return max(self.assessment_timeout_seconds, 30.0) + 15.0
 
     @property
     def is_sqlite(self) -> bool:

@@ -58,9 +58,12 @@ def encode_cursor(handoff: Handoff) -> str:
 def decode_cursor(cursor: str) -> tuple[int, int, datetime, uuid.UUID]:
     try:
         unclaimed, rank, created_at, handoff_id = json.loads(base64.urlsafe_b64decode(cursor))
-        return int(unclaimed), int(rank), datetime.fromisoformat(created_at), uuid.UUID(handoff_id)
-    except (ValueError, TypeError):
+        key = int(unclaimed), int(rank), datetime.fromisoformat(created_at), uuid.UUID(handoff_id)
+    except (ValueError, TypeError, AttributeError):
         raise BadInput("after is not a cursor from this queue") from None
+    if key[2].tzinfo is None:  # every cursor we hand out carries its zone
+        raise BadInput("after is not a cursor from this queue")
+    return key
 
 
 def _in_queue(viewer: Viewer, status: QueueFilter):

@@ -1,1 +1,30 @@
 """Work done after commit: assessments and emails, leased from the job table."""
+
+from __future__ import annotations
+
+from db.enums import JobKind
+from resolvers.desk import Desk
+from workers.assessments import assessment_job
+from workers.assessors import create_assessor
+from workers.emails import email_job
+from workers.runner import Worker
+
+
+def create_worker(desk: Desk) -> Worker:
+    settings = desk.settings
+    return Worker(
+        desk,
+        {
+            JobKind.ASSESS: (
+                assessment_job(create_assessor(settings), settings.assessment_timeout_seconds),
+                settings.assessment_attempts,
+            ),
+            JobKind.EMAIL: (
+                email_job(settings.smtp_url, settings.email_from),
+                settings.email_attempts,
+            ),
+        },
+        lease_seconds=settings.job_lease_seconds,
+        concurrency=settings.worker_concurrency,
+        retry_base_seconds=settings.retry_base_seconds,
+    )

@@ -1,0 +1,129 @@
+"""The job table's statements that need care: leasing, and settling a leased job.
+
+A job is leased with one conditional update. Settling it (done, retry, failed) is conditional on
+still holding the lease and happens in the transaction that commits the job's effect: a worker
+whose lease expired (it was too slow, or presumed dead) finds its settlement refused, rolls its
+effect back, and the job's effect is committed exactly once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import col, func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.engine import Database
+from db.enums import JobKind, JobState
+from db.models import Job
+from db.types import utcnow
+
+
+@dataclass(frozen=True)
+class LeasedJob:
+    id: uuid.UUID
+    kind: JobKind
+    account_id: uuid.UUID
+    subject_id: uuid.UUID
+    attempts: int  # including this one
+    owner: str
+
+
+async def lease_job(
+    db: Database, owner: str, kinds: Sequence[JobKind], lease_seconds: float
+) -> LeasedJob | None:
+    now = utcnow()
+    available = ((col(Job.state) == JobState.PENDING) & (col(Job.run_after) <= now)) | (
+        (col(Job.state) == JobState.RUNNING) & (col(Job.lease_expires_at) < now)
+    )
+    pick = (
+        select(Job.id)
+        .where(available, col(Job.kind).in_(list(kinds)))
+        .order_by(col(Job.run_after))
+        .limit(1)
+    )
+    if not db.is_sqlite:  # SQLite's write transactions are exclusive already
+        pick = pick.with_for_update(skip_locked=True)
+    stmt = (
+        update(Job)
+        .where(col(Job.id) == pick.scalar_subquery())
+        .values(
+            state=JobState.RUNNING,
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=Job.attempts + 1,
+            updated_at=now,
+        )
+        .returning(Job.id, Job.kind, Job.account_id, Job.subject_id, Job.attempts)
+    )
+    async with db.write() as session:
+        row = (await session.exec(stmt)).first()
+    if row is None:
+        return None
+    return LeasedJob(
+        id=row.id,
+        kind=JobKind(row.kind),
+        account_id=row.account_id,
+        subject_id=row.subject_id,
+        attempts=row.attempts,
+        owner=owner,
+    )
+
+
+async def settle_job(
+    session: AsyncSession,
+    job: LeasedJob,
+    state: JobState,
+    *,
+    error: str | None = None,
+    retry_in: float | None = None,
+) -> bool:
+    """Done, failed, or back to pending after `retry_in` seconds; False if the lease was lost."""
+    now = utcnow()
+    values: dict = {
+        "state": state,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+    if error is not None:
+        values["last_error"] = error[:2000]
+    if retry_in is not None:
+        values["run_after"] = now + timedelta(seconds=retry_in)
+    stmt = (
+        update(Job)
+        .where(
+            col(Job.id) == job.id,
+            col(Job.lease_owner) == job.owner,
+            col(Job.state) == JobState.RUNNING,
+        )
+        .values(**values)
+        .returning(Job.id)
+    )
+    return (await session.exec(stmt)).first() is not None
+
+
+async def return_job(db: Database, job: LeasedJob) -> None:
+    """Shutdown: hand an unfinished job back at once, without counting the attempt."""
+    stmt = (
+        update(Job)
+        .where(col(Job.id) == job.id, col(Job.lease_owner) == job.owner)
+        .values(
+            state=JobState.PENDING,
+            lease_owner=None,
+            lease_expires_at=None,
+            attempts=Job.attempts - 1,
+            updated_at=utcnow(),
+        )
+    )
+    async with db.write() as session:
+        await session.exec(stmt)
+
+
+async def pending_jobs(db: Database) -> int:
+    stmt = select(func.count()).where(col(Job.state).in_([JobState.PENDING, JobState.RUNNING]))
+    async with db.read() as session:
+        return (await session.exec(stmt)).one()

@@ -1,0 +1,202 @@
+"""The per-process subscription hub.
+
+The broadcast is a doorbell, the event log is the truth. Each process subscribes to an account's
+broadcaster channel once (however many local subscribers that account has), and on each doorbell
+(or a local commit, or a periodic poll that heals lost doorbells) reads the log after the last seq
+it saw, in one statement, and fans the events out to its local subscribers through bounded queues.
+A subscriber that falls too far behind is cut off (`SubscriberTooSlow`) and catches up from the log
+when it reconnects with `after`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from broadcaster import Broadcast
+
+from handoff_desk.broadcast import account_channel
+from resolvers.desk import Desk
+from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_seq
+
+log = logging.getLogger(__name__)
+
+_OVERFLOW = object()
+
+
+class SubscriberTooSlow(Exception):
+    pass
+
+
+class LocalSubscriber:
+    def __init__(self, max_queue: int) -> None:
+        self._queue: asyncio.Queue = asyncio.Queue(max_queue)
+
+    def offer(self, event: LoggedEvent) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # Drop what it has not read (it will catch up from the log) and tell it to go.
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(_OVERFLOW)
+
+    async def get(self) -> LoggedEvent:
+        item = await self._queue.get()
+        if item is _OVERFLOW:
+            raise SubscriberTooSlow("this subscriber fell too far behind; reconnect with `after`")
+        return item
+
+
+class AccountFeed:
+    """One account's events in this process."""
+
+    def __init__(self, hub: Hub, account_id: uuid.UUID) -> None:
+        self.hub = hub
+        self.account_id = account_id
+        self.subscribers: set[LocalSubscriber] = set()
+        self.last_seq = 0
+        self._wake = asyncio.Event()
+        self._ready = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> None:
+        self._tasks.append(asyncio.create_task(self._listen(), name=f"doorbell {self.account_id}"))
+        await self._ready.wait()  # listening before reading: no doorbell falls in between
+        self.last_seq = await latest_seq(self.hub.desk, self.account_id)
+        self._tasks.append(asyncio.create_task(self._deliver(), name=f"feed {self.account_id}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        try:
+            async with self.hub.broadcast.subscribe(account_channel(self.account_id)) as doorbell:
+                self._ready.set()
+                async for _ in doorbell:
+                    self._wake.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The periodic poll keeps this account's subscribers served without doorbells.
+            log.exception("doorbell for account %s stopped; polling the log", self.account_id)
+            self._ready.set()
+
+    async def _deliver(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.hub.poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._read_log()
+            except Exception:
+                log.exception("reading the event log of account %s failed", self.account_id)
+                await asyncio.sleep(1)
+
+    async def _read_log(self) -> None:
+        while True:
+            events = await events_after(self.hub.desk, self.account_id, self.last_seq)
+            for event in events:
+                self.last_seq = event.seq
+                for subscriber in list(self.subscribers):
+                    subscriber.offer(event)
+            if len(events) < CATCH_UP_PAGE:
+                return
+
+
+class Hub:
+    def __init__(
+        self,
+        desk: Desk,
+        broadcast: Broadcast,
+        *,
+        max_queue: int = 256,
+        poll_seconds: float = 5.0,
+    ) -> None:
+        self.desk = desk
+        self.broadcast = broadcast
+        self.max_queue = max_queue
+        self.poll_seconds = poll_seconds
+        self._feeds: dict[uuid.UUID, AccountFeed] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def open_subscriptions(self) -> int:
+        return sum(len(feed.subscribers) for feed in self._feeds.values())
+
+    async def publish(self, account_id: uuid.UUID, seq: int) -> None:
+        """After a commit: ring this process's feed at once, and every other process's."""
+        feed = self._feeds.get(account_id)
+        if feed is not None:
+            feed.wake()
+        try:
+            await self.broadcast.publish(account_channel(account_id), str(seq))
+        except Exception:
+            # Committed is committed: other processes' polls deliver it a little later.
+            log.exception("could not publish seq %s of account %s", seq, account_id)
+
+    async def events(self, account_id: uuid.UUID, after: int | None) -> AsyncIterator[LoggedEvent]:
+        """The account's events after `after` (from now, if None): catch-up, then live; in
+        order, without gaps or duplicates."""
+        subscriber = LocalSubscriber(self.max_queue)
+        attached_at = await self._attach(account_id, subscriber)
+        try:
+            last = attached_at if after is None else after
+            if after is not None:
+                async for event in self._replay(account_id, after):
+                    yield event
+                    last = event.seq
+            while True:
+                event = await subscriber.get()
+                if event.seq > last:
+                    yield event
+                    last = event.seq
+        finally:
+            await self._detach(account_id, subscriber)
+
+    async def _replay(self, account_id: uuid.UUID, after: int) -> AsyncIterator[LoggedEvent]:
+        while True:
+            events = await events_after(self.desk, account_id, after)
+            for event in events:
+                yield event
+                after = event.seq
+            if len(events) < CATCH_UP_PAGE:
+                return
+
+    async def _attach(self, account_id: uuid.UUID, subscriber: LocalSubscriber) -> int:
+        """Returns the seq the subscriber joins at: it is offered every event after it."""
+        async with self._lock:
+            feed = self._feeds.get(account_id)
+            if feed is None:
+                feed = AccountFeed(self, account_id)
+                await feed.start()
+                self._feeds[account_id] = feed
+            feed.subscribers.add(subscriber)
+            return feed.last_seq  # read with the add, before any await: nothing slips between
+
+    async def _detach(self, account_id: uuid.UUID, subscriber: LocalSubscriber) -> None:
+        async with self._lock:
+            feed = self._feeds.get(account_id)
+            if feed is None:
+                return
+            feed.subscribers.discard(subscriber)
+            if not feed.subscribers:
+                del self._feeds[account_id]
+                await feed.stop()
+
+    async def close(self) -> None:
+        async with self._lock:
+            feeds, self._feeds = list(self._feeds.values()), {}
+        for feed in feeds:
+            await feed.stop()

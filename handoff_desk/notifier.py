@@ -1,0 +1,21 @@
+"""What a process does after a commit: ring the event doorbell, wake the local workers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from handoff_desk.hub import Hub
+
+
+class LiveNotifier:
+    def __init__(self, hub: Hub, wake_workers: Callable[[], None] | None = None) -> None:
+        self._hub = hub
+        self._wake_workers = wake_workers
+
+    async def events_committed(self, account_id: uuid.UUID, last_seq: int) -> None:
+        await self._hub.publish(account_id, last_seq)
+
+    def jobs_committed(self) -> None:
+        if self._wake_workers is not None:
+            self._wake_workers()

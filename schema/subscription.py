@@ -1,0 +1,91 @@
+"""Subscriptions: the live desk. Every payload carries its event's sequence number; reconnect
+with `after: <last seq seen>` to receive what was missed, in order, then live events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from resolvers import events
+from resolvers.events import LoggedEvent
+from resolvers.ids import parse_id
+from schema import enums
+from schema.types import Handoff, Info, User
+
+After = Annotated[
+    int | None,
+    strawberry.argument(description="The last seq this client saw: replay what came after."),
+]
+
+
+@strawberry.type
+class HandoffCreated:
+    seq: int
+    handoff: Handoff
+
+
+@strawberry.type(description="An assessment landed: ready, or failed for good.")
+class AssessmentReady:
+    seq: int
+    handoff: Handoff
+
+
+@strawberry.type(description="An escalation was claimed or released.")
+class HandoffClaimChanged:
+    seq: int
+    kind: enums.HandoffEventKind
+    occurred_at: datetime
+    handoff: Handoff
+    actor_id: strawberry.Private[object]
+
+    @strawberry.field
+    async def actor(self, info: Info) -> User | None:
+        row = await info.context.loaders.user.load(self.actor_id)
+        return User.from_row(row) if row else None
+
+
+async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
+    viewer = await info.context.viewer()
+    source = info.context.live_events()
+    async for logged in events.live_events(
+        source, viewer, kinds=kinds, after=after, handoff_id=handoff_id
+    ):
+        info.context.fresh_loaders()  # each event is resolved with what is true now
+        yield logged
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(description="Each new escalation of the caller's account.")
+    async def handoff_created(
+        self, info: Info, after: After = None
+    ) -> AsyncGenerator[HandoffCreated, None]:
+        async for logged in _stream(info, events.HANDOFF_CREATED, after):
+            yield HandoffCreated(seq=logged.seq, handoff=Handoff(row=logged.handoff))
+
+    @strawberry.subscription(
+        description="Escalations whose assessment just landed (ready or failed); "
+        "with handoffId, only that one."
+    )
+    async def assessment_ready(
+        self, info: Info, handoff_id: strawberry.ID | None = None, after: After = None
+    ) -> AsyncGenerator[AssessmentReady, None]:
+        only = parse_id(handoff_id, "handoffId") if handoff_id is not None else None
+        async for logged in _stream(info, events.ASSESSMENT_LANDED, after, only):
+            yield AssessmentReady(seq=logged.seq, handoff=Handoff(row=logged.handoff))
+
+    @strawberry.subscription(description="Escalations claimed or released, by anyone.")
+    async def handoff_claimed(
+        self, info: Info, after: After = None
+    ) -> AsyncGenerator[HandoffClaimChanged, None]:
+        async for logged in _stream(info, events.CLAIM_CHANGED, after):
+            yield HandoffClaimChanged(
+                seq=logged.seq,
+                kind=enums.HandoffEventKind(logged.event.kind),
+                occurred_at=logged.event.occurred_at,
+                handoff=Handoff(row=logged.handoff),
+                actor_id=logged.event.actor_id,
+            )

@@ -1,0 +1,49 @@
+"""The assessment job: after an escalation commits, ask the assessor, store what it says."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from resolvers.assessments import fail_assessment, pending_handoff, store_assessment
+from resolvers.desk import transaction
+from workers.assessors import AssessmentError, AssessmentRequest, Assessor
+from workers.runner import JobRun
+
+log = logging.getLogger(__name__)
+
+
+def assessment_job(assessor: Assessor, timeout_seconds: float):
+    async def run(job: JobRun) -> None:
+        async with job.desk.db.read() as db:
+            handoff = await pending_handoff(db, job.job.subject_id)
+        if handoff is None:  # landed already (a retry after a lost lease), or gone
+            async with transaction(job.desk) as tx:
+                await job.done(tx)
+            return
+        request = AssessmentRequest.from_snapshot(
+            handoff.snapshot, handoff.engineer_notes, handoff.priority
+        )
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                result = await assessor.assess(request)
+        except (TimeoutError, AssessmentError) as error:
+            reason = "timed out" if isinstance(error, TimeoutError) else str(error)
+            await _not_this_time(job, handoff, reason)
+            return
+        async with transaction(job.desk) as tx:
+            await store_assessment(tx, handoff, result)
+            await job.done(tx)
+
+    return run
+
+
+async def _not_this_time(job: JobRun, handoff, reason: str) -> None:
+    async with transaction(job.desk) as tx:
+        if job.last_attempt:
+            log.warning("assessment of %s failed for good: %s", handoff.id, reason)
+            await fail_assessment(tx, handoff)
+            await job.failed(tx, reason)
+        else:
+            log.info("assessment of %s: %s; retrying", handoff.id, reason)
+            await job.retry(tx, reason)

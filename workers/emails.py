@@ -1,0 +1,89 @@
+"""The email job: send one recorded escalation email over SMTP (or just log it, by default)."""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage as MimeMessage
+from urllib.parse import unquote, urlparse
+
+import aiosmtplib
+from sqlmodel import col, select, update
+
+from db.enums import EmailStatus
+from db.models import EmailMessage
+from db.types import utcnow
+from resolvers.desk import transaction
+from workers.runner import JobRun
+
+log = logging.getLogger(__name__)
+
+SMTP_TIMEOUT_SECONDS = 30
+
+
+def email_job(smtp_url: str, sender: str):
+    async def run(job: JobRun) -> None:
+        async with job.desk.db.read() as db:
+            email = (
+                await db.exec(select(EmailMessage).where(EmailMessage.id == job.job.subject_id))
+            ).first()
+        if email is None or email.status in (EmailStatus.SENT, EmailStatus.LOGGED):
+            async with transaction(job.desk) as tx:
+                await job.done(tx)
+            return
+        if not smtp_url:
+            log.info("email (not sent: no SMTP URL) to %s: %s", email.to_address, email.subject)
+            await _settle(job, email, EmailStatus.LOGGED)
+            return
+        try:
+            await send(smtp_url, sender, email)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+            await _not_sent(job, email, f"{type(error).__name__}: {error}")
+            return
+        await _settle(job, email, EmailStatus.SENT)
+
+    return run
+
+
+async def send(smtp_url: str, sender: str, email: EmailMessage) -> None:
+    url = urlparse(smtp_url)
+    message = MimeMessage()
+    message["From"] = sender
+    message["To"] = email.to_address
+    message["Subject"] = email.subject
+    message.set_content(email.body)
+    await aiosmtplib.send(
+        message,
+        hostname=url.hostname or "127.0.0.1",
+        port=url.port or (465 if url.scheme == "smtps" else 25),
+        username=unquote(url.username) if url.username else None,
+        password=unquote(url.password) if url.password else None,
+        use_tls=url.scheme == "smtps",
+        start_tls=None if url.scheme == "smtp" else False,  # None: STARTTLS when offered
+        timeout=SMTP_TIMEOUT_SECONDS,
+    )
+
+
+async def _settle(job: JobRun, email: EmailMessage, status: EmailStatus) -> None:
+    sent_at = utcnow() if status == EmailStatus.SENT else None
+    async with transaction(job.desk) as tx:
+        await _update(tx, email, status=status, attempts=job.job.attempts, sent_at=sent_at)
+        await job.done(tx)
+
+
+async def _not_sent(job: JobRun, email: EmailMessage, reason: str) -> None:
+    async with transaction(job.desk) as tx:
+        values = {"attempts": job.job.attempts, "last_error": reason[:2000]}
+        if job.last_attempt:
+            log.warning("email %s to %s failed for good: %s", email.id, email.to_address, reason)
+            await _update(tx, email, status=EmailStatus.FAILED, **values)
+            await job.failed(tx, reason)
+        else:
+            log.info("email %s to %s not sent (%s); retrying", email.id, email.to_address, reason)
+            await _update(tx, email, **values)
+            await job.retry(tx, reason)
+
+
+async def _update(tx, email: EmailMessage, **values) -> None:
+    await tx.session.exec(
+        update(EmailMessage).where(col(EmailMessage.id) == email.id).values(**values)
+    )

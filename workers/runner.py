@@ -1,0 +1,135 @@
+"""Runs jobs leased from the database: in each server process by default, or on its own
+(`handoff-desk worker`). Any number of workers may run; a job is leased by one at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+
+from db.enums import JobKind, JobState
+from db.jobs import LeasedJob, lease_job, return_job, settle_job
+from resolvers.desk import Desk, Tx
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["JobRun"], Awaitable[None]]
+
+
+class LeaseLost(Exception):
+    """Another worker took this job over (our lease expired): our result must not commit."""
+
+
+class JobRun:
+    """One attempt at one job, with the ways to settle it inside the effect's transaction."""
+
+    def __init__(self, worker: Worker, job: LeasedJob, max_attempts: int) -> None:
+        self.worker = worker
+        self.desk = worker.desk
+        self.job = job
+        self.max_attempts = max_attempts
+
+    @property
+    def last_attempt(self) -> bool:
+        return self.job.attempts >= self.max_attempts
+
+    def backoff(self) -> float:
+        return self.worker.retry_base_seconds * 2 ** (self.job.attempts - 1)
+
+    async def done(self, tx: Tx) -> None:
+        await self._settle(tx, JobState.DONE)
+
+    async def failed(self, tx: Tx, error: str) -> None:
+        await self._settle(tx, JobState.FAILED, error=error)
+
+    async def retry(self, tx: Tx, error: str) -> None:
+        await self._settle(tx, JobState.PENDING, error=error, retry_in=self.backoff())
+
+    async def _settle(self, tx: Tx, state: JobState, **kwargs) -> None:
+        if not await settle_job(tx.session, self.job, state, **kwargs):
+            raise LeaseLost(str(self.job.id))
+
+
+class Worker:
+    def __init__(
+        self,
+        desk: Desk,
+        handlers: dict[JobKind, tuple[Handler, int]],
+        *,
+        lease_seconds: float,
+        concurrency: int = 4,
+        poll_seconds: float = 2.0,
+        retry_base_seconds: float = 2.0,
+    ) -> None:
+        self.desk = desk
+        self.handlers = handlers
+        self.lease_seconds = lease_seconds
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.retry_base_seconds = retry_base_seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._slots: list[asyncio.Task] = []
+        self._in_flight: dict[asyncio.Task, LeasedJob] = {}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._slots = [
+            asyncio.create_task(self._slot(), name=f"worker slot {n}")
+            for n in range(self.concurrency)
+        ]
+
+    async def stop(self, grace_seconds: float = 10.0) -> None:
+        """Lease nothing new; let work in flight finish, or hand it back after the grace."""
+        self._stopping.set()
+        self._wake.set()
+        if not self._slots:
+            return
+        _, late = await asyncio.wait(self._slots, timeout=grace_seconds)
+        for task in late:
+            task.cancel()
+        for task in late:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _slot(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job = await lease_job(
+                    self.desk.db, self.owner, list(self.handlers), self.lease_seconds
+                )
+            except Exception:
+                log.exception("leasing a job failed")
+                job = None
+            if job is None:
+                await self._idle()
+                continue
+            await self._run(job)
+
+    async def _idle(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.poll_seconds):
+                await self._wake.wait()
+        self._wake.clear()
+
+    async def _run(self, job: LeasedJob) -> None:
+        handler, max_attempts = self.handlers[job.kind]
+        try:
+            await handler(JobRun(self, job, max_attempts))
+        except asyncio.CancelledError:
+            # Shutting down mid-job: give it back for another worker (or our next start).
+            with contextlib.suppress(Exception):
+                await asyncio.shield(return_job(self.desk.db, job))
+            raise
+        except LeaseLost:
+            log.warning("job %s was taken over by another worker; dropped our result", job.id)
+        except Exception:
+            # The lease expires and the job is tried again: nothing is lost.
+            log.exception("job %s (%s) crashed", job.id, job.kind)
