@@ -1,12 +1,95 @@
-"""The broadcaster backends the desk supports, with the Postgres backend made safe to share."""
+"""The broadcaster backends the desk supports: memory, and two backends of ours that fix
+broadcaster's Redis and Postgres backends for use by a long-running server."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 
 import asyncpg
-from broadcaster import Broadcast
+from broadcaster import Broadcast, Event
+from broadcaster._backends.base import BroadcastBackend
 from broadcaster._backends.postgres import PostgresBackend
+from redis import asyncio as redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+
+class RedisDoorbellBackend(BroadcastBackend):
+    """Redis pub/sub that keeps listening.
+
+    broadcaster 0.3.1's RedisBackend marks itself ready before its SUBSCRIBE completes, so its
+    listener can start `pubsub.listen()` with nothing subscribed; `listen()` then returns at once
+    and the listener waits forever: no message is ever received. After a Redis disconnect its
+    listener also dies silently (broadcaster #144). Here the listener polls `get_message`, which
+    never ends by itself, and a lost connection is retried, resubscribing every channel.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._channels: set[str] = set()
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._listener: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        self._conn = redis.Redis.from_url(self._url)
+        self._pubsub = self._conn.pubsub(ignore_subscribe_messages=True)
+        self._listener = asyncio.create_task(self._listen(), name="redis doorbell listener")
+
+    async def disconnect(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+        await self._pubsub.aclose()
+        await self._conn.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
+        try:
+            await self._pubsub.subscribe(channel)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            log.warning("Redis unreachable: %s is subscribed when it comes back", channel)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+        # If the connection is gone, the subscription went with it.
+        with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+            await self._pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: str) -> None:
+        await self._conn.publish(channel, message)
+
+    async def next_published(self) -> Event:
+        return await self._queue.get()
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        while True:
+            if not self._channels:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                if not self._pubsub.subscribed:
+                    await self._pubsub.subscribe(*self._channels)
+                message = await self._pubsub.get_message(timeout=1.0)
+                backoff = 0.1
+            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+                log.warning("Redis connection lost (%s); retrying in %.1fs", error, backoff)
+                await self._reset()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if message and message["type"] == "message":
+                await self._queue.put(
+                    Event(channel=message["channel"].decode(), message=message["data"].decode())
+                )
+
+    async def _reset(self) -> None:
+        with contextlib.suppress(Exception):  # already broken; a new pubsub replaces it
+            await self._pubsub.aclose()
+        self._pubsub = self._conn.pubsub(ignore_subscribe_messages=True)
 
 
 class PostgresNotifyBackend(PostgresBackend):
@@ -41,6 +124,8 @@ def create_broadcast(url: str) -> Broadcast:
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return Broadcast(backend=PostgresNotifyBackend("postgresql://" + url[len(prefix) :]))
+    if url.startswith(("redis://", "rediss://")):
+        return Broadcast(backend=RedisDoorbellBackend(url))
     return Broadcast(url)
 
 
