@@ -1,4 +1,4 @@
-"""`handoff-desk`: serve, migrate, create-account, export-schema."""
+"""`handoff-desk`: serve, worker, migrate, create-account, export-schema."""
 
 from __future__ import annotations
 
@@ -64,6 +64,43 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Run only the workers: for deployments whose API processes set HANDOFF_RUN_WORKERS=false."""
+    asyncio.run(_migrate(settings))
+    asyncio.run(_run_worker(settings))
+    return 0
+
+
+async def _run_worker(settings: Settings) -> None:
+    import signal
+
+    from db.engine import Database
+    from handoff_desk.broadcast import create_broadcast
+    from handoff_desk.hub import Hub
+    from handoff_desk.notifier import LiveNotifier
+    from resolvers.desk import Desk
+    from workers import create_worker
+
+    desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
+    broadcast = create_broadcast(settings.broadcast_url)
+    worker = create_worker(desk)
+    # Publishes the doorbells of what the jobs commit, so subscribers hear of it at once.
+    desk.notifier = LiveNotifier(Hub(desk, broadcast), worker.wake)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await broadcast.connect()
+    worker.start()
+    logging.getLogger("handoff_desk.worker").info("worker %s running", worker.owner)
+    try:
+        await stop.wait()
+    finally:
+        await worker.stop()
+        await broadcast.disconnect()
+        await desk.db.dispose()
+
+
 def cmd_create_account(settings: Settings, args: argparse.Namespace) -> int:
     from resolvers.accounts import create_account
     from resolvers.errors import BadInput
@@ -112,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="seed the demo accounts first")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(run=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run the assessment and email workers only")
+    worker.set_defaults(run=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(run=cmd_migrate)

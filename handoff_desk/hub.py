@@ -20,15 +20,12 @@ from broadcaster import Broadcast
 
 from handoff_desk.broadcast import account_channel
 from resolvers.desk import Desk
+from resolvers.errors import SubscriberTooSlow
 from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_seq
 
 log = logging.getLogger(__name__)
 
 _OVERFLOW = object()
-
-
-class SubscriberTooSlow(Exception):
-    pass
 
 
 class LocalSubscriber:

@@ -76,6 +76,7 @@ class Settings:
     worker_concurrency: int = 4
     event_poll_seconds: float = 5.0
     subscriber_queue: int = 256
+    job_lease_override: float | None = None
     assessor: str = "rules"
     openai_base_url: str = ""
     openai_model: str = ""
@@ -119,6 +120,11 @@ class Settings:
                 env, "HANDOFF_EVENT_POLL_SECONDS", defaults.event_poll_seconds
             ),
             subscriber_queue=_int(env, "HANDOFF_SUBSCRIBER_QUEUE", defaults.subscriber_queue, 1),
+            job_lease_override=(
+                _float(env, "HANDOFF_JOB_LEASE_SECONDS", 1.0)
+                if env.get("HANDOFF_JOB_LEASE_SECONDS")
+                else None
+            ),
             assessor=assessor,
             openai_base_url=env.get("HANDOFF_OPENAI_BASE_URL", ""),
             openai_model=env.get("HANDOFF_OPENAI_MODEL", ""),
@@ -146,6 +152,8 @@ class Settings:
     @property
     def job_lease_seconds(self) -> float:
         """Long enough for one attempt at any job; a worker silent for longer is presumed dead."""
+        if self.job_lease_override:
+            return self.job_lease_override
         return max(self.assessment_timeout_seconds, 30.0) + 15.0
 
     @property

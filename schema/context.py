@@ -56,6 +56,12 @@ class Context:
         """A websocket's context lives as long as the socket: forget what loaders cached."""
         self._loaders = None
 
+    async def close_connection(self, code: int, reason: str) -> None:
+        """Close this context's websocket (a subscription's way to send its client away)."""
+        close = getattr(self.request, "close", None)
+        if close is not None:
+            await close(code=code, reason=reason)
+
     def live_events(self) -> EventSource:
         if self._events is None:
             raise RuntimeError("this context serves no subscriptions")

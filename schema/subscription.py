@@ -10,10 +10,13 @@ from typing import Annotated
 import strawberry
 
 from resolvers import events
+from resolvers.errors import SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
 from schema.types import Handoff, Info, User
+
+TOO_SLOW_CLOSE_CODE = 1013
 
 After = Annotated[
     int | None,
@@ -50,11 +53,17 @@ class HandoffClaimChanged:
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
     viewer = await info.context.viewer()
     source = info.context.live_events()
-    async for logged in events.live_events(
-        source, viewer, kinds=kinds, after=after, handoff_id=handoff_id
-    ):
-        info.context.fresh_loaders()  # each event is resolved with what is true now
-        yield logged
+    try:
+        async for logged in events.live_events(
+            source, viewer, kinds=kinds, after=after, handoff_id=handoff_id
+        ):
+            info.context.fresh_loaders()  # each event is resolved with what is true now
+            yield logged
+    except SubscriberTooSlow:
+        # 1013 "try again later": graphql-ws clients reconnect; resubscribe with `after`.
+        await info.context.close_connection(
+            TOO_SLOW_CLOSE_CODE, "too far behind: resubscribe with after"
+        )
 
 
 @strawberry.type

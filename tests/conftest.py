@@ -130,3 +130,26 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
 async def team(desk: Desk) -> Team:
     """Two accounts: 'Acme' (admin, three engineers, a viewer) and 'Globex' (admin, engineer)."""
     return await make_team(desk)
+
+
+@pytest.fixture
+def serve(settings: Settings, tmp_path):
+    """Starts real `handoff-desk serve` processes on this test's database; stops them after."""
+    started: list = []
+
+    def start(command: str = "serve", **env: str):
+        from tests.server import ServerProcess
+
+        base = {
+            "HANDOFF_DATABASE_URL": settings.database_url,
+            "HANDOFF_TOKEN_SECRET": settings.token_secret,
+            "HANDOFF_RETRY_BASE_SECONDS": "0.1",
+        }
+        log = tmp_path / f"server-{len(started)}.log"
+        process = ServerProcess({**base, **env}, log, command=command).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()

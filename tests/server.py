@@ -22,7 +22,15 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        port: int | None = None,
+        command: str = "serve",
+    ) -> None:
+        self.command = command
         self.port = port or free_port()
         self.env = {**os.environ, **env, "HANDOFF_PORT": str(self.port)}
         self.log_path = log_path
@@ -35,12 +43,14 @@ class ServerProcess:
     def start(self, timeout: float = 30) -> ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "handoff_desk.cli", "serve", "--log-level", "warning"],
+            [sys.executable, "-m", "handoff_desk.cli", *self._arguments()],
             cwd=ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        if self.command != "serve":
+            return self  # no HTTP to wait for: tests wait for what the process does
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -52,6 +62,11 @@ class ServerProcess:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
+
+    def _arguments(self) -> list[str]:
+        if self.command == "serve":
+            return ["serve", "--log-level", "warning"]
+        return [self.command]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
         if self.process is None or self.process.poll() is not None:

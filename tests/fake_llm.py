@@ -1,0 +1,96 @@
+"""A local HTTP server speaking the OpenAI chat-completions protocol, for the assessor's tests.
+
+It is the one fake the suite allows: the hosted model cannot run here, so the assessor is tested
+against a real HTTP server on loopback whose replies the test chooses (good, slow, failing, or
+malformed), and which records every request it received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from tests.server import free_port
+
+GOOD_ANSWER = {
+    "summary": "The VPN tunnel drops when the home router's NAT table expires idle flows.",
+    "likely_cause": "Router NAT idle timeout shorter than the VPN keepalive interval.",
+    "suggested_steps": ["Lower the VPN keepalive to 30 seconds", "Update the router firmware"],
+    "confidence": "medium",
+}
+
+
+@dataclass
+class Behaviour:
+    mode: str = "ok"  # ok | slow | error | malformed | not_json | hang
+    delay: float = 0.0
+    answer: dict = field(default_factory=lambda: dict(GOOD_ANSWER))
+
+
+class FakeChatCompletions:
+    def __init__(self) -> None:
+        self.behaviour = Behaviour()
+        self.requests: list[dict] = []
+        self.port = free_port()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def set(self, mode: str, delay: float = 0.0, answer: dict | None = None) -> None:
+        self.behaviour = Behaviour(mode=mode, delay=delay, answer=answer or dict(GOOD_ANSWER))
+
+    async def _completions(self, request: Request):
+        body = await request.json()
+        self.requests.append({"body": body, "headers": dict(request.headers)})
+        b = self.behaviour
+        if b.mode in ("slow", "hang"):
+            await asyncio.sleep(b.delay if b.mode == "slow" else 3600)
+        if b.mode == "error":
+            return PlainTextResponse("upstream overloaded", status_code=503)
+        if b.mode == "not_json":
+            return PlainTextResponse("<html>gateway error</html>", status_code=200)
+        content = "Sure! Here is my answer." if b.mode == "malformed" else json.dumps(b.answer)
+        return JSONResponse(
+            {
+                "id": "chatcmpl-test",
+                "object": "chat.completion",
+                "model": body.get("model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+            }
+        )
+
+    def __enter__(self) -> FakeChatCompletions:
+        app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake chat-completions server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._server.force_exit = True
+        self._thread.join(10)

@@ -1,0 +1,74 @@
+"""The per-process hub: bounded queues, cut-off of a subscriber that falls behind, catch-up."""
+
+import asyncio
+
+import pytest
+
+from handoff_desk.broadcast import create_broadcast
+from handoff_desk.hub import Hub
+from handoff_desk.notifier import LiveNotifier
+from resolvers.desk import SilentNotifier
+from resolvers.errors import SubscriberTooSlow
+from tests.factories import make_escalation
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def hub(desk):
+    broadcast = create_broadcast("memory://")
+    await broadcast.connect()
+    hub = Hub(desk, broadcast, max_queue=3, poll_seconds=0.2)
+    desk.notifier = LiveNotifier(hub)
+    yield hub
+    await hub.close()
+    await broadcast.disconnect()
+
+
+async def _next(stream, timeout=5):
+    return await asyncio.wait_for(anext(stream), timeout)
+
+
+async def test_a_subscriber_that_falls_behind_is_cut_off_and_catches_up(desk, hub, team):
+    slow = hub.events(team.acme.account.id, after=None)
+    first = asyncio.create_task(_next(slow))  # attaches; then never reads again
+    await asyncio.sleep(0.1)
+    created = [await make_escalation(desk, team.acme["alex"], f"Case {n}") for n in range(8)]
+
+    assert (await first).handoff.id == created[0].id
+    with pytest.raises(SubscriberTooSlow):
+        for _ in range(8):
+            await _next(slow)
+    await slow.aclose()
+
+    # A reconnect with `after` gets everything it missed, in order, from the log.
+    caught_up = hub.events(team.acme.account.id, after=0)
+    seqs = [(await _next(caught_up)).seq for _ in range(8)]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 8
+    await caught_up.aclose()
+    assert hub.open_subscriptions == 0
+
+
+async def test_one_feed_per_account_serves_many_subscribers(desk, hub, team):
+    streams = [hub.events(team.acme.account.id, after=None) for _ in range(20)]
+    waits = [asyncio.create_task(_next(s)) for s in streams]
+    await asyncio.sleep(0.2)
+    assert hub.open_subscriptions == 20
+    assert len(hub._feeds) == 1
+    handoff = await make_escalation(desk, team.acme["alex"])
+    delivered = await asyncio.gather(*waits)
+    assert {event.handoff.id for event in delivered} == {handoff.id}
+    assert len({id(event) for event in delivered}) == 1  # the same event object, read once
+    for stream in streams:
+        await stream.aclose()
+    assert hub.open_subscriptions == 0 and not hub._feeds
+
+
+async def test_a_lost_doorbell_is_healed_by_the_poll(desk, hub, team):
+    stream = hub.events(team.acme.account.id, after=None)
+    waiting = asyncio.create_task(_next(stream))
+    await asyncio.sleep(0.1)
+    desk.notifier = SilentNotifier()  # commits ring nothing now, as if the broadcast were down
+    handoff = await make_escalation(desk, team.acme["alex"])
+    assert (await asyncio.wait_for(waiting, 3)).handoff.id == handoff.id
+    await stream.aclose()
