@@ -19,6 +19,7 @@ from db.types import utcnow
 from resolvers import limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
+from resolvers.handoff_views import HandoffView, views_by_id
 from resolvers.notifications import record_escalation_emails
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
 from resolvers.permissions import Capability, denial
@@ -28,17 +29,9 @@ from resolvers.sessions import locked_session, may_work
 _EXCERPT = 140
 
 
-def visible_to(viewer: Viewer):
-    """Escalations are the team's; a park handoff is its creator's alone."""
-    return (Handoff.account_id == viewer.account_id) & (
-        (Handoff.intent == HandoffIntent.ESCALATE) | (Handoff.created_by_id == viewer.user_id)
-    )
-
-
-async def get_handoff(desk: Desk, viewer: Viewer, handoff_id: uuid.UUID) -> Handoff | None:
+async def get_handoff(desk: Desk, viewer: Viewer, handoff_id: uuid.UUID) -> HandoffView | None:
     async with desk.db.read() as db:
-        stmt = select(Handoff).where(Handoff.id == handoff_id, visible_to(viewer))
-        return (await db.exec(stmt)).first()
+        return (await views_by_id(db, viewer, [handoff_id])).get(handoff_id)
 
 
 async def create_handoff(

@@ -23,7 +23,8 @@ from db.models import (
 )
 from resolvers.auth import Viewer
 from resolvers.desk import Desk
-from resolvers.handoffs import visible_to
+from resolvers.handoff_views import HandoffView, handoff_views, to_views
+from resolvers.visibility import visible_to
 
 
 class Loaders:
@@ -36,6 +37,9 @@ class Loaders:
         self.seen = DataLoader(self._seen)
         self.history = DataLoader(self._history)
         self.session_handoffs = DataLoader(self._session_handoffs)
+        self.handoff_view = DataLoader(self._handoff_views)
+        self.snapshot = DataLoader(self._snapshots)
+        self.escalation_package = DataLoader(self._escalation_packages)
 
     async def _rows(self, stmt):
         async with self._desk.db.read() as db:
@@ -88,13 +92,45 @@ class Loaders:
         )
         return _grouped(rows, handoff_ids, lambda e: e.handoff_id)
 
-    async def _session_handoffs(self, session_ids: Sequence[uuid.UUID]) -> list[list[Handoff]]:
-        rows = await self._rows(
-            select(Handoff)
-            .where(col(Handoff.session_id).in_(session_ids), visible_to(self._viewer))
-            .order_by(col(Handoff.created_at))
+    async def _session_handoffs(self, session_ids: Sequence[uuid.UUID]) -> list[list[HandoffView]]:
+        views = to_views(
+            await self._rows(
+                handoff_views(self._viewer)
+                .where(col(Handoff.session_id).in_(session_ids), visible_to(self._viewer))
+                .order_by(col(Handoff.created_at))
+            )
         )
-        return _grouped(rows, session_ids, lambda h: h.session_id)
+        return _grouped(views, session_ids, lambda h: h.session_id)
+
+    async def _handoff_views(self, ids: Sequence[uuid.UUID]) -> list[HandoffView | None]:
+        views = to_views(
+            await self._rows(
+                handoff_views(self._viewer).where(
+                    col(Handoff.id).in_(ids), visible_to(self._viewer)
+                )
+            )
+        )
+        by_id = {view.id: view for view in views}
+        return [by_id.get(i) for i in ids]
+
+    async def _snapshots(self, handoff_ids: Sequence[uuid.UUID]) -> list[dict | None]:
+        rows = await self._rows(
+            select(Handoff.id, Handoff.snapshot).where(
+                col(Handoff.id).in_(handoff_ids), visible_to(self._viewer)
+            )
+        )
+        by_id = dict(rows)
+        return [by_id.get(i) for i in handoff_ids]
+
+    async def _escalation_packages(self, session_ids: Sequence[uuid.UUID]) -> list[dict | None]:
+        rows = await self._rows(
+            select(TroubleshootingSession.id, TroubleshootingSession.escalation_package).where(
+                col(TroubleshootingSession.id).in_(session_ids),
+                TroubleshootingSession.account_id == self._viewer.account_id,
+            )
+        )
+        by_id = dict(rows)
+        return [by_id.get(i) for i in session_ids]
 
 
 def _grouped(rows, keys, key_of) -> list[list]:

@@ -19,6 +19,7 @@ from resolvers import limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.errors import BadInput
+from resolvers.handoff_views import HandoffView, handoff_views, to_views
 from resolvers.handoffs import get_handoff
 from resolvers.outcomes import NotFound
 from resolvers.seen import mark_seen
@@ -32,12 +33,12 @@ class QueueFilter(Enum):
 
 @dataclass(frozen=True)
 class QueuePage:
-    handoffs: list[Handoff]
+    handoffs: list[HandoffView]
     has_next_page: bool
     unread_count: int
     total_count: int
 
-    def cursor(self, handoff: Handoff) -> str:
+    def cursor(self, handoff: HandoffView) -> str:
         return encode_cursor(handoff)
 
 
@@ -45,7 +46,7 @@ _unclaimed = case((col(Handoff.claimed_by_id).is_(None), 1), else_=0)
 _sort_key = (_unclaimed, col(Handoff.priority_rank), col(Handoff.created_at), col(Handoff.id))
 
 
-def encode_cursor(handoff: Handoff) -> str:
+def encode_cursor(handoff: HandoffView) -> str:
     key = [
         1 if handoff.claimed_by_id is None else 0,
         handoff.priority_rank,
@@ -86,7 +87,7 @@ async def handoff_queue(
 ) -> QueuePage:
     limits.check_page_size(first)
     where = _in_queue(viewer, status)
-    page = select(Handoff).where(*where)
+    page = handoff_views(viewer).where(*where)
     if after is not None:
         unclaimed, rank, created_at, handoff_id = decode_cursor(after)
         bound = (
@@ -103,7 +104,7 @@ async def handoff_queue(
         .where(*where)
     )
     async with desk.db.read() as db:
-        rows = list((await db.exec(page)).all())
+        rows = to_views((await db.exec(page)).all())
         total, unread = (await db.exec(counts)).one()
     return QueuePage(
         handoffs=rows[:first],

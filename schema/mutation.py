@@ -7,10 +7,11 @@ import strawberry
 from db import enums as db_enums
 from db import models
 from resolvers import accounts, auth, claims, handoffs, queue, sessions
+from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
 from schema.failures import failure
-from schema.types import Handoff, Info, Message, Session, User
+from schema.types import Info, Message, Session, User, handoff_by_id
 
 
 @strawberry.type
@@ -37,7 +38,7 @@ class Mutation:
             problem_summary=input.problem_summary,
         )
         if isinstance(outcome, models.TroubleshootingSession):
-            return results.StartSessionSuccess(session=Session(row=outcome))
+            return results.StartSessionSuccess(session=Session.from_row(outcome))
         return failure(outcome, "")
 
     @strawberry.mutation(description="Add a turn to the conversation; resumes a parked session.")
@@ -59,7 +60,7 @@ class Mutation:
         if isinstance(outcome, models.SessionMessage):
             session = await info.context.loaders.session.load(session_id)
             return results.AddSessionMessageSuccess(
-                message=Message.from_row(outcome), session=Session(row=session)
+                message=Message.from_row(outcome), session=Session.from_row(session)
             )
         return failure(outcome, input.session_id)
 
@@ -72,7 +73,7 @@ class Mutation:
             info.context.desk, viewer, parse_id(session_id, "sessionId")
         )
         if isinstance(outcome, models.TroubleshootingSession):
-            return results.ResolveSessionSuccess(session=Session(row=outcome))
+            return results.ResolveSessionSuccess(session=Session.from_row(outcome))
         return failure(outcome, session_id)
 
     @strawberry.mutation(description="Park a session (private) or escalate it to the team.")
@@ -88,8 +89,8 @@ class Mutation:
             engineer_notes=input.engineer_notes,
             priority=db_enums.Priority(input.priority),
         )
-        if isinstance(outcome, models.Handoff):
-            return results.CreateHandoffSuccess(handoff=Handoff(row=outcome))
+        if isinstance(outcome, models.Handoff | HandoffView):
+            return results.CreateHandoffSuccess(handoff=await handoff_by_id(info, outcome.id))
         return failure(outcome, input.session_id)
 
     @strawberry.mutation(
@@ -103,8 +104,8 @@ class Mutation:
         outcome = await claims.claim_handoff(
             info.context.desk, viewer, parse_id(handoff_id, "handoffId")
         )
-        if isinstance(outcome, models.Handoff):
-            return results.ClaimHandoffSuccess(handoff=Handoff(row=outcome))
+        if isinstance(outcome, models.Handoff | HandoffView):
+            return results.ClaimHandoffSuccess(handoff=await handoff_by_id(info, outcome.id))
         return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="Give a claimed escalation back to the queue.")
@@ -115,8 +116,8 @@ class Mutation:
         outcome = await claims.release_handoff(
             info.context.desk, viewer, parse_id(handoff_id, "handoffId")
         )
-        if isinstance(outcome, models.Handoff):
-            return results.ReleaseHandoffSuccess(handoff=Handoff(row=outcome))
+        if isinstance(outcome, models.Handoff | HandoffView):
+            return results.ReleaseHandoffSuccess(handoff=await handoff_by_id(info, outcome.id))
         return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="The caller opened the handoff: clear their unread mark.")
@@ -127,8 +128,8 @@ class Mutation:
         outcome = await queue.mark_handoff_seen(
             info.context.desk, viewer, parse_id(handoff_id, "handoffId")
         )
-        if isinstance(outcome, models.Handoff):
-            return results.MarkHandoffSeenSuccess(handoff=Handoff(row=outcome))
+        if isinstance(outcome, models.Handoff | HandoffView):
+            return results.MarkHandoffSeenSuccess(handoff=await handoff_by_id(info, outcome.id))
         return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="Admins only: add a user to the caller's account.")

@@ -41,7 +41,7 @@ class Query:
     async def session(self, info: Info, id: strawberry.ID) -> Session | None:
         viewer = await info.context.viewer()
         row = await sessions.get_session(info.context.desk, viewer, parse_id(id))
-        return Session(row=row) if row else None
+        return Session.from_row(row) if row else None
 
     @strawberry.field(description="Sessions the caller owns or works, most recently changed first.")
     async def my_sessions(
@@ -49,13 +49,13 @@ class Query:
     ) -> list[Session]:
         viewer = await info.context.viewer()
         rows = await sessions.my_sessions(info.context.desk, viewer, status, first)
-        return [Session(row=r) for r in rows]
+        return [Session.from_row(r) for r in rows]
 
     @strawberry.field(description="A handoff visible to the caller; null if there is none.")
     async def handoff(self, info: Info, id: strawberry.ID) -> Handoff | None:
         viewer = await info.context.viewer()
-        row = await handoffs.get_handoff(info.context.desk, viewer, parse_id(id))
-        return Handoff(row=row) if row else None
+        view = await handoffs.get_handoff(info.context.desk, viewer, parse_id(id))
+        return Handoff.from_view(view) if view else None
 
     @strawberry.field(
         description="The account's escalations: unclaimed first, then by priority, newest first. "
@@ -72,7 +72,9 @@ class Query:
         page = await queue.handoff_queue(
             info.context.desk, viewer, first=first, after=after, status=status
         )
-        edges = [HandoffEdge(cursor=page.cursor(h), node=Handoff(row=h)) for h in page.handoffs]
+        edges = [
+            HandoffEdge(cursor=page.cursor(h), node=Handoff.from_view(h)) for h in page.handoffs
+        ]
         return HandoffConnection(
             edges=edges,
             page_info=PageInfo(

@@ -14,7 +14,7 @@ from resolvers.errors import SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
-from schema.types import Handoff, Info, User
+from schema.types import Handoff, Info, User, handoff_by_id
 
 TOO_SLOW_CLOSE_CODE = 1013
 
@@ -73,7 +73,9 @@ class Subscription:
         self, info: Info, after: After = None
     ) -> AsyncGenerator[HandoffCreated, None]:
         async for logged in _stream(info, events.HANDOFF_CREATED, after):
-            yield HandoffCreated(seq=logged.seq, handoff=Handoff(row=logged.handoff))
+            yield HandoffCreated(
+                seq=logged.seq, handoff=await handoff_by_id(info, logged.handoff.id)
+            )
 
     @strawberry.subscription(
         description="Escalations whose assessment just landed (ready or failed); "
@@ -84,7 +86,9 @@ class Subscription:
     ) -> AsyncGenerator[AssessmentReady, None]:
         only = parse_id(handoff_id, "handoffId") if handoff_id is not None else None
         async for logged in _stream(info, events.ASSESSMENT_LANDED, after, only):
-            yield AssessmentReady(seq=logged.seq, handoff=Handoff(row=logged.handoff))
+            yield AssessmentReady(
+                seq=logged.seq, handoff=await handoff_by_id(info, logged.handoff.id)
+            )
 
     @strawberry.subscription(description="Escalations claimed or released, by anyone.")
     async def handoff_claimed(
@@ -95,6 +99,6 @@ class Subscription:
                 seq=logged.seq,
                 kind=enums.HandoffEventKind(logged.event.kind),
                 occurred_at=logged.event.occurred_at,
-                handoff=Handoff(row=logged.handoff),
+                handoff=await handoff_by_id(info, logged.handoff.id),
                 actor_id=logged.event.actor_id,
             )

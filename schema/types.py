@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import strawberry
 
 from db import models
+from resolvers.handoff_views import HandoffView
 from schema import enums
 from schema.context import Context
 
@@ -33,6 +35,7 @@ class User:
 
     @classmethod
     def from_row(cls, row: models.User) -> User:
+        """From a user row or a UserView (they share these attributes)."""
         return cls(
             id=strawberry.ID(str(row.id)),
             name=row.name,
@@ -132,67 +135,60 @@ class EscalationPackage:
 
 @strawberry.type(name="Session", description="A troubleshooting session.")
 class Session:
-    row: strawberry.Private[models.TroubleshootingSession]
+    id: strawberry.ID
+    problem_summary: str
+    intake_type: enums.IntakeType
+    intake_content: str
+    status: enums.SessionStatus
+    confidence_tier: enums.Confidence | None
+    handoff_count: int
+    created_at: datetime
+    updated_at: datetime
+    session_id: strawberry.Private[uuid.UUID]
+    owner_id: strawberry.Private[uuid.UUID]
+    assignee_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row) -> Session:
+        """From a session row or a SessionView (they share these attributes)."""
+        tier = row.confidence_tier
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            problem_summary=row.problem_summary,
+            intake_type=enums.IntakeType(row.intake_type),
+            intake_content=row.intake_content,
+            status=enums.SessionStatus(row.status),
+            confidence_tier=enums.Confidence(tier) if tier else None,
+            handoff_count=row.handoff_count,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            session_id=row.id,
+            owner_id=row.owner_id,
+            assignee_id=row.assignee_id,
+        )
 
     @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
-
-    @strawberry.field
-    def problem_summary(self) -> str:
-        return self.row.problem_summary
-
-    @strawberry.field
-    def intake_type(self) -> enums.IntakeType:
-        return enums.IntakeType(self.row.intake_type)
-
-    @strawberry.field
-    def intake_content(self) -> str:
-        return self.row.intake_content
-
-    @strawberry.field
-    def status(self) -> enums.SessionStatus:
-        return enums.SessionStatus(self.row.status)
-
-    @strawberry.field
-    def confidence_tier(self) -> enums.Confidence | None:
-        tier = self.row.confidence_tier
-        return enums.Confidence(tier) if tier else None
-
-    @strawberry.field
-    def handoff_count(self) -> int:
-        return self.row.handoff_count
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
-
-    @strawberry.field
-    def escalation_package(self) -> EscalationPackage | None:
-        package = self.row.escalation_package
+    async def escalation_package(self, info: Info) -> EscalationPackage | None:
+        package = await info.context.loaders.escalation_package.load(self.session_id)
         return EscalationPackage.from_json(package) if package else None
 
     @strawberry.field
     async def owner(self, info: Info) -> User:
-        return await _user(info, self.row.owner_id)
+        return await _user(info, self.owner_id)
 
     @strawberry.field(description="Who works the session now: its owner, or the claimer.")
     async def assignee(self, info: Info) -> User:
-        return await _user(info, self.row.assignee_id)
+        return await _user(info, self.assignee_id)
 
     @strawberry.field
     async def messages(self, info: Info) -> list[Message]:
-        rows = await info.context.loaders.messages.load(self.row.id)
+        rows = await info.context.loaders.messages.load(self.session_id)
         return [Message.from_row(m) for m in rows]
 
     @strawberry.field(description="Its escalations, and the caller's own park handoffs.")
     async def handoffs(self, info: Info) -> list[Handoff]:
-        rows = await info.context.loaders.session_handoffs.load(self.row.id)
-        return [Handoff(row=h) for h in rows]
+        views = await info.context.loaders.session_handoffs.load(self.session_id)
+        return [Handoff.from_view(v) for v in views]
 
 
 @strawberry.type(description="The AI assessment of an escalation, produced after it commits.")
@@ -207,7 +203,8 @@ class Assessment:
     updated_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: models.Handoff) -> Assessment:
+    def from_row(cls, row) -> Assessment:
+        """From a handoff row or a HandoffView (they share these attributes)."""
         confidence = row.assessment_confidence
         return cls(
             status=enums.AssessmentStatus(row.assessment_status),
@@ -242,60 +239,51 @@ class HandoffEvent:
 
 @strawberry.type(description="A session handed off: parked (private) or escalated (team-wide).")
 class Handoff:
-    row: strawberry.Private[models.Handoff]
+    id: strawberry.ID
+    intent: enums.HandoffIntent
+    priority: enums.Priority
+    engineer_notes: str
+    created_at: datetime
+    claimed_at: datetime | None
+    assessment: Assessment
+    session: Session
+    created_by: User
+    claimed_by: User | None
+    unread: bool = strawberry.field(
+        description="True until the caller opens (markHandoffSeen) or claims it."
+    )
+    handoff_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return strawberry.ID(str(self.row.id))
+    @classmethod
+    def from_view(cls, view: HandoffView) -> Handoff:
+        return cls(
+            id=strawberry.ID(str(view.id)),
+            intent=enums.HandoffIntent(view.intent),
+            priority=enums.Priority(view.priority),
+            engineer_notes=view.engineer_notes,
+            created_at=view.created_at,
+            claimed_at=view.claimed_at,
+            assessment=Assessment.from_row(view),
+            session=Session.from_row(view.session),
+            created_by=User.from_row(view.created_by),
+            claimed_by=User.from_row(view.claimed_by) if view.claimed_by else None,
+            unread=view.unread,
+            handoff_id=view.id,
+        )
 
-    @strawberry.field
-    def intent(self) -> enums.HandoffIntent:
-        return enums.HandoffIntent(self.row.intent)
-
-    @strawberry.field
-    def priority(self) -> enums.Priority:
-        return enums.Priority(self.row.priority)
-
-    @strawberry.field
-    def engineer_notes(self) -> str:
-        return self.row.engineer_notes
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def claimed_at(self) -> datetime | None:
-        return self.row.claimed_at
-
-    @strawberry.field
-    def snapshot(self) -> SessionSnapshot:
-        return SessionSnapshot.from_json(self.row.snapshot)
-
-    @strawberry.field
-    def assessment(self) -> Assessment:
-        return Assessment.from_row(self.row)
-
-    @strawberry.field
-    async def session(self, info: Info) -> Session:
-        return Session(row=await info.context.loaders.session.load(self.row.session_id))
-
-    @strawberry.field
-    async def created_by(self, info: Info) -> User:
-        return await _user(info, self.row.created_by_id)
-
-    @strawberry.field
-    async def claimed_by(self, info: Info) -> User | None:
-        return await _user(info, self.row.claimed_by_id)
-
-    @strawberry.field(description="True until the caller opens (markHandoffSeen) or claims it.")
-    async def unread(self, info: Info) -> bool:
-        return not await info.context.loaders.seen.load(self.row.id)
+    @strawberry.field(description="The session as it stood when it was handed off.")
+    async def snapshot(self, info: Info) -> SessionSnapshot:
+        return SessionSnapshot.from_json(await info.context.loaders.snapshot.load(self.handoff_id))
 
     @strawberry.field(description="Escalated, assessed, claimed, released: who and when.")
     async def history(self, info: Info) -> list[HandoffEvent]:
-        rows = await info.context.loaders.history.load(self.row.id)
+        rows = await info.context.loaders.history.load(self.handoff_id)
         return [HandoffEvent(row=e) for e in rows]
+
+
+async def handoff_by_id(info: Info, handoff_id: uuid.UUID) -> Handoff:
+    """A handoff as the caller sees it now (after a mutation committed, or an event)."""
+    return Handoff.from_view(await info.context.loaders.handoff_view.load(handoff_id))
 
 
 @strawberry.type

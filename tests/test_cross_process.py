@@ -96,7 +96,9 @@ async def test_a_server_killed_mid_assessment_finishes_it_after_restart(serve, d
         second = serve(**env)
         async with GraphQLSocket(second.url) as ws:
             await ws.connect(team.acme["sam"].token)
-            await ws.subscribe(ASSESSED, {"id": handoff_id})
+            # It may land before we subscribe: ask for everything after seq 0, as a client
+            # that reconnects would.
+            await ws.subscribe(ASSESSED, {"id": handoff_id, "after": 0})
             landed = (await ws.next_data(timeout=20))["assessmentReady"]
     assert landed["handoff"]["assessment"]["status"] == "READY"
     async with desk.db.read() as db:

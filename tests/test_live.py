@@ -14,7 +14,7 @@ pytestmark = pytest.mark.anyio
 CREATED = """subscription($after: Int) { handoffCreated(after: $after) {
   seq handoff { id priority session { problemSummary } createdBy { name }
                 assessment { status } } } }"""
-ASSESSED = """subscription($id: ID) { assessmentReady(handoffId: $id) {
+ASSESSED = """subscription($id: ID, $after: Int) { assessmentReady(handoffId: $id, after: $after) {
   seq handoff { id assessment { status summary likelyCause suggestedSteps confidence } } } }"""
 CLAIMS = """subscription { handoffClaimed {
   seq kind actor { name } handoff { id claimedBy { name } } } }"""

@@ -1,0 +1,11 @@
+"""Who sees which handoff: escalations are the team's; a park handoff is its creator's alone."""
+
+from db.enums import HandoffIntent
+from db.models import Handoff
+from resolvers.auth import Viewer
+
+
+def visible_to(viewer: Viewer):
+    return (Handoff.account_id == viewer.account_id) & (
+        (Handoff.intent == HandoffIntent.ESCALATE) | (Handoff.created_by_id == viewer.user_id)
+    )
