@@ -39,6 +39,9 @@ class Account(SQLModel, table=True):
     # The last sequence number handed out in this account's event log; bumped in the same
     # transaction as the event, so writers of one account are serialized and seqs never repeat.
     last_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Moves with every change a query of this account could see (events, and changes that are
+    # not events: messages, read marks, users). Cached query answers are valid for one version.
+    version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = _when()
 
 

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET
 
 from db.engine import Database
 from handoff_desk.broadcast import create_broadcast
 from handoff_desk.hub import Hub
 from handoff_desk.notifier import LiveNotifier
+from handoff_desk.query_cache import ResponseCache, request_key
 from handoff_desk.settings import Settings
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
@@ -27,10 +30,44 @@ log = logging.getLogger(__name__)
 
 
 class DeskGraphQL(GraphQL):
-    def __init__(self, desk: Desk, hub: Hub, **kwargs) -> None:
+    def __init__(self, desk: Desk, hub: Hub, cache: ResponseCache | None, **kwargs) -> None:
         super().__init__(schema, **kwargs)
         self.desk = desk
         self.hub = hub
+        self.cache = cache
+
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        key = await self._cache_key(request) if self.cache is not None else None
+        if key is None:
+            return await super().run(request, context, root_value)
+        context = await self.get_context(request, None)
+        try:
+            viewer = await context.viewer()
+        except AuthenticationError:
+            return await super().run(request, context, root_value)  # answers the error
+        key = (*key, viewer.user_id, viewer.account_version)
+        body = self.cache.get(key)
+        if body is not None:
+            return Response(body, media_type="application/json")
+        response = await super().run(request, context, root_value)
+        if response.status_code == 200 and getattr(request.state, "cacheable", False):
+            self.cache.put(key, response.body)
+        return response
+
+    async def _cache_key(self, request) -> tuple | None:
+        if request.scope["type"] != "http" or request.method != "POST":
+            return None
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return None
+        return (
+            request_key(body, request.headers.get("accept", "")) if isinstance(body, dict) else None
+        )
+
+    async def process_result(self, request, result):
+        request.state.cacheable = not result.errors
+        return await super().process_result(request, result)
 
     async def get_context(self, request, response) -> Context:
         authorization = (
@@ -58,7 +95,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     worker = create_worker(desk) if settings.run_workers else None
     desk.notifier = LiveNotifier(hub, worker.wake if worker else None)
-    graphql = DeskGraphQL(desk, hub, graphql_ide="graphiql" if settings.graphiql else None)
+    cache = ResponseCache(settings.query_cache_mb * 2**20) if settings.query_cache_mb else None
+    graphql = DeskGraphQL(desk, hub, cache, graphql_ide="graphiql" if settings.graphiql else None)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -92,4 +130,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.desk = desk
     app.state.hub = hub
     app.state.worker = worker
+    app.state.query_cache = cache
     return app

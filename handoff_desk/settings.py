@@ -77,6 +77,7 @@ class Settings:
     event_poll_seconds: float = 5.0
     subscriber_queue: int = 256
     job_lease_override: float | None = None
+    query_cache_mb: int = 64
     assessor: str = "rules"
     openai_base_url: str = ""
     openai_model: str = ""
@@ -120,6 +121,7 @@ class Settings:
                 env, "HANDOFF_EVENT_POLL_SECONDS", defaults.event_poll_seconds
             ),
             subscriber_queue=_int(env, "HANDOFF_SUBSCRIBER_QUEUE", defaults.subscriber_queue, 1),
+            query_cache_mb=_int(env, "HANDOFF_QUERY_CACHE_MB", defaults.query_cache_mb, 0),
             job_lease_override=(
                 _float(env, "HANDOFF_JOB_LEASE_SECONDS", 1.0)
                 if env.get("HANDOFF_JOB_LEASE_SECONDS")

@@ -81,6 +81,7 @@ async def add_user(
     try:
         async with transaction(desk) as tx:
             tx.session.add(user)
+            tx.touch(viewer.account_id)
     except IntegrityError:
         return EmailTaken(user.email)
     return user
@@ -130,6 +131,7 @@ async def _change_user(
             if active is not None:
                 user.active = active
             tx.session.add(user)
+            tx.touch(viewer.account_id)
             await tx.session.flush()
             if await _active_admins(tx.session, viewer.account_id) == 0:
                 raise Abort(LastAdmin())

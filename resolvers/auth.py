@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import select
+from sqlmodel import col, select
 
-from db.models import User
+from db.models import Account, User
 from db.types import utcnow
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
@@ -46,6 +46,7 @@ class Viewer:
     account_id: uuid.UUID
     role: str
     name: str
+    account_version: int = 0  # as read when the request was authenticated
 
     def can(self, capability: Capability) -> bool:
         return allows(self.role, capability)
@@ -116,9 +117,20 @@ def _decode(desk: Desk, token: str) -> tuple[uuid.UUID, uuid.UUID]:
 
 async def authenticate(desk: Desk, token: str) -> Viewer:
     user_id, account_id = _decode(desk, token)
+    stmt = (
+        select(User.id, User.account_id, User.role, User.name, User.active, Account.version)
+        .join(Account, col(Account.id) == col(User.account_id))
+        .where(col(User.id) == user_id)
+    )
     async with desk.db.read() as session:
-        user = await session.get(User, user_id)
+        row = (await session.exec(stmt)).first()
     # Checked on every request, so deactivation ends every token the user holds at once.
-    if user is None or user.account_id != account_id or not user.active:
+    if row is None or row.account_id != account_id or not row.active:
         raise AuthenticationError("This user no longer has access: ask an admin of your account")
-    return Viewer(user_id=user.id, account_id=user.account_id, role=user.role, name=user.name)
+    return Viewer(
+        user_id=row.id,
+        account_id=row.account_id,
+        role=row.role,
+        name=row.name,
+        account_version=row.version,
+    )

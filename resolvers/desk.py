@@ -50,7 +50,12 @@ class Desk:
 class Tx:
     session: AsyncSession
     last_seq: dict[uuid.UUID, int] = field(default_factory=dict)
+    touched: set[uuid.UUID] = field(default_factory=set)
     jobs: int = 0
+
+    def touch(self, account_id: uuid.UUID) -> None:
+        """This transaction changes what queries of the account answer (their cache moves on)."""
+        self.touched.add(account_id)
 
     async def record(
         self,
@@ -70,6 +75,7 @@ class Tx:
             .returning(Account.last_seq)
         )
         seq = (await self.session.exec(bump)).scalar_one()
+        self.touched.add(account_id)
         self.session.add(
             AccountEvent(
                 account_id=account_id,
@@ -101,6 +107,10 @@ async def transaction(desk: Desk) -> AsyncIterator[Tx]:
     async with desk.db.write() as session:
         tx = Tx(session)
         yield tx
+        for account_id in sorted(tx.touched):  # the account row is locked last, in one order
+            await session.exec(
+                update(Account).where(Account.id == account_id).values(version=Account.version + 1)
+            )
     # Committed: only now may anyone hear of it.
     for account_id, seq in tx.last_seq.items():
         await desk.notifier.events_committed(account_id, seq)

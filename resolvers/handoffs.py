@@ -89,6 +89,7 @@ async def _hand_off(
     if intent == HandoffIntent.PARK:
         session.status = SessionStatus.PAUSED
         tx.session.add(session)
+        tx.touch(session.account_id)
         return handoff
 
     session.status = SessionStatus.ESCALATED

@@ -123,4 +123,5 @@ async def mark_handoff_seen(
         return NotFound("handoff")
     async with transaction(desk) as tx:
         await mark_seen(tx.session, viewer.user_id, handoff.id)
+        tx.touch(viewer.account_id)
     return handoff

@@ -76,6 +76,7 @@ async def start_session(
     )
     async with transaction(desk) as tx:
         tx.session.add(session)
+        tx.touch(viewer.account_id)
     return session
 
 
@@ -123,6 +124,7 @@ async def add_message(
             session_id=session.id, position=position, role=role, content=content
         )
         tx.session.add(message)
+        tx.touch(viewer.account_id)
     return message
 
 
@@ -143,6 +145,7 @@ async def resolve_session(
         session.status = SessionStatus.RESOLVED
         session.updated_at = utcnow()
         tx.session.add(session)
+        tx.touch(viewer.account_id)
     return session
 
 

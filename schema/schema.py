@@ -1,6 +1,7 @@
 """The schema object (exported to schema.graphql by `handoff-desk export-schema`)."""
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 
 from schema.errors import MaskUnexpectedErrors
 from schema.mutation import Mutation
@@ -8,5 +9,13 @@ from schema.query import Query
 from schema.subscription import Subscription
 
 schema = strawberry.Schema(
-    query=Query, mutation=Mutation, subscription=Subscription, extensions=[MaskUnexpectedErrors]
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    extensions=[
+        MaskUnexpectedErrors,
+        # Parse and validation are paid once per distinct document, not per request.
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+    ],
 )

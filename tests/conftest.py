@@ -77,11 +77,12 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(request, database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         token_secret="test-secret-not-for-production-0123456789",
         run_workers=False,
+        query_cache_mb=0 if request.node.get_closest_marker("no_query_cache") else 64,
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from db.enums import Priority
 from tests.factories import make_escalation
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.no_query_cache]
 
 QUEUE_SCREEN = """
 query Screen($first: Int!) {
