@@ -29,7 +29,9 @@ async def escalation_recipients(tx: Tx, viewer: Viewer) -> list[User]:
 
 
 def escalation_subject(session: TroubleshootingSession) -> str:
-    subject = f"Escalated: {session.problem_summary}"
+    # A header is one line: a summary typed with line breaks must not break the email.
+    summary = " ".join(session.problem_summary.split())
+    subject = f"Escalated: {summary}"
     return subject if len(subject) <= _SUBJECT_MAX else subject[: _SUBJECT_MAX - 1] + "…"
 
 

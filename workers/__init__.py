@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from db.enums import JobKind
 from resolvers.desk import Desk
-from workers.assessments import assessment_job
+from workers.assessments import assessment_job, give_up_assessment
 from workers.assessors import create_assessor
-from workers.emails import email_job
+from workers.emails import email_job, give_up_email
 from workers.runner import Worker
 
 
@@ -18,10 +18,12 @@ def create_worker(desk: Desk) -> Worker:
             JobKind.ASSESS: (
                 assessment_job(create_assessor(settings), settings.assessment_timeout_seconds),
                 settings.assessment_attempts,
+                give_up_assessment,
             ),
             JobKind.EMAIL: (
                 email_job(settings.smtp_url, settings.email_from),
                 settings.email_attempts,
+                give_up_email,
             ),
         },
         lease_seconds=settings.job_lease_seconds,

@@ -38,6 +38,13 @@ def assessment_job(assessor: Assessor, timeout_seconds: float):
     return run
 
 
+async def give_up_assessment(job: JobRun, tx) -> None:
+    """The job failed for good: the escalation shows a failed assessment, not a pending one."""
+    handoff = await pending_handoff(tx.session, job.job.subject_id)
+    if handoff is not None:
+        await fail_assessment(tx, handoff)
+
+
 async def _not_this_time(job: JobRun, handoff, reason: str) -> None:
     async with transaction(job.desk) as tx:
         if job.last_attempt:

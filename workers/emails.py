@@ -83,6 +83,14 @@ async def _not_sent(job: JobRun, email: EmailMessage, reason: str) -> None:
             await job.retry(tx, reason)
 
 
+async def give_up_email(job: JobRun, tx) -> None:
+    await tx.session.exec(
+        update(EmailMessage)
+        .where(col(EmailMessage.id) == job.job.subject_id)
+        .values(status=EmailStatus.FAILED, attempts=job.job.attempts)
+    )
+
+
 async def _update(tx, email: EmailMessage, **values) -> None:
     await tx.session.exec(
         update(EmailMessage).where(col(EmailMessage.id) == email.id).values(**values)

@@ -13,11 +13,13 @@ from collections.abc import Awaitable, Callable
 
 from db.enums import JobKind, JobState
 from db.jobs import LeasedJob, lease_job, return_job, settle_job
-from resolvers.desk import Desk, Tx
+from resolvers.desk import Desk, Tx, transaction
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[["JobRun"], Awaitable[None]]
+# Called in the transaction that marks a job failed for good (e.g. mark the assessment failed).
+GiveUp = Callable[["JobRun", Tx], Awaitable[None]]
 
 
 class LeaseLost(Exception):
@@ -58,7 +60,7 @@ class Worker:
     def __init__(
         self,
         desk: Desk,
-        handlers: dict[JobKind, tuple[Handler, int]],
+        handlers: dict[JobKind, tuple[Handler, int] | tuple[Handler, int, GiveUp]],
         *,
         lease_seconds: float,
         concurrency: int = 4,
@@ -120,9 +122,10 @@ class Worker:
         self._wake.clear()
 
     async def _run(self, job: LeasedJob) -> None:
-        handler, max_attempts = self.handlers[job.kind]
+        handler, max_attempts, *give_up = self.handlers[job.kind]
+        run = JobRun(self, job, max_attempts)
         try:
-            await handler(JobRun(self, job, max_attempts))
+            await handler(run)
         except asyncio.CancelledError:
             # Shutting down mid-job: give it back for another worker (or our next start).
             with contextlib.suppress(Exception):
@@ -130,6 +133,23 @@ class Worker:
             raise
         except LeaseLost:
             log.warning("job %s was taken over by another worker; dropped our result", job.id)
-        except Exception:
-            # The lease expires and the job is tried again: nothing is lost.
+        except Exception as error:
             log.exception("job %s (%s) crashed", job.id, job.kind)
+            await self._settle_crash(run, give_up[0] if give_up else None, error)
+
+    async def _settle_crash(self, run: JobRun, give_up: GiveUp | None, error: Exception) -> None:
+        """A handler that raised still counts an attempt: retried with backoff, then failed."""
+        reason = f"crashed: {type(error).__name__}: {error}"
+        try:
+            async with transaction(self.desk) as tx:
+                if run.last_attempt:
+                    if give_up is not None:
+                        await give_up(run, tx)
+                    await run.failed(tx, reason)
+                else:
+                    await run.retry(tx, reason)
+        except LeaseLost:
+            pass
+        except Exception:
+            # Not even that: the lease expires and the job is tried again; nothing is lost.
+            log.exception("could not settle crashed job %s", run.job.id)
