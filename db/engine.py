@@ -6,7 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 _IMMEDIATE = "handoff_desk_sqlite_immediate"
@@ -18,7 +23,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per checkout. A connection found dead on use fails that
+    # one request with a retryable error, and SQLAlchemy then invalidates the whole pool.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -47,7 +54,14 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         write_engine = engine.execution_options(**{_IMMEDIATE: True}) if self.is_sqlite else engine
-        self._reads = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # Reads on PostgreSQL run in autocommit: no BEGIN and ROLLBACK round trips around them.
+        # Each statement sees what is committed when it runs; no read spans two statements
+        # whose consistency matters (writes take their own transaction and locks).
+        read_engine = (
+            engine if self.is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read_engine = read_engine
+        self._reads = async_sessionmaker(read_engine, class_=AsyncSession, expire_on_commit=False)
         self._writes = async_sessionmaker(write_engine, class_=AsyncSession, expire_on_commit=False)
 
     @classmethod
@@ -58,6 +72,12 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._reads() as session:
             yield session
+
+    @asynccontextmanager
+    async def read_rows(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection for reads of plain rows (no ORM entities to build)."""
+        async with self._read_engine.connect() as conn:
+            yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -93,8 +93,17 @@ class SessionMessage(SQLModel, table=True):
 class Handoff(SQLModel, table=True):
     __tablename__ = "handoff"
     __table_args__ = (
-        # The team queue: an account's escalations, by priority and age.
-        Index("ix_handoff_queue", "account_id", "intent", "priority_rank", "created_at"),
+        # The team queue in its order (unclaimed first, priority, newest): PostgreSQL walks it
+        # and stops after one page instead of sorting the account's every escalation.
+        Index(
+            "ix_handoff_queue",
+            "account_id",
+            "intent",
+            text("(claimed_by_id IS NULL)"),
+            "priority_rank",
+            "created_at",
+            "id",
+        ),
     )
 
     id: uuid.UUID = _id()

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from db.models import Account, User
@@ -115,15 +116,17 @@ def _decode(desk: Desk, token: str) -> tuple[uuid.UUID, uuid.UUID]:
         raise AuthenticationError("Your token is not valid: log in again") from None
 
 
+_VIEWER = (
+    select(User.id, User.account_id, User.role, User.name, User.active, Account.version)
+    .join(Account, col(Account.id) == col(User.account_id))
+    .where(col(User.id) == bindparam("user_id", type_=User.__table__.c.id.type))
+)
+
+
 async def authenticate(desk: Desk, token: str) -> Viewer:
     user_id, account_id = _decode(desk, token)
-    stmt = (
-        select(User.id, User.account_id, User.role, User.name, User.active, Account.version)
-        .join(Account, col(Account.id) == col(User.account_id))
-        .where(col(User.id) == user_id)
-    )
-    async with desk.db.read() as session:
-        row = (await session.exec(stmt)).first()
+    async with desk.db.read_rows() as conn:
+        row = (await conn.execute(_VIEWER, {"user_id": user_id})).first()
     # Checked on every request, so deactivation ends every token the user holds at once.
     if row is None or row.account_id != account_id or not row.active:
         raise AuthenticationError("This user no longer has access: ask an admin of your account")

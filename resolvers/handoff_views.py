@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
@@ -95,10 +95,23 @@ _creator = aliased(User, name="creator")
 _claimer = aliased(User, name="claimer")
 
 
-def handoff_views(viewer: Viewer) -> Select:
-    """The joined select; callers add WHERE, ORDER BY and LIMIT. Tenancy is in the joins'
-    caller: every use filters `Handoff.account_id` (see `visible_to`)."""
-    seen = col(HandoffSeen.user_id).is_not(None).label("seen")
+VIEWER_ID = bindparam("viewer_id", type_=Handoff.__table__.c.id.type)
+
+
+def viewer_params(viewer: Viewer) -> dict:
+    return {"viewer_id": viewer.user_id}
+
+
+def handoff_views() -> Select:
+    """The joined select, built once; callers add WHERE, ORDER BY and LIMIT, and execute it with
+    `viewer_params(viewer)`. Tenancy is the callers': every use filters `Handoff.account_id`
+    (see `visible_to`)."""
+    # Probed for the page's rows only (primary key), not joined for the whole account.
+    seen = (
+        exists()
+        .where(HandoffSeen.handoff_id == Handoff.id, HandoffSeen.user_id == VIEWER_ID)
+        .label("seen")
+    )
     columns = [
         *_HANDOFF,
         seen,
@@ -112,10 +125,6 @@ def handoff_views(viewer: Viewer) -> Select:
         .join(TroubleshootingSession, TroubleshootingSession.id == Handoff.session_id)
         .join(_creator, _creator.id == Handoff.created_by_id)
         .outerjoin(_claimer, _claimer.id == Handoff.claimed_by_id)
-        .outerjoin(
-            HandoffSeen,
-            and_(HandoffSeen.handoff_id == Handoff.id, HandoffSeen.user_id == viewer.user_id),
-        )
     )
 
 
@@ -134,7 +143,7 @@ def to_views(rows) -> list[HandoffView]:
         views.append(
             HandoffView(
                 *row[:_N_HANDOFF],
-                not row[_N_HANDOFF],
+                not row[_N_HANDOFF],  # unread: no read mark
                 SessionView(*row[s0:c0]),
                 UserView(*row[c0:k0]),
                 claimer,
@@ -144,5 +153,6 @@ def to_views(rows) -> list[HandoffView]:
 
 
 async def views_by_id(db, viewer: Viewer, ids) -> dict[uuid.UUID, HandoffView]:
-    stmt = handoff_views(viewer).where(col(Handoff.id).in_(list(ids)), visible_to(viewer))
-    return {view.id: view for view in to_views((await db.exec(stmt)).all())}
+    stmt = handoff_views().where(col(Handoff.id).in_(list(ids)), visible_to(viewer))
+    rows = (await db.exec(stmt, params=viewer_params(viewer))).all()
+    return {view.id: view for view in to_views(rows)}

@@ -23,7 +23,7 @@ from db.models import (
 )
 from resolvers.auth import Viewer
 from resolvers.desk import Desk
-from resolvers.handoff_views import HandoffView, handoff_views, to_views
+from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer_params
 from resolvers.visibility import visible_to
 
 
@@ -41,9 +41,9 @@ class Loaders:
         self.snapshot = DataLoader(self._snapshots)
         self.escalation_package = DataLoader(self._escalation_packages)
 
-    async def _rows(self, stmt):
+    async def _rows(self, stmt, params: dict | None = None):
         async with self._desk.db.read() as db:
-            return list((await db.exec(stmt)).all())
+            return list((await db.exec(stmt, params=params or {})).all())
 
     async def _users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
         rows = await self._rows(
@@ -95,9 +95,10 @@ class Loaders:
     async def _session_handoffs(self, session_ids: Sequence[uuid.UUID]) -> list[list[HandoffView]]:
         views = to_views(
             await self._rows(
-                handoff_views(self._viewer)
+                handoff_views()
                 .where(col(Handoff.session_id).in_(session_ids), visible_to(self._viewer))
-                .order_by(col(Handoff.created_at))
+                .order_by(col(Handoff.created_at)),
+                viewer_params(self._viewer),
             )
         )
         return _grouped(views, session_ids, lambda h: h.session_id)
@@ -105,9 +106,8 @@ class Loaders:
     async def _handoff_views(self, ids: Sequence[uuid.UUID]) -> list[HandoffView | None]:
         views = to_views(
             await self._rows(
-                handoff_views(self._viewer).where(
-                    col(Handoff.id).in_(ids), visible_to(self._viewer)
-                )
+                handoff_views().where(col(Handoff.id).in_(ids), visible_to(self._viewer)),
+                viewer_params(self._viewer),
             )
         )
         by_id = {view.id: view for view in views}

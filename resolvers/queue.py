@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import case, exists, func, literal, tuple_
+from sqlalchemy import Boolean, Integer, Select, bindparam, func, tuple_
 from sqlmodel import col, select
 
 from db.enums import HandoffIntent
@@ -19,7 +19,13 @@ from resolvers import limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.errors import BadInput
-from resolvers.handoff_views import HandoffView, handoff_views, to_views
+from resolvers.handoff_views import (
+    VIEWER_ID,
+    HandoffView,
+    handoff_views,
+    to_views,
+    viewer_params,
+)
 from resolvers.handoffs import get_handoff
 from resolvers.outcomes import NotFound
 from resolvers.seen import mark_seen
@@ -42,7 +48,8 @@ class QueuePage:
         return encode_cursor(handoff)
 
 
-_unclaimed = case((col(Handoff.claimed_by_id).is_(None), 1), else_=0)
+# Matches ix_handoff_queue expression for expression, so the index gives the order.
+_unclaimed = col(Handoff.claimed_by_id).is_(None)
 _sort_key = (_unclaimed, col(Handoff.priority_rank), col(Handoff.created_at), col(Handoff.id))
 
 
@@ -67,8 +74,17 @@ def decode_cursor(cursor: str) -> tuple[int, int, datetime, uuid.UUID]:
     return key
 
 
-def _in_queue(viewer: Viewer, status: QueueFilter):
-    clauses = [Handoff.account_id == viewer.account_id, Handoff.intent == HandoffIntent.ESCALATE]
+_ACCOUNT_ID = bindparam("account_id", type_=Handoff.__table__.c.account_id.type)
+_AFTER = (
+    bindparam("after_unclaimed", type_=Boolean()),
+    bindparam("after_rank", type_=Integer()),
+    bindparam("after_created_at", type_=UTCDateTime()),
+    bindparam("after_id", type_=Handoff.__table__.c.id.type),
+)
+
+
+def _in_queue(status: QueueFilter) -> list:
+    clauses = [Handoff.account_id == _ACCOUNT_ID, Handoff.intent == HandoffIntent.ESCALATE]
     if status is QueueFilter.UNCLAIMED:
         clauses.append(col(Handoff.claimed_by_id).is_(None))
     elif status is QueueFilter.CLAIMED:
@@ -76,40 +92,54 @@ def _in_queue(viewer: Viewer, status: QueueFilter):
     return clauses
 
 
-def _seen_by(viewer: Viewer):
-    return exists().where(
-        HandoffSeen.handoff_id == Handoff.id, HandoffSeen.user_id == viewer.user_id
+def _page(status: QueueFilter, after: bool) -> Select:
+    page = handoff_views().where(*_in_queue(status))
+    if after:
+        page = page.where(tuple_(*_sort_key) < tuple_(*_AFTER))
+    return page.order_by(*(k.desc() for k in _sort_key)).limit(bindparam("limit"))
+
+
+def _counts(status: QueueFilter) -> Select:
+    """The queue's size, and how many of it the caller has read: their read marks are a range of
+    one index, where probing a mark per escalation would cost one lookup per row."""
+    where = _in_queue(status)
+    total = select(func.count()).select_from(Handoff).where(*where)
+    read = (
+        select(func.count())
+        .select_from(HandoffSeen)
+        .join(Handoff, col(Handoff.id) == col(HandoffSeen.handoff_id))
+        .where(HandoffSeen.user_id == VIEWER_ID, *where)
     )
+    return select(total.scalar_subquery(), read.scalar_subquery())
+
+
+# Built once: a request only binds its values (no statement construction on the hot path).
+_PAGES = {
+    (status, after): _page(status, after) for status in QueueFilter for after in (False, True)
+}
+_COUNTS = {status: _counts(status) for status in QueueFilter}
 
 
 async def handoff_queue(
     desk: Desk, viewer: Viewer, *, first: int, after: str | None, status: QueueFilter
 ) -> QueuePage:
     limits.check_page_size(first)
-    where = _in_queue(viewer, status)
-    page = handoff_views(viewer).where(*where)
+    params = {**viewer_params(viewer), "account_id": viewer.account_id, "limit": first + 1}
     if after is not None:
         unclaimed, rank, created_at, handoff_id = decode_cursor(after)
-        bound = (
-            literal(unclaimed),
-            literal(rank),
-            literal(created_at, UTCDateTime),
-            literal(handoff_id, Handoff.__table__.c.id.type),
+        params.update(
+            after_unclaimed=bool(unclaimed),
+            after_rank=rank,
+            after_created_at=created_at,
+            after_id=handoff_id,
         )
-        page = page.where(tuple_(*_sort_key) < tuple_(*bound))
-    page = page.order_by(*(k.desc() for k in _sort_key)).limit(first + 1)
-    counts = (
-        select(func.count(), func.count().filter(~_seen_by(viewer)))
-        .select_from(Handoff)
-        .where(*where)
-    )
-    async with desk.db.read() as db:
-        rows = to_views((await db.exec(page)).all())
-        total, unread = (await db.exec(counts)).one()
+    async with desk.db.read_rows() as conn:
+        rows = to_views((await conn.execute(_PAGES[status, after is not None], params)).all())
+        total, read = (await conn.execute(_COUNTS[status], params)).one()
     return QueuePage(
         handoffs=rows[:first],
         has_next_page=len(rows) > first,
-        unread_count=unread,
+        unread_count=total - read,
         total_count=total,
     )
 

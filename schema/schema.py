@@ -4,6 +4,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 
 from schema.errors import MaskUnexpectedErrors
+from schema.execution import DeskExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -12,6 +13,7 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
+    execution_context_class=DeskExecutionContext,
     extensions=[
         MaskUnexpectedErrors,
         # Parse and validation are paid once per distinct document, not per request.
