@@ -3,7 +3,6 @@
 import asyncio
 import dataclasses
 import threading
-import time
 import uuid
 from collections import Counter, defaultdict
 from email import message_from_bytes, policy
@@ -19,6 +18,7 @@ from resolvers import accounts
 from resolvers.desk import Desk
 from tests.factories import make_escalation, make_session
 from tests.server import free_port
+from tests.waiting import wait_for
 from workers.emails import email_job
 from workers.runner import Worker
 
@@ -77,17 +77,6 @@ def email_worker(
         retry_base_seconds=retry_base_seconds,
         poll_seconds=0.05,
     )
-
-
-async def wait_for(check, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def emails_of(desk: Desk, handoff_id: uuid.UUID) -> list[EmailMessage]:

@@ -20,6 +20,7 @@ from db.models import AccountEvent, Handoff, Job, TroubleshootingSession
 from resolvers.assessments import AssessmentResult
 from resolvers.desk import Desk
 from tests.factories import make_escalation
+from tests.waiting import wait_for
 from workers.assessments import assessment_job, give_up_assessment
 from workers.assessors import AssessmentError, RuleBasedAssessor
 from workers.runner import Worker
@@ -153,17 +154,6 @@ async def own_desk(desk: Desk):
         yield other
     finally:
         await other.db.dispose()
-
-
-async def wait_for(check, what: str, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def handoff_row(desk: Desk, handoff_id: uuid.UUID) -> Handoff:
