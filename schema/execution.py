@@ -1,15 +1,20 @@
 """A leaner execution of plain fields.
 
 graphql-core resolves every field through the same machinery: a Path, a ResolveInfo, the
-resolver call chain, a generic completion. On a 50-item queue page that is ~1,100 fields and
+resolver call chain, a generic completion. On a 50-item queue page that is ~1,400 fields and
 most of the request's time. A plain attribute field (Strawberry's basic resolver: no resolver
-function, no arguments, never reads `info`) of scalar or enum type needs none of it: read the
-attribute and serialize it exactly as `complete_leaf_value` does.
+function, no arguments, never reads `info`) needs none of it:
 
-So each object's fields are executed from a plan made once per request and selection: plain
-leaves inline, everything else (resolvers, objects, lists, arguments, and every error case,
-including a null in a non-null field) by graphql-core's own `execute_field`, unchanged. With
-middleware present, nothing here applies.
+- of scalar or enum type, or a list of them: read the attribute and serialize it exactly as
+  `complete_leaf_value` does;
+- of an object type without `is_type_of`: read it and complete it exactly as
+  `complete_object_value` does (`collect_and_execute_subfields`), errors handed to graphql-core's
+  own `handle_field_error`, so null propagation is unchanged.
+
+Each object's fields are executed from a plan made once per request and selection. Everything
+else (resolvers, lists of objects, arguments, abstract types, and every odd value: a null in a
+non-null field, a value that does not serialize) goes through graphql-core's `execute_field`,
+unchanged. With middleware present, nothing here applies.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from graphql import GraphQLField, GraphQLNonNull, is_leaf_type
+from graphql import GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType, is_leaf_type
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+SLOW, LEAF, LEAF_LIST, OBJECT = range(4)
 
 
 def _probe(*_: Any) -> None:
@@ -34,21 +40,32 @@ def _no_middleware(manager) -> bool:
     return manager is None or manager.get_field_resolver(_probe) is _probe
 
 
-def _leaf_reader(field_def: GraphQLField | None, node) -> tuple[Any, Any, bool] | None:
-    """(getter, leaf type, non-null) for a plain scalar or enum field; None otherwise."""
+def _unwrap(graphql_type) -> tuple[Any, bool]:
+    if isinstance(graphql_type, GraphQLNonNull):
+        return graphql_type.of_type, True
+    return graphql_type, False
+
+
+def _field_plan(field_def: GraphQLField | None, node) -> tuple:
+    """(kind, getter, type, non-null, item non-null) for a plain attribute field."""
     if field_def is None or node.arguments or field_def.args:
-        return None
+        return (SLOW,)
     if not getattr(field_def.resolve, "_is_default", False):
-        return None
+        return (SLOW,)
     definition = (field_def.extensions or {}).get(_BACKREF)
     if definition is None or definition.default_resolver is not getattr:
-        return None
-    field_type = field_def.type
-    non_null = isinstance(field_type, GraphQLNonNull)
-    leaf = field_type.of_type if non_null else field_type
-    if not is_leaf_type(leaf):
-        return None
-    return attrgetter(definition.python_name), leaf, non_null
+        return (SLOW,)
+    getter = attrgetter(definition.python_name)
+    inner, non_null = _unwrap(field_def.type)
+    if is_leaf_type(inner):
+        return (LEAF, getter, inner, non_null, False)
+    if isinstance(inner, GraphQLList):
+        item, item_non_null = _unwrap(inner.of_type)
+        if is_leaf_type(item):
+            return (LEAF_LIST, getter, item, non_null, item_non_null)
+    if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
+        return (OBJECT, getter, inner, non_null, False)
+    return (SLOW,)
 
 
 class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -67,7 +84,9 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node
             field_def = self.schema.get_field(parent_type, node.name.value)
-            plan.append((response_name, field_details_list, _leaf_reader(field_def, node)))
+            plan.append(
+                (response_name, field_details_list, field_def, _field_plan(field_def, node))
+            )
         self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
 
@@ -80,21 +99,26 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for response_name, field_details_list, reader in self._plan(
+            for response_name, details, field_def, plan in self._plan(
                 parent_type, grouped_field_set
             ):
-                if reader is not None:
-                    value = _read_leaf(reader, source_value)
+                kind = plan[0]
+                if kind in (LEAF, LEAF_LIST):
+                    value = _read_leaves(plan, source_value)
                     if value is not Undefined:
                         results[response_name] = value
                         continue
-                result = self.execute_field(
-                    parent_type,
-                    source_value,
-                    field_details_list,
-                    Path(path, response_name, parent_type.name),
-                    position_context,
-                )
+                field_path = Path(path, response_name, parent_type.name)
+                if kind == OBJECT:
+                    result = self._complete_plain_object(
+                        plan, field_def, details, field_path, source_value, position_context
+                    )
+                else:
+                    result = Undefined
+                if result is Undefined:
+                    result = self.execute_field(
+                        parent_type, source_value, details, field_path, position_context
+                    )
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -117,18 +141,65 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return get_results()
 
+    def _complete_plain_object(self, plan, field_def, details, path, source, position_context):
+        """What execute_field does for a resolver that returned `value` at once, minus the
+        ResolveInfo nobody reads. Undefined hands the field to execute_field."""
+        _, getter, object_type, non_null, _ = plan
+        try:
+            value = getter(source)
+        except Exception:
+            return Undefined
+        if value is None:
+            return Undefined if non_null else None
+        return_type = field_def.type
+        try:
+            completed = self.collect_and_execute_subfields(
+                object_type, details, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, details, path)  # raises if non-null
+            return None
+        if not self.is_awaitable(completed):
+            return completed
 
-def _read_leaf(reader: tuple[Any, Any, bool], source: Any) -> Any:
+        async def await_completed() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, details, path)
+                return None
+
+        return await_completed()
+
+
+def _read_leaves(plan: tuple, source: Any) -> Any:
     """The serialized value, or Undefined to hand the field to graphql-core (errors, nulls in
-    non-null fields), which resolves it again and reports it as it always does."""
-    getter, leaf, non_null = reader
+    non-null places), which resolves it again and reports it as it always does."""
+    kind, getter, leaf, non_null, item_non_null = plan
     try:
         value = getter(source)
         if value is None:
             return Undefined if non_null else None
-        serialized = leaf.serialize(value)
+        if kind == LEAF:
+            return _serialized(leaf, value)
+        if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+            return Undefined
+        items = []
+        for item in value:
+            if item is None:
+                if item_non_null:
+                    return Undefined
+                items.append(None)
+                continue
+            serialized = _serialized(leaf, item)
+            if serialized is Undefined:
+                return Undefined
+            items.append(serialized)
+        return items
     except Exception:
         return Undefined
-    if serialized is Undefined or serialized is None:
-        return Undefined
-    return serialized
+
+
+def _serialized(leaf, value: Any) -> Any:
+    serialized = leaf.serialize(value)
+    return Undefined if serialized is None else serialized
