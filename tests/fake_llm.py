@@ -79,7 +79,9 @@ class FakeChatCompletions:
 
     def __enter__(self) -> FakeChatCompletions:
         app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        # Critical only: at exit it cancels replies still sleeping ("slow", "hang"), which
+        # uvicorn would otherwise report as application errors.
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
