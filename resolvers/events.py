@@ -4,30 +4,38 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sqlmodel import col, select
 
 from db.enums import EventKind
-from db.models import Account, AccountEvent, Handoff
+from db.models import Account, AccountEvent, Handoff, HandoffSeen, User
 from resolvers.auth import Viewer
 from resolvers.desk import Desk
 from resolvers.errors import BadInput
+from resolvers.handoff_views import HandoffView, UserView, handoff_views, to_views
 
 CATCH_UP_PAGE = 500
 
 
 @dataclass(frozen=True)
 class LoggedEvent:
-    """An event with the handoff it concerns, loaded once for every subscriber."""
+    """An event with what its payload shows, loaded once per process for every subscriber: the
+    handoff as a client sees it, its actor, and who had read it (each subscriber's own `unread`
+    is the only thing left to work out, without a query)."""
 
     event: AccountEvent
-    handoff: Handoff
+    handoff: HandoffView
+    actor: UserView | None
+    read_by: frozenset[uuid.UUID]
 
     @property
     def seq(self) -> int:
         return self.event.seq
+
+    def handoff_for(self, viewer: Viewer) -> HandoffView:
+        return replace(self.handoff, unread=viewer.user_id not in self.read_by)
 
 
 async def latest_seq(desk: Desk, account_id: uuid.UUID) -> int:
@@ -39,17 +47,48 @@ async def latest_seq(desk: Desk, account_id: uuid.UUID) -> int:
 async def events_after(
     desk: Desk, account_id: uuid.UUID, after: int, limit: int = CATCH_UP_PAGE
 ) -> list[LoggedEvent]:
-    """The account's events with seq > after, oldest first (one statement)."""
+    """The account's events with seq > after, oldest first, with what their payloads show:
+    four statements for any number of events."""
     stmt = (
-        select(AccountEvent, Handoff)
-        .join(Handoff, col(Handoff.id) == col(AccountEvent.handoff_id))
+        select(AccountEvent)
         .where(AccountEvent.account_id == account_id, AccountEvent.seq > after)
         .order_by(col(AccountEvent.seq))
         .limit(limit)
     )
     async with desk.db.read() as db:
-        rows = (await db.exec(stmt)).all()
-    return [LoggedEvent(event=e, handoff=h) for e, h in rows]
+        events = list((await db.exec(stmt)).all())
+        handoff_ids = list({e.handoff_id for e in events if e.handoff_id is not None})
+        if not handoff_ids:
+            return []
+        views = handoff_views().where(
+            col(Handoff.id).in_(handoff_ids), col(Handoff.account_id) == account_id
+        )
+        handoffs = {v.id: v for v in to_views((await db.exec(views, params=_NOBODY)).all())}
+        marks = select(HandoffSeen.handoff_id, HandoffSeen.user_id).where(
+            col(HandoffSeen.handoff_id).in_(handoff_ids)
+        )
+        read_by: dict[uuid.UUID, set] = {h: set() for h in handoff_ids}
+        for handoff_id, user_id in (await db.exec(marks)).all():
+            read_by[handoff_id].add(user_id)
+        actor_ids = list({e.actor_id for e in events if e.actor_id is not None})
+        actors = select(*(getattr(User, f) for f in UserView.__dataclass_fields__)).where(
+            col(User.id).in_(actor_ids), col(User.account_id) == account_id
+        )
+        users = {row[0]: UserView(*row) for row in (await db.exec(actors)).all()}
+    return [
+        LoggedEvent(
+            event=e,
+            handoff=handoffs[e.handoff_id],
+            actor=users.get(e.actor_id),
+            read_by=frozenset(read_by[e.handoff_id]),
+        )
+        for e in events
+        if e.handoff_id in handoffs
+    ]
+
+
+# The shared view is nobody's in particular: `unread` is worked out per subscriber.
+_NOBODY = {"viewer_id": uuid.UUID(int=0)}
 
 
 # What each subscription hears of. Park handoffs are never in the log, so never heard of.

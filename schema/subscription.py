@@ -14,7 +14,7 @@ from resolvers.errors import SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
-from schema.types import Handoff, Info, User, handoff_by_id
+from schema.types import Handoff, Info, User
 
 TOO_SLOW_CLOSE_CODE = 1013
 
@@ -42,12 +42,7 @@ class HandoffClaimChanged:
     kind: enums.HandoffEventKind
     occurred_at: datetime
     handoff: Handoff
-    actor_id: strawberry.Private[object]
-
-    @strawberry.field
-    async def actor(self, info: Info) -> User | None:
-        row = await info.context.loaders.user.load(self.actor_id)
-        return User.from_row(row) if row else None
+    actor: User | None
 
 
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
@@ -66,6 +61,11 @@ async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[L
         )
 
 
+async def _handoff(info: Info, logged: LoggedEvent) -> Handoff:
+    """The event's handoff as loaded once for the process; only `unread` is the viewer's."""
+    return Handoff.from_view(logged.handoff_for(await info.context.viewer()))
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(description="Each new escalation of the caller's account.")
@@ -73,9 +73,7 @@ class Subscription:
         self, info: Info, after: After = None
     ) -> AsyncGenerator[HandoffCreated, None]:
         async for logged in _stream(info, events.HANDOFF_CREATED, after):
-            yield HandoffCreated(
-                seq=logged.seq, handoff=await handoff_by_id(info, logged.handoff.id)
-            )
+            yield HandoffCreated(seq=logged.seq, handoff=await _handoff(info, logged))
 
     @strawberry.subscription(
         description="Escalations whose assessment just landed (ready or failed); "
@@ -86,9 +84,7 @@ class Subscription:
     ) -> AsyncGenerator[AssessmentReady, None]:
         only = parse_id(handoff_id, "handoffId") if handoff_id is not None else None
         async for logged in _stream(info, events.ASSESSMENT_LANDED, after, only):
-            yield AssessmentReady(
-                seq=logged.seq, handoff=await handoff_by_id(info, logged.handoff.id)
-            )
+            yield AssessmentReady(seq=logged.seq, handoff=await _handoff(info, logged))
 
     @strawberry.subscription(description="Escalations claimed or released, by anyone.")
     async def handoff_claimed(
@@ -99,6 +95,6 @@ class Subscription:
                 seq=logged.seq,
                 kind=enums.HandoffEventKind(logged.event.kind),
                 occurred_at=logged.event.occurred_at,
-                handoff=await handoff_by_id(info, logged.handoff.id),
-                actor_id=logged.event.actor_id,
+                handoff=await _handoff(info, logged),
+                actor=User.from_row(logged.actor) if logged.actor else None,
             )

@@ -112,6 +112,7 @@ async def test_claims_and_releases_reach_every_other_senior(serve, desk, team):
         assert released["releaseHandoff"]["__typename"] == "ReleaseHandoffSuccess"
         back = (await ws.next_data())["handoffClaimed"]
         assert back["kind"] == "RELEASED" and back["handoff"]["claimedBy"] is None
+        assert back["actor"]["name"] == "Sam Senior"  # who released it
         assert back["seq"] == claimed["seq"] + 1
 
 
@@ -240,3 +241,24 @@ async def test_a_subscriber_too_far_behind_is_closed_1013_and_catches_up(serve, 
         await ws.subscribe(CREATED, {"after": 0})
         ids = [(await ws.next_data())["handoffCreated"]["handoff"]["id"] for _ in range(3)]
     assert ids == [str(h.id) for h in created]
+
+
+async def test_each_subscriber_hears_its_own_unread(serve, desk, team):
+    server = serve()
+    session = await make_session(desk, team.acme["alex"])
+    query = "subscription { handoffCreated { handoff { id unread } } }"
+    async with (
+        GraphQLSocket(server.url) as escalator,
+        GraphQLSocket(server.url) as teammate,
+        GraphQLClient(server.url) as http,
+    ):
+        await escalator.connect(team.acme["alex"].token)
+        await teammate.connect(team.acme["sam"].token)
+        await escalator.subscribe(query)
+        await teammate.subscribe(query)
+        await asyncio.sleep(0.2)
+        handoff_id = await http.escalate(team.acme["alex"].token, session.id)
+        mine = (await escalator.next_data())["handoffCreated"]["handoff"]
+        theirs = (await teammate.next_data())["handoffCreated"]["handoff"]
+    assert mine == {"id": handoff_id, "unread": False}  # nobody is told of their own news
+    assert theirs == {"id": handoff_id, "unread": True}

@@ -1,0 +1,266 @@
+"""Fan-out: N websocket subscribers (graphql-transport-ws) over two server processes on Redis,
+one account, escalations published at a steady rate; against a minimal websocket server that
+forwards the broadcaster message unchanged, in the same run.
+
+    .venv/bin/python -m bench.fanout [--subscribers 2000] [--rate 10] [--seconds 10]
+
+Reports mutation-to-delivery latency (all deliveries, and the last subscriber per event),
+deliveries per second, server CPU per delivery, and server memory per idle subscription (RSS of
+both processes from /proc, after the subscribers connected, minus before, over N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import time
+import uuid
+from collections import defaultdict
+
+import websockets
+
+from bench.common import (
+    REDIS_URL,
+    HTTPConnection,
+    desk_server,
+    drop_postgres_database,
+    free_port,
+    fresh_postgres_database,
+    percentile,
+    pin_self_to_client_core,
+    post_request,
+    ratio_line,
+    start_process,
+)
+from bench.seed import seed
+from handoff_desk.broadcast import create_broadcast
+
+DATABASE = "handoff_bench_fanout"
+SUBSCRIPTION = "subscription { handoffCreated { seq handoff { id priority session { id } } } }"
+START = """mutation { startSession(input: {intakeType: CHAT, intakeContent: "c",
+  problemSummary: "Fan-out case"}) { ... on StartSessionSuccess { session { id } } } }"""
+ESCALATE = """mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: ESCALATE}) {
+  __typename } }"""
+MARK = '"session":{"id":"'
+
+
+class Fleet:
+    """Lean subscribers: each records when it saw which session's escalation."""
+
+    def __init__(self) -> None:
+        self.arrivals: dict[str, list[float]] = defaultdict(list)
+        self.sockets: list = []
+        self.tasks: list[asyncio.Task] = []
+
+    async def connect(self, url: str, token: str | None, count: int) -> None:
+        for start in range(0, count, 100):  # in batches: do not flood the accept queue
+            await asyncio.gather(
+                *(self._one(url, token) for _ in range(start, min(count, start + 100)))
+            )
+
+    async def _one(self, url: str, token: str | None) -> None:
+        ws = await websockets.connect(
+            url, subprotocols=["graphql-transport-ws"], compression=None, max_queue=None
+        )
+        payload = {"Authorization": f"Bearer {token}"} if token else {}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        await ws.send(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})
+        )
+        self.sockets.append(ws)
+        self.tasks.append(asyncio.create_task(self._listen(ws)))
+
+    async def _listen(self, ws) -> None:
+        arrivals = self.arrivals
+        try:
+            async for raw in ws:
+                at = time.perf_counter()
+                start = raw.find(MARK)
+                if start >= 0:
+                    start += len(MARK)
+                    arrivals[raw[start : start + 36]].append(at)
+        except websockets.ConnectionClosed:
+            pass
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for ws in self.sockets:
+            await ws.close()
+
+
+def _latencies(sent: dict[str, float], arrivals) -> tuple[list[float], list[float]]:
+    every, last = [], []
+    for key, at in sent.items():
+        seen = arrivals.get(key, [])
+        every += [t - at for t in seen]
+        if seen:
+            last.append(max(seen) - at)
+    return every, last
+
+
+async def measure_desk(args, url, servers, token, sessions) -> dict:
+    fleet = Fleet()
+    rss_before = sum(s.rss_kib() for s in servers)
+    half = args.subscribers // 2
+    for server, count in zip(servers, (half, args.subscribers - half), strict=True):
+        await fleet.connect(server.url.replace("http", "ws") + "/graphql", token, count)
+    await asyncio.sleep(2)
+    rss_after = sum(s.rss_kib() for s in servers)
+    cpu_before = sum(s.cpu_seconds() for s in servers)
+    conn = HTTPConnection(servers[0].port)
+    await conn.open()
+    sent: dict[str, float] = {}
+    started = time.perf_counter()
+    for n, session_id in enumerate(sessions):
+        due = started + n / args.rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        raw = post_request("/graphql", {"query": ESCALATE, "variables": {"s": session_id}}, token)
+        sent[session_id] = time.perf_counter()
+        await conn.request(raw)
+    await asyncio.sleep(3)  # the last events arrive
+    elapsed = time.perf_counter() - started
+    cpu = sum(s.cpu_seconds() for s in servers) - cpu_before
+    await conn.close()
+    await fleet.close()
+    every, last = _latencies(sent, fleet.arrivals)
+    return {
+        "deliveries": len(every),
+        "expected": len(sent) * args.subscribers,
+        "per_second": len(every) / elapsed,
+        "every": every,
+        "last": last,
+        "cpu_us": cpu / max(1, len(every)) * 1e6,
+        "kib_per_subscription": (rss_after - rss_before) / args.subscribers,
+    }
+
+
+async def measure_baseline(args, servers, channel, payload_size) -> dict:
+    fleet = Fleet()
+    rss_before = sum(s.rss_kib() for s in servers)
+    half = args.subscribers // 2
+    for server, count in zip(servers, (half, args.subscribers - half), strict=True):
+        await fleet.connect(server.url.replace("http", "ws") + "/graphql", None, count)
+    await asyncio.sleep(2)
+    rss_after = sum(s.rss_kib() for s in servers)
+    cpu_before = sum(s.cpu_seconds() for s in servers)
+    broadcast = create_broadcast(REDIS_URL)
+    await broadcast.connect()
+    sent: dict[str, float] = {}
+    started = time.perf_counter()
+    for n in range(int(args.rate * args.seconds)):
+        due = started + n / args.rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        key = str(uuid.uuid4())
+        body = {"data": {"handoffCreated": {"seq": n, "handoff": {
+            "id": str(uuid.uuid4()), "priority": "NORMAL", "session": {"id": key}}}}}  # fmt: skip
+        message = json.dumps(body, separators=(",", ":"))
+        message += " " * max(0, payload_size - len(message))
+        sent[key] = time.perf_counter()
+        await broadcast.publish(channel, message)
+    await asyncio.sleep(3)
+    elapsed = time.perf_counter() - started
+    cpu = sum(s.cpu_seconds() for s in servers) - cpu_before
+    await broadcast.disconnect()
+    await fleet.close()
+    every, last = _latencies(sent, fleet.arrivals)
+    return {
+        "deliveries": len(every),
+        "expected": len(sent) * args.subscribers,
+        "per_second": len(every) / elapsed,
+        "every": every,
+        "last": last,
+        "cpu_us": cpu / max(1, len(every)) * 1e6,
+        "kib_per_subscription": (rss_after - rss_before) / args.subscribers,
+    }
+
+
+async def _sessions(port, token, count) -> list[str]:
+    conn = HTTPConnection(port)
+    await conn.open()
+    ids = []
+    for _ in range(count):
+        _, body = await conn.request(post_request("/graphql", {"query": START}, token))
+        ids.append(json.loads(body)["data"]["startSession"]["session"]["id"])
+    await conn.close()
+    return ids
+
+
+def _report(name: str, result: dict) -> None:
+    print(
+        f"{name:<9} delivered {result['deliveries']}/{result['expected']}  "
+        f"{result['per_second']:8.0f} deliveries/s   "
+        f"latency p50 {percentile(result['every'], 50) * 1000:7.1f} ms "
+        f"p99 {percentile(result['every'], 99) * 1000:7.1f} ms   "
+        f"last subscriber p50 {percentile(result['last'], 50) * 1000:7.1f} ms "
+        f"p99 {percentile(result['last'], 99) * 1000:7.1f} ms   "
+        f"CPU {result['cpu_us']:6.1f} us/delivery   "
+        f"{result['kib_per_subscription']:5.1f} KiB/idle subscription (RSS)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=10)
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))  # servers inherit it
+
+    url = fresh_postgres_database(DATABASE)
+    processes = []
+    try:
+        account = asyncio.run(seed(url, accounts=1, handoffs_per_account=1, users_per_account=3))[0]
+        token = account.tokens[1]
+        env = {
+            "HANDOFF_BROADCAST_URL": REDIS_URL,
+            "HANDOFF_RUN_WORKERS": "false",
+            "HANDOFF_EVENT_POLL_SECONDS": "60",
+        }
+        desk = [desk_server(f"fanout-desk-{n}", url, **env) for n in (1, 2)]
+        processes += desk
+        sessions = asyncio.run(_sessions(desk[0].port, token, int(args.rate * args.seconds)))
+        pin_self_to_client_core()
+        ours = asyncio.run(measure_desk(args, url, desk, token, sessions))
+        for process in desk:
+            process.stop()
+
+        channel = f"fanout_{uuid.uuid4().hex}"
+        baseline = []
+        for n in (1, 2):
+            port = free_port()
+            baseline.append(
+                start_process(
+                    f"fanout-baseline-{n}",
+                    [sys.executable, "-m", "uvicorn", "bench.baseline_fanout:app",
+                     "--port", str(port), "--log-level", "warning",
+                     "--ws-per-message-deflate", "false"],
+                    {"BENCH_CHANNEL": channel, "BENCH_BROADCAST_URL": REDIS_URL},
+                    port=port,
+                )
+            )  # fmt: skip
+        processes += baseline
+        theirs = asyncio.run(measure_baseline(args, baseline, channel, payload_size=180))
+    finally:
+        for process in processes:
+            process.stop()
+        drop_postgres_database(DATABASE)
+
+    print(f"\nfan-out: {args.subscribers} subscribers on 2 processes, {args.rate:g} events/s")
+    _report("desk", ours)
+    _report("baseline", theirs)
+    print(ratio_line("deliveries/s desk / baseline", ours["per_second"], theirs["per_second"],
+                     ">= 0.5"))  # fmt: skip
+    p99 = percentile(ours["every"], 99) * 1000
+    print(f"GOAL desk p99 {p99:.0f} ms (goal < 250 ms); "
+          f"{ours['kib_per_subscription']:.1f} KiB per idle subscription (goal < 40)")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
