@@ -50,6 +50,17 @@ MARK = '"session":{"id":"'
 class Fleet:
     """Lean subscribers: each records when it saw which session's escalation."""
 
+    async def drained(self, quiet: float = 2.0, limit: float = 90.0) -> None:
+        """Until no delivery arrived for `quiet` seconds (at most `limit`): late ones count."""
+        deadline = time.perf_counter() + limit
+        seen = -1
+        while time.perf_counter() < deadline:
+            total = sum(len(v) for v in self.arrivals.values())
+            if total == seen:
+                return
+            seen = total
+            await asyncio.sleep(quiet)
+
     def __init__(self) -> None:
         self.arrivals: dict[str, list[float]] = defaultdict(list)
         self.sockets: list = []
@@ -122,7 +133,7 @@ async def measure_desk(args, url, servers, token, sessions) -> dict:
         raw = post_request("/graphql", {"query": ESCALATE, "variables": {"s": session_id}}, token)
         sent[session_id] = time.perf_counter()
         await conn.request(raw)
-    await asyncio.sleep(3)  # the last events arrive
+    await fleet.drained()
     elapsed = time.perf_counter() - started
     cpu = sum(s.cpu_seconds() for s in servers) - cpu_before
     await conn.close()
@@ -162,7 +173,7 @@ async def measure_baseline(args, servers, channel, payload_size) -> dict:
         message += " " * max(0, payload_size - len(message))
         sent[key] = time.perf_counter()
         await broadcast.publish(channel, message)
-    await asyncio.sleep(3)
+    await fleet.drained()
     elapsed = time.perf_counter() - started
     cpu = sum(s.cpu_seconds() for s in servers) - cpu_before
     await broadcast.disconnect()
