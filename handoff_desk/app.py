@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -23,14 +25,14 @@ from handoff_desk.settings import Settings
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
 from schema.context import Context
-from schema.schema import schema
+from schema.schema import Limits, build_schema
 from workers import create_worker
 
 log = logging.getLogger(__name__)
 
 
 class DeskGraphQL(GraphQL):
-    def __init__(self, desk: Desk, hub: Hub, cache: ResponseCache | None, **kwargs) -> None:
+    def __init__(self, schema, desk: Desk, hub: Hub, cache: ResponseCache | None, **kwargs) -> None:
         super().__init__(schema, **kwargs)
         self.desk = desk
         self.hub = hub
@@ -61,9 +63,10 @@ class DeskGraphQL(GraphQL):
             body = json.loads(await request.body())
         except ValueError:
             return None
-        return (
-            request_key(body, request.headers.get("accept", "")) if isinstance(body, dict) else None
-        )
+        if not isinstance(body, dict):
+            return None
+        accept = request.headers.get("accept", "")
+        return request_key(body, accept, self.desk.settings.max_query_tokens)
 
     async def process_result(self, request, result):
         request.state.cacheable = not result.errors
@@ -83,6 +86,23 @@ class DeskGraphQL(GraphQL):
             raise ConnectionRejectionError({"message": error.message}) from None
 
 
+async def _database_answers(desk: Desk) -> None:
+    async with desk.db.read_rows() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+_PROBE_SECONDS = 2.0
+
+
+async def _check(probe) -> str:
+    try:
+        async with asyncio.timeout(_PROBE_SECONDS):
+            await probe
+    except Exception as error:
+        return f"unavailable: {type(error).__name__}"
+    return "ok"
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
@@ -96,7 +116,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     worker = create_worker(desk) if settings.run_workers else None
     desk.notifier = LiveNotifier(hub, worker.wake if worker else None)
     cache = ResponseCache(settings.query_cache_mb * 2**20) if settings.query_cache_mb else None
-    graphql = DeskGraphQL(desk, hub, cache, graphql_ide="graphiql" if settings.graphiql else None)
+    schema = build_schema(
+        Limits(
+            max_depth=settings.max_query_depth,
+            max_tokens=settings.max_query_tokens,
+            max_aliases=settings.max_query_aliases,
+            introspection=settings.introspection,
+        )
+    )
+    graphql = DeskGraphQL(
+        schema, desk, hub, cache, graphql_ide="graphiql" if settings.graphiql else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -113,7 +143,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await desk.db.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
+        """The process is alive."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        """The process can serve: its database and its broadcast answer."""
+        checks = {
+            "database": await _check(_database_answers(desk)),
+            "broadcast": await _check(broadcast.publish("handoff_desk_readyz", "1")),
+        }
+        ready = all(v == "ok" for v in checks.values())
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     async def home(request: Request) -> RedirectResponse:
         return RedirectResponse("/graphql")
@@ -122,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/", home),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],

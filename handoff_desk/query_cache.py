@@ -17,10 +17,13 @@ from graphql.language import OperationDefinitionNode
 
 
 @lru_cache(maxsize=512)
-def operation_type(document: str, operation_name: str | None) -> OperationType | None:
-    """The type of the operation a request would run; None when it would not run at all."""
+def operation_type(
+    document: str, operation_name: str | None, max_tokens: int | None = None
+) -> OperationType | None:
+    """The type of the operation a request would run; None when it would not run at all
+    (including a document over the token limit: the schema refuses it with a clear error)."""
     try:
-        ast = parse(document)
+        ast = parse(document, max_tokens=max_tokens)
     except GraphQLError:
         return None
     operations = [d for d in ast.definitions if isinstance(d, OperationDefinitionNode)]
@@ -29,7 +32,7 @@ def operation_type(document: str, operation_name: str | None) -> OperationType |
     return operations[0].operation if len(operations) == 1 else None
 
 
-def request_key(body: dict, accept: str) -> tuple | None:
+def request_key(body: dict, accept: str, max_tokens: int | None = None) -> tuple | None:
     """The caller-independent part of the key, or None if the request is no cacheable query."""
     document = body.get("query")
     operation_name = body.get("operationName")
@@ -38,7 +41,7 @@ def request_key(body: dict, accept: str) -> tuple | None:
         return None
     if operation_name is not None and not isinstance(operation_name, str):
         return None
-    if operation_type(document, operation_name) is not OperationType.QUERY:
+    if operation_type(document, operation_name, max_tokens) is not OperationType.QUERY:
         return None
     return document, operation_name, json.dumps(variables, sort_keys=True), accept
 

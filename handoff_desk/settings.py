@@ -78,6 +78,10 @@ class Settings:
     subscriber_queue: int = 256
     job_lease_override: float | None = None
     query_cache_mb: int = 64
+    max_query_depth: int = 12
+    max_query_tokens: int = 2000
+    max_query_aliases: int = 20
+    introspection: bool = True
     assessor: str = "rules"
     openai_base_url: str = ""
     openai_model: str = ""
@@ -122,6 +126,10 @@ class Settings:
             ),
             subscriber_queue=_int(env, "HANDOFF_SUBSCRIBER_QUEUE", defaults.subscriber_queue, 1),
             query_cache_mb=_int(env, "HANDOFF_QUERY_CACHE_MB", defaults.query_cache_mb, 0),
+            max_query_depth=_int(env, "HANDOFF_MAX_QUERY_DEPTH", defaults.max_query_depth, 1),
+            max_query_tokens=_int(env, "HANDOFF_MAX_QUERY_TOKENS", defaults.max_query_tokens, 1),
+            max_query_aliases=_int(env, "HANDOFF_MAX_QUERY_ALIASES", defaults.max_query_aliases, 0),
+            introspection=_bool(env, "HANDOFF_INTROSPECTION", defaults.introspection),
             job_lease_override=(
                 _float(env, "HANDOFF_JOB_LEASE_SECONDS", 1.0)
                 if env.get("HANDOFF_JOB_LEASE_SECONDS")

@@ -1,7 +1,17 @@
-"""The schema object (exported to schema.graphql by `handoff-desk export-schema`)."""
+"""The schema: `build_schema(limits)` for a server, `schema` (no limits) for the exported SDL."""
+
+from dataclasses import dataclass
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import DeskExecutionContext
@@ -9,15 +19,39 @@ from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    execution_context_class=DeskExecutionContext,
-    extensions=[
-        MaskUnexpectedErrors,
-        # Parse and validation are paid once per distinct document, not per request.
-        lambda: ParserCache(maxsize=512),
-        lambda: ValidationCache(maxsize=512),
-    ],
-)
+
+@dataclass(frozen=True)
+class Limits:
+    max_depth: int
+    max_tokens: int
+    max_aliases: int
+    introspection: bool = True
+
+
+def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+    extensions: list = [MaskUnexpectedErrors]
+    if limits is not None:
+        # The limiters' rules are made once: a rule class made per request would never hit the
+        # validation cache, whose key includes the rules.
+        rules = [
+            *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+            *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        ]
+        if not limits.introspection:
+            rules += DisableIntrospection().validation_rules
+        extensions += [
+            lambda: AddValidationRules(rules),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        ]
+    # Parse and validation are paid once per distinct document, not per request.
+    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        execution_context_class=DeskExecutionContext,
+        extensions=extensions,
+    )
+
+
+schema = build_schema()
