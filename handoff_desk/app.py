@@ -9,6 +9,8 @@ import logging
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -125,7 +127,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
     )
     graphql = DeskGraphQL(
-        schema, desk, hub, cache, graphql_ide="graphiql" if settings.graphiql else None
+        schema,
+        desk,
+        hub,
+        cache,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allowed_origins=settings.cors_origins,  # websocket handshakes from other origins
     )
 
     @contextlib.asynccontextmanager
@@ -168,6 +175,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["authorization", "content-type"],
+            )
+        ],
     )
     app.state.desk = desk
     app.state.hub = hub

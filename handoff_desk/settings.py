@@ -82,6 +82,7 @@ class Settings:
     max_query_tokens: int = 2000
     max_query_aliases: int = 20
     introspection: bool = True
+    cors_origins: tuple[str, ...] = ()
     assessor: str = "rules"
     openai_base_url: str = ""
     openai_model: str = ""
@@ -130,6 +131,11 @@ class Settings:
             max_query_tokens=_int(env, "HANDOFF_MAX_QUERY_TOKENS", defaults.max_query_tokens, 1),
             max_query_aliases=_int(env, "HANDOFF_MAX_QUERY_ALIASES", defaults.max_query_aliases, 0),
             introspection=_bool(env, "HANDOFF_INTROSPECTION", defaults.introspection),
+            cors_origins=tuple(
+                o.strip().rstrip("/")
+                for o in env.get("HANDOFF_CORS_ORIGINS", "").split(",")
+                if o.strip()
+            ),
             job_lease_override=(
                 _float(env, "HANDOFF_JOB_LEASE_SECONDS", 1.0)
                 if env.get("HANDOFF_JOB_LEASE_SECONDS")
