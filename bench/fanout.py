@@ -114,7 +114,56 @@ def _latencies(sent: dict[str, float], arrivals) -> tuple[list[float], list[floa
     return every, last
 
 
-async def measure_desk(args, url, servers, token, sessions) -> dict:
+class DeskPublisher:
+    """Escalates the prepared sessions, one mutation each, over HTTP to the first process."""
+
+    def __init__(self, port: int, token: str, sessions: list[str]) -> None:
+        self.conn = HTTPConnection(port)
+        self.token = token
+        self.sessions = sessions
+        self.count = len(sessions)
+
+    async def open(self) -> None:
+        await self.conn.open()
+
+    def prepare(self, n: int):
+        session_id = self.sessions[n]
+        raw = post_request(
+            "/graphql", {"query": ESCALATE, "variables": {"s": session_id}}, self.token
+        )
+        return session_id, lambda: self.conn.request(raw)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+
+class BroadcastPublisher:
+    """Publishes a payload like the desk's straight to the broadcaster channel."""
+
+    def __init__(self, channel: str, count: int, payload_size: int) -> None:
+        self.broadcast = create_broadcast(REDIS_URL)
+        self.channel = channel
+        self.count = count
+        self.payload_size = payload_size
+
+    async def open(self) -> None:
+        await self.broadcast.connect()
+
+    def prepare(self, n: int):
+        key = str(uuid.uuid4())
+        body = {"data": {"handoffCreated": {"seq": n, "handoff": {
+            "id": str(uuid.uuid4()), "priority": "NORMAL", "session": {"id": key}}}}}  # fmt: skip
+        message = json.dumps(body, separators=(",", ":"))
+        message += " " * max(0, self.payload_size - len(message))
+        return key, lambda: self.broadcast.publish(self.channel, message)
+
+    async def close(self) -> None:
+        await self.broadcast.disconnect()
+
+
+async def measure(args, servers, token: str | None, publisher) -> dict:
+    """Connect the fleet (memory measured around it), publish at the steady rate, and wait
+    for the last deliveries (CPU measured around that)."""
     fleet = Fleet()
     rss_before = sum(s.rss_kib() for s in servers)
     half = args.subscribers // 2
@@ -123,60 +172,18 @@ async def measure_desk(args, url, servers, token, sessions) -> dict:
     await asyncio.sleep(2)
     rss_after = sum(s.rss_kib() for s in servers)
     cpu_before = sum(s.cpu_seconds() for s in servers)
-    conn = HTTPConnection(servers[0].port)
-    await conn.open()
+    await publisher.open()
     sent: dict[str, float] = {}
     started = time.perf_counter()
-    for n, session_id in enumerate(sessions):
-        due = started + n / args.rate
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        raw = post_request("/graphql", {"query": ESCALATE, "variables": {"s": session_id}}, token)
-        sent[session_id] = time.perf_counter()
-        await conn.request(raw)
-    await fleet.drained()
-    elapsed = time.perf_counter() - started
-    cpu = sum(s.cpu_seconds() for s in servers) - cpu_before
-    await conn.close()
-    await fleet.close()
-    every, last = _latencies(sent, fleet.arrivals)
-    return {
-        "deliveries": len(every),
-        "expected": len(sent) * args.subscribers,
-        "per_second": len(every) / elapsed,
-        "every": every,
-        "last": last,
-        "cpu_us": cpu / max(1, len(every)) * 1e6,
-        "kib_per_subscription": (rss_after - rss_before) / args.subscribers,
-    }
-
-
-async def measure_baseline(args, servers, channel, payload_size) -> dict:
-    fleet = Fleet()
-    rss_before = sum(s.rss_kib() for s in servers)
-    half = args.subscribers // 2
-    for server, count in zip(servers, (half, args.subscribers - half), strict=True):
-        await fleet.connect(server.url.replace("http", "ws") + "/graphql", None, count)
-    await asyncio.sleep(2)
-    rss_after = sum(s.rss_kib() for s in servers)
-    cpu_before = sum(s.cpu_seconds() for s in servers)
-    broadcast = create_broadcast(REDIS_URL)
-    await broadcast.connect()
-    sent: dict[str, float] = {}
-    started = time.perf_counter()
-    for n in range(int(args.rate * args.seconds)):
-        due = started + n / args.rate
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
-        key = str(uuid.uuid4())
-        body = {"data": {"handoffCreated": {"seq": n, "handoff": {
-            "id": str(uuid.uuid4()), "priority": "NORMAL", "session": {"id": key}}}}}  # fmt: skip
-        message = json.dumps(body, separators=(",", ":"))
-        message += " " * max(0, payload_size - len(message))
+    for n in range(publisher.count):
+        await asyncio.sleep(max(0.0, started + n / args.rate - time.perf_counter()))
+        key, send = publisher.prepare(n)
         sent[key] = time.perf_counter()
-        await broadcast.publish(channel, message)
+        await send()
     await fleet.drained()
     elapsed = time.perf_counter() - started
     cpu = sum(s.cpu_seconds() for s in servers) - cpu_before
-    await broadcast.disconnect()
+    await publisher.close()
     await fleet.close()
     every, last = _latencies(sent, fleet.arrivals)
     return {
@@ -237,7 +244,7 @@ def main() -> int:
         processes += desk
         sessions = asyncio.run(_sessions(desk[0].port, token, int(args.rate * args.seconds)))
         pin_self_to_client_core()
-        ours = asyncio.run(measure_desk(args, url, desk, token, sessions))
+        ours = asyncio.run(measure(args, desk, token, DeskPublisher(desk[0].port, token, sessions)))
         for process in desk:
             process.stop()
 
@@ -256,7 +263,8 @@ def main() -> int:
                 )
             )  # fmt: skip
         processes += baseline
-        theirs = asyncio.run(measure_baseline(args, baseline, channel, payload_size=180))
+        publisher = BroadcastPublisher(channel, len(sessions), payload_size=180)
+        theirs = asyncio.run(measure(args, baseline, None, publisher))
     finally:
         for process in processes:
             process.stop()
