@@ -41,7 +41,10 @@ class DeskGraphQL(GraphQL):
         self.cache = cache
 
     async def run(self, request, context=UNSET, root_value=UNSET):
-        key = await self._cache_key(request) if self.cache is not None else None
+        body = await _json_body(request)
+        if isinstance(body, Response):
+            return body
+        key = self._cache_key(request, body) if self.cache is not None else None
         if key is None:
             return await super().run(request, context, root_value)
         context = await self.get_context(request, None)
@@ -58,14 +61,8 @@ class DeskGraphQL(GraphQL):
             self.cache.put(key, response.body)
         return response
 
-    async def _cache_key(self, request) -> tuple | None:
-        if request.scope["type"] != "http" or request.method != "POST":
-            return None
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return None
-        if not isinstance(body, dict):
+    def _cache_key(self, request, body: dict | None) -> tuple | None:
+        if body is None:
             return None
         accept = request.headers.get("accept", "")
         return request_key(body, accept, self.desk.settings.max_query_tokens)
@@ -86,6 +83,24 @@ class DeskGraphQL(GraphQL):
             await context.viewer()
         except AuthenticationError as error:
             raise ConnectionRejectionError({"message": error.message}) from None
+
+
+async def _json_body(request) -> dict | Response | None:
+    """The JSON object a POST carries (None for other requests), or a 400 answer saying why it
+    is not one. Strawberry would answer a body such as `42` or `null` with a 500."""
+    if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
+        return None
+    try:
+        body = json.loads(await request.body())  # starlette keeps the bytes for strawberry
+    except ValueError:  # UnicodeDecodeError included
+        return _bad_request("the request body is not valid JSON")
+    if not isinstance(body, dict):
+        return _bad_request("the request body must be a JSON object with a `query` entry")
+    return body
+
+
+def _bad_request(message: str) -> Response:
+    return JSONResponse({"errors": [{"message": message}]}, status_code=400)
 
 
 async def _database_answers(desk: Desk) -> None:

@@ -21,13 +21,14 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _check_email(email: str) -> str:
-    email = normalize_email(email)
+    email = normalize_email(limits.check_storable(email, "email"))
     if len(email) > limits.EMAIL_MAX or not _EMAIL.match(email):
         raise BadInput(f"{email!r} is not an email address")
     return email
 
 
 def _check_password(password: str) -> str:
+    limits.check_storable(password, "password")
     if not limits.PASSWORD_MIN <= len(password) <= limits.PASSWORD_MAX:
         raise BadInput(
             f"a password must have {limits.PASSWORD_MIN} to {limits.PASSWORD_MAX} characters"
@@ -80,10 +81,13 @@ async def add_user(
     user = await _new_user(viewer.account_id, name, email, role, password)
     try:
         async with transaction(desk) as tx:
+            await _lock_admins_as_one_of_them(tx.session, viewer)
             tx.session.add(user)
             tx.touch(viewer.account_id)
     except IntegrityError:
         return EmailTaken(user.email)
+    except Abort as abort:
+        return abort.outcome
     return user
 
 
@@ -99,6 +103,19 @@ async def deactivate_user(
     return await _change_user(desk, viewer, user_id, active=False)
 
 
+async def _lock_admins_as_one_of_them(session, viewer: Viewer) -> None:
+    """Lock the account's active admins, and go on only if the caller is still one of them.
+
+    The lock makes two admins demoting each other at once see each other's change; the check
+    refuses a request that was authenticated before its caller lost the admin role.
+    """
+    admins = select(User.id).where(
+        User.account_id == viewer.account_id, User.role == Role.ADMIN, User.active
+    )
+    if viewer.user_id not in set((await session.exec(admins.with_for_update())).all()):
+        raise Abort(NotPermitted(denial(Capability.ADMINISTER)))
+
+
 async def _change_user(
     desk: Desk,
     viewer: Viewer,
@@ -111,12 +128,7 @@ async def _change_user(
         return NotPermitted(denial(Capability.ADMINISTER))
     try:
         async with transaction(desk) as tx:
-            # Lock the account's admins first: two admins demoting each other at once must not
-            # both see the other still standing.
-            admins = select(User).where(
-                User.account_id == viewer.account_id, User.role == Role.ADMIN, User.active
-            )
-            await tx.session.exec(admins.with_for_update())
+            await _lock_admins_as_one_of_them(tx.session, viewer)
             user = (
                 await tx.session.exec(
                     select(User)

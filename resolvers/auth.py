@@ -18,6 +18,7 @@ from db.types import utcnow
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
 from resolvers.ids import parse_id
+from resolvers.limits import storable
 from resolvers.permissions import Capability, allows
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
@@ -66,6 +67,10 @@ def normalize_email(email: str) -> str:
 
 async def login(desk: Desk, email: str, password: str) -> IssuedToken | None:
     """A token for valid credentials of an active user; None otherwise, whatever the reason."""
+    if not (storable(email) and storable(password)):
+        # No stored user can have such an email or password; answer like any other miss.
+        await verify_password(_DUMMY_HASH, "not-the-password")
+        return None
     async with desk.db.read() as session:
         user = (
             await session.exec(select(User).where(User.email == normalize_email(email)))

@@ -13,9 +13,27 @@ ENGINEER_NOTES_MAX = 10_000
 QUEUE_PAGE_MAX = 100
 
 
+def storable(value: str) -> bool:
+    """Whether every database can keep this text: UTF-8 encodable (no lone surrogate, which JSON
+    lets through as an escape) and free of U+0000, which PostgreSQL's text refuses."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_storable(value: str, field: str) -> str:
+    if not storable(value):
+        raise BadInput(f"{field} contains a character that cannot be stored (NUL, lone surrogate)")
+    return value
+
+
 def check_text(value: str, field: str, *, maximum: int, required: bool = True) -> str:
-    """Strip surrounding whitespace; refuse empty (when required) or over-long text."""
-    value = value.strip()
+    """Strip surrounding whitespace; refuse empty (when required), unstorable or over-long text."""
+    value = check_storable(value, field).strip()
     if required and not value:
         raise BadInput(f"{field} must not be empty")
     if len(value) > maximum:

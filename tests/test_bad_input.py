@@ -2,10 +2,12 @@
 
 import json
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from handoff_desk.app import create_app
 from tests.factories import make_escalation, make_session
 
 pytestmark = pytest.mark.anyio
@@ -93,4 +95,365 @@ async def test_bad_requests_get_clear_errors_and_change_nothing(case, api, desk,
     message = body["errors"][0]["message"]
     assert message and "Internal error" not in message, message
     assert not (body.get("data") or {}).get("startSession")
+    assert await _row_counts(desk) == populated
+
+
+# --- Each malformed id, each operation: the raw answer, and nothing changed ---------------------
+
+LISTED_ID_OPERATIONS = [
+    "session",
+    "handoff",
+    "claimHandoff",
+    "createHandoff",
+    "markHandoffSeen",
+    "setUserRole",
+]
+
+
+async def _raw(api, query: str, variables: dict | None = None, token: str | None = None):
+    """The response as sent: its text (for tracebacks) and its JSON."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    response = await api.client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert "Traceback" not in response.text and 'File "' not in response.text, response.text
+    assert 'File \\"' not in response.text, response.text
+    return response.json()
+
+
+def _strings(value) -> list[str]:
+    """Every string in an answer."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def _field_has_no_data(body: dict, field: str) -> None:
+    data = body.get("data")
+    assert data is None or data.get(field) is None, body
+
+
+@pytest.mark.parametrize("bad", ["nope", "", "123", " ", "12345678-1234-1234-1234-12345678"])
+@pytest.mark.parametrize("operation", LISTED_ID_OPERATIONS)
+async def test_each_malformed_id_is_bad_input_for_each_operation(
+    operation, bad, api, desk, team, populated
+):
+    body = await _raw(api, ID_OPERATIONS[operation], {"id": bad}, token=team.acme["dana"].token)
+    assert len(body["errors"]) == 1, body
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert error["path"] == [operation]
+    assert repr(bad) in error["message"] or "not a valid id" in error["message"]
+    _field_has_no_data(body, operation)
+    assert await _row_counts(desk) == populated
+
+
+@pytest.mark.parametrize("operation", LISTED_ID_OPERATIONS)
+async def test_an_id_sent_as_a_number_is_bad_input_too(operation, api, desk, team, populated):
+    body = await _raw(api, ID_OPERATIONS[operation], {"id": 123}, token=team.acme["dana"].token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    _field_has_no_data(body, operation)
+    assert await _row_counts(desk) == populated
+
+
+# --- Unknown enum values and wrong variable types: a GraphQL error, no data ---------------------
+
+ENUM_AND_TYPE_ERRORS = {
+    "setUserRole role OWNER (variable)": (
+        "mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { __typename } }",
+        {"r": "OWNER"},
+        "setUserRole",
+    ),
+    "setUserRole role in lower case (variable)": (
+        "mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { __typename } }",
+        {"r": "admin"},
+        "setUserRole",
+    ),
+    "setUserRole role OWNER (literal)": (
+        "mutation($u: ID!) { setUserRole(userId: $u, role: OWNER) { __typename } }",
+        {},
+        "setUserRole",
+    ),
+    "addUser role ROOT": (
+        "mutation($i: AddUserInput!) { addUser(input: $i) { __typename } }",
+        {
+            "i": {
+                "name": "Root",
+                "email": "root@acme.test",
+                "role": "ROOT",
+                "password": "long-enough-1",
+            }
+        },
+        "addUser",
+    ),
+    "createHandoff intent DELETE": (
+        "mutation($s: ID!, $i: HandoffIntent!) { createHandoff(input: {sessionId: $s, "
+        "intent: $i}) { __typename } }",
+        {"i": "DELETE"},
+        "createHandoff",
+    ),
+    "createHandoff priority CRITICAL": (
+        "mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: ESCALATE, "
+        "priority: CRITICAL}) { __typename } }",
+        {},
+        "createHandoff",
+    ),
+    "addSessionMessage role BOT": (
+        "mutation($s: ID!, $r: MessageRole!) { addSessionMessage(input: {sessionId: $s, "
+        'role: $r, content: "hi"}) { __typename } }',
+        {"r": "BOT"},
+        "addSessionMessage",
+    ),
+    "addSessionMessage confidence HUGE": (
+        "mutation($s: ID!) { addSessionMessage(input: {sessionId: $s, role: CUSTOMER, "
+        'content: "hi", confidenceTier: HUGE}) { __typename } }',
+        {},
+        "addSessionMessage",
+    ),
+    "startSession intake as a string": (
+        'mutation { startSession(input: {intakeType: "CHAT", intakeContent: "c", '
+        'problemSummary: "p"}) { __typename } }',
+        {},
+        "startSession",
+    ),
+    "handoffQueue status BOGUS": (
+        "query($st: QueueStatus!) { handoffQueue(status: $st) { totalCount } }",
+        {"st": "BOGUS"},
+        "handoffQueue",
+    ),
+    "mySessions status OPEN": (
+        "{ mySessions(status: OPEN) { id } }",
+        {},
+        "mySessions",
+    ),
+    "handoffQueue first as a string": (
+        "query($f: Int!) { handoffQueue(first: $f) { totalCount } }",
+        {"f": "ten"},
+        "handoffQueue",
+    ),
+    "handoffQueue first as a float": (
+        "query($f: Int!) { handoffQueue(first: $f) { totalCount } }",
+        {"f": 2.5},
+        "handoffQueue",
+    ),
+    "mySessions first beyond 32 bits": (
+        "query($f: Int!) { mySessions(first: $f) { id } }",
+        {"f": 2**40},
+        "mySessions",
+    ),
+    "id as an object": (
+        "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }",
+        {"u": {"id": "x"}},
+        "deactivateUser",
+    ),
+    "id as null": (
+        "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }",
+        {"h": None},
+        "claimHandoff",
+    ),
+    "problemSummary as a number": (
+        'mutation($p: String!) { startSession(input: {intakeType: CHAT, intakeContent: "c", '
+        "problemSummary: $p}) { __typename } }",
+        {"p": 42},
+        "startSession",
+    ),
+    "input missing a required field": (
+        "mutation($i: StartSessionInput!) { startSession(input: $i) { __typename } }",
+        {"i": {"intakeType": "CHAT", "intakeContent": "c"}},
+        "startSession",
+    ),
+    "input with an unknown field": (
+        "mutation($i: StartSessionInput!) { startSession(input: $i) { __typename } }",
+        {"i": {"intakeType": "CHAT", "intakeContent": "c", "problemSummary": "p", "x": 1}},
+        "startSession",
+    ),
+    "login password as a list": (
+        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename } }",
+        {"e": "sam.senior@acme.test", "p": ["correct-horse-42"]},
+        "login",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ENUM_AND_TYPE_ERRORS))
+async def test_unknown_enum_values_and_wrong_types_get_a_graphql_error(
+    case, api, desk, team, populated
+):
+    query, variables, field = ENUM_AND_TYPE_ERRORS[case]
+    session = await make_session(desk, team.acme["alex"], turns=0)
+    before = await _row_counts(desk)
+    variables = {"s": str(session.id), "u": team.acme["kim"].id, **variables}
+    used = {k: v for k, v in variables.items() if f"${k}" in query}
+    body = await _raw(api, query, used, token=team.acme["dana"].token)
+    assert body.get("errors"), body
+    message = body["errors"][0]["message"]
+    assert message and "Internal error" not in message, body
+    _field_has_no_data(body, field)
+    assert await _row_counts(desk) == before
+
+
+# --- Empty and over-long text: BAD_USER_INPUT, nothing stored; the limits themselves pass -------
+
+START = """mutation($t: IntakeType!, $c: String!, $p: String!) {
+  startSession(input: {intakeType: $t, intakeContent: $c, problemSummary: $p}) { __typename
+    ... on StartSessionSuccess { session { id problemSummary intakeContent } } } }"""
+MESSAGE = """mutation($s: ID!, $c: String!) {
+  addSessionMessage(input: {sessionId: $s, role: CUSTOMER, content: $c}) { __typename
+    ... on AddSessionMessageSuccess { message { content } } } }"""
+HAND_OFF = """mutation($s: ID!, $n: String!) {
+  createHandoff(input: {sessionId: $s, intent: ESCALATE, engineerNotes: $n}) { __typename
+    ... on CreateHandoffSuccess { handoff { engineerNotes } } } }"""
+
+TEXT_CASES = {
+    "empty problemSummary": (START, {"p": ""}, "startSession", "problemSummary"),
+    "blank problemSummary": (START, {"p": " \n\t "}, "startSession", "problemSummary"),
+    "problemSummary of 501": (START, {"p": "p" * 501}, "startSession", "problemSummary"),
+    "empty intakeContent": (START, {"c": ""}, "startSession", "intakeContent"),
+    "intakeContent of 20,001": (START, {"c": "c" * 20_001}, "startSession", "intakeContent"),
+    "empty message": (MESSAGE, {"c": ""}, "addSessionMessage", "content"),
+    "message of 20,001": (MESSAGE, {"c": "m" * 20_001}, "addSessionMessage", "content"),
+    "message of 20,001 emoji": (MESSAGE, {"c": "🙂" * 20_001}, "addSessionMessage", "content"),
+    "notes of 10,001": (HAND_OFF, {"n": "n" * 10_001}, "createHandoff", "engineerNotes"),
+}
+
+
+async def _text_request(api, desk, team, query, overrides):
+    session = await make_session(desk, team.acme["alex"], turns=1)
+    variables = {"t": "CHAT", "c": "Customer says hi.", "p": "Printer offline"}
+    variables.update({"s": str(session.id), "n": "tried"})
+    variables.update(overrides)
+    used = {k: v for k, v in variables.items() if f"${k}" in query}
+    before = await _row_counts(desk)
+    body = await _raw(api, query, used, token=team.acme["alex"].token)
+    return body, before
+
+
+@pytest.mark.parametrize("case", sorted(TEXT_CASES))
+async def test_empty_or_over_long_text_is_bad_user_input(case, api, desk, team):
+    query, overrides, field, argument = TEXT_CASES[case]
+    body, before = await _text_request(api, desk, team, query, overrides)
+    assert body.get("errors"), body
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert argument in error["message"], error["message"]  # says which input is wrong
+    _field_has_no_data(body, field)
+    assert await _row_counts(desk) == before
+
+
+AT_THE_LIMIT = {
+    "problemSummary of 500": (START, {"p": "é" * 500}, "startSession"),
+    "intakeContent of 20,000": (START, {"c": "c" * 20_000}, "startSession"),
+    "message of 20,000 emoji": (MESSAGE, {"c": "🙂" * 20_000}, "addSessionMessage"),
+    "notes of 10,000": (HAND_OFF, {"n": "ñ" * 10_000}, "createHandoff"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AT_THE_LIMIT))
+async def test_text_at_the_limit_is_accepted_and_kept_whole(case, api, desk, team):
+    query, overrides, field = AT_THE_LIMIT[case]
+    body, _ = await _text_request(api, desk, team, query, overrides)
+    assert not body.get("errors"), body
+    answer = body["data"][field]
+    assert answer["__typename"].endswith("Success"), answer
+    assert next(iter(overrides.values())) in _strings(answer)  # kept whole, not truncated
+
+
+# --- Characters no database column can hold: refused clearly, or stored exactly ----------------
+
+ODD_TEXT = {
+    "NUL in problemSummary": (START, {"p": "Printer\x00offline"}, "startSession"),
+    "NUL in intakeContent": (START, {"c": "Customer\x00says hi"}, "startSession"),
+    "NUL in a message": (MESSAGE, {"c": "line one\x00line two"}, "addSessionMessage"),
+    "NUL in engineer notes": (HAND_OFF, {"n": "tried\x00rebooting"}, "createHandoff"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_TEXT))
+async def test_a_nul_character_is_refused_as_bad_input_or_kept(case, api, desk, team):
+    """JSON and GraphQL strings may carry U+0000. The desk may refuse it (BAD_USER_INPUT) or
+    keep it, but must answer the same clear way on every database, never 'Internal error'."""
+    query, overrides, field = ODD_TEXT[case]
+    body, before = await _text_request(api, desk, team, query, overrides)
+    if body.get("errors"):
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", body
+        _field_has_no_data(body, field)
+        assert await _row_counts(desk) == before
+    else:
+        assert next(iter(overrides.values())) in _strings(body["data"][field]), body
+
+
+async def test_a_nul_character_in_a_login_email_is_just_invalid_credentials(api, team):
+    body = await _raw(
+        api,
+        'mutation($e: String!) { login(email: $e, password: "correct-horse-42") { __typename } }',
+        {"e": "sam.senior@acme.test\x00"},
+    )
+    assert body == {"data": {"login": {"__typename": "InvalidCredentials"}}}, body
+
+
+async def test_an_unpaired_surrogate_is_bad_input(api, desk, team):
+    """A lone surrogate escape is well-formed JSON but no UTF-8 text: no database can keep it."""
+    populated = await _row_counts(desk)
+    variables = {"t": "CHAT", "c": "c", "p": "Printer LONE"}
+    raw = json.dumps({"query": START, "variables": variables}).replace("LONE", "\\ud800")
+    response = await api.client.post(
+        "/graphql",
+        content=raw.encode(),
+        headers={
+            "authorization": f"Bearer {team.acme['alex'].token}",
+            "content-type": "application/json",
+        },
+    )
+    assert "Traceback" not in response.text and 'File \\"' not in response.text
+    body = response.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    _field_has_no_data(body, "startSession")
+    assert await _row_counts(desk) == populated
+
+
+# --- Requests that are not GraphQL at all -------------------------------------------------------
+
+
+@pytest.fixture
+async def http(settings):
+    """The app as a client over the network sees it: an unhandled exception is a 500 answer,
+    not an exception raised into the test."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as client:
+            yield client
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not json",
+        b'{"query": "{ me { id } ',
+        b"[1, 2]",
+        b'"a string"',
+        b"42",
+        b"null",
+        b"\xff\xfe\x00",
+    ],
+)
+async def test_a_body_that_is_not_a_graphql_request_gets_a_plain_refusal(
+    http, desk, team, populated, content
+):
+    response = await http.post(
+        "/graphql",
+        content=content,
+        headers={
+            "authorization": f"Bearer {team.acme['dana'].token}",
+            "content-type": "application/json",
+        },
+    )
+    assert "Traceback" not in response.text and 'File "' not in response.text, response.text
+    assert 400 <= response.status_code < 500, (response.status_code, response.text)
     assert await _row_counts(desk) == populated
