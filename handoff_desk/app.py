@@ -88,7 +88,9 @@ class DeskGraphQL(GraphQL):
 async def _json_body(request) -> dict | Response | None:
     """The JSON object a POST carries (None for other requests), or a 400 answer saying why it
     is not one. Strawberry would answer a body such as `42` or `null` with a 500."""
-    if request.method != "POST" or "json" not in request.headers.get("content-type", ""):
+    if request.scope["type"] != "http" or request.method != "POST":
+        return None
+    if "json" not in request.headers.get("content-type", ""):
         return None
     try:
         body = json.loads(await request.body())  # starlette keeps the bytes for strawberry
