@@ -7,6 +7,8 @@ import contextlib
 import json
 import logging
 
+from cross_web import HTTPException
+from graphql import GraphQLError, OperationType
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,14 +18,17 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
 from db.engine import Database
+from handoff_desk import graphql_http
 from handoff_desk.broadcast import create_broadcast
 from handoff_desk.hub import Hub
 from handoff_desk.notifier import LiveNotifier
 from handoff_desk.query_cache import ResponseCache, request_key
 from handoff_desk.settings import Settings
+from handoff_desk.shared_subscriptions import SharedSubscriptions, SharedTransportWSHandler
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
 from schema.context import Context
@@ -34,16 +39,42 @@ log = logging.getLogger(__name__)
 
 
 class DeskGraphQL(GraphQL):
-    def __init__(self, schema, desk: Desk, hub: Hub, cache: ResponseCache | None, **kwargs) -> None:
+    graphql_transport_ws_handler_class = SharedTransportWSHandler
+
+    def __init__(
+        self,
+        schema,
+        desk: Desk,
+        hub: Hub,
+        cache: ResponseCache | None,
+        shared: SharedSubscriptions | None,
+        **kwargs,
+    ) -> None:
         super().__init__(schema, **kwargs)
         self.desk = desk
         self.hub = hub
         self.cache = cache
+        self.shared = shared  # None: every subscription resolves its own events
 
     async def run(self, request, context=UNSET, root_value=UNSET):
+        if request.scope["type"] != "http" or self.should_render_graphql_ide(
+            self.request_adapter_class(request)
+        ):
+            return await super().run(request, context, root_value)
+        media_type = graphql_http.negotiate(request.headers.get("accept"))
+        if media_type is None:
+            return graphql_http.not_acceptable()
+        request.state.media_type = media_type
+        try:
+            response = await self._answer(request, context, root_value)
+        except graphql_http.Refusal as refusal:
+            return refusal.response(media_type)
+        except HTTPException as error:
+            return graphql_http.Refusal.from_http_exception(error).response(media_type)
+        return graphql_http.finish(response, media_type, getattr(request.state, "status", None))
+
+    async def _answer(self, request, context, root_value) -> Response:
         body = await _json_body(request)
-        if isinstance(body, Response):
-            return body
         key = self._cache_key(request, body) if self.cache is not None else None
         if key is None:
             return await super().run(request, context, root_value)
@@ -55,7 +86,7 @@ class DeskGraphQL(GraphQL):
         key = (*key, viewer.user_id, viewer.account_version)
         body = self.cache.get(key)
         if body is not None:
-            return Response(body, media_type="application/json")
+            return Response(body, media_type="application/json")  # `finish` sets the type
         response = await super().run(request, context, root_value)
         if response.status_code == 200 and getattr(request.state, "cacheable", False):
             self.cache.put(key, response.body)
@@ -64,12 +95,42 @@ class DeskGraphQL(GraphQL):
     def _cache_key(self, request, body: dict | None) -> tuple | None:
         if body is None:
             return None
-        accept = request.headers.get("accept", "")
-        return request_key(body, accept, self.desk.settings.max_query_tokens)
+        # Keyed by the negotiated media type: bodies are the same, statuses may not be.
+        media_type = request.state.media_type
+        return request_key(body, media_type, self.desk.settings.max_query_tokens)
+
+    def parse_query_params(self, params) -> dict:
+        # An empty optional parameter of a GET is one not given (GraphQL over HTTP).
+        return super().parse_query_params({k: v for k, v in dict(params).items() if v != ""})
+
+    async def execute_single(
+        self, request, request_adapter, sub_response, context, root_value, request_data
+    ):
+        selected = graphql_http.operation(
+            request_data.query, request_data.operation_name, self.desk.settings.max_query_tokens
+        )
+        if isinstance(selected, GraphQLError):
+            return PreExecutionError(data=None, errors=[selected])
+        if selected is OperationType.MUTATION and request_adapter.method == "GET":
+            raise graphql_http.Refusal(405, "Mutations are sent with POST.", allow="POST")
+        return await super().execute_single(
+            request=request,
+            request_adapter=request_adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=root_value,
+            request_data=request_data,
+        )
 
     async def process_result(self, request, result):
         request.state.cacheable = not result.errors
-        return await super().process_result(request, result)
+        answer = await super().process_result(request, result)
+        status = graphql_http.request_error_status(result)
+        media_type = getattr(request.state, "media_type", graphql_http.JSON)
+        if status is not None and media_type == graphql_http.GRAPHQL_RESPONSE:
+            request.state.status = status
+            del answer["data"]  # it never executed: the spec's answer has no `data` entry
+        return answer
 
     async def get_context(self, request, response) -> Context:
         authorization = (
@@ -85,24 +146,23 @@ class DeskGraphQL(GraphQL):
             raise ConnectionRejectionError({"message": error.message}) from None
 
 
-async def _json_body(request) -> dict | Response | None:
-    """The JSON object a POST carries (None for other requests), or a 400 answer saying why it
-    is not one. Strawberry would answer a body such as `42` or `null` with a 500."""
-    if request.scope["type"] != "http" or request.method != "POST":
+async def _json_body(request) -> dict | None:
+    """The JSON object a POST carries (None for other requests); a Refusal saying why it is not
+    one. Strawberry would answer a body such as `42` or `null` with a 500."""
+    if request.method != "POST":
         return None
-    if "json" not in request.headers.get("content-type", ""):
-        return None
+    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if content_type != graphql_http.JSON:
+        raise graphql_http.Refusal(415, "Send the request as Content-Type: application/json.")
     try:
         body = json.loads(await request.body())  # starlette keeps the bytes for strawberry
     except ValueError:  # UnicodeDecodeError included
-        return _bad_request("the request body is not valid JSON")
+        raise graphql_http.Refusal(400, "the request body is not valid JSON") from None
     if not isinstance(body, dict):
-        return _bad_request("the request body must be a JSON object with a `query` entry")
+        raise graphql_http.Refusal(
+            422, "the request body must be a JSON object with a `query` entry", legacy_status=400
+        )
     return body
-
-
-def _bad_request(message: str) -> Response:
-    return JSONResponse({"errors": [{"message": message}]}, status_code=400)
 
 
 async def _database_answers(desk: Desk) -> None:
@@ -148,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         desk,
         hub,
         cache,
+        SharedSubscriptions(settings.subscriber_queue) if settings.shared_subscriptions else None,
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.cors_origins,  # websocket handshakes from other origins
     )

@@ -76,6 +76,7 @@ class Settings:
     worker_concurrency: int = 4
     event_poll_seconds: float = 5.0
     subscriber_queue: int = 256
+    shared_subscriptions: bool = True
     job_lease_override: float | None = None
     query_cache_mb: int = 64
     max_query_depth: int = 12
@@ -126,6 +127,9 @@ class Settings:
                 env, "HANDOFF_EVENT_POLL_SECONDS", defaults.event_poll_seconds
             ),
             subscriber_queue=_int(env, "HANDOFF_SUBSCRIBER_QUEUE", defaults.subscriber_queue, 1),
+            shared_subscriptions=_bool(
+                env, "HANDOFF_SHARED_SUBSCRIPTIONS", defaults.shared_subscriptions
+            ),
             query_cache_mb=_int(env, "HANDOFF_QUERY_CACHE_MB", defaults.query_cache_mb, 0),
             max_query_depth=_int(env, "HANDOFF_MAX_QUERY_DEPTH", defaults.max_query_depth, 1),
             max_query_tokens=_int(env, "HANDOFF_MAX_QUERY_TOKENS", defaults.max_query_tokens, 1),

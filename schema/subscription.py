@@ -17,6 +17,7 @@ from schema import enums
 from schema.types import Handoff, Info, User
 
 TOO_SLOW_CLOSE_CODE = 1013
+TOO_SLOW_REASON = "too far behind: resubscribe with after"
 
 After = Annotated[
     int | None,
@@ -56,9 +57,7 @@ async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[L
             yield logged
     except SubscriberTooSlow:
         # 1013 "try again later": graphql-ws clients reconnect; resubscribe with `after`.
-        await info.context.close_connection(
-            TOO_SLOW_CLOSE_CODE, "too far behind: resubscribe with after"
-        )
+        await info.context.close_connection(TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
 
 
 async def _handoff(info: Info, logged: LoggedEvent) -> Handoff:
