@@ -22,13 +22,20 @@ from __future__ import annotations
 from operator import attrgetter
 from typing import Any
 
-from graphql import GraphQLField, GraphQLList, GraphQLNonNull, GraphQLObjectType, is_leaf_type
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    is_leaf_type,
+)
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
-SLOW, LEAF, LEAF_LIST, OBJECT = range(4)
+SLOW, LEAF, LEAF_LIST, OBJECT, OBJECT_LIST = range(5)
 
 
 def _probe(*_: Any) -> None:
@@ -46,8 +53,29 @@ def _unwrap(graphql_type) -> tuple[Any, bool]:
     return graphql_type, False
 
 
+def _serializer(leaf) -> Any:
+    """The leaf type's serialize, with enum members looked up by identity: Strawberry's enum
+    serialize compares the value with each member's in turn."""
+    wrapped = getattr(leaf, "wrapped_cls", None)
+    if not isinstance(leaf, GraphQLEnumType) or wrapped is None:
+        return leaf.serialize
+    names = {
+        member: name
+        for name, value in leaf.values.items()
+        for member in wrapped
+        if member.value == value.value
+    }
+    serialize = leaf.serialize
+
+    def serialize_member(value: Any) -> Any:
+        name = names.get(value) if type(value) is wrapped else None
+        return name if name is not None else serialize(value)
+
+    return serialize_member
+
+
 def _field_plan(field_def: GraphQLField | None, node) -> tuple:
-    """(kind, getter, type, non-null, item non-null) for a plain attribute field."""
+    """(kind, getter, serialize or type, non-null, item non-null) for a plain attribute field."""
     if field_def is None or node.arguments or field_def.args:
         return (SLOW,)
     if not getattr(field_def.resolve, "_is_default", False):
@@ -58,11 +86,13 @@ def _field_plan(field_def: GraphQLField | None, node) -> tuple:
     getter = attrgetter(definition.python_name)
     inner, non_null = _unwrap(field_def.type)
     if is_leaf_type(inner):
-        return (LEAF, getter, inner, non_null, False)
+        return (LEAF, getter, _serializer(inner), non_null, False)
     if isinstance(inner, GraphQLList):
         item, item_non_null = _unwrap(inner.of_type)
         if is_leaf_type(item):
-            return (LEAF_LIST, getter, item, non_null, item_non_null)
+            return (LEAF_LIST, getter, _serializer(item), non_null, item_non_null)
+        if isinstance(item, GraphQLObjectType) and item.is_type_of is None:
+            return (OBJECT_LIST, getter, item, non_null, item_non_null)
     if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
         return (OBJECT, getter, inner, non_null, False)
     return (SLOW,)
@@ -113,6 +143,10 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     result = self._complete_plain_object(
                         plan, field_def, details, field_path, source_value, position_context
                     )
+                elif kind == OBJECT_LIST:
+                    result = self._complete_plain_object_list(
+                        plan, field_def, details, field_path, source_value, position_context
+                    )
                 else:
                     result = Undefined
                 if result is Undefined:
@@ -153,9 +187,7 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return Undefined if non_null else None
         return_type = field_def.type
         try:
-            completed = self.collect_and_execute_subfields(
-                object_type, details, path, value, position_context
-            )
+            completed = self._subfields(object_type, details, path, value, position_context)
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, details, path)  # raises if non-null
             return None
@@ -171,17 +203,83 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
         return await_completed()
 
+    def _complete_plain_object_list(self, plan, field_def, details, path, source, position):
+        """A list of plain objects, each item completed as `_complete_plain_object` completes
+        one and its errors handled as `complete_list_item_value` does. A null item or a value
+        that is no list hands the field to execute_field."""
+        _, getter, object_type, non_null, _ = plan
+        try:
+            value = getter(source)
+        except Exception:
+            return Undefined
+        if value is None:
+            return Undefined if non_null else None
+        if not isinstance(value, list | tuple) or any(item is None for item in value):
+            return Undefined
+        return_type = field_def.type
+        item_type = _unwrap(return_type)[0].of_type
+        completed: list[Any] = []
+        awaitable: list[int] = []
+        try:
+            for index, item in enumerate(value):
+                item_path = Path(path, index, None)
+                try:
+                    result = self._subfields(object_type, details, item_path, item, position)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, details, item_path)
+                    result = None
+                if self.is_awaitable(result):
+                    result = self._await_item(result, item_type, details, item_path)
+                    awaitable.append(index)
+                completed.append(result)
+        except Exception as raw_error:  # a non-null item failed: the list fails
+            if awaitable:
+                self.settle_in_background([completed[i] for i in awaitable])
+            self.handle_field_error(raw_error, return_type, details, path)
+            return None
+        if not awaitable:
+            return completed
+
+        async def await_items() -> list | None:
+            try:
+                awaited = await gather_with_cancel(*(completed[i] for i in awaitable))
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, return_type, details, path)
+                return None
+            for index, result in zip(awaitable, awaited, strict=True):
+                completed[index] = result
+            return completed
+
+        return await_items()
+
+    async def _await_item(self, result, item_type, details, item_path) -> Any:
+        try:
+            return await result
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, item_type, details, item_path)
+            return None
+
+    def _subfields(self, object_type, details, path, value, position_context):
+        """collect_and_execute_subfields without the incremental-delivery wrapper, which only
+        matters for @defer (never with a position context or new defer usages here)."""
+        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, details)
+        if new_defer_usages or position_context is not None:
+            return self.collect_and_execute_subfields(
+                object_type, details, path, value, position_context
+            )
+        return self.execute_fields(object_type, value, path, grouped_field_set, None)
+
 
 def _read_leaves(plan: tuple, source: Any) -> Any:
     """The serialized value, or Undefined to hand the field to graphql-core (errors, nulls in
     non-null places), which resolves it again and reports it as it always does."""
-    kind, getter, leaf, non_null, item_non_null = plan
+    kind, getter, serialize, non_null, item_non_null = plan
     try:
         value = getter(source)
         if value is None:
             return Undefined if non_null else None
         if kind == LEAF:
-            return _serialized(leaf, value)
+            return _serialized(serialize, value)
         if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
             return Undefined
         items = []
@@ -191,7 +289,7 @@ def _read_leaves(plan: tuple, source: Any) -> Any:
                     return Undefined
                 items.append(None)
                 continue
-            serialized = _serialized(leaf, item)
+            serialized = _serialized(serialize, item)
             if serialized is Undefined:
                 return Undefined
             items.append(serialized)
@@ -200,6 +298,6 @@ def _read_leaves(plan: tuple, source: Any) -> Any:
         return Undefined
 
 
-def _serialized(leaf, value: Any) -> Any:
-    serialized = leaf.serialize(value)
+def _serialized(serialize, value: Any) -> Any:
+    serialized = serialize(value)
     return Undefined if serialized is None else serialized

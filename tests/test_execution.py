@@ -54,6 +54,9 @@ class Box:
     missing_leaf: Leaf  # set to None
     leaves: list[Leaf]
     bad_tags: list[str]  # holds a None
+    holey_leaves: list[Leaf]  # holds a None
+    loose_leaves: list[Leaf | None] | None  # holds a None
+    colours: list[Colour]
 
 
 def _leaf(name: str, **overrides) -> Leaf:
@@ -82,6 +85,9 @@ class Query:
             missing_leaf=None,
             leaves=[_leaf("three"), _leaf("four", colour=Colour.BLUE)],
             bad_tags=["ok", None],
+            holey_leaves=[_leaf("five"), None],
+            loose_leaves=[None, _leaf("six")],
+            colours=[Colour.BLUE, Colour.RED],
         )
 
 
@@ -103,6 +109,13 @@ QUERIES = {
     "null in a non-null list item": "{ box { badTags } }",
     "a value that does not serialize": "{ box { leaf { wrongColour } } }",
     "typename": "{ box { __typename leaf { __typename name } } }",
+    "a list of enums": "{ box { colours leaves { colour } } }",
+    "null item in a non-null list of objects": "{ box { holeyLeaves { name } leaf { name } } }",
+    "null item in a nullable list of objects": "{ box { looseLeaves { name colour } } }",
+    "sync error in a list item": "{ box { leaves { name boom } } }",
+    "nullable sync error in list items": "{ box { leaves { name softBoom } } }",
+    "async error in a list item": "{ box { leaves { name laterBoom } maybeLeaf { name } } }",
+    "async fields in list items": "{ box { leaves { later name } } }",
 }
 
 
