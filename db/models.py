@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -187,3 +187,25 @@ class EmailMessage(SQLModel, table=True):
     last_error: str | None = _text(nullable=True)
     created_at: datetime = _when()
     sent_at: datetime | None = _when(nullable=True)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A login attempt within the throttling window: a failure, or one still being checked.
+    Email and address are kept as keyed digests, never as typed (people type passwords there)."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_email", "email_key", "attempted_at"),
+        Index("ix_login_attempt_address", "address_key", "attempted_at"),
+    )
+
+    # Ordered as inserted: an attempt counts the attempts before it (BIGINT: throttled attempts
+    # take ids too; SQLite autoincrements only an INTEGER primary key).
+    id: int | None = Field(
+        default=None,
+        primary_key=True,
+        sa_type=BigInteger().with_variant(Integer(), "sqlite"),
+    )
+    email_key: str = _short(64)
+    address_key: str | None = _short(64, default=None, nullable=True)
+    attempted_at: datetime = _when(index=True)

@@ -69,6 +69,9 @@ class Settings:
     broadcast_url: str = "memory://"
     token_secret: str = DEV_TOKEN_SECRET
     token_ttl_seconds: int = 12 * 3600
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 50
+    login_window_seconds: int = 15 * 60
     assessment_timeout_seconds: float = 20.0
     assessment_attempts: int = 3
     email_attempts: int = 5
@@ -110,6 +113,18 @@ class Settings:
             broadcast_url=env.get("HANDOFF_BROADCAST_URL") or defaults.broadcast_url,
             token_secret=env.get("HANDOFF_TOKEN_SECRET") or defaults.token_secret,
             token_ttl_seconds=_int(env, "HANDOFF_TOKEN_TTL_SECONDS", defaults.token_ttl_seconds, 1),
+            login_max_failures=_int(
+                env, "HANDOFF_LOGIN_MAX_FAILURES", defaults.login_max_failures, 0
+            ),
+            login_max_failures_per_address=_int(
+                env,
+                "HANDOFF_LOGIN_MAX_FAILURES_PER_ADDRESS",
+                defaults.login_max_failures_per_address,
+                0,
+            ),
+            login_window_seconds=_int(
+                env, "HANDOFF_LOGIN_WINDOW_SECONDS", defaults.login_window_seconds, 1
+            ),
             assessment_timeout_seconds=_float(
                 env, "HANDOFF_ASSESSMENT_TIMEOUT_SECONDS", defaults.assessment_timeout_seconds
             ),

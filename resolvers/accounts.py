@@ -15,9 +15,11 @@ from resolvers.auth import Viewer, hash_password, normalize_email
 from resolvers.desk import Abort, Desk, transaction
 from resolvers.errors import BadInput
 from resolvers.outcomes import EmailTaken, LastAdmin, NotFound, NotPermitted
-from resolvers.permissions import Capability, denial
+from resolvers.permissions import Capability, denial, roles_with
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Who keeps an account administrable: the last of them cannot be demoted or deactivated.
+_ADMIN_ROLES = roles_with(Capability.ADMINISTER)
 
 
 def _check_email(email: str) -> str:
@@ -110,7 +112,7 @@ async def _lock_admins_as_one_of_them(session, viewer: Viewer) -> None:
     refuses a request that was authenticated before its caller lost the admin role.
     """
     admins = select(User.id).where(
-        User.account_id == viewer.account_id, User.role == Role.ADMIN, User.active
+        User.account_id == viewer.account_id, col(User.role).in_(_ADMIN_ROLES), User.active
     )
     if viewer.user_id not in set((await session.exec(admins.with_for_update())).all()):
         raise Abort(NotPermitted(denial(Capability.ADMINISTER)))
@@ -154,6 +156,6 @@ async def _change_user(
 
 async def _active_admins(db, account_id: uuid.UUID) -> int:
     stmt = select(func.count()).where(
-        User.account_id == account_id, User.role == Role.ADMIN, User.active
+        User.account_id == account_id, col(User.role).in_(_ADMIN_ROLES), User.active
     )
     return (await db.exec(stmt)).one()

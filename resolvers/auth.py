@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from db.models import Account, User
 from db.types import utcnow
+from resolvers import throttle
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
 from resolvers.ids import parse_id
@@ -65,8 +66,14 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def login(desk: Desk, email: str, password: str) -> IssuedToken | None:
-    """A token for valid credentials of an active user; None otherwise, whatever the reason."""
+async def login(
+    desk: Desk, email: str, password: str, address: str | None = None
+) -> IssuedToken | throttle.Throttled | None:
+    """A token for valid credentials of an active user; None otherwise, whatever the reason.
+    Throttled, checking nothing, past too many failures for the email or the address."""
+    attempt = await throttle.begin(desk, normalize_email(email), address)
+    if isinstance(attempt, throttle.Throttled):
+        return attempt
     if not (storable(email) and storable(password)):
         # No stored user can have such an email or password; answer like any other miss.
         await verify_password(_DUMMY_HASH, "not-the-password")
@@ -80,6 +87,7 @@ async def login(desk: Desk, email: str, password: str) -> IssuedToken | None:
         return None
     if not await verify_password(user.password_hash, password):
         return None
+    await throttle.succeeded(desk, attempt)
     return issue_token(desk, user)
 
 

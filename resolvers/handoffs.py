@@ -22,9 +22,9 @@ from resolvers.desk import Desk, Tx, transaction
 from resolvers.handoff_views import HandoffView, views_by_id
 from resolvers.notifications import record_escalation_emails
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
-from resolvers.permissions import Capability, denial
+from resolvers.permissions import Capability, denial, may_work
 from resolvers.seen import mark_seen
-from resolvers.sessions import locked_session, may_work
+from resolvers.sessions import locked_session
 
 _EXCERPT = 140
 

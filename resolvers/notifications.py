@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from db.enums import EmailStatus, JobKind, Role
+from db.enums import EmailStatus, JobKind
 from db.models import EmailMessage, Handoff, TroubleshootingSession, User
 from resolvers.auth import Viewer
 from resolvers.desk import Tx
+from resolvers.permissions import Capability, roles_with
 
-NOTIFIED_ROLES = (Role.ENGINEER, Role.ADMIN)  # never viewers
+NOTIFIED_ROLES = roles_with(Capability.CLAIM)  # those who may take the escalation: no viewers
 _SUBJECT_MAX = 200
 
 

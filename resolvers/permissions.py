@@ -11,6 +11,7 @@ class Capability(Enum):
     HAND_OFF = auto()  # park or escalate
     CLAIM = auto()  # claim and release escalations
     ADMINISTER = auto()  # add users, change roles, deactivate
+    STEP_IN = auto()  # work any session of the account, not only those assigned to the caller
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {
@@ -27,6 +28,7 @@ _DENIALS: dict[Capability, str] = {
     Capability.HAND_OFF: "Viewers may not hand off sessions.",
     Capability.CLAIM: "Viewers may not claim escalations.",
     Capability.ADMINISTER: "Only an admin of this account may manage its users.",
+    Capability.STEP_IN: "Only the engineer working this session may work it.",
 }
 
 
@@ -36,3 +38,13 @@ def allows(role: str, capability: Capability) -> bool:
 
 def denial(capability: Capability) -> str:
     return _DENIALS[capability]
+
+
+def roles_with(capability: Capability) -> tuple[Role, ...]:
+    """The roles granted a capability: for queries that pick users by what they may do."""
+    return tuple(role for role, grants in _GRANTS.items() if capability in grants)
+
+
+def may_work(viewer, session) -> bool:
+    """The engineer a session is assigned to works it; an admin may step in."""
+    return viewer.can(Capability.STEP_IN) or session.assignee_id == viewer.user_id

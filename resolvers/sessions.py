@@ -13,14 +13,9 @@ from resolvers import limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
-from resolvers.permissions import Capability, denial
+from resolvers.permissions import Capability, denial, may_work
 
 _OPEN = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
-
-
-def may_work(viewer: Viewer, session: TroubleshootingSession) -> bool:
-    """The engineer the session is assigned to works it; an admin may step in."""
-    return viewer.can(Capability.ADMINISTER) or session.assignee_id == viewer.user_id
 
 
 async def get_session(desk: Desk, viewer: Viewer, session_id: uuid.UUID):

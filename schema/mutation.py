@@ -6,7 +6,7 @@ import strawberry
 
 from db import enums as db_enums
 from db import models
-from resolvers import accounts, auth, claims, handoffs, queue, sessions
+from resolvers import accounts, auth, claims, handoffs, queue, sessions, throttle
 from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
@@ -18,9 +18,12 @@ from schema.types import Info, Message, Session, User, handoff_by_id
 class Mutation:
     @strawberry.mutation(description="Exchange credentials for a bearer token.")
     async def login(self, info: Info, email: str, password: str) -> results.LoginResult:
-        issued = await auth.login(info.context.desk, email, password)
+        address = throttle.client_address(info.context.request)
+        issued = await auth.login(info.context.desk, email, password, address)
         if issued is None:
             return results.InvalidCredentials()
+        if isinstance(issued, throttle.Throttled):
+            return results.LoginThrottled(retry_after_seconds=issued.retry_after_seconds)
         return results.LoginSuccess(
             token=issued.token, expires_at=issued.expires_at, user=User.from_row(issued.user)
         )

@@ -23,6 +23,15 @@ class InvalidCredentials:
     message: str = "The email or password is not right."
 
 
+@strawberry.type(
+    description="Too many failed logins for this email or from this address: no password was "
+    "checked. Try again after retryAfterSeconds."
+)
+class LoginThrottled:
+    retry_after_seconds: int
+    message: str = "Too many failed logins: wait before trying again."
+
+
 @strawberry.type(description="The caller's role does not allow this.")
 class NotPermitted:
     message: str
@@ -122,7 +131,9 @@ class DeactivateUserSuccess:
     user: User
 
 
-LoginResult = Annotated[LoginSuccess | InvalidCredentials, strawberry.union("LoginResult")]
+LoginResult = Annotated[
+    LoginSuccess | InvalidCredentials | LoginThrottled, strawberry.union("LoginResult")
+]
 StartSessionResult = Annotated[
     StartSessionSuccess | NotPermitted, strawberry.union("StartSessionResult")
 ]

@@ -1,0 +1,170 @@
+"""GraphQL over HTTP (https://graphql.github.io/graphql-over-http/): media types and statuses.
+
+A client whose `Accept` prefers `application/graphql-response+json` gets the spec's status codes:
+a request that never reached execution answers 4xx with no `data` entry (400 for a body or a
+document that does not parse, 422 for a request that is not well-formed, does not validate,
+names no single operation or has variables that do not coerce); once execution started the
+answer is 200, field errors included. A client that accepts only `application/json`, or sends
+no `Accept`, is a legacy client: it keeps 200 for every GraphQL response, as it always had.
+Either way a mutation over GET gets 405 (`Allow: POST`), an unknown body type 415, and an
+`Accept` that admits neither media type 406.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from cross_web import HTTPException
+from graphql import GraphQLError, GraphQLSyntaxError, OperationType, parse
+from graphql.language import OperationDefinitionNode
+from starlette.responses import JSONResponse, Response
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_SUPPORTED = (JSON, GRAPHQL_RESPONSE)  # on a full tie, the legacy type: `*/*` means JSON
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type to answer in, per RFC 9110 content negotiation; None if neither is
+    acceptable. No `Accept` at all is a legacy client."""
+    if not accept or not accept.strip():
+        return JSON
+    ranges = list(_media_ranges(accept))
+    best: tuple | None = None
+    for preference, media_type in enumerate(reversed(_SUPPORTED)):
+        # The most specific range that names this type decides its quality (RFC 9110 12.5.1).
+        matches = [r for r in ranges if r[1] in _patterns(media_type)]
+        if not matches:
+            continue
+        position, _, specificity, quality = max(matches, key=lambda r: (r[2], -r[0]))
+        if quality <= 0:
+            continue
+        key = (quality, specificity, -position, preference)
+        if best is None or key > best[0]:
+            best = (key, media_type)
+    return best[1] if best else None
+
+
+def _patterns(media_type: str) -> tuple[str, str, str]:
+    kind = media_type.split("/")[0]
+    return (media_type, f"{kind}/*", "*/*")
+
+
+def _media_ranges(accept: str):
+    """(position, range, specificity, quality) of each well-formed element of an Accept header."""
+    for position, element in enumerate(accept.split(",")):
+        name, *params = (part.strip() for part in element.split(";"))
+        name = name.lower()
+        if name.count("/") != 1:
+            continue
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = -1.0
+        if not 0 <= quality <= 1:
+            continue  # a malformed element is ignored, not guessed at
+        specificity = 0 if name == "*/*" else 1 if name.endswith("/*") else 2
+        yield position, name, specificity, quality
+
+
+def request_error_status(result) -> int | None:
+    """The status of an answer whose request failed before execution; None once it executed.
+
+    Execution errors always carry a path (even when null propagation left `data` null); errors
+    of parsing, validation and variable coercion never do."""
+    errors = result.errors or []
+    if result.data is not None or not errors or any(e.path for e in errors):
+        return None
+    if any((e.extensions or {}).get("code") == "INTERNAL" for e in errors):
+        return 500
+    if any(isinstance(e, GraphQLSyntaxError) for e in errors):
+        return 400  # includes a document over the token limit: its parsing is aborted
+    return 422
+
+
+@lru_cache(maxsize=512)
+def _operations(document: str, max_tokens: int | None) -> tuple | None:
+    try:
+        ast = parse(document, max_tokens=max_tokens)
+    except GraphQLError:
+        return None
+    return tuple(
+        (d.name.value if d.name else None, d.operation)
+        for d in ast.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+def operation(
+    document: object, operation_name: object, max_tokens: int | None
+) -> OperationType | GraphQLError | None:
+    """The type of the operation a request selects, or the request error that it selects none
+    (GraphQL's GetOperation). None when the document does not parse: execution reports that."""
+    operations = _operations(document, max_tokens) if isinstance(document, str) else None
+    if not operations:
+        return None
+    if operation_name is None:
+        if len(operations) > 1:
+            # Strawberry would run the first one; the GraphQL spec says this is an error.
+            return GraphQLError(
+                "Must provide operation name if query contains multiple operations."
+            )
+        selected = operations[0][1]
+    else:
+        named = [kind for name, kind in operations if name == operation_name]
+        if not named:
+            return GraphQLError(f"Unknown operation named '{operation_name}'.")
+        selected = named[0]
+    if selected is OperationType.SUBSCRIPTION:
+        return GraphQLError("Subscriptions are served over the websocket at /graphql only.")
+    return selected
+
+
+@dataclass
+class Refusal(Exception):
+    """An HTTP request that is no GraphQL request this server can take."""
+
+    status: int
+    message: str
+    legacy_status: int | None = None  # for legacy clients, when it differs
+    allow: str | None = None  # the methods to name in a 405
+
+    @classmethod
+    def from_http_exception(cls, error: HTTPException) -> Refusal:
+        """Strawberry's own refusals: a malformed request is 422 by the spec, 400 as before."""
+        if error.status_code == 405:
+            return cls(405, error.reason, allow="GET, POST")
+        if error.status_code == 400 and not isinstance(error.__cause__, json.JSONDecodeError):
+            return cls(422, error.reason, legacy_status=400)
+        return cls(error.status_code, error.reason)
+
+    def response(self, media_type: str) -> Response:
+        legacy = media_type != GRAPHQL_RESPONSE
+        status = self.legacy_status if legacy and self.legacy_status else self.status
+        response = JSONResponse({"errors": [{"message": self.message}]}, status_code=status)
+        if self.allow:
+            response.headers["allow"] = self.allow
+        return finish(response, media_type)
+
+
+def not_acceptable() -> Response:
+    message = f"Answers come as {GRAPHQL_RESPONSE} or {JSON}; the Accept header admits neither."
+    response = JSONResponse({"errors": [{"message": message}]}, status_code=406)
+    response.headers.add_vary_header("accept")
+    return response
+
+
+def finish(response: Response, media_type: str, status: int | None = None) -> Response:
+    """The answer in the negotiated media type (its body is the same for both)."""
+    if media_type == GRAPHQL_RESPONSE:
+        response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        if status is not None:
+            response.status_code = status
+    response.headers.add_vary_header("accept")  # shared HTTP caches must not mix the two
+    return response
