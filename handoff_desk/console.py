@@ -1,0 +1,50 @@
+"""The web console: the single page in `web/` (plain ES modules and CSS, no build step).
+
+It lives beside the packages, so a clone with `pip install -e .` serves it; an install without
+the directory answers `/` with a redirect to GraphiQL instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+# Everything the page needs comes from this server; the websocket is same-origin too.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def available() -> bool:
+    return (WEB_DIR / "index.html").is_file()
+
+
+async def page(request: Request) -> Response:
+    if not available():
+        return RedirectResponse("/graphql")
+    return FileResponse(WEB_DIR / "index.html", headers=_PAGE_HEADERS)
+
+
+class Assets(StaticFiles):
+    """The console's modules and stylesheet, revalidated on every load (they change with the
+    server, and a stale module beside a fresh one breaks the page)."""
+
+    def __init__(self) -> None:
+        super().__init__(directory=WEB_DIR, check_dir=False)
+
+    def file_response(self, *args, **kwargs) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -1,0 +1,49 @@
+// GraphQL over HTTP, and the bearer token this browser keeps.
+
+const TOKEN_KEY = "handoff-desk:token";
+
+export class Unauthenticated extends Error {}
+
+export const auth = {
+  get token() {
+    return localStorage.getItem(TOKEN_KEY);
+  },
+  set token(value) {
+    if (value) localStorage.setItem(TOKEN_KEY, value);
+    else localStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+/** The operation's data; throws Unauthenticated when the token is missing or stale. */
+export async function gql(query, variables = {}) {
+  const headers = { "content-type": "application/json", accept: "application/json" };
+  if (auth.token) headers.authorization = `Bearer ${auth.token}`;
+  const response = await fetch("/graphql", {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json();
+  const errors = body.errors || [];
+  if (errors.some((e) => e.extensions?.code === "UNAUTHENTICATED")) {
+    auth.token = null;
+    throw new Unauthenticated(errors[0].message);
+  }
+  if (errors.length) throw new Error(errors.map((e) => e.message).join("; "));
+  return body.data;
+}
+
+// What a queue card shows; subscriptions ask for the same fields.
+export const CARD = `
+  fragment Card on Handoff {
+    id priority createdAt claimedAt unread
+    session { id problemSummary }
+    createdBy { id name }
+    claimedBy { id name }
+    assessment { status }
+  }`;
+
+export const ASSESSMENT = `
+  fragment AssessmentFields on Assessment {
+    status summary likelyCause suggestedSteps confidence
+  }`;

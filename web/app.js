@@ -1,0 +1,174 @@
+// The web console: log in, then the live desk (#/ and #/handoff/<id>) or the escalate page
+// (#/escalate). Plain ES modules, no build step; everything comes from this server.
+
+import { Unauthenticated, auth, gql } from "./api.js";
+import { Desk } from "./desk.js";
+import { h, toast } from "./dom.js";
+import { EscalatePage } from "./escalate.js";
+
+const LOGIN = `
+  mutation Login($email: String!, $password: String!) {
+    login(email: $email, password: $password) {
+      __typename
+      ... on LoginSuccess { token }
+      ... on InvalidCredentials { message }
+      ... on LoginThrottled { message }
+    }
+  }`;
+
+const WHO = `query Who { me { id name role } account { name } }`;
+
+const main = document.getElementById("view");
+const topbar = document.getElementById("topbar");
+let session = null; // {me, account, desk, escalate} while logged in
+
+function loginView(problem = "") {
+  const error = h("p", { class: "form-error", role: "alert" }, problem);
+  const button = h("button", { type: "submit", class: "primary" }, "Log in");
+  const form = h(
+    "form",
+    {
+      class: "login",
+      "aria-labelledby": "login-title",
+      onSubmit: async (event) => {
+        event.preventDefault();
+        const data = new FormData(form);
+        button.disabled = true;
+        error.textContent = "";
+        try {
+          const { login } = await gql(LOGIN, {
+            email: data.get("email"),
+            password: data.get("password"),
+          });
+          if (login.__typename !== "LoginSuccess") {
+            error.textContent = login.message;
+            return;
+          }
+          auth.token = login.token;
+          await boot();
+        } catch (failure) {
+          error.textContent = failure.message;
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h("h1", { id: "login-title" }, "Handoff Desk"),
+    h("p", { class: "hint" }, "Log in to see the escalation queue."),
+    h(
+      "label",
+      { class: "field" },
+      h("span", {}, "Email"),
+      h("input", { type: "email", name: "email", autocomplete: "username", required: true }),
+    ),
+    h(
+      "label",
+      { class: "field" },
+      h("span", {}, "Password"),
+      h("input", {
+        type: "password",
+        name: "password",
+        autocomplete: "current-password",
+        required: true,
+      }),
+    ),
+    error,
+    button,
+  );
+  topbar.hidden = true;
+  document.body.dataset.live = "off";
+  main.replaceChildren(h("div", { class: "login-wrap" }, form));
+  form.querySelector("input").focus();
+}
+
+function signOut(problem = "") {
+  session?.desk.stop();
+  session = null;
+  auth.token = null;
+  loginView(problem);
+}
+
+function renderTopbar({ me, account }) {
+  const unread = h("span", { class: "count", id: "unread-count", hidden: true });
+  const live = h("span", { class: "live", id: "live", role: "status" }, "Connecting…");
+  topbar.replaceChildren(
+    h("span", { class: "brand" }, "Handoff Desk"),
+    h("span", { class: "account" }, account.name),
+    h(
+      "nav",
+      { "aria-label": "Main" },
+      h("a", { href: "#/", id: "nav-queue" }, "Queue", unread),
+      me.role !== "VIEWER" ? h("a", { href: "#/escalate", id: "nav-escalate" }, "Escalate") : null,
+      h("a", { href: "/graphql" }, "GraphiQL"),
+    ),
+    live,
+    h("span", { class: "who", id: "who" }, `${me.name} · ${me.role.toLowerCase()}`),
+    h("button", { type: "button", class: "quiet", onClick: () => signOut() }, "Sign out"),
+  );
+  topbar.hidden = false;
+  return {
+    setUnread(n) {
+      unread.textContent = String(n);
+      unread.hidden = n === 0;
+      unread.setAttribute("aria-label", `${n} unread`);
+      document.title = n ? `(${n}) Handoff Desk` : "Handoff Desk";
+    },
+    setLive(state) {
+      document.body.dataset.live = state;
+      live.dataset.state = state;
+      live.textContent = { live: "Live", connecting: "Connecting…", offline: "Reconnecting…" }[
+        state
+      ];
+    },
+  };
+}
+
+async function boot() {
+  if (!auth.token) return loginView();
+  let who;
+  try {
+    who = await gql(WHO);
+  } catch (error) {
+    if (error instanceof Unauthenticated) return loginView();
+    throw error;
+  }
+  const bar = renderTopbar(who);
+  const desk = new Desk({
+    me: who.me,
+    token: auth.token,
+    onUnauthorized: () => signOut("Your session ended; log in again."),
+    onLive: (state) => bar.setLive(state),
+    onUnreadCount: (n) => bar.setUnread(n),
+  });
+  session = { ...who, desk, escalate: new EscalatePage() };
+  await desk.start();
+  await route();
+}
+
+async function route() {
+  if (!session) return;
+  const path = location.hash.replace(/^#/, "") || "/";
+  const current = document.querySelector("nav a[aria-current]");
+  current?.removeAttribute("aria-current");
+  try {
+    if (path === "/escalate") {
+      document.getElementById("nav-escalate")?.setAttribute("aria-current", "page");
+      main.replaceChildren(session.escalate.root);
+      await session.escalate.show();
+      return;
+    }
+    document.getElementById("nav-queue").setAttribute("aria-current", "page");
+    if (!main.contains(session.desk.root)) main.replaceChildren(session.desk.root);
+    const match = path.match(/^\/handoff\/([^/]+)$/);
+    await session.desk.open(match ? decodeURIComponent(match[1]) : null);
+  } catch (error) {
+    if (error instanceof Unauthenticated) return signOut("Your session ended; log in again.");
+    toast(error.message, "error");
+  }
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("unhandledrejection", (event) => {
+  if (event.reason instanceof Unauthenticated) signOut("Your session ended; log in again.");
+});
+boot().catch((error) => toast(`Could not load the desk: ${error.message}`, "error"));

@@ -1,0 +1,344 @@
+// The senior's desk: the live queue of escalations, "your handoffs", and the open one.
+//
+// Cards are placed by what is true of them now (unclaimed: the queue; claimed by me: mine;
+// claimed by someone else: gone), so a replayed or repeated event never misplaces one.
+
+import { ASSESSMENT, CARD, Unauthenticated, gql } from "./api.js";
+import { DetailView } from "./detail.js";
+import { PRIORITY_RANK, age, h, minutesAgo, priorityBadge, toast } from "./dom.js";
+import { LiveDesk } from "./live.js";
+
+const QUEUE = `
+  query Queue {
+    unclaimed: handoffQueue(first: 100, status: UNCLAIMED) { edges { node { ...Listed } } }
+    claimed: handoffQueue(first: 100, status: CLAIMED) { edges { node { ...Listed } } }
+  }
+  fragment Listed on Handoff { ...Card history { seq } }
+  ${CARD}`;
+
+const HANDOFF = `
+  query Handoff($id: ID!) {
+    handoff(id: $id) {
+      ...Card engineerNotes
+      assessment { ...AssessmentFields }
+      session {
+        id problemSummary intakeType intakeContent status
+        assignee { id name }
+        messages { position role content createdAt }
+      }
+    }
+  }
+  ${CARD} ${ASSESSMENT}`;
+
+const CREATED = `
+  subscription Created($after: Int) {
+    handoffCreated(after: $after) { seq handoff { ...Card } }
+  }
+  ${CARD}`;
+
+const CLAIMED = `
+  subscription Claimed($after: Int) {
+    handoffClaimed(after: $after) { seq kind actor { id name } handoff { ...Card } }
+  }
+  ${CARD}`;
+
+const ASSESSED = `
+  subscription Assessed($after: Int) {
+    assessmentReady(after: $after) { seq handoff { ...Card assessment { ...AssessmentFields } } }
+  }
+  ${CARD} ${ASSESSMENT}`;
+
+const CLAIM = `
+  mutation Claim($id: ID!) {
+    claimHandoff(handoffId: $id) {
+      __typename
+      ... on ClaimHandoffSuccess { handoff { ...Card } }
+      ... on AlreadyClaimed { claimedBy { id name } claimedAt message }
+      ... on HandoffNotFound { message }
+      ... on NotPermitted { message }
+    }
+  }
+  ${CARD}`;
+
+const RELEASE = `
+  mutation Release($id: ID!) {
+    releaseHandoff(handoffId: $id) {
+      __typename
+      ... on ReleaseHandoffSuccess { handoff { ...Card } }
+      ... on HandoffNotFound { message }
+      ... on NotPermitted { message }
+      ... on InvalidSessionState { message }
+    }
+  }
+  ${CARD}`;
+
+const SEEN = `
+  mutation Seen($id: ID!) {
+    markHandoffSeen(handoffId: $id) {
+      __typename
+      ... on MarkHandoffSeenSuccess { handoff { id unread } }
+    }
+  }`;
+
+const SEND = `
+  mutation Send($input: AddSessionMessageInput!) {
+    addSessionMessage(input: $input) {
+      __typename
+      ... on AddSessionMessageSuccess { added: message { position role content createdAt } }
+      ... on SessionNotFound { message }
+      ... on NotPermitted { message }
+      ... on InvalidSessionState { message }
+    }
+  }`;
+
+export class Desk {
+  constructor({ me, token, onUnauthorized, onLive, onUnreadCount }) {
+    this.me = me;
+    this.token = token;
+    this.onUnauthorized = onUnauthorized;
+    this.onUnreadCount = onUnreadCount;
+    this.onLive = onLive;
+    this.queue = new Map(); // unclaimed escalations, by id
+    this.mine = new Map(); // escalations I claimed
+    this.landed = new Map(); // assessments heard of, by handoff id (may beat a detail load)
+    this.claiming = new Set();
+    this.announced = new Set();
+    this.openId = null;
+    this.detail = null; // the open handoff, in full
+    this.root = this.build();
+  }
+
+  build() {
+    this.queueList = h("ul", {
+      class: "cards",
+      id: "queue",
+      "aria-label": "Unclaimed escalations",
+    });
+    this.mineList = h("ul", { class: "cards", id: "mine", "aria-label": "Your handoffs" });
+    this.queueEmpty = h("p", { class: "empty" }, "Nothing waiting. New escalations appear here.");
+    this.mineSection = h(
+      "section",
+      { class: "mine", hidden: true },
+      h("h2", {}, "Your handoffs"),
+      this.mineList,
+    );
+    this.view = new DetailView({
+      me: this.me,
+      onClaim: (id) => this.claim(id),
+      onRelease: (id) => this.release(id),
+      onSend: (sessionId, content) => this.send(sessionId, content),
+    });
+    return h(
+      "div",
+      { class: "desk" },
+      h(
+        "aside",
+        { class: "queue-pane" },
+        h("section", {}, h("h2", {}, "Queue"), this.queueEmpty, this.queueList),
+        this.mineSection,
+      ),
+      this.view.root,
+    );
+  }
+
+  async start() {
+    const data = await gql(QUEUE);
+    let baseline = 0; // every later change has a higher seq: replay from here
+    for (const edge of [...data.unclaimed.edges, ...data.claimed.edges]) {
+      const { history, ...card } = edge.node;
+      for (const event of history) baseline = Math.max(baseline, event.seq);
+      this.place(card);
+    }
+    this.render();
+    this.live = new LiveDesk({
+      token: this.token,
+      onState: this.onLive,
+      onUnauthorized: this.onUnauthorized,
+    });
+    const after = baseline;
+    this.live.subscribe("created", CREATED, { after, next: (e) => this.place(e.handoff, true) });
+    this.live.subscribe("claimed", CLAIMED, { after, next: (e) => this.claimChanged(e) });
+    this.live.subscribe("assessed", ASSESSED, { after, next: (e) => this.assessed(e) });
+    this.live.start();
+    this.ticker = setInterval(() => this.render(), 30000); // ages move on
+  }
+
+  stop() {
+    this.live?.stop();
+    clearInterval(this.ticker);
+  }
+
+  place(card, rerender = false) {
+    this.queue.delete(card.id);
+    this.mine.delete(card.id);
+    if (!card.claimedBy) this.queue.set(card.id, card);
+    else if (card.claimedBy.id === this.me.id) this.mine.set(card.id, card);
+    if (rerender) this.render();
+  }
+
+  claimChanged({ kind, actor, handoff }) {
+    this.place(handoff, true);
+    if (handoff.id !== this.openId) return;
+    if (kind === "CLAIMED" && actor && actor.id !== this.me.id) {
+      this.announceTaken(handoff.id, handoff.claimedBy.name, handoff.claimedAt);
+    }
+    this.reload().catch((error) => toast(error.message, "error"));
+  }
+
+  assessed({ handoff }) {
+    this.landed.set(handoff.id, handoff.assessment);
+    const { assessment, ...card } = handoff;
+    this.place({ ...card, assessment: { status: assessment.status } }, true);
+    if (handoff.id === this.openId && this.detail) {
+      this.detail.assessment = assessment;
+      this.view.updateAssessment(this.detail);
+    }
+  }
+
+  /** Someone else holds it: say who and since when, once, and let it leave the queue. */
+  announceTaken(id, name, claimedAt) {
+    const key = `${id}|${claimedAt}`;
+    if (this.announced.has(key)) return;
+    this.announced.add(key);
+    toast(`Already claimed by ${name}, ${minutesAgo(claimedAt)}`, "warning");
+  }
+
+  // Routing: the hash names the open escalation.
+  async open(id) {
+    if (id === this.openId && this.detail) return;
+    this.openId = id;
+    this.detail = null;
+    this.render();
+    if (!id) return this.view.clear();
+    this.view.loading();
+    await this.reload();
+    if (this.detail?.unread) this.markSeen(id);
+  }
+
+  async reload() {
+    const id = this.openId;
+    const { handoff } = await gql(HANDOFF, { id });
+    if (id !== this.openId) return; // another one was opened meanwhile
+    if (!handoff) return this.view.missing();
+    const landed = this.landed.get(id);
+    if (handoff.assessment.status === "PENDING" && landed) handoff.assessment = landed;
+    this.detail = handoff;
+    this.view.render(handoff, { claiming: this.claiming.has(id) });
+  }
+
+  async markSeen(id) {
+    const { markHandoffSeen: result } = await gql(SEEN, { id });
+    if (result.__typename !== "MarkHandoffSeenSuccess") return;
+    for (const list of [this.queue, this.mine]) {
+      const card = list.get(id);
+      if (card) card.unread = false;
+    }
+    this.render();
+  }
+
+  async claim(id) {
+    if (this.claiming.has(id)) return; // a double click claims once
+    this.claiming.add(id);
+    this.view.setClaiming(true);
+    try {
+      const { claimHandoff: result } = await gql(CLAIM, { id });
+      switch (result.__typename) {
+        case "ClaimHandoffSuccess":
+          this.place({ ...result.handoff, unread: false }, true);
+          break;
+        case "AlreadyClaimed":
+          this.queue.delete(id);
+          this.render();
+          this.announceTaken(id, result.claimedBy.name, result.claimedAt);
+          break;
+        case "HandoffNotFound":
+          this.queue.delete(id);
+          this.render();
+          toast(result.message, "warning");
+          break;
+        default:
+          toast(result.message, "warning");
+      }
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw error; // the app signs out
+      toast(`Could not claim: ${error.message}`, "error");
+    } finally {
+      this.claiming.delete(id);
+    }
+    if (id === this.openId) await this.reload();
+  }
+
+  async release(id) {
+    const { releaseHandoff: result } = await gql(RELEASE, { id });
+    if (result.__typename === "ReleaseHandoffSuccess") this.place(result.handoff, true);
+    else toast(result.message, "warning");
+    if (id === this.openId) await this.reload();
+  }
+
+  /** Returns true when the message was added. */
+  async send(sessionId, content) {
+    const input = { sessionId, role: "ENGINEER", content };
+    let result;
+    try {
+      ({ addSessionMessage: result } = await gql(SEND, { input }));
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw error;
+      toast(`Could not send: ${error.message}`, "error");
+      return false;
+    }
+    if (result.__typename !== "AddSessionMessageSuccess") {
+      toast(result.message, "warning");
+      return false;
+    }
+    if (this.detail?.session.id === sessionId) {
+      this.detail.session.messages.push(result.added);
+      this.view.updateConversation(this.detail);
+    }
+    return true;
+  }
+
+  render() {
+    const queued = [...this.queue.values()].sort(
+      (a, b) =>
+        PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] ||
+        b.createdAt.localeCompare(a.createdAt),
+    );
+    const mine = [...this.mine.values()].sort((a, b) => b.claimedAt.localeCompare(a.claimedAt));
+    this.queueList.replaceChildren(...queued.map((card) => this.card(card)));
+    this.mineList.replaceChildren(...mine.map((card) => this.card(card)));
+    this.queueEmpty.hidden = queued.length > 0;
+    this.mineSection.hidden = mine.length === 0;
+    this.onUnreadCount(queued.filter((card) => card.unread).length);
+  }
+
+  card(card) {
+    const pending = card.assessment.status === "PENDING";
+    return h(
+      "li",
+      {},
+      h(
+        "a",
+        {
+          class: "card",
+          href: `#/handoff/${card.id}`,
+          "aria-current": card.id === this.openId ? "true" : null,
+          dataset: { handoffId: card.id, unread: String(card.unread) },
+        },
+        h(
+          "span",
+          { class: "card-top" },
+          priorityBadge(card.priority),
+          h("span", { class: "age", title: card.createdAt }, age(card.createdAt)),
+          card.unread ? h("span", { class: "dot", role: "img", "aria-label": "unread" }) : null,
+        ),
+        h("span", { class: "card-title" }, card.session.problemSummary),
+        h(
+          "span",
+          { class: "card-meta" },
+          `by ${card.createdBy.name}`,
+          pending ? h("span", { class: "assessing" }, " · assessing…") : null,
+        ),
+      ),
+    );
+  }
+}

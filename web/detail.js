@@ -1,0 +1,309 @@
+// The open escalation: session, notes, AI assessment, who holds it, and (for the claimer) the
+// message box with the assessment's suggested steps as chips above it.
+
+import { ago, formatTime, h, priorityBadge } from "./dom.js";
+
+const OPEN = new Set(["ACTIVE", "PAUSED"]);
+const ROLE = { CUSTOMER: "Customer", ENGINEER: "Engineer", ASSISTANT: "Assistant" };
+const INTAKE = {
+  CHAT: "chat",
+  EMAIL: "email",
+  PHONE: "phone call",
+  TICKET: "ticket",
+  MONITORING_ALERT: "monitoring alert",
+};
+
+// Sending or closing the strip hides the suggested steps for that session, in this browser.
+const stepsHidden = {
+  key: (sessionId) => `handoff-desk:steps-hidden:${sessionId}`,
+  get: (sessionId) => localStorage.getItem(stepsHidden.key(sessionId)) === "1",
+  set: (sessionId) => localStorage.setItem(stepsHidden.key(sessionId), "1"),
+};
+
+export class DetailView {
+  constructor({ me, onClaim, onRelease, onSend }) {
+    this.me = me;
+    this.onClaim = onClaim;
+    this.onRelease = onRelease;
+    this.onSend = onSend;
+    this.root = h("section", { class: "detail-pane", "aria-label": "Escalation" });
+    this.clear();
+  }
+
+  clear() {
+    this.handoff = null;
+    this.root.replaceChildren(
+      h("p", { class: "empty" }, "Open an escalation to see its session, notes and assessment."),
+    );
+  }
+
+  loading() {
+    this.root.replaceChildren(h("p", { class: "empty" }, "Loading…"));
+  }
+
+  missing() {
+    this.handoff = null;
+    this.root.replaceChildren(h("p", { class: "empty" }, "This escalation is not visible to you."));
+  }
+
+  render(handoff, { claiming = false } = {}) {
+    this.handoff = handoff;
+    const { session } = handoff;
+    this.actions = h("div", { class: "actions" });
+    this.assessment = h("section", {
+      class: "assessment",
+      "aria-labelledby": "assessment-title",
+      "aria-live": "polite",
+    });
+    this.conversation = h("ol", { class: "conversation", "aria-label": "Conversation" });
+    this.composer = h("div", { class: "composer-slot" });
+    this.root.replaceChildren(
+      h(
+        "article",
+        { class: "detail", dataset: { handoffId: handoff.id } },
+        h(
+          "header",
+          { class: "detail-head" },
+          h("div", { class: "detail-badges" }, priorityBadge(handoff.priority)),
+          h("h2", { id: "detail-title" }, session.problemSummary),
+          h(
+            "p",
+            { class: "meta" },
+            `Escalated by ${handoff.createdBy.name} · `,
+            h(
+              "time",
+              { datetime: handoff.createdAt, title: formatTime(handoff.createdAt) },
+              ago(handoff.createdAt),
+            ),
+            ` · from a ${INTAKE[session.intakeType] ?? session.intakeType}`,
+          ),
+          this.actions,
+        ),
+        h(
+          "section",
+          { class: "notes", "aria-labelledby": "notes-title" },
+          h("h3", { id: "notes-title" }, "Engineer's notes"),
+          h("p", { class: "prose" }, handoff.engineerNotes || "No notes."),
+        ),
+        this.assessment,
+        h(
+          "section",
+          { class: "session", "aria-labelledby": "session-title" },
+          h("h3", { id: "session-title" }, "Session"),
+          h(
+            "blockquote",
+            { class: "intake" },
+            h("span", { class: "who" }, `Intake (${INTAKE[session.intakeType]})`),
+            session.intakeContent,
+          ),
+          this.conversation,
+        ),
+        this.composer,
+      ),
+    );
+    this.renderActions(claiming);
+    this.updateAssessment(handoff);
+    this.updateConversation(handoff);
+  }
+
+  renderActions(claiming) {
+    const { handoff, me } = this;
+    const children = [];
+    if (!handoff.claimedBy) {
+      if (me.role !== "VIEWER") {
+        children.push(
+          h(
+            "button",
+            {
+              type: "button",
+              class: "primary",
+              id: "pick-up",
+              disabled: claiming,
+              onClick: (event) => {
+                event.currentTarget.disabled = true; // before the request: one click, one claim
+                this.onClaim(handoff.id);
+              },
+            },
+            claiming ? "Picking up…" : "Pick up",
+          ),
+        );
+      } else {
+        children.push(h("span", { class: "holder" }, "Waiting to be picked up"));
+      }
+    } else if (handoff.claimedBy.id === me.id) {
+      children.push(
+        h("span", { class: "holder mine", id: "holder" }, "Claimed by you"),
+        h(
+          "button",
+          { type: "button", class: "quiet", onClick: () => this.onRelease(handoff.id) },
+          "Release",
+        ),
+      );
+    } else {
+      children.push(
+        h("span", { class: "holder", id: "holder" }, `Claimed by ${handoff.claimedBy.name}`),
+      );
+    }
+    this.actions.replaceChildren(...children);
+  }
+
+  setClaiming(claiming) {
+    const button = this.root.querySelector("#pick-up");
+    if (button) {
+      button.disabled = claiming;
+      button.textContent = claiming ? "Picking up…" : "Pick up";
+    }
+  }
+
+  updateAssessment(handoff) {
+    if (handoff !== this.handoff) return;
+    const a = handoff.assessment;
+    const title = h("h3", { id: "assessment-title" }, "AI assessment");
+    this.assessment.dataset.status = a.status;
+    if (a.status === "PENDING") {
+      this.assessment.replaceChildren(
+        title,
+        h(
+          "p",
+          { class: "pending" },
+          h("span", { class: "spinner", "aria-hidden": "true" }),
+          "Assessment pending — it appears here as soon as it lands.",
+        ),
+      );
+    } else if (a.status === "FAILED") {
+      this.assessment.replaceChildren(
+        title,
+        h("p", { class: "failed" }, "No assessment could be made; work from the notes."),
+      );
+    } else {
+      this.assessment.replaceChildren(
+        title,
+        h("p", { class: "prose" }, a.summary),
+        h(
+          "dl",
+          {},
+          a.likelyCause ? [h("dt", {}, "Likely cause"), h("dd", {}, a.likelyCause)] : null,
+          a.confidence
+            ? [h("dt", {}, "Confidence"), h("dd", {}, a.confidence.toLowerCase())]
+            : null,
+        ),
+        a.suggestedSteps.length
+          ? h(
+              "ol",
+              { class: "steps", "aria-label": "Suggested steps" },
+              a.suggestedSteps.map((step) => h("li", {}, step)),
+            )
+          : null,
+      );
+    }
+    this.renderComposer();
+  }
+
+  updateConversation(handoff) {
+    if (handoff !== this.handoff) return;
+    const messages = handoff.session.messages;
+    this.conversation.replaceChildren(
+      ...messages.map((m) =>
+        h(
+          "li",
+          { class: `message role-${m.role.toLowerCase()}` },
+          h("span", { class: "who" }, ROLE[m.role] ?? m.role),
+          h("p", {}, m.content),
+        ),
+      ),
+    );
+  }
+
+  /** The message box, for the engineer now working the session; the step chips above it. */
+  renderComposer() {
+    const { handoff, me } = this;
+    const session = handoff.session;
+    const working =
+      handoff.claimedBy?.id === me.id && session.assignee.id === me.id && OPEN.has(session.status);
+    if (!working) return this.composer.replaceChildren();
+    const existing = this.composer.querySelector("textarea");
+    const box =
+      existing ??
+      h("textarea", {
+        id: "message-box",
+        name: "content",
+        rows: "3",
+        maxlength: "20000",
+        required: true,
+        placeholder: "Write to the conversation…",
+      });
+    const steps = handoff.assessment.status === "READY" ? handoff.assessment.suggestedSteps : [];
+    const strip =
+      steps.length && !stepsHidden.get(session.id)
+        ? h(
+            "div",
+            { class: "chips", role: "group", "aria-labelledby": "chips-title" },
+            h(
+              "div",
+              { class: "chips-head" },
+              h("span", { id: "chips-title" }, "Suggested steps"),
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "chips-close",
+                  "aria-label": "Hide suggested steps",
+                  onClick: () => {
+                    stepsHidden.set(session.id);
+                    this.renderComposer();
+                  },
+                },
+                "×",
+              ),
+            ),
+            steps.map((step) =>
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "chip",
+                  onClick: () => {
+                    box.value = step;
+                    box.focus();
+                  },
+                },
+                step,
+              ),
+            ),
+          )
+        : null;
+    if (existing) {
+      // Keep what is being typed: only the strip changes.
+      this.composer.querySelector(".chips")?.remove();
+      if (strip) this.composer.querySelector("form").prepend(strip);
+      return;
+    }
+    const form = h(
+      "form",
+      {
+        class: "composer",
+        onSubmit: async (event) => {
+          event.preventDefault();
+          const content = box.value.trim();
+          if (!content) return;
+          send.disabled = true;
+          try {
+            if (await this.onSend(session.id, content)) {
+              box.value = "";
+              stepsHidden.set(session.id);
+              this.composer.querySelector(".chips")?.remove();
+            }
+          } finally {
+            send.disabled = false;
+          }
+        },
+      },
+      strip,
+      h("label", { for: "message-box" }, "Message"),
+      box,
+    );
+    const send = h("button", { type: "submit", class: "primary" }, "Send");
+    form.append(h("div", { class: "composer-actions" }, send));
+    this.composer.replaceChildren(form);
+  }
+}

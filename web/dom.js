@@ -1,0 +1,73 @@
+// Tiny DOM helpers: build elements, say how long ago, show a toast. No framework.
+
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2).toLowerCase(), value);
+    else if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export function minutesSince(iso) {
+  return Math.max(0, Math.floor((Date.now() - parseDate(iso)) / 60000));
+}
+
+/** "5 min", "3 h", "2 d": the age on a card. */
+export function age(iso) {
+  const minutes = minutesSince(iso);
+  if (minutes < 1) return "now";
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h`;
+  return `${Math.floor(minutes / 1440)} d`;
+}
+
+/** "just now", "5 min ago": when something happened, in the detail pane. */
+export function ago(iso) {
+  return minutesSince(iso) < 1 ? "just now" : `${age(iso)} ago`;
+}
+
+export function minutesAgo(iso) {
+  const n = minutesSince(iso);
+  return `${n} minute${n === 1 ? "" : "s"} ago`;
+}
+
+// The API's DateTime is ISO 8601; a value without an offset is UTC.
+function parseDate(iso) {
+  return Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : `${iso}Z`);
+}
+
+export function formatTime(iso) {
+  return new Date(parseDate(iso)).toLocaleString([], {
+    dateStyle: "medium",
+    timeStyle: "short",
+  });
+}
+
+let toastTimer = null;
+
+/** One toast at a time, at the bottom; screen readers hear it (role=status). */
+export function toast(text, kind = "info") {
+  const el = document.getElementById("toast");
+  el.textContent = text;
+  el.dataset.kind = kind;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => {
+    el.hidden = true;
+  }, 8000);
+}
+
+export const PRIORITY_RANK = { URGENT: 4, HIGH: 3, NORMAL: 2, LOW: 1 };
+
+export function priorityBadge(priority) {
+  return h("span", { class: `badge priority-${priority.toLowerCase()}` }, priority.toLowerCase());
+}

@@ -1,0 +1,97 @@
+// A small graphql-transport-ws client: one socket, several subscriptions, and reconnects that
+// resume each subscription after the last `seq` it delivered, so nothing is lost in between.
+
+const UNAUTHORIZED = 4403;
+
+export class LiveDesk {
+  /**
+   * @param {object} options
+   * @param {string} options.token the bearer token, sent in connection_init
+   * @param {(state: "connecting"|"live"|"offline") => void} options.onState
+   * @param {() => void} options.onUnauthorized the server refused the token
+   */
+  constructor({ token, onState, onUnauthorized }) {
+    this.token = token;
+    this.onState = onState;
+    this.onUnauthorized = onUnauthorized;
+    this.subscriptions = new Map(); // id -> {query, variables, after, next}
+    this.socket = null;
+    this.stopped = false;
+    this.retryDelay = 500;
+  }
+
+  /** `next(data)` receives each result; the result's `seq` is remembered for reconnects. */
+  subscribe(id, query, { after = null, variables = {}, next }) {
+    this.subscriptions.set(id, { query, variables, after, next });
+  }
+
+  start() {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const socket = this.socket;
+    this.socket = null; // its close is expected: no state change, no reconnect
+    socket?.close(1000, "signed out");
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(`${scheme}//${location.host}/graphql`, "graphql-transport-ws");
+    this.socket = socket;
+    this.onState("connecting");
+    socket.onopen = () => {
+      this.send({ type: "connection_init", payload: { Authorization: `Bearer ${this.token}` } });
+    };
+    socket.onmessage = (event) => this.receive(JSON.parse(event.data));
+    socket.onclose = (event) => {
+      if (socket !== this.socket) return;
+      this.onState("offline");
+      if (event.code === UNAUTHORIZED) return this.onUnauthorized();
+      if (!this.stopped) this.retryTimer = setTimeout(() => this.connect(), this.nextDelay());
+    };
+  }
+
+  nextDelay() {
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, 10000);
+    return delay;
+  }
+
+  receive(message) {
+    switch (message.type) {
+      case "connection_ack":
+        this.retryDelay = 500;
+        for (const [id, sub] of this.subscriptions) {
+          const variables = { ...sub.variables, after: sub.after };
+          this.send({ id, type: "subscribe", payload: { query: sub.query, variables } });
+        }
+        this.onState("live");
+        break;
+      case "ping":
+        this.send({ type: "pong" });
+        break;
+      case "next": {
+        const sub = this.subscriptions.get(message.id);
+        const data = message.payload.data;
+        if (!sub || !data) break;
+        const result = Object.values(data)[0];
+        if (typeof result?.seq === "number") sub.after = Math.max(sub.after ?? 0, result.seq);
+        sub.next(result);
+        break;
+      }
+      case "error":
+        console.error("subscription", message.id, message.payload);
+        break;
+      default:
+        break; // "complete", "pong"
+    }
+  }
+
+  send(message) {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+}
