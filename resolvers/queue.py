@@ -54,13 +54,13 @@ _sort_key = (_unclaimed, col(Handoff.priority_rank), col(Handoff.created_at), co
 
 
 def encode_cursor(handoff: HandoffView) -> str:
-    key = [
-        1 if handoff.claimed_by_id is None else 0,
-        handoff.priority_rank,
-        handoff.created_at.isoformat(),
-        str(handoff.id),
-    ]
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+    """The sort key as base64 of its JSON list, `[1, 3, "2026-…+00:00", "uuid"]`. Written out
+    rather than `json.dumps`-ed (one per edge): the same bytes, as none of its parts needs
+    escaping (ints, an ISO timestamp, a UUID)."""
+    unclaimed = 1 if handoff.claimed_by_id is None else 0
+    key = f'[{unclaimed}, {int(handoff.priority_rank)}, "{handoff.created_at.isoformat()}", '
+    key += f'"{handoff.id}"]'
+    return base64.urlsafe_b64encode(key.encode()).decode()
 
 
 def decode_cursor(cursor: str) -> tuple[int, int, datetime, uuid.UUID]:

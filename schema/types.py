@@ -15,6 +15,30 @@ from schema.context import Context
 Info = strawberry.Info[Context, None]
 
 
+class _Members(dict):
+    """`Enum(value)` as a dict lookup, for the conversions that run for every row of a page. A
+    StrEnum member hashes and compares as its value: a member and its stored string find the
+    same entry."""
+
+    def __init__(self, enum) -> None:
+        super().__init__((member.value, member) for member in enum)
+        self._enum = enum
+
+    def __missing__(self, value):
+        return self._enum(value)  # not one of its values: fails as Enum(value) does
+
+
+_ROLE = _Members(enums.Role)
+_MESSAGE_ROLE = _Members(enums.MessageRole)
+_INTAKE_TYPE = _Members(enums.IntakeType)
+_SESSION_STATUS = _Members(enums.SessionStatus)
+_CONFIDENCE = _Members(enums.Confidence)
+_ASSESSMENT_STATUS = _Members(enums.AssessmentStatus)
+_HANDOFF_INTENT = _Members(enums.HandoffIntent)
+_PRIORITY = _Members(enums.Priority)
+_EVENT_KIND = _Members(enums.HandoffEventKind)
+
+
 @strawberry.type
 class Account:
     id: strawberry.ID
@@ -22,7 +46,7 @@ class Account:
 
     @classmethod
     def from_row(cls, row: models.Account) -> Account:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name)
+        return cls(id=str(row.id), name=row.name)
 
 
 @strawberry.type
@@ -37,10 +61,10 @@ class User:
     def from_row(cls, row: models.User) -> User:
         """From a user row or a UserView (they share these attributes)."""
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=str(row.id),
             name=row.name,
             email=row.email,
-            role=enums.Role(row.role),
+            role=_ROLE[row.role],
             active=row.active,
         )
 
@@ -63,7 +87,7 @@ class Message:
     def from_row(cls, row: models.SessionMessage) -> Message:
         return cls(
             position=row.position,
-            role=enums.MessageRole(row.role),
+            role=_MESSAGE_ROLE[row.role],
             content=row.content,
             created_at=row.created_at,
         )
@@ -72,7 +96,7 @@ class Message:
     def from_snapshot(cls, item: dict) -> Message:
         return cls(
             position=item["position"],
-            role=enums.MessageRole(item["role"]),
+            role=_MESSAGE_ROLE[item["role"]],
             content=item["content"],
             created_at=datetime.fromisoformat(item["created_at"]),
         )
@@ -95,10 +119,10 @@ class SessionSnapshot:
         return cls(
             taken_at=datetime.fromisoformat(data["taken_at"]),
             problem_summary=data["problem_summary"],
-            intake_type=enums.IntakeType(data["intake_type"]),
+            intake_type=_INTAKE_TYPE[data["intake_type"]],
             intake_content=data["intake_content"],
-            status=enums.SessionStatus(data["status"]),
-            confidence_tier=enums.Confidence(tier) if tier else None,
+            status=_SESSION_STATUS[data["status"]],
+            confidence_tier=_CONFIDENCE[tier] if tier else None,
             handoff_count=data["handoff_count"],
             messages=[Message.from_snapshot(m) for m in data["messages"]],
         )
@@ -126,7 +150,7 @@ class EscalationPackage:
             snapshot=SessionSnapshot.from_json(data["snapshot"]),
             conversation_path=[
                 ConversationStep(
-                    position=s["position"], role=enums.MessageRole(s["role"]), excerpt=s["excerpt"]
+                    position=s["position"], role=_MESSAGE_ROLE[s["role"]], excerpt=s["excerpt"]
                 )
                 for s in data["conversation_path"]
             ],
@@ -153,12 +177,12 @@ class Session:
         """From a session row or a SessionView (they share these attributes)."""
         tier = row.confidence_tier
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=str(row.id),
             problem_summary=row.problem_summary,
-            intake_type=enums.IntakeType(row.intake_type),
+            intake_type=_INTAKE_TYPE[row.intake_type],
             intake_content=row.intake_content,
-            status=enums.SessionStatus(row.status),
-            confidence_tier=enums.Confidence(tier) if tier else None,
+            status=_SESSION_STATUS[row.status],
+            confidence_tier=_CONFIDENCE[tier] if tier else None,
             handoff_count=row.handoff_count,
             created_at=row.created_at,
             updated_at=row.updated_at,
@@ -207,11 +231,11 @@ class Assessment:
         """From a handoff row or a HandoffView (they share these attributes)."""
         confidence = row.assessment_confidence
         return cls(
-            status=enums.AssessmentStatus(row.assessment_status),
+            status=_ASSESSMENT_STATUS[row.assessment_status],
             summary=row.assessment_summary,
             likely_cause=row.assessment_likely_cause,
             suggested_steps=list(row.assessment_suggested_steps or []),
-            confidence=enums.Confidence(confidence) if confidence else None,
+            confidence=_CONFIDENCE[confidence] if confidence else None,
             updated_at=row.assessment_updated_at,
         )
 
@@ -226,7 +250,7 @@ class HandoffEvent:
 
     @strawberry.field
     def kind(self) -> enums.HandoffEventKind:
-        return enums.HandoffEventKind(self.row.kind)
+        return _EVENT_KIND[self.row.kind]
 
     @strawberry.field
     def occurred_at(self) -> datetime:
@@ -257,9 +281,9 @@ class Handoff:
     @classmethod
     def from_view(cls, view: HandoffView) -> Handoff:
         return cls(
-            id=strawberry.ID(str(view.id)),
-            intent=enums.HandoffIntent(view.intent),
-            priority=enums.Priority(view.priority),
+            id=str(view.id),
+            intent=_HANDOFF_INTENT[view.intent],
+            priority=_PRIORITY[view.priority],
             engineer_notes=view.engineer_notes,
             created_at=view.created_at,
             claimed_at=view.claimed_at,
