@@ -1,8 +1,11 @@
 """The schema: `build_schema(limits)` for a server, `schema` (no limits) for the exported SDL."""
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -18,6 +21,20 @@ from schema.execution import DeskExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
+
+
+class _ParserCache(ParserCache):
+    """A document that does not parse is left to Strawberry's own parse, which answers its syntax
+    error. ParserCache raised it instead, out of a websocket operation's stream: the client saw
+    the operation complete, unexplained, and the log got a traceback."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         ]
     # Parse and validation are paid once per distinct document, not per request.
-    extensions += [lambda: ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
+    extensions += [lambda: _ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from handoff_desk.app import create_app
 from tests.factories import make_escalation, make_session
+from tests.ws import LEGACY_WS, GraphQLSocket
 
 pytestmark = pytest.mark.anyio
 
@@ -457,3 +458,65 @@ async def test_a_body_that_is_not_a_graphql_request_gets_a_plain_refusal(
     assert "Traceback" not in response.text and 'File "' not in response.text, response.text
     assert 400 <= response.status_code < 500, (response.status_code, response.text)
     assert await _row_counts(desk) == populated
+
+
+# --- Websocket messages of the wrong shape: a protocol close, never a dropped connection --------
+
+SUBSCRIBE = "subscription { handoffCreated { seq } }"
+
+
+def _subscribe(op_id="1", **payload) -> str:
+    return json.dumps(
+        {"id": op_id, "type": "subscribe", "payload": {"query": SUBSCRIBE, **payload}}
+    )
+
+
+# Sent after a valid connection_init: (frames, close code, what the reason says).
+WS_REFUSALS = {
+    "an array": (["[1, 2]"], 4400, "JSON object"),
+    "null": (["null"], 4400, "JSON object"),
+    "a string": (['"subscribe"'], 4400, "JSON object"),
+    "a type with a lone surrogate": (['{"type": "\\ud800"}'], 4400, "unknown message type"),
+    "a type of 300 characters": ([json.dumps({"type": "x" * 300})], 4400, "unknown message type"),
+    "an id that is an object": ([_subscribe({})], 4400, "id"),
+    "an id that is a number": ([_subscribe(5)], 4400, "id"),
+    "a payload that is a string": (
+        [json.dumps({"id": "1", "type": "subscribe", "payload": "query"})],
+        4400,
+        "payload",
+    ),
+    "a null query": ([_subscribe(query=None)], 4400, "query"),
+    "variables that are a list": ([_subscribe(variables=[1])], 4400, "variables"),
+    "an operationName that is a number": ([_subscribe(operationName=5)], 4400, "operationName"),
+    "an unknown operationName": ([_subscribe(operationName="Nope")], 4400, "Nope"),
+    "a complete whose id is an array": (['{"type": "complete", "id": []}'], 4400, "id"),
+    "a document that does not parse": ([_subscribe(query="subscription {")], 4400, "Syntax"),
+    "a long id used twice": ([_subscribe("x" * 300)] * 2, 4409, "already in use"),
+}
+
+
+async def test_a_malformed_websocket_message_closes_the_connection_with_4400(serve, team):
+    """Each of these raised out of Strawberry's handler: the connection dropped without a close
+    code (or the client got an INTERNAL error, or only `complete`)."""
+    server = serve()
+    for case, (frames, code, reason) in WS_REFUSALS.items():
+        async with GraphQLSocket(server.url) as ws:
+            await ws.connect(team.acme["dana"].token)
+            for frame in frames:
+                await ws._ws.send(frame)
+            closed = await ws.wait_closed()
+        assert (closed.code, reason in closed.reason) == (code, True), (case, closed)
+
+
+async def test_legacy_graphql_ws_refuses_malformed_messages_and_answers_syntax_errors(serve, team):
+    server = serve()
+    for frame in ["[1]", '{"type": "start", "id": "1", "payload": {"query": null}}']:
+        async with GraphQLSocket(server.url, LEGACY_WS) as ws:
+            await ws.connect(team.acme["dana"].token)
+            await ws._ws.send(frame)
+            assert (await ws.wait_closed()).code == 4400, frame
+    async with GraphQLSocket(server.url, LEGACY_WS) as ws:
+        await ws.connect(team.acme["dana"].token)
+        await ws.subscribe("subscription {")
+        answer = await ws.receive()
+        assert answer["type"] == "error" and "Syntax Error" in answer["payload"]["message"], answer
