@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,9 +23,56 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    # No pre-ping: it costs a round trip per checkout. A connection found dead on use fails that
-    # one request with a retryable error, and SQLAlchemy then invalidates the whole pool.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    # No pre-ping: it costs a round trip per checkout. A connection the server closed (a
+    # restart) is known closed locally and replaced at checkout for free (below); one found dead
+    # only on use fails that one request with a retryable error (`unavailable`), and SQLAlchemy
+    # then invalidates the whole pool, so the next request connects afresh.
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _survive_restarts(engine)
+    return engine
+
+
+def _survive_restarts(engine: AsyncEngine) -> None:
+    from asyncpg.exceptions import InternalClientError
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection, _record, _proxy) -> None:
+        is_closed = getattr(dbapi_connection.driver_connection, "is_closed", None)
+        if is_closed is not None and is_closed():
+            # Closed by the server (a restart, most likely): so are the others made before it.
+            raise exc.InvalidatePoolError("the server closed this pooled connection")
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context) -> None:
+        # A server shutting down sends each connection a FATAL error, then closes it; a
+        # statement sent in between finds asyncpg's protocol still consuming that error
+        # ("another operation is in progress"). Such a connection is unusable: a disconnect.
+        cause = context.original_exception
+        if isinstance(cause, InternalClientError) or isinstance(
+            cause.__cause__, InternalClientError
+        ):
+            context.is_disconnect = True
+
+
+# SQLSTATE classes and codes that mean "the server cannot be reached or is going away":
+# connection exceptions, shutdowns and startup (57P01-57P03), too many connections.
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def unavailable(error: BaseException | None) -> bool:
+    """The database could not be reached, or dropped the connection: a later retry may
+    succeed. False for every error a retry would only repeat (constraints, bad SQL)."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, OSError | exc.TimeoutError | exc.DisconnectionError):
+            return True  # refused, reset, timed out; or no pooled connection came free
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        error, seen = error.__cause__, seen + 1  # what the driver's error was raised from
+    return False
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import weakref
 
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType
@@ -14,24 +15,34 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
-from db.engine import Database
-from handoff_desk import graphql_http
+from db.engine import Database, unavailable
+from handoff_desk import console, graphql_http
 from handoff_desk.broadcast import create_broadcast
 from handoff_desk.hub import Hub
+from handoff_desk.metrics import GraphQLMetrics, Metrics, note_cached, note_errors, note_operation
 from handoff_desk.notifier import LiveNotifier
 from handoff_desk.query_cache import ResponseCache, request_key
+from handoff_desk.request_id import RequestIdMiddleware
 from handoff_desk.settings import Settings
 from handoff_desk.shared_subscriptions import SharedSubscriptions, SharedTransportWSHandler
+from handoff_desk.ws_frames import CheckedLegacyWSHandler, checked_transport_ws
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
 from schema.context import Context
+from schema.errors import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_MESSAGE,
+    is_unavailable_error,
+    unavailable_extensions,
+)
 from schema.schema import Limits, build_schema
 from workers import create_worker
 
@@ -39,7 +50,8 @@ log = logging.getLogger(__name__)
 
 
 class DeskGraphQL(GraphQL):
-    graphql_transport_ws_handler_class = SharedTransportWSHandler
+    graphql_transport_ws_handler_class = checked_transport_ws(SharedTransportWSHandler)
+    graphql_ws_handler_class = CheckedLegacyWSHandler
 
     def __init__(
         self,
@@ -55,6 +67,7 @@ class DeskGraphQL(GraphQL):
         self.hub = hub
         self.cache = cache
         self.shared = shared  # None: every subscription resolves its own events
+        self._websockets: weakref.WeakSet = weakref.WeakSet()  # open ones, for shutdown
 
     async def run(self, request, context=UNSET, root_value=UNSET):
         if request.scope["type"] != "http" or self.should_render_graphql_ide(
@@ -71,7 +84,19 @@ class DeskGraphQL(GraphQL):
             return refusal.response(media_type)
         except HTTPException as error:
             return graphql_http.Refusal.from_http_exception(error).response(media_type)
-        return graphql_http.finish(response, media_type, getattr(request.state, "status", None))
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            # The database failed before execution (reading the caller): nothing ran.
+            log.warning("database unavailable before execution: %s", error)
+            body = {
+                "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": unavailable_extensions()}]
+            }
+            return graphql_http.finish(_retry_later(JSONResponse(body)), media_type)
+        response = graphql_http.finish(response, media_type, getattr(request.state, "status", None))
+        if getattr(request.state, "unavailable", False):
+            _retry_later(response)
+        return response
 
     async def _answer(self, request, context, root_value) -> Response:
         body = await _json_body(request)
@@ -86,6 +111,7 @@ class DeskGraphQL(GraphQL):
         key = (*key, viewer.user_id, viewer.account_version)
         body = self.cache.get(key)
         if body is not None:
+            note_cached(request)
             return Response(body, media_type="application/json")  # `finish` sets the type
         response = await super().run(request, context, root_value)
         if response.status_code == 200 and getattr(request.state, "cacheable", False):
@@ -111,6 +137,8 @@ class DeskGraphQL(GraphQL):
         )
         if isinstance(selected, GraphQLError):
             return PreExecutionError(data=None, errors=[selected])
+        if selected is not None:
+            note_operation(request, selected)
         if selected is OperationType.MUTATION and request_adapter.method == "GET":
             raise graphql_http.Refusal(405, "Mutations are sent with POST.", allow="POST")
         return await super().execute_single(
@@ -124,19 +152,36 @@ class DeskGraphQL(GraphQL):
 
     async def process_result(self, request, result):
         request.state.cacheable = not result.errors
+        note_errors(request, result.errors)
         answer = await super().process_result(request, result)
         status = graphql_http.request_error_status(result)
         media_type = getattr(request.state, "media_type", graphql_http.JSON)
         if status is not None and media_type == graphql_http.GRAPHQL_RESPONSE:
             request.state.status = status
             del answer["data"]  # it never executed: the spec's answer has no `data` entry
+        elif _could_not_run(result):
+            request.state.unavailable = True
+            if media_type == graphql_http.GRAPHQL_RESPONSE:
+                answer.pop("data", None)  # nothing was produced: a 5xx answer carries no `data`
         return answer
 
     async def get_context(self, request, response) -> Context:
         authorization = (
             request.headers.get("authorization") if request.scope["type"] == "http" else None
         )
+        if request.scope["type"] == "websocket":
+            self._websockets.add(request)
         return Context(self.desk, self.hub, authorization, request)
+
+    async def send_websockets_away(self) -> None:
+        """Shutdown: close every open websocket with 1001 (going away), which tells clients to
+        reconnect, to another process, at once; what they missed they replay with `after`."""
+
+        async def close(websocket) -> None:
+            with contextlib.suppress(Exception):  # closed already, or its client is gone
+                await websocket.close(code=1001, reason="server shutting down")
+
+        await asyncio.gather(*(close(ws) for ws in list(self._websockets)))
 
     async def on_ws_connect(self, context: Context):
         # The bearer token comes in connection_init's payload; no valid token, no connection.
@@ -144,6 +189,31 @@ class DeskGraphQL(GraphQL):
             await context.viewer()
         except AuthenticationError as error:
             raise ConnectionRejectionError({"message": error.message}) from None
+        except Exception as error:
+            if not unavailable(error):
+                raise
+            # 1013, try again later: clients reconnect, as they would after a restart.
+            log.warning("database unavailable at connection_init: %s", error)
+            await context.close_connection(1013, "database unavailable: reconnect shortly")
+            raise WebSocketDisconnected from None  # the handler's way out: nothing more to say
+
+
+def _could_not_run(result) -> bool:
+    """The database was unreachable and nothing was answered: every error says so and every
+    root field is null. Partial answers stay 200."""
+    if not result.errors or not all(is_unavailable_error(e) for e in result.errors):
+        return False
+    return result.data is None or all(v is None for v in result.data.values())
+
+
+def _retry_later(response: Response) -> Response:
+    """A request the desk could not run for want of its database: 503 with Retry-After, for
+    either media type. Not a GraphQL error of the request but the server's (RFC 9110 15.6.4),
+    which HTTP clients and proxies already know to retry; the body says the same
+    (extensions.code SERVICE_UNAVAILABLE, retryable)."""
+    response.status_code = 503
+    response.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 async def _json_body(request) -> dict | None:
@@ -182,16 +252,30 @@ async def _check(probe) -> str:
     return "ok"
 
 
+def _open_subscriptions(hub: Hub, shared: SharedSubscriptions | None) -> int:
+    """Subscriptions open in this process: a shared group is one stream to the hub, but each of
+    its members is a subscriber."""
+    if shared is None:
+        return hub.open_subscriptions
+    return max(0, hub.open_subscriptions - shared.open_groups) + shared.open_members
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
     broadcast = create_broadcast(settings.broadcast_url)
+    metrics = Metrics(desk)
     hub = Hub(
         desk,
         broadcast,
         max_queue=settings.subscriber_queue,
         poll_seconds=settings.event_poll_seconds,
+        on_fanout=metrics.event_fanned_out,
     )
+    shared = None
+    if settings.shared_subscriptions:
+        shared = SharedSubscriptions(settings.subscriber_queue)
+    metrics.watch_subscriptions(lambda: _open_subscriptions(hub, shared))
     worker = create_worker(desk) if settings.run_workers else None
     desk.notifier = LiveNotifier(hub, worker.wake if worker else None)
     cache = ResponseCache(settings.query_cache_mb * 2**20) if settings.query_cache_mb else None
@@ -208,7 +292,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         desk,
         hub,
         cache,
-        SharedSubscriptions(settings.subscriber_queue) if settings.shared_subscriptions else None,
+        shared,
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.cors_origins,  # websocket handshakes from other origins
     )
@@ -241,29 +325,33 @@ def create_app(settings: Settings | None = None) -> Starlette:
         body = {"status": "ready" if ready else "not ready", "checks": checks}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    async def home(request: Request) -> RedirectResponse:
-        return RedirectResponse("/graphql")
-
     app = Starlette(
         routes=[
-            Route("/", home),
+            Route("/", console.page),  # the web console (GraphiQL stays at /graphql)
+            Mount("/console", console.Assets()),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.scrape),  # this process's numbers: scrape every process
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
         lifespan=lifespan,
         middleware=[
+            Middleware(RequestIdMiddleware),  # outermost: every log line of a request has it
+            Middleware(GraphQLMetrics, metrics=metrics, max_tokens=settings.max_query_tokens),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST"],
-                allow_headers=["authorization", "content-type"],
-            )
+                allow_headers=["authorization", "content-type", "x-request-id"],
+                expose_headers=["x-request-id"],
+            ),
         ],
     )
     app.state.desk = desk
+    app.state.send_websockets_away = graphql.send_websockets_away  # `handoff-desk serve` stops
     app.state.hub = hub
     app.state.worker = worker
     app.state.query_cache = cache
+    app.state.metrics = metrics
     return app

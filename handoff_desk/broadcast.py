@@ -26,13 +26,24 @@ class RedisDoorbellBackend(BroadcastBackend):
     and the listener waits forever: no message is ever received. After a Redis disconnect its
     listener also dies silently (broadcaster #144). Here the listener polls `get_message`, which
     never ends by itself, and a lost connection is retried, resubscribing every channel.
+
+    One pub/sub connection, used by one task at a time (`_lock`): redis-py's PubSub opens its
+    connection on first use, and two tasks using it at once (a SUBSCRIBE while the listener
+    reads) could each open one, leaving a subscribed connection nobody reads. Doorbells published
+    while Redis was away are lost: on reconnecting, every channel rings once, so each process
+    reads its event log at once instead of at its next poll.
     """
+
+    _READ_SECONDS = 0.2  # how long the listener holds the connection per read
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._channels: set[str] = set()
+        self._channels: set[str] = set()  # wanted
+        self._subscribed: set[str] = set()  # subscribed on the current connection
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._listener: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+        self._lost = False  # the connection went away; ring every channel once it is back
 
     async def connect(self) -> None:
         self._conn = redis.Redis.from_url(self._url)
@@ -46,20 +57,29 @@ class RedisDoorbellBackend(BroadcastBackend):
         await self._conn.aclose()
 
     async def subscribe(self, channel: str) -> None:
-        self._channels.add(channel)
-        try:
-            await self._pubsub.subscribe(channel)
-        except (RedisConnectionError, RedisTimeoutError, OSError):
-            log.warning("Redis unreachable: %s is subscribed when it comes back", channel)
+        async with self._lock:
+            self._channels.add(channel)
+            try:
+                await self._pubsub.subscribe(channel)
+                self._subscribed.add(channel)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                log.warning("Redis unreachable: %s is subscribed when it comes back", channel)
 
     async def unsubscribe(self, channel: str) -> None:
-        self._channels.discard(channel)
-        # If the connection is gone, the subscription went with it.
-        with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-            await self._pubsub.unsubscribe(channel)
+        async with self._lock:
+            self._channels.discard(channel)
+            self._subscribed.discard(channel)
+            # If the connection is gone, the subscription went with it.
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                await self._pubsub.unsubscribe(channel)
 
     async def publish(self, channel: str, message: str) -> None:
-        await self._conn.publish(channel, message)
+        try:
+            await self._conn.publish(channel, message)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            # A pooled connection Redis closed (a restart) fails once, then is replaced: without
+            # this second try the first doorbell after every Redis restart is lost.
+            await self._conn.publish(channel, message)
 
     async def next_published(self) -> Event:
         return await self._queue.get()
@@ -71,13 +91,18 @@ class RedisDoorbellBackend(BroadcastBackend):
                 await asyncio.sleep(0.05)
                 continue
             try:
-                if not self._pubsub.subscribed:
-                    await self._pubsub.subscribe(*self._channels)
-                message = await self._pubsub.get_message(timeout=1.0)
+                async with self._lock:
+                    message = await self._next_message()
                 backoff = 0.1
-            except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # whatever it was, a new connection is the way on
+                if not isinstance(error, RedisConnectionError | RedisTimeoutError | OSError):
+                    log.exception("Redis doorbell listener failed; reconnecting")
                 log.warning("Redis connection lost (%s); retrying in %.1fs", error, backoff)
-                await self._reset()
+                self._lost = True
+                async with self._lock:
+                    await self._reset()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -86,10 +111,23 @@ class RedisDoorbellBackend(BroadcastBackend):
                     Event(channel=message["channel"].decode(), message=message["data"].decode())
                 )
 
+    async def _next_message(self) -> dict | None:
+        missing = self._channels - self._subscribed
+        if missing:
+            await self._pubsub.subscribe(*missing)
+            self._subscribed |= missing
+        if self._lost:  # every channel is subscribed again: catch up on what was missed
+            self._lost = False
+            log.warning("Redis connection back: every channel rings once")
+            for channel in self._channels:
+                await self._queue.put(Event(channel=channel, message="reconnected"))
+        return await self._pubsub.get_message(timeout=self._READ_SECONDS)
+
     async def _reset(self) -> None:
         with contextlib.suppress(Exception):  # already broken; a new pubsub replaces it
             await self._pubsub.aclose()
         self._pubsub = self._conn.pubsub(ignore_subscribe_messages=True)
+        self._subscribed.clear()
 
 
 class PostgresNotifyBackend(PostgresBackend):

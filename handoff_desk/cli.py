@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import sys
 from pathlib import Path
 
+from handoff_desk import logs
 from handoff_desk.settings import Settings, SettingsError
+
+log = logging.getLogger("handoff_desk.cli")
+
+
+def log_format(settings: Settings, args: argparse.Namespace) -> str:
+    """JSON lines unless HANDOFF_LOG_FORMAT says otherwise; plain text for `serve --demo`."""
+    return settings.log_format or ("text" if getattr(args, "demo", False) else "json")
 
 
 async def _migrate(settings: Settings) -> None:
@@ -40,8 +49,11 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+WS_MAX_FRAME_BYTES = 2**20
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from sqlalchemy import make_url
 
     host = args.host or settings.host
     port = args.port or settings.port
@@ -50,18 +62,60 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         from handoff_desk.demo import seed_demo
 
         created = asyncio.run(_with_desk(settings, seed_demo))
-        print("demo data: " + ("seeded" if created else "already present"))
-    print(f"GraphiQL: http://{host}:{port}/graphql   (database: {settings.database_url})")
-    sys.stdout.flush()
-    uvicorn.run(
-        "handoff_desk.app:create_app",
-        factory=True,
+        log.info("demo data: %s", "seeded" if created else "already present")
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    log.info("GraphiQL: http://%s:%s/graphql   (database: %s)", host, port, database)
+    return _run_server(
+        settings,
         host=host,
         port=port,
         ws_per_message_deflate=False,  # its per-connection memory is large (uvicorn #1862)
+        # No desk message comes near it (a document is at most HANDOFF_MAX_QUERY_TOKENS tokens);
+        # a bigger frame is refused with 1009 before it is held in memory (uvicorn's is 16 MiB).
+        ws_max_size=WS_MAX_FRAME_BYTES,
         log_level=args.log_level,
+        log_config=logs.logging_config(log_format(settings, args)),  # its lines as ours
     )
-    return 0
+
+
+def _settle_garbage_collector() -> None:
+    """Once started: what startup made (modules, the schema, pools) is moved out of the
+    collector's sight for good, and young objects are collected less often. A queue page makes
+    thousands of short-lived objects; with the default thresholds the collector's full passes
+    over everything startup made cost about 0.5 ms of a cold read (bench/profile_queue.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
+def _run_server(settings: Settings, **options) -> int:
+    """uvicorn, except for how it sends websockets away on shutdown: uvicorn closes them with
+    1012 (service restart), this with 1001 (going away), before waiting for requests in flight."""
+    import uvicorn
+
+    from handoff_desk.app import create_app
+
+    class DeskServer(uvicorn.Server):
+        app = None
+
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            _settle_garbage_collector()
+
+        async def shutdown(self, sockets=None) -> None:
+            for server in self.servers:  # first no new connections: none comes back here
+                server.close()
+            if self.app is not None:
+                await self.app.state.send_websockets_away()
+            await super().shutdown(sockets)
+
+    def app():
+        server.app = create_app(settings)
+        return server.app
+
+    server = DeskServer(uvicorn.Config(app, factory=True, **options))
+    server.run()
+    return 0 if server.started else 3  # uvicorn's exit status for a failed startup
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -171,12 +225,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    held = logs.Held()  # reading the settings may log: held until they choose the format
+    logging.getLogger().addHandler(held)
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    finally:
+        logging.getLogger().removeHandler(held)
+    logs.configure(log_format(settings, args))
+    logs.replay(held.records)
     return args.run(settings, args)
 
 

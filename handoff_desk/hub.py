@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from broadcaster import Broadcast
 
+from db.engine import unavailable
 from handoff_desk.broadcast import account_channel
 from resolvers.desk import Desk
 from resolvers.errors import SubscriberTooSlow
@@ -61,10 +63,19 @@ class AccountFeed:
         self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
-        self._tasks.append(asyncio.create_task(self._listen(), name=f"doorbell {self.account_id}"))
+        # Fresh contexts: the feed outlives the request that started it (and its request id).
+        self._tasks.append(
+            asyncio.create_task(
+                self._listen(), name=f"doorbell {self.account_id}", context=contextvars.Context()
+            )
+        )
         await self._ready.wait()  # listening before reading: no doorbell falls in between
         self.last_seq = await latest_seq(self.hub.desk, self.account_id)
-        self._tasks.append(asyncio.create_task(self._deliver(), name=f"feed {self.account_id}"))
+        self._tasks.append(
+            asyncio.create_task(
+                self._deliver(), name=f"feed {self.account_id}", context=contextvars.Context()
+            )
+        )
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -97,8 +108,11 @@ class AccountFeed:
             self._wake.clear()
             try:
                 await self._read_log()
-            except Exception:
-                log.exception("reading the event log of account %s failed", self.account_id)
+            except Exception as error:
+                if unavailable(error):  # an outage: one line, not a traceback per second
+                    log.warning("event log of account %s unreadable: %s", self.account_id, error)
+                else:
+                    log.exception("reading the event log of account %s failed", self.account_id)
                 await asyncio.sleep(1)
 
     async def _read_log(self) -> None:
@@ -106,6 +120,8 @@ class AccountFeed:
             events = await events_after(self.hub.desk, self.account_id, self.last_seq)
             for event in events:
                 self.last_seq = event.seq
+                if self.hub.on_fanout is not None:
+                    self.hub.on_fanout(event)  # once per event per process: the delivery lag
                 for subscriber in list(self.subscribers):
                     subscriber.offer(event)
             if len(events) < CATCH_UP_PAGE:
@@ -120,11 +136,13 @@ class Hub:
         *,
         max_queue: int = 256,
         poll_seconds: float = 5.0,
+        on_fanout: Callable[[LoggedEvent], None] | None = None,
     ) -> None:
         self.desk = desk
         self.broadcast = broadcast
         self.max_queue = max_queue
         self.poll_seconds = poll_seconds
+        self.on_fanout = on_fanout
         self._feeds: dict[uuid.UUID, AccountFeed] = {}
         self._lock = asyncio.Lock()
 

@@ -96,6 +96,7 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     run_workers: bool = True
     graphiql: bool = True
+    log_format: str = ""  # json or text; "" lets the command choose (text for `serve --demo`)
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -106,6 +107,9 @@ class Settings:
         assessor = env.get("HANDOFF_ASSESSOR", defaults.assessor) or defaults.assessor
         if assessor not in ("rules", "openai"):
             raise SettingsError(f"HANDOFF_ASSESSOR must be 'rules' or 'openai', got {assessor!r}")
+        log_format = env.get("HANDOFF_LOG_FORMAT", "").lower()
+        if log_format not in ("", "json", "text"):
+            raise SettingsError(f"HANDOFF_LOG_FORMAT must be 'json' or 'text', got {log_format!r}")
         settings = cls(
             database_url=normalize_database_url(
                 env.get("HANDOFF_DATABASE_URL") or defaults.database_url
@@ -169,6 +173,7 @@ class Settings:
             public_url=(env.get("HANDOFF_PUBLIC_URL") or defaults.public_url).rstrip("/"),
             run_workers=_bool(env, "HANDOFF_RUN_WORKERS", defaults.run_workers),
             graphiql=_bool(env, "HANDOFF_GRAPHIQL", defaults.graphiql),
+            log_format=log_format,
             host=env.get("HANDOFF_HOST") or defaults.host,
             port=_int(env, "HANDOFF_PORT", defaults.port, 1),
         )

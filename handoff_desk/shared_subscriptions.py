@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 from collections import deque
@@ -226,7 +227,11 @@ class Group:
 
     def start(self, template: Context, viewer: Viewer) -> None:
         context = GroupContext(template, viewer, self)
-        self.task = asyncio.create_task(self._run(context), name="shared subscription")
+        # A fresh context: the group outlives the request of the member that started it, and
+        # must not log with that member's request id.
+        self.task = asyncio.create_task(
+            self._run(context), name="shared subscription", context=contextvars.Context()
+        )
 
     def send_everyone(self, item: Any) -> None:
         for member in list(self.members):
@@ -276,6 +281,7 @@ class SharedSubscriptions:
     def __init__(self, max_queue: int) -> None:
         self.max_queue = max_queue
         self._groups: dict[tuple, Group] = {}
+        self.open_members = 0
 
     @property
     def open_groups(self) -> int:
@@ -288,10 +294,13 @@ class SharedSubscriptions:
             group.start(context, viewer)
         member = Member(self.max_queue)
         group.members.add(member)
+        self.open_members += 1
         return group, member
 
     def leave(self, group: Group, member: Member) -> None:
-        group.members.discard(member)
+        if member in group.members:
+            group.members.discard(member)
+            self.open_members -= 1
         if not group.members and self._groups.get(group.key) is group:
             del self._groups[group.key]
             if group.task is not None:

@@ -1,4 +1,8 @@
-"""Unexpected errors reach the client as a short message with an id; the log has the rest."""
+"""Unexpected errors reach the client as a short message with an id; the log has the rest.
+
+One kind of unexpected error is told for what it is: the database could not be reached (a
+restart, a failover). The client gets SERVICE_UNAVAILABLE, marked retryable, and retries.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,39 @@ import logging
 import uuid
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+
+from db.engine import unavailable
 
 log = logging.getLogger("handoff_desk.errors")
+
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = (
+    "The desk cannot reach its database just now (a restart or failover); "
+    "retry the request in a few seconds."
+)
+RETRY_AFTER_SECONDS = 2
+
+
+def unavailable_extensions() -> dict:
+    return {"code": SERVICE_UNAVAILABLE, "retryable": True, "retryAfter": RETRY_AFTER_SECONDS}
+
+
+def is_unavailable_error(error: GraphQLError) -> bool:
+    return (error.extensions or {}).get("code") == SERVICE_UNAVAILABLE
+
+
+# Strawberry's words for a request that names no operation it can run (no query, an unknown
+# operationName, a mutation over GET): the client's mistake, said plainly.
+_REQUEST_MISTAKES = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 def is_unexpected(error: GraphQLError) -> bool:
     """Desk errors, parse/validation errors and bad variables are the client's to read."""
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, (GraphQLError, *_REQUEST_MISTAKES))
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -22,6 +50,17 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=is_unexpected)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if unavailable(error.original_error):
+            # Expected while the database restarts: one line in the log, no stack trace.
+            log.warning("database unavailable at %s: %s", error.path, error.original_error)
+            return GraphQLError(
+                message=UNAVAILABLE_MESSAGE,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions=unavailable_extensions(),
+            )
         error_id = uuid.uuid4().hex[:12]
         log.error(
             "unexpected error %s at %s",

@@ -20,6 +20,11 @@ from handoff_desk.settings import Settings
 from resolvers.desk import Desk
 from tests import services
 from tests.factories import Team, make_team
+from tests.private_services import (  # noqa: F401  (fixtures: throwaway PostgreSQL, Redis)
+    private_postgres,
+    private_postgres_cluster,
+    private_redis,
+)
 
 DATABASES = ["sqlite", "postgresql"]
 

@@ -8,6 +8,7 @@ import pytest
 from handoff_desk.shared_subscriptions import _DONE, _TOO_SLOW, Member, share_key
 from tests.factories import make_escalation, make_session, viewer_of
 from tests.http import GraphQLClient
+from tests.test_metrics import scrape
 from tests.ws import GraphQLSocket
 
 pytestmark = pytest.mark.anyio
@@ -29,6 +30,8 @@ async def test_subscribers_asking_the_same_thing_each_receive_every_event(serve,
             await ws.connect(team.acme[who].token)
             await ws.subscribe(CREATED)
         await asyncio.sleep(0.3)
+        # Operators see three subscribers, though the hub feeds one shared stream.
+        assert (await scrape(http._client))("handoff_desk_subscriptions_open") == 3
         first = await _escalate(http, desk, team, "Printer jams")
         second = await _escalate(http, desk, team, "VPN drops")
         for ws in sockets:

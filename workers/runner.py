@@ -11,6 +11,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable
 
+from db.engine import unavailable
 from db.enums import JobKind, JobState
 from db.jobs import LeasedJob, lease_job, return_job, settle_job
 from resolvers.desk import Desk, Tx, transaction
@@ -107,9 +108,10 @@ class Worker:
                 job = await lease_job(
                     self.desk.db, self.owner, list(self.handlers), self.lease_seconds
                 )
-            except Exception:
-                log.exception("leasing a job failed")
-                job = None
+            except Exception as error:
+                if not unavailable(error):
+                    log.exception("leasing a job failed")
+                job = None  # the database is away: try again after the poll interval
             if job is None:
                 await self._idle()
                 continue
@@ -134,6 +136,13 @@ class Worker:
         except LeaseLost:
             log.warning("job %s was taken over by another worker; dropped our result", job.id)
         except Exception as error:
+            if unavailable(error):
+                # Not the job's fault: hand it back uncounted; if the database is still away,
+                # the lease runs out and it is offered again then.
+                log.warning("job %s (%s) met a database outage: %s", job.id, job.kind, error)
+                with contextlib.suppress(Exception):
+                    await return_job(self.desk.db, job)
+                return
             log.exception("job %s (%s) crashed", job.id, job.kind)
             await self._settle_crash(run, give_up[0] if give_up else None, error)
 

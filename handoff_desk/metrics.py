@@ -1,0 +1,251 @@
+"""Prometheus metrics of one process, served at /metrics.
+
+Each app has its own registry (several apps in one test process do not clash), and each process
+exposes its own numbers: with several processes, Prometheus scrapes every one of them.
+
+Requests are measured by a pure ASGI middleware around /graphql: it sees every answer (one from
+the answer cache, or a request refused before it ran, included). What it cannot see, the code
+that knows it notes on the request's state: the operation's type (decided once, before
+execution), the error codes of the answer, and whether the cache answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+from graphql import GraphQLError, GraphQLSyntaxError, OperationType
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+)
+from prometheus_client.exposition import choose_encoder
+from sqlalchemy import func, select
+from sqlmodel import col
+from starlette.requests import Request
+from starlette.responses import Response
+
+from db.enums import JobKind, JobState
+from db.models import Job
+from handoff_desk.query_cache import operation_type
+from resolvers.desk import Desk
+from resolvers.events import LoggedEvent
+
+log = logging.getLogger(__name__)
+
+# Keys of the request's state (starlette keeps `request.state` in the ASGI scope).
+_OPERATION = "metrics_operation"
+_ERROR_CODES = "metrics_error_codes"
+_CACHED = "metrics_cached"
+
+_REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_SCRAPE_QUERY_SECONDS = 2.0
+
+
+# --- what the GraphQL view notes on the request ---------------------------------------------
+
+
+def note_operation(request: Request, operation: OperationType) -> None:
+    request.scope.setdefault("state", {})[_OPERATION] = operation.value
+
+
+def note_cached(request: Request) -> None:
+    request.scope.setdefault("state", {})[_CACHED] = True
+
+
+def note_errors(request: Request, errors: list[GraphQLError] | None) -> None:
+    if errors:
+        request.scope.setdefault("state", {})[_ERROR_CODES] = [error_code(e) for e in errors]
+
+
+def error_code(error: GraphQLError) -> str:
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    # graphql-core's own errors carry no code; name them as GraphQL servers usually do.
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+class Metrics:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.registry = registry = CollectorRegistry()
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            registry.register(collector)  # memory, CPU, open files, GC: read at scrape time
+        self.requests = Counter(
+            "handoff_desk_requests",
+            "GraphQL requests over HTTP, by operation type (none: the request named no operation "
+            "that could run) and outcome (ok, error, cached: answered from the answer cache).",
+            ["operation", "outcome"],
+            registry=registry,
+        )
+        self.request_seconds = Histogram(
+            "handoff_desk_request_duration_seconds",
+            "Time from a GraphQL request's arrival to the end of its answer.",
+            ["operation", "outcome"],
+            buckets=_REQUEST_BUCKETS,
+            registry=registry,
+        )
+        self.errors = Counter(
+            "handoff_desk_graphql_errors",
+            "Errors in GraphQL answers over HTTP, by extensions.code (INTERNAL: unexpected).",
+            ["code"],
+            registry=registry,
+        )
+        self.websocket_operations = Counter(
+            "handoff_desk_websocket_operations",
+            "Operations started over GraphQL websockets, by operation type.",
+            ["operation"],
+            registry=registry,
+        )
+        self.websockets_open = Gauge(
+            "handoff_desk_websockets_open",
+            "GraphQL websocket connections open in this process.",
+            registry=registry,
+        )
+        self.subscriptions_open = Gauge(
+            "handoff_desk_subscriptions_open",
+            "Subscriptions open in this process (each member of a shared group counted).",
+            registry=registry,
+        )
+        self.pending_jobs = Gauge(
+            "handoff_desk_pending_jobs",
+            "Jobs not finished yet (waiting or being worked), by kind; read from the database "
+            "at scrape time, so the same for every process.",
+            ["kind"],
+            registry=registry,
+        )
+        self.delivery_lag = Histogram(
+            "handoff_desk_event_delivery_lag_seconds",
+            "From an event's occurred_at (in its transaction) to its fan-out to this process's "
+            "subscribers; observed once per event per process.",
+            buckets=_LAG_BUCKETS,
+            registry=registry,
+        )
+        self._request_series: dict[tuple[str, str], tuple] = {}
+
+    def watch_subscriptions(self, count) -> None:
+        """`count()` is read at every scrape."""
+        self.subscriptions_open.set_function(count)
+
+    def request_done(self, operation: str, outcome: str, seconds: float) -> None:
+        series = self._request_series.get((operation, outcome))
+        if series is None:
+            series = self._request_series[(operation, outcome)] = (
+                self.requests.labels(operation, outcome),
+                self.request_seconds.labels(operation, outcome),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
+
+    def event_fanned_out(self, event: LoggedEvent) -> None:
+        lag = time.time() - event.event.occurred_at.timestamp()
+        self.delivery_lag.observe(max(0.0, lag))
+
+    async def scrape(self, request: Request) -> Response:
+        await self._read_pending_jobs()
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encoder(self.registry), headers={"Content-Type": content_type})
+
+    async def _read_pending_jobs(self) -> None:
+        stmt = (
+            select(Job.kind, func.count())
+            .where(col(Job.state).in_([JobState.PENDING, JobState.RUNNING]))
+            .group_by(Job.kind)
+        )
+        try:
+            async with asyncio.timeout(_SCRAPE_QUERY_SECONDS):
+                async with self.desk.db.read_rows() as conn:
+                    counts = dict((await conn.execute(stmt)).all())
+        except Exception as error:
+            # No number rather than a stale one: the series disappear until the database answers.
+            log.warning("pending jobs not counted: %s", error)
+            self.pending_jobs.clear()
+            return
+        for kind in JobKind:
+            self.pending_jobs.labels(kind.value).set(counts.get(kind.value, 0))
+
+
+class GraphQLMetrics:
+    """Pure ASGI middleware: times HTTP requests to `path`, and counts its websocket connections
+    and the operations they start."""
+
+    def __init__(
+        self, app, metrics: Metrics, path: str = "/graphql", max_tokens: int | None = None
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.path = path
+        self.max_tokens = max_tokens
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope.get("path") != self.path:
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            return await self._websocket(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] == "OPTIONS":  # CORS preflights
+            return await self.app(scope, receive, send)
+        state = scope.setdefault("state", {})
+        status = 500
+        started = time.perf_counter()
+
+        async def send_and_see(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_see)
+        finally:
+            seconds = time.perf_counter() - started
+            codes = state.get(_ERROR_CODES, ())
+            if state.get(_CACHED):
+                outcome = "cached"
+            elif codes or status >= 400:
+                outcome = "error"
+            else:
+                outcome = "ok"
+            operation = "query" if outcome == "cached" else state.get(_OPERATION, "none")
+            self.metrics.request_done(operation, outcome, seconds)
+            for code in codes:
+                self.metrics.errors.labels(code).inc()
+
+    async def _websocket(self, scope, receive, send) -> None:
+        async def receive_and_count():
+            message = await receive()
+            text = message.get("text")
+            # Only the client's frames are read here (a few per subscription), never the events.
+            if text and ('"subscribe"' in text or '"start"' in text):
+                self._count_operation(text)
+            return message
+
+        self.metrics.websockets_open.inc()
+        try:
+            await self.app(scope, receive_and_count, send)
+        finally:
+            self.metrics.websockets_open.dec()
+
+    def _count_operation(self, text: str) -> None:
+        try:
+            frame = json.loads(text)
+            if frame.get("type") not in ("subscribe", "start"):
+                return
+            payload = frame.get("payload") or {}
+            query, name = payload.get("query"), payload.get("operationName")
+        except (ValueError, AttributeError):
+            return  # the protocol handler answers a malformed frame
+        kind = None
+        if isinstance(query, str) and isinstance(name, str | None):
+            kind = operation_type(query, name, self.max_tokens)  # cached per document
+        self.metrics.websocket_operations.labels(kind.value if kind else "none").inc()

@@ -1,0 +1,114 @@
+"""/metrics: what an operator's Prometheus reads, moved by what users do."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.factories import make_escalation, make_session
+from tests.http import GraphQLClient
+from tests.waiting import wait_for
+from tests.ws import GraphQLSocket
+
+pytestmark = pytest.mark.anyio
+
+QUEUE = "{ handoffQueue(first: 5) { unreadCount } }"
+LOGIN = """mutation { login(email: "nobody@acme.test", password: "wrong-password") {
+  __typename } }"""
+CREATED = "subscription { handoffCreated { seq handoff { id } } }"
+
+
+class Scrape:
+    """One scrape of /metrics: sample values by name and labels."""
+
+    def __init__(self, text: str) -> None:
+        self.samples: dict[tuple[str, frozenset], float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                self.samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+
+    def __call__(self, name: str, **labels: str) -> float:
+        """The sample's value; 0 for a labelled series never touched yet."""
+        return self.samples.get((name, frozenset(labels.items())), 0.0)
+
+
+async def scrape(client: httpx.AsyncClient) -> Scrape:
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return Scrape(response.text)
+
+
+async def test_requests_are_counted_by_operation_and_outcome_and_errors_by_code(api, team):
+    client = api.client
+    sam = team.acme["sam"].token
+    await api.data(QUEUE, token=sam)
+    await api.data(QUEUE, token=sam)  # nothing changed: the answer cache answers
+    await api.data(LOGIN)
+    await api.error(QUEUE)  # no token
+    await api.error("{ noSuchField }", token=sam)
+    json_type = {"content-type": "application/json"}
+    await client.post("/graphql", content=b"{not json", headers=json_type)
+
+    metrics = await scrape(client)
+    assert metrics("handoff_desk_requests_total", operation="query", outcome="ok") == 1
+    assert metrics("handoff_desk_requests_total", operation="query", outcome="cached") == 1
+    assert metrics("handoff_desk_requests_total", operation="mutation", outcome="ok") == 1
+    assert metrics("handoff_desk_requests_total", operation="query", outcome="error") == 2
+    assert metrics("handoff_desk_requests_total", operation="none", outcome="error") == 1
+    assert metrics("handoff_desk_graphql_errors_total", code="UNAUTHENTICATED") == 1
+    assert metrics("handoff_desk_graphql_errors_total", code="GRAPHQL_VALIDATION_FAILED") == 1
+    latency = "handoff_desk_request_duration_seconds_count"
+    assert metrics(latency, operation="query", outcome="ok") == 1
+    assert metrics(latency, operation="mutation", outcome="ok") == 1
+    assert metrics("process_resident_memory_bytes") > 0
+
+
+async def test_pending_jobs_are_counted_by_kind_until_a_worker_does_them(api, desk, team):
+    assert (await scrape(api.client))("handoff_desk_pending_jobs", kind="assess") == 0
+    await make_escalation(desk, team.acme["alex"])  # no workers run in this app
+
+    metrics = await scrape(api.client)
+    assert metrics("handoff_desk_pending_jobs", kind="assess") == 1
+    assert metrics("handoff_desk_pending_jobs", kind="email") == 3  # Dana, Sam and Kim
+
+
+async def test_an_open_subscription_and_its_event_delivery_are_measured(serve, desk, team):
+    server = serve(HANDOFF_RUN_WORKERS="false")  # the escalation is the only event
+    session = await make_session(desk, team.acme["alex"])
+    async with (
+        httpx.AsyncClient(base_url=server.url) as client,
+        GraphQLClient(server.url) as http,
+    ):
+        before = await scrape(client)
+        assert before("handoff_desk_subscriptions_open") == 0
+        assert before("handoff_desk_event_delivery_lag_seconds_count") == 0
+
+        async with GraphQLSocket(server.url) as ws:
+            await ws.connect(team.acme["sam"].token)
+            await ws.subscribe(CREATED)
+
+            async def subscribed():
+                return (await scrape(client))("handoff_desk_subscriptions_open") == 1
+
+            await wait_for(subscribed, "the subscription to be open")
+            metrics = await scrape(client)
+            assert metrics("handoff_desk_websockets_open") == 1
+            assert metrics("handoff_desk_websocket_operations_total", operation="subscription") == 1
+
+            handoff_id = await http.escalate(team.acme["alex"].token, session.id)
+            event = await ws.next_data()
+            assert event["handoffCreated"]["handoff"]["id"] == handoff_id
+            metrics = await scrape(client)
+            assert metrics("handoff_desk_event_delivery_lag_seconds_count") == 1
+            assert metrics("handoff_desk_event_delivery_lag_seconds_bucket", le="+Inf") == 1
+
+        async def closed():
+            metrics = await scrape(client)
+            return (
+                metrics("handoff_desk_subscriptions_open") == 0
+                and metrics("handoff_desk_websockets_open") == 0
+            )
+
+        await wait_for(closed, "the subscription and its socket to be gone from the gauges")
