@@ -15,6 +15,8 @@ from typing import Any
 
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from resolvers.limits import encodable
+
 INVALID_MESSAGE = 4400
 DUPLICATE_ID = 4409
 
@@ -40,13 +42,7 @@ LEGACY_WS = Protocol(
 
 def _text(value: Any) -> bool:
     """A string that can be sent back (a lone surrogate cannot be encoded)."""
-    if not isinstance(value, str):
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(value, str) and encodable(value)
 
 
 def _payload_problem(payload: Any) -> str | None:

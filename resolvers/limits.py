@@ -13,16 +13,19 @@ ENGINEER_NOTES_MAX = 10_000
 QUEUE_PAGE_MAX = 100
 
 
-def storable(value: str) -> bool:
-    """Whether every database can keep this text: UTF-8 encodable (no lone surrogate, which JSON
-    lets through as an escape) and free of U+0000, which PostgreSQL's text refuses."""
-    if "\x00" in value:
-        return False
+def encodable(value: str) -> bool:
+    """UTF-8 encodable: no lone surrogate, which JSON lets through as an escape."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return False
     return True
+
+
+def storable(value: str) -> bool:
+    """Whether every database can keep this text: encodable, and free of U+0000, which
+    PostgreSQL's text refuses."""
+    return "\x00" not in value and encodable(value)
 
 
 def check_storable(value: str, field: str) -> str:
