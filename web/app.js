@@ -3,7 +3,7 @@
 
 import { Unauthenticated, auth, gql } from "./api.js";
 import { Desk } from "./desk.js";
-import { h, toast } from "./dom.js";
+import { field, h, toast } from "./dom.js";
 import { EscalatePage } from "./escalate.js";
 
 const LOGIN = `
@@ -55,16 +55,12 @@ function loginView(problem = "") {
     },
     h("h1", { id: "login-title" }, "Handoff Desk"),
     h("p", { class: "hint" }, "Log in to see the escalation queue."),
-    h(
-      "label",
-      { class: "field" },
-      h("span", {}, "Email"),
+    field(
+      "Email",
       h("input", { type: "email", name: "email", autocomplete: "username", required: true }),
     ),
-    h(
-      "label",
-      { class: "field" },
-      h("span", {}, "Password"),
+    field(
+      "Password",
       h("input", {
         type: "password",
         name: "password",

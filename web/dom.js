@@ -52,6 +52,17 @@ export function formatTime(iso) {
   });
 }
 
+let fieldCount = 0;
+
+/** A captioned form control. The caption alone names it: a label that wraps a select (or a
+ * filled input) would otherwise add the control's value to its accessible name, and a screen
+ * reader would hear "Session A new session…". */
+export function field(caption, control) {
+  const id = `field-caption-${++fieldCount}`;
+  control.setAttribute("aria-labelledby", id);
+  return h("label", { class: "field" }, h("span", { id }, caption), control);
+}
+
 let toastTimer = null;
 
 /** One toast at a time, at the bottom; screen readers hear it (role=status). */

@@ -1,7 +1,7 @@
 // The junior's page: escalate one of my open sessions, or a new one, to the team.
 
 import { gql } from "./api.js";
-import { h } from "./dom.js";
+import { field, h } from "./dom.js";
 
 const MY_SESSIONS = `
   query MySessions { mySessions(first: 50) { id problemSummary status } }`;
@@ -28,10 +28,6 @@ const ESCALATE = `
 
 const NEW = "new";
 const OPEN = new Set(["ACTIVE", "PAUSED"]);
-
-function field(label, control) {
-  return h("label", { class: "field" }, h("span", {}, label), control);
-}
 
 function options(pairs, selected) {
   return pairs.map(([value, text]) => h("option", { value, selected: value === selected }, text));
