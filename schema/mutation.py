@@ -11,7 +11,7 @@ from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
 from schema.failures import failure
-from schema.types import Info, Message, Session, User, handoff_by_id
+from schema.types import Info, Message, Session, User
 
 
 @strawberry.type
@@ -93,7 +93,7 @@ class Mutation:
             priority=db_enums.Priority(input.priority),
         )
         if isinstance(outcome, models.Handoff | HandoffView):
-            return results.CreateHandoffSuccess(handoff=await handoff_by_id(info, outcome.id))
+            return results.CreateHandoffSuccess(handoff_id=outcome.id)
         return failure(outcome, input.session_id)
 
     @strawberry.mutation(
@@ -108,7 +108,7 @@ class Mutation:
             info.context.desk, viewer, parse_id(handoff_id, "handoffId")
         )
         if isinstance(outcome, models.Handoff | HandoffView):
-            return results.ClaimHandoffSuccess(handoff=await handoff_by_id(info, outcome.id))
+            return results.ClaimHandoffSuccess(handoff_id=outcome.id)
         return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="Give a claimed escalation back to the queue.")
@@ -120,7 +120,7 @@ class Mutation:
             info.context.desk, viewer, parse_id(handoff_id, "handoffId")
         )
         if isinstance(outcome, models.Handoff | HandoffView):
-            return results.ReleaseHandoffSuccess(handoff=await handoff_by_id(info, outcome.id))
+            return results.ReleaseHandoffSuccess(handoff_id=outcome.id)
         return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="The caller opened the handoff: clear their unread mark.")
@@ -132,7 +132,7 @@ class Mutation:
             info.context.desk, viewer, parse_id(handoff_id, "handoffId")
         )
         if isinstance(outcome, models.Handoff | HandoffView):
-            return results.MarkHandoffSeenSuccess(handoff=await handoff_by_id(info, outcome.id))
+            return results.MarkHandoffSeenSuccess(handoff_id=outcome.id)
         return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="Admins only: add a user to the caller's account.")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 
 import strawberry
 
 from schema import enums
-from schema.types import Handoff, Message, Session, User
+from schema.types import Handoff, Info, Message, Session, User, handoff_by_id
 
 
 @strawberry.type
@@ -97,23 +98,35 @@ class ResolveSessionSuccess:
 
 
 @strawberry.type
-class CreateHandoffSuccess:
-    handoff: Handoff
+class _HandoffChanged:
+    """A mutation's answer about one handoff: loaded (after the commit) only if selected; a
+    client that asks for `__typename` alone costs no read."""
+
+    handoff_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field
+    async def handoff(self, info: Info) -> Handoff:
+        return await handoff_by_id(info, self.handoff_id)
 
 
 @strawberry.type
-class ClaimHandoffSuccess:
-    handoff: Handoff
+class CreateHandoffSuccess(_HandoffChanged):
+    pass
 
 
 @strawberry.type
-class ReleaseHandoffSuccess:
-    handoff: Handoff
+class ClaimHandoffSuccess(_HandoffChanged):
+    pass
 
 
 @strawberry.type
-class MarkHandoffSeenSuccess:
-    handoff: Handoff
+class ReleaseHandoffSuccess(_HandoffChanged):
+    pass
+
+
+@strawberry.type
+class MarkHandoffSeenSuccess(_HandoffChanged):
+    pass
 
 
 @strawberry.type
