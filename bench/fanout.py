@@ -18,9 +18,6 @@ import resource
 import sys
 import time
 import uuid
-from collections import defaultdict
-
-import websockets
 
 from bench.common import (
     REDIS_URL,
@@ -36,6 +33,7 @@ from bench.common import (
     start_process,
 )
 from bench.seed import seed
+from bench.wsfleet import Fleet
 from handoff_desk.broadcast import create_broadcast
 
 DATABASE = "handoff_bench_fanout"
@@ -44,64 +42,7 @@ START = """mutation { startSession(input: {intakeType: CHAT, intakeContent: "c",
   problemSummary: "Fan-out case"}) { ... on StartSessionSuccess { session { id } } } }"""
 ESCALATE = """mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: ESCALATE}) {
   __typename } }"""
-MARK = '"session":{"id":"'
-
-
-class Fleet:
-    """Lean subscribers: each records when it saw which session's escalation."""
-
-    async def drained(self, quiet: float = 2.0, limit: float = 90.0) -> None:
-        """Until no delivery arrived for `quiet` seconds (at most `limit`): late ones count."""
-        deadline = time.perf_counter() + limit
-        seen = -1
-        while time.perf_counter() < deadline:
-            total = sum(len(v) for v in self.arrivals.values())
-            if total == seen:
-                return
-            seen = total
-            await asyncio.sleep(quiet)
-
-    def __init__(self) -> None:
-        self.arrivals: dict[str, list[float]] = defaultdict(list)
-        self.sockets: list = []
-        self.tasks: list[asyncio.Task] = []
-
-    async def connect(self, url: str, token: str | None, count: int) -> None:
-        for start in range(0, count, 100):  # in batches: do not flood the accept queue
-            await asyncio.gather(
-                *(self._one(url, token) for _ in range(start, min(count, start + 100)))
-            )
-
-    async def _one(self, url: str, token: str | None) -> None:
-        ws = await websockets.connect(
-            url, subprotocols=["graphql-transport-ws"], compression=None, max_queue=None
-        )
-        payload = {"Authorization": f"Bearer {token}"} if token else {}
-        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-        assert json.loads(await ws.recv())["type"] == "connection_ack"
-        await ws.send(
-            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}})
-        )
-        self.sockets.append(ws)
-        self.tasks.append(asyncio.create_task(self._listen(ws)))
-
-    async def _listen(self, ws) -> None:
-        arrivals = self.arrivals
-        try:
-            async for raw in ws:
-                at = time.perf_counter()
-                start = raw.find(MARK)
-                if start >= 0:
-                    start += len(MARK)
-                    arrivals[raw[start : start + 36]].append(at)
-        except websockets.ConnectionClosed:
-            pass
-
-    async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for ws in self.sockets:
-            await ws.close()
+MARK = b'"session":{"id":"'
 
 
 def _latencies(sent: dict[str, float], arrivals) -> tuple[list[float], list[float]]:
@@ -164,7 +105,7 @@ class BroadcastPublisher:
 async def measure(args, servers, token: str | None, publisher) -> dict:
     """Connect the fleet (memory measured around it), publish at the steady rate, and wait
     for the last deliveries (CPU measured around that)."""
-    fleet = Fleet()
+    fleet = Fleet(SUBSCRIPTION, MARK)
     rss_before = sum(s.rss_kib() for s in servers)
     half = args.subscribers // 2
     for server, count in zip(servers, (half, args.subscribers - half), strict=True):
@@ -172,6 +113,7 @@ async def measure(args, servers, token: str | None, publisher) -> dict:
     await asyncio.sleep(2)
     rss_after = sum(s.rss_kib() for s in servers)
     cpu_before = sum(s.cpu_seconds() for s in servers)
+    client_before = _own_cpu_seconds()
     await publisher.open()
     sent: dict[str, float] = {}
     started = time.perf_counter()
@@ -183,6 +125,7 @@ async def measure(args, servers, token: str | None, publisher) -> dict:
     await fleet.drained()
     elapsed = time.perf_counter() - started
     cpu = sum(s.cpu_seconds() for s in servers) - cpu_before
+    client_cpu = _own_cpu_seconds() - client_before
     await publisher.close()
     await fleet.close()
     every, last = _latencies(sent, fleet.arrivals)
@@ -194,7 +137,14 @@ async def measure(args, servers, token: str | None, publisher) -> dict:
         "last": last,
         "cpu_us": cpu / max(1, len(every)) * 1e6,
         "kib_per_subscription": (rss_after - rss_before) / args.subscribers,
+        "client_busy": client_cpu / elapsed,
     }
+
+
+def _own_cpu_seconds() -> float:
+    """This process's CPU time: the fleet's and the publisher's (one core)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 async def _sessions(port, token, count) -> list[str]:
@@ -217,7 +167,8 @@ def _report(name: str, result: dict) -> None:
         f"last subscriber p50 {percentile(result['last'], 50) * 1000:7.1f} ms "
         f"p99 {percentile(result['last'], 99) * 1000:7.1f} ms   "
         f"CPU {result['cpu_us']:6.1f} us/delivery   "
-        f"{result['kib_per_subscription']:5.1f} KiB/idle subscription (RSS)"
+        f"{result['kib_per_subscription']:5.1f} KiB/idle subscription (RSS)   "
+        f"load generator {result['client_busy']:.0%} of its core"
     )
 
 
