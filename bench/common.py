@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -32,6 +33,12 @@ def pin_self_to_client_core() -> None:
     """The load generator runs on its own core; servers are pinned to the other."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {int(c) for c in CLIENT_CORE.split(",")})
+
+
+def raise_open_file_limit() -> None:
+    """Thousands of websockets need as many descriptors; servers started after this inherit it."""
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
 
 def free_port() -> int:

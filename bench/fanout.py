@@ -29,6 +29,7 @@ from bench.common import (
     percentile,
     pin_self_to_client_core,
     post_request,
+    raise_open_file_limit,
     ratio_line,
     start_process,
 )
@@ -178,8 +179,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=10)
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))  # servers inherit it
+    raise_open_file_limit()
 
     url = fresh_postgres_database(DATABASE)
     processes = []

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import json
 import random
-import resource
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from bench.common import (
     percentile,
     pin_self_to_client_core,
     post_request,
+    raise_open_file_limit,
 )
 from bench.seed import seed
 
@@ -560,8 +560,7 @@ def main() -> int:
     parser.add_argument("--seen", type=float, default=10, help="markHandoffSeen per second")
     parser.add_argument("--racers", type=int, default=4, help="claimers per escalation")
     args = parser.parse_args()
-    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))  # servers inherit it
+    raise_open_file_limit()
 
     url = fresh_postgres_database(DATABASE)
     servers = []
