@@ -123,7 +123,12 @@ async def return_job(db: Database, job: LeasedJob) -> None:
         await session.exec(stmt)
 
 
-async def pending_jobs(db: Database) -> int:
-    stmt = select(func.count()).where(col(Job.state).in_([JobState.PENDING, JobState.RUNNING]))
-    async with db.read() as session:
-        return (await session.exec(stmt)).one()
+async def pending_jobs_by_kind(db: Database) -> dict[str, int]:
+    """Jobs not done yet (waiting or leased), counted by kind; a kind with none is absent."""
+    stmt = (
+        select(Job.kind, func.count())
+        .where(col(Job.state).in_([JobState.PENDING, JobState.RUNNING]))
+        .group_by(Job.kind)
+    )
+    async with db.read_rows() as conn:
+        return dict((await conn.execute(stmt)).all())

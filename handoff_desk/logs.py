@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 
 from handoff_desk.request_id import current_request_id
 
-FORMATS = ("json", "text")
-
 # What every LogRecord has; anything else on a record was passed in `extra=` and is kept.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
     "message",

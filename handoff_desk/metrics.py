@@ -27,13 +27,11 @@ from prometheus_client import (
     Histogram,
 )
 from prometheus_client.exposition import choose_encoder
-from sqlalchemy import func, select
-from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import Response
 
-from db.enums import JobKind, JobState
-from db.models import Job
+from db.enums import JobKind
+from db.jobs import pending_jobs_by_kind
 from handoff_desk.query_cache import operation_type
 from resolvers.desk import Desk
 from resolvers.events import LoggedEvent
@@ -158,15 +156,9 @@ class Metrics:
         return Response(encoder(self.registry), headers={"Content-Type": content_type})
 
     async def _read_pending_jobs(self) -> None:
-        stmt = (
-            select(Job.kind, func.count())
-            .where(col(Job.state).in_([JobState.PENDING, JobState.RUNNING]))
-            .group_by(Job.kind)
-        )
         try:
             async with asyncio.timeout(_SCRAPE_QUERY_SECONDS):
-                async with self.desk.db.read_rows() as conn:
-                    counts = dict((await conn.execute(stmt)).all())
+                counts = await pending_jobs_by_kind(self.desk.db)
         except Exception as error:
             # No number rather than a stale one: the series disappear until the database answers.
             log.warning("pending jobs not counted: %s", error)
