@@ -281,7 +281,10 @@ class SharedSubscriptions:
     def __init__(self, max_queue: int) -> None:
         self.max_queue = max_queue
         self._groups: dict[tuple, Group] = {}
-        self.open_members = 0
+
+    @property
+    def open_members(self) -> int:
+        return sum(len(group.members) for group in self._groups.values())
 
     @property
     def open_groups(self) -> int:
@@ -294,13 +297,10 @@ class SharedSubscriptions:
             group.start(context, viewer)
         member = Member(self.max_queue)
         group.members.add(member)
-        self.open_members += 1
         return group, member
 
     def leave(self, group: Group, member: Member) -> None:
-        if member in group.members:
-            group.members.discard(member)
-            self.open_members -= 1
+        group.members.discard(member)
         if not group.members and self._groups.get(group.key) is group:
             del self._groups[group.key]
             if group.task is not None:
@@ -315,38 +315,30 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
     """graphql-transport-ws, with live subscriptions served from their group."""
 
     async def run_operation(self, operation) -> None:
-        key = await self._share_key(operation)
-        if key is None:
-            return await super().run_operation(operation)
+        shared = getattr(self.view, "shared", None)
         payload = {
             "query": operation.query,
             "variables": operation.variables,
             "operationName": operation.operation_name,
         }
-        viewer = await self.context.viewer()  # known: _share_key authenticated it
-        group, member = self.view.shared.join(key, self.view, payload, self.context, viewer)
+        viewer = await self._viewer()
+        key = share_key(payload, viewer) if shared is not None and viewer is not None else None
+        if key is None:
+            return await super().run_operation(operation)
+        group, member = shared.join(key, self.view, payload, self.context, viewer)
         try:
             fallback = await self._send_frames(operation, member)
         finally:
-            self.view.shared.leave(group, member)
+            shared.leave(group, member)
         if fallback:
             return await super().run_operation(operation)
         return None
 
-    async def _share_key(self, operation) -> tuple | None:
-        shared = getattr(self.view, "shared", None)
-        if shared is None:
-            return None
+    async def _viewer(self) -> Viewer | None:
         try:
-            viewer = await self.context.viewer()
+            return await self.context.viewer()
         except Exception:
             return None  # the ordinary path answers it
-        payload = {
-            "query": operation.query,
-            "variables": operation.variables,
-            "operationName": operation.operation_name,
-        }
-        return share_key(payload, viewer)
 
     async def _send_frames(self, operation, member: Member) -> bool:
         """Sends the group's frames until it ends; True if this operation must run alone."""
