@@ -71,7 +71,8 @@ async def login(
 ) -> IssuedToken | throttle.Throttled | None:
     """A token for valid credentials of an active user; None otherwise, whatever the reason.
     Throttled, checking nothing, past too many failures for the email or the address."""
-    attempt = await throttle.begin(desk, normalize_email(email), address)
+    email = normalize_email(email)
+    attempt = await throttle.begin(desk, email, address)
     if isinstance(attempt, throttle.Throttled):
         return attempt
     if not (storable(email) and storable(password)):
@@ -79,9 +80,7 @@ async def login(
         await verify_password(_DUMMY_HASH, "not-the-password")
         return None
     async with desk.db.read() as session:
-        user = (
-            await session.exec(select(User).where(User.email == normalize_email(email)))
-        ).first()
+        user = (await session.exec(select(User).where(User.email == email))).first()
     if user is None or not user.active:
         await verify_password(_DUMMY_HASH, password)
         return None

@@ -329,15 +329,7 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         if not self.is_awaitable(completed):
             return completed
-
-        async def await_completed() -> Any:
-            try:
-                return await completed
-            except Exception as raw_error:
-                self.handle_field_error(raw_error, return_type, details, path)
-                return None
-
-        return await_completed()
+        return self._await_item(completed, return_type, details, path)
 
     def _complete_plain_object_list(self, plan, field_def, details, path, source, position):
         """A list of plain objects, each item completed as `_complete_plain_object` completes
