@@ -63,13 +63,16 @@ class AssessmentStatus(StrEnum):
 
 
 class EventKind(StrEnum):
-    """What the account's event log records; each is also a handoff's history entry."""
+    """What the account's event log records. Those with a handoff are also its history entries;
+    ACCESS_CHANGED (a user's role or standing changed) has none: it tells live subscriptions to
+    check their caller's rights again."""
 
     ESCALATED = "escalated"
     ASSESSMENT_READY = "assessment_ready"
     ASSESSMENT_FAILED = "assessment_failed"
     CLAIMED = "claimed"
     RELEASED = "released"
+    ACCESS_CHANGED = "access_changed"
 
 
 class JobKind(StrEnum):
