@@ -2,8 +2,10 @@
 
 graphql-core resolves every field through the same machinery: a Path, a ResolveInfo, the
 resolver call chain, a generic completion. On a 50-item queue page that is ~1,400 fields and
-most of the request's time. A plain attribute field (Strawberry's basic resolver: no resolver
-function, no arguments, never reads `info`) needs none of it, and neither does `__typename`.
+most of the request's time. A plain attribute field (one Strawberry itself resolves with its
+basic resolver: no resolver function, no arguments, no permission classes or other field
+extensions, never reads `info`) needs none of it, and neither does `__typename`. Every other
+field, a guarded one above all, runs as graphql-core runs it (`_basic_field`).
 
 Each field gets a plan once per selection. A plain field's *entry* says how to complete it:
 read the attribute, then serialize a leaf exactly as `complete_leaf_value` does (enum members
@@ -45,8 +47,10 @@ from graphql import (
 )
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
+from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 SLOW, LEAF, ENUM, LEAF_LIST, OBJECT, OBJECT_LIST, TYPENAME = range(7)
@@ -112,17 +116,31 @@ def _self_type(leaf) -> type | None:
     return _SELF_SERIALIZING.get(serialize) if leaf.serialize is serialize else None
 
 
-def _field_plan(field_def: GraphQLField | None, node) -> tuple:
+def _basic_field(field_def: GraphQLField, converter) -> StrawberryField | None:
+    """The field's definition if Strawberry resolves it with its basic resolver (it asks
+    `is_basic_field`: no resolver function, no field extensions, and so no permission classes,
+    which are one), and no exception handler of the schema applies to it: it reads an
+    attribute of its source and nothing else. None for any other field, which must run its
+    guards and extensions: `_is_default` alone says only that there is no resolver function."""
+    definition = (field_def.extensions or {}).get(_BACKREF)
+    if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
+        return None
+    if not is_default_resolver(field_def.resolve) or definition.default_resolver is not getattr:
+        return None
+    if converter is None or converter._get_field_exception_handlers(definition):
+        return None
+    return definition
+
+
+def _field_plan(field_def: GraphQLField | None, node, converter) -> tuple:
     """(kind, getter, serialize or enum names or object type, non-null, item non-null,
     self-serializing type or enum class, attribute) for a plain field."""
     if field_def is TypeNameMetaFieldDef:
         return (TYPENAME, None, None, True, False, None, None)
     if field_def is None or node.arguments or field_def.args:
         return _SLOW
-    if not getattr(field_def.resolve, "_is_default", False):
-        return _SLOW
-    definition = (field_def.extensions or {}).get(_BACKREF)
-    if definition is None or definition.default_resolver is not getattr:
+    definition = _basic_field(field_def, converter)
+    if definition is None:
         return _SLOW
     attribute = definition.python_name
     getter = attrgetter(attribute)
@@ -148,6 +166,10 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._fast = _no_middleware(self.middleware_manager)
+        # Strawberry's converter, which decided each field's resolver; without it (not a
+        # Strawberry schema) no field counts as basic.
+        strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
+        self._converter = getattr(strawberry_schema, "schema_converter", None)
         # Per request: graphql-core memoizes (and keeps alive) each grouped field set for the
         # whole execution, and so do we, so an id here can never be reused by another.
         self._plans: dict[int, tuple[Any, list, Callable | None]] = {}
@@ -195,7 +217,7 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, group in grouped_field_set.items():
             node = group[0].node
             field_def = self.schema.get_field(parent_type, node.name.value)
-            field_plan = _field_plan(field_def, node)
+            field_plan = _field_plan(field_def, node, self._converter)
             entry = self._entry(parent_type, response_name, group, field_plan)
             fields.append((field_def, field_plan, entry))
         entries = tuple(field[2] for field in fields)

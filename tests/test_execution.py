@@ -3,15 +3,24 @@ errors at the same paths, same null propagation. Differential: one schema, two e
 query runs twice on the lean one: once making its plans, once with the plans it shares."""
 
 import enum
+import json
 from datetime import UTC, datetime
-from typing import NewType
+from typing import Any, NewType
 
+import httpx
 import pytest
 import strawberry
-from graphql import get_introspection_query
-from strawberry.extensions import ParserCache
+from graphql import execute, get_introspection_query, parse
+from graphql.pyutils import is_awaitable
+from strawberry.extensions import FieldExtension, ParserCache
+from strawberry.permission import BasePermission
 from strawberry.schema.config import StrawberryConfig
 
+from db.engine import Database
+from handoff_desk.app import DeskGraphQL
+from handoff_desk.settings import Settings
+from resolvers.desk import Desk
+from schema.errors import MaskUnexpectedErrors
 from schema.execution import DeskExecutionContext
 from schema.schema import schema as desk
 
@@ -261,3 +270,123 @@ async def test_the_desks_schema_introspects_as_with_graphql_core():
     assert expected[0]["__schema"]["types"]
     assert _answer(await desk.execute(query)) == expected
     assert _answer(await desk.execute(query)) == expected
+
+
+# Authority: a field Strawberry does not call basic (permission classes, field extensions) runs
+# its guard and its extensions, whichever executor runs it. These are attribute fields under a
+# list of plain objects: exactly what the lean executor would otherwise read directly.
+
+
+class Deny(BasePermission):
+    message = "Not for you"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return False
+
+
+class Upper(FieldExtension):
+    def resolve(self, next_, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        return next_(source, info, **kwargs).upper()
+
+
+@strawberry.type
+class Note:
+    text: str
+    secret: str | None = strawberry.field(permission_classes=[Deny])
+    shout: str = strawberry.field(extensions=[Upper()])
+
+
+@strawberry.type
+class Card:
+    title: str
+    held: str = strawberry.field(permission_classes=[Deny])  # non-null: the error propagates
+    note: Note
+    notes: list[Note]
+
+
+def _card(title: str) -> Card:
+    notes = [Note(text=f"{title} {i}", secret="the secret", shout=f"psst {i}") for i in (1, 2)]
+    return Card(title=title, held="held back", note=notes[0], notes=notes)
+
+
+@strawberry.type
+class GuardedQuery:
+    @strawberry.field
+    def cards(self) -> list[Card]:
+        return [_card("one"), _card("two")]
+
+    @strawberry.field
+    def maybe_cards(self) -> list[Card] | None:
+        return [_card("three")]
+
+
+GUARDED = {
+    "denied and extended fields in a list": "{ cards { title notes { text secret shout } } }",
+    "below a plain object": "{ cards { note { text shout secret } } }",
+    "only guarded fields": "{ cards { notes { secret } note { shout } } }",
+    "a denied non-null field nulls its parent": "{ maybeCards { title held } cards { title } }",
+}
+# As the desk's schema builds it (its execution context, its error masking, a parser cache so
+# that a document sent twice shares its plans), but with fields the desk does not have.
+guarded_lean = strawberry.Schema(
+    query=GuardedQuery,
+    execution_context_class=DeskExecutionContext,
+    extensions=[MaskUnexpectedErrors, ParserCache],
+)
+guarded_core = strawberry.Schema(query=GuardedQuery)
+
+
+def _json(result) -> str:
+    """The answer as JSON text, in graphql-core's order (no sort_keys: order counts)."""
+    answer: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        answer["errors"] = [error.formatted for error in result.errors]
+    return json.dumps(answer)
+
+
+async def _core_execute(schema: strawberry.Schema, query: str, executor_class=None) -> str:
+    result = execute(schema._schema, parse(query), executor_class=executor_class)
+    return _json(await result if is_awaitable(result) else result)
+
+
+@pytest.mark.parametrize("name", list(GUARDED))
+async def test_permission_classes_and_field_extensions_run_under_the_lean_executor(name):
+    query = GUARDED[name]
+    expected = await _core_execute(guarded_core, query)  # graphql-core's own execution context
+    assert "the secret" not in expected and "held back" not in expected
+    assert await _core_execute(guarded_core, query, DeskExecutionContext) == expected
+    assert _json(await guarded_lean.execute(query)) == expected
+    assert _json(await guarded_lean.execute(query)) == expected  # with the plans it shares
+
+
+async def test_the_guarded_cases_are_denied_and_extended():
+    # Guard against a table that quietly stopped exercising what it is for.
+    answers = [json.loads(await _core_execute(guarded_core, q)) for q in GUARDED.values()]
+    assert all(answer.get("errors") for answer in answers)
+    assert all(e["message"] == "Not for you" for a in answers for e in a["errors"])
+    assert "PSST 1" in json.dumps(answers) and "psst" not in json.dumps(answers)
+
+
+async def test_guarded_fields_through_the_desks_http_edge(tmp_path):
+    # The app factory builds the desk's own schema, which has no such field; its HTTP edge
+    # (negotiation, error handling, the answer's JSON) is given this test's schema instead.
+    # No resolver here reads the database, so the desk's is never opened.
+    settings = Settings(token_secret="test-secret-not-for-production-0123456789")
+    owner = Desk(settings=settings, db=Database.from_url(f"sqlite+aiosqlite:///{tmp_path}/x.db"))
+    apps = [
+        DeskGraphQL(schema, owner, hub=None, cache=None, shared=None, graphql_ide=None)
+        for schema in (guarded_core, guarded_lean)
+    ]
+    try:
+        for query in GUARDED.values():
+            texts = []
+            for app in apps:
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                    response = await client.post("/", json={"query": query})
+                assert response.status_code == 200
+                texts.append(response.text)
+            assert "Not for you" in texts[0] and "the secret" not in texts[0]
+            assert texts[1] == texts[0]
+    finally:
+        await owner.db.dispose()
