@@ -34,6 +34,7 @@ from handoff_desk.request_id import RequestIdMiddleware
 from handoff_desk.settings import Settings
 from handoff_desk.shared_subscriptions import SharedSubscriptions, SharedTransportWSHandler
 from handoff_desk.ws_frames import CheckedLegacyWSHandler, checked_transport_ws
+from handoff_desk.ws_operations import per_operation
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
 from schema.context import Context
@@ -50,8 +51,10 @@ log = logging.getLogger(__name__)
 
 
 class DeskGraphQL(GraphQL):
-    graphql_transport_ws_handler_class = checked_transport_ws(SharedTransportWSHandler)
-    graphql_ws_handler_class = CheckedLegacyWSHandler
+    graphql_transport_ws_handler_class = per_operation(
+        checked_transport_ws(SharedTransportWSHandler)
+    )
+    graphql_ws_handler_class = per_operation(CheckedLegacyWSHandler)
 
     def __init__(
         self,
@@ -70,9 +73,14 @@ class DeskGraphQL(GraphQL):
         self._websockets: weakref.WeakSet = weakref.WeakSet()  # open ones, for shutdown
 
     async def run(self, request, context=UNSET, root_value=UNSET):
-        if request.scope["type"] != "http" or self.should_render_graphql_ide(
-            self.request_adapter_class(request)
-        ):
+        if request.scope["type"] == "websocket":
+            try:
+                return await super().run(request, context, root_value)
+            finally:
+                connection = getattr(request.state, "connection_context", None)
+                if connection is not None:
+                    connection.stop_expiry()
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
             return await super().run(request, context, root_value)
         media_type = graphql_http.negotiate(request.headers.get("accept"))
         if media_type is None:
@@ -169,9 +177,11 @@ class DeskGraphQL(GraphQL):
         authorization = (
             request.headers.get("authorization") if request.scope["type"] == "http" else None
         )
+        context = Context(self.desk, self.hub, authorization, request)
         if request.scope["type"] == "websocket":
             self._websockets.add(request)
-        return Context(self.desk, self.hub, authorization, request)
+            request.state.connection_context = context  # its token's expiry timer, stopped in run
+        return context
 
     async def send_websockets_away(self) -> None:
         """Shutdown: close every open websocket with 1001 (going away), which tells clients to
@@ -185,8 +195,10 @@ class DeskGraphQL(GraphQL):
 
     async def on_ws_connect(self, context: Context):
         # The bearer token comes in connection_init's payload; no valid token, no connection.
+        # Each operation authenticates again (ws_operations); the socket ends with its token.
         try:
-            await context.viewer()
+            viewer = await context.viewer()
+            context.close_when_token_expires(viewer.token_expires_at)
         except AuthenticationError as error:
             raise ConnectionRejectionError({"message": error.message}) from None
         except Exception as error:

@@ -23,7 +23,10 @@ import contextlib
 import contextvars
 import json
 import logging
+import uuid
 from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -44,9 +47,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from resolvers.auth import Viewer
-from schema.context import Context
-from schema.subscription import TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON
+from resolvers.auth import Standing, Viewer, still_allowed
+from schema.context import ACCESS_ENDED_CLOSE_CODE, Context
+from schema.subscription import ACCESS_CHANGED_REASON, TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON
 
 log = logging.getLogger(__name__)
 
@@ -174,15 +177,23 @@ def share_key(payload: dict, viewer: Viewer) -> tuple | None:
     )
 
 
+@dataclass(frozen=True)
+class _AccessCheck:
+    """The account's users' access changed: each member checks its own caller."""
+
+    standing: Mapping[uuid.UUID, Standing]
+
+
 class Member:
-    """One subscriber of a group: the frames waiting to be sent to it, bounded."""
+    """One subscriber of a group: its caller, and the frames waiting to be sent to it, bounded."""
 
-    __slots__ = ("_frames", "_limit", "_waiter")
+    __slots__ = ("_frames", "_limit", "_waiter", "viewer")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, viewer: Viewer) -> None:
         self._frames: deque = deque()
         self._limit = limit
         self._waiter: asyncio.Future | None = None
+        self.viewer = viewer
 
     def offer(self, item: Any) -> None:
         if len(self._frames) >= self._limit and item is not _DONE and item is not _FALLBACK:
@@ -214,6 +225,9 @@ class GroupContext(Context):
 
     async def close_connection(self, code: int, reason: str) -> None:
         self._group.send_everyone(_TOO_SLOW)
+
+    def on_access_change(self, standing: Mapping[uuid.UUID, Standing]) -> None:
+        self._group.send_everyone(_AccessCheck(standing))
 
 
 class Group:
@@ -295,7 +309,7 @@ class SharedSubscriptions:
         if group is None:
             group = self._groups[key] = Group(self, key, view, payload)
             group.start(context, viewer)
-        member = Member(self.max_queue)
+        member = Member(self.max_queue, viewer)
         group.members.add(member)
         return group, member
 
@@ -321,11 +335,12 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
             "variables": operation.variables,
             "operationName": operation.operation_name,
         }
-        viewer = await self._viewer()
+        context = self.context.for_operation()  # authenticated now, as every operation is
+        viewer = await _viewer(context)
         key = share_key(payload, viewer) if shared is not None and viewer is not None else None
         if key is None:
             return await super().run_operation(operation)
-        group, member = shared.join(key, self.view, payload, self.context, viewer)
+        group, member = shared.join(key, self.view, payload, context, viewer)
         try:
             fallback = await self._send_frames(operation, member)
         finally:
@@ -333,12 +348,6 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
         if fallback:
             return await super().run_operation(operation)
         return None
-
-    async def _viewer(self) -> Viewer | None:
-        try:
-            return await self.context.viewer()
-        except Exception:
-            return None  # the ordinary path answers it
 
     async def _send_frames(self, operation, member: Member) -> bool:
         """Sends the group's frames until it ends; True if this operation must run alone."""
@@ -355,9 +364,22 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
                 with contextlib.suppress(Exception):
                     await socket.close(TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
                 return False
+            if isinstance(item, _AccessCheck):
+                if still_allowed(member.viewer, item.standing):
+                    continue
+                with contextlib.suppress(Exception):
+                    await socket.close(ACCESS_ENDED_CLOSE_CODE, ACCESS_CHANGED_REASON)
+                return False
             if operation.completed:
                 return False
             try:
                 await socket.ws.send_text(prefix + item + "}")
             except Exception:
                 return False  # the socket is gone; the handler's shutdown cleans up
+
+
+async def _viewer(context: Context) -> Viewer | None:
+    try:
+        return await context.viewer()
+    except Exception:
+        return None  # the ordinary path answers it

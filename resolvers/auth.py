@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from argon2 import PasswordHasher
@@ -50,9 +51,28 @@ class Viewer:
     role: str
     name: str
     account_version: int = 0  # as read when the request was authenticated
+    token_expires_at: datetime | None = None  # when the token it was authenticated by expires
 
     def can(self, capability: Capability) -> bool:
         return allows(self.role, capability)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What decides a user's rights, as the account's users stand after an access change."""
+
+    role: str
+    active: bool
+
+
+def still_allowed(viewer: Viewer, standing: Mapping[uuid.UUID, Standing]) -> bool:
+    """Whether a live subscription may go on serving `viewer` once the account's users changed.
+
+    The cheap twin of `authenticate` for open subscriptions: any change to the caller's role or
+    standing ends what was authorized under the old one (the client reconnects and is
+    authenticated afresh, with its new rights or not at all)."""
+    now = standing.get(viewer.user_id)
+    return now is not None and now.active and now.role == viewer.role
 
 
 @dataclass(frozen=True)
@@ -110,7 +130,7 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def _decode(desk: Desk, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+def _decode(desk: Desk, token: str) -> tuple[uuid.UUID, uuid.UUID, datetime]:
     try:
         claims = jwt.decode(
             token,
@@ -123,7 +143,8 @@ def _decode(desk: Desk, token: str) -> tuple[uuid.UUID, uuid.UUID]:
     except jwt.PyJWTError:
         raise AuthenticationError("Your token is not valid: log in again") from None
     try:
-        return parse_id(claims["sub"]), parse_id(claims["acct"])
+        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+        return parse_id(claims["sub"]), parse_id(claims["acct"]), expires_at
     except Exception:
         raise AuthenticationError("Your token is not valid: log in again") from None
 
@@ -136,7 +157,7 @@ _VIEWER = (
 
 
 async def authenticate(desk: Desk, token: str) -> Viewer:
-    user_id, account_id = _decode(desk, token)
+    user_id, account_id, expires_at = _decode(desk, token)
     async with desk.db.read_rows() as conn:
         row = (await conn.execute(_VIEWER, {"user_id": user_id})).first()
     # Checked on every request, so deactivation ends every token the user holds at once.
@@ -148,4 +169,5 @@ async def authenticate(desk: Desk, token: str) -> Viewer:
         role=row.role,
         name=row.name,
         account_version=row.version,
+        token_expires_at=expires_at,
     )

@@ -30,3 +30,7 @@ class Forbidden(DeskError):
 
 class SubscriberTooSlow(Exception):
     """A subscriber fell so far behind that the server stopped queueing for it."""
+
+
+class AccessRevoked(Exception):
+    """The caller's role or standing changed while a subscription served it."""

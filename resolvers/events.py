@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -11,9 +11,9 @@ from sqlmodel import col, select
 
 from db.enums import EventKind
 from db.models import Account, AccountEvent, Handoff, HandoffSeen, User
-from resolvers.auth import Viewer
+from resolvers.auth import Standing, Viewer, still_allowed
 from resolvers.desk import Desk
-from resolvers.errors import BadInput
+from resolvers.errors import AccessRevoked, BadInput
 from resolvers.handoff_views import HandoffView, UserView, handoff_views, to_views
 
 CATCH_UP_PAGE = 500
@@ -26,15 +26,19 @@ class LoggedEvent:
     is the only thing left to work out, without a query)."""
 
     event: AccountEvent
-    handoff: HandoffView
+    handoff: HandoffView | None  # None for ACCESS_CHANGED, which concerns users, not a handoff
     actor: UserView | None
     read_by: frozenset[uuid.UUID]
+    # ACCESS_CHANGED only: every user of the account as they stand now, so that each open
+    # subscription re-checks its caller without a query of its own.
+    standing: Mapping[uuid.UUID, Standing] | None = None
 
     @property
     def seq(self) -> int:
         return self.event.seq
 
     def handoff_for(self, viewer: Viewer) -> HandoffView:
+        assert self.handoff is not None, "an access change has no handoff"
         return replace(self.handoff, unread=viewer.user_id not in self.read_by)
 
 
@@ -48,7 +52,7 @@ async def events_after(
     desk: Desk, account_id: uuid.UUID, after: int, limit: int = CATCH_UP_PAGE
 ) -> list[LoggedEvent]:
     """The account's events with seq > after, oldest first, with what their payloads show:
-    four statements for any number of events."""
+    four statements for any number of events (a fifth when the users' access changed)."""
     stmt = (
         select(AccountEvent)
         .where(AccountEvent.account_id == account_id, AccountEvent.seq > after)
@@ -58,7 +62,10 @@ async def events_after(
     async with desk.db.read() as db:
         events = list((await db.exec(stmt)).all())
         handoff_ids = list({e.handoff_id for e in events if e.handoff_id is not None})
-        if not handoff_ids:
+        standing = None
+        if any(e.kind == EventKind.ACCESS_CHANGED for e in events):
+            standing = await _standing(db, account_id)
+        if not handoff_ids and standing is None:
             return []
         views = handoff_views().where(
             col(Handoff.id).in_(handoff_ids), col(Handoff.account_id) == account_id
@@ -82,9 +89,20 @@ async def events_after(
             actor=users.get(e.actor_id),
             read_by=frozenset(read_by[e.handoff_id]),
         )
+        if e.kind != EventKind.ACCESS_CHANGED
+        else LoggedEvent(
+            event=e, handoff=None, actor=None, read_by=frozenset(), standing=standing
+        )
         for e in events
-        if e.handoff_id in handoffs
+        if e.handoff_id in handoffs or e.kind == EventKind.ACCESS_CHANGED
     ]
+
+
+async def _standing(db, account_id: uuid.UUID) -> Mapping[uuid.UUID, Standing]:
+    rows = await db.exec(
+        select(User.id, User.role, User.active).where(col(User.account_id) == account_id)
+    )
+    return {user_id: Standing(role=role, active=active) for user_id, role, active in rows.all()}
 
 
 # The shared view is nobody's in particular: `unread` is worked out per subscriber.
@@ -102,16 +120,32 @@ class EventSource(Protocol):
 
 
 async def live_events(
+    desk: Desk,
     source: EventSource,
     viewer: Viewer,
     *,
     kinds: frozenset[EventKind],
     after: int | None,
     handoff_id: uuid.UUID | None = None,
+    on_access_change: Callable[[Mapping[uuid.UUID, Standing]], None] | None = None,
 ) -> AsyncIterator[LoggedEvent]:
-    """The caller's account's events of these kinds: those after `after` first, then live."""
+    """The caller's account's events of these kinds: those after `after` first, then live.
+
+    When the account's users' access changes, the caller's rights are checked again: a caller
+    whose role or standing changed gets `AccessRevoked` (the stream ends). A stream serving
+    several callers at once passes `on_access_change` to check each of them instead."""
     if after is not None and after < 0:
         raise BadInput("after must be a sequence number (0 or more)")
+    if after is not None and after > (latest := await latest_seq(desk, viewer.account_id)):
+        # Otherwise every live event up to `after` would be skipped, silently.
+        raise BadInput(f"after ({after}) is beyond the latest event ({latest}): resubscribe")
     async for logged in source.events(viewer.account_id, after):
-        if logged.event.kind in kinds and (handoff_id is None or logged.handoff.id == handoff_id):
+        if logged.standing is not None:
+            if on_access_change is not None:
+                on_access_change(logged.standing)
+            elif not still_allowed(viewer, logged.standing):
+                raise AccessRevoked("your access changed: reconnect")
+        elif logged.event.kind in kinds and (
+            handoff_id is None or logged.handoff.id == handoff_id
+        ):
             yield logged

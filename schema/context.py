@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
-from resolvers.auth import Viewer, authenticate, bearer_token
+from db.types import utcnow
+from resolvers.auth import Standing, Viewer, authenticate, bearer_token
 from resolvers.desk import Desk
 from resolvers.events import EventSource
 from resolvers.loaders import Loaders
 
+# Both websocket protocols: the caller's rights ended (token expired, deactivated, role changed).
+ACCESS_ENDED_CLOSE_CODE = 4403
+
 
 class Context:
-    """One per HTTP request, or one per websocket connection (shared by its subscriptions)."""
+    """One per HTTP request, or one per websocket operation.
+
+    A websocket's connection has one too (it holds the connection_init payload and answers the
+    handshake), but no operation runs with it: each query, mutation and subscription gets its own
+    from `for_operation`, so the caller is authenticated from the database's current state, and
+    loaders start empty, at every operation.
+    """
 
     def __init__(
         self,
@@ -28,6 +42,11 @@ class Context:
         self._loaders: Loaders | None = None
         # Set by Strawberry from the websocket's connection_init payload.
         self.connection_params: dict | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+
+    # A stream serving several callers sets this to check each of them on an access change;
+    # None: the stream's own caller is checked (see events.live_events).
+    on_access_change: Callable[[Mapping[Any, Standing]], None] | None = None
 
     def _credentials(self) -> str | None:
         if self._authorization is not None:
@@ -37,6 +56,12 @@ class Context:
         if value is None and params.get("token"):
             value = f"Bearer {params['token']}"
         return value if isinstance(value, str) else None
+
+    def for_operation(self) -> Context:
+        """A context for one operation of this websocket: same credentials, nothing cached."""
+        context = Context(self.desk, self._events, self._authorization, self.request)
+        context.connection_params = self.connection_params
+        return context
 
     async def viewer(self) -> Viewer:
         """The authenticated caller; raises a clear authentication error otherwise."""
@@ -53,8 +78,27 @@ class Context:
         return self._loaders
 
     def fresh_loaders(self) -> None:
-        """A websocket's context lives as long as the socket: forget what loaders cached."""
+        """A subscription lives as long as it is open: forget what loaders cached."""
         self._loaders = None
+
+    def close_when_token_expires(self, expires_at: datetime | None) -> None:
+        """A websocket outlives no token: at its expiry the socket is closed with 4403."""
+        self.stop_expiry()
+        if expires_at is None:
+            return
+        delay = max(0.0, (expires_at - utcnow()).total_seconds())
+        self._expiry = asyncio.get_running_loop().call_later(
+            delay, lambda: asyncio.ensure_future(self._expired())
+        )
+
+    def stop_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+
+    async def _expired(self) -> None:
+        with contextlib.suppress(Exception):  # closed already
+            await self.close_connection(ACCESS_ENDED_CLOSE_CODE, "your token expired: log in again")
 
     async def close_connection(self, code: int, reason: str) -> None:
         """Close this context's websocket (a subscription's way to send its client away)."""

@@ -10,14 +10,16 @@ from typing import Annotated
 import strawberry
 
 from resolvers import events
-from resolvers.errors import SubscriberTooSlow
+from resolvers.errors import AccessRevoked, SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
+from schema.context import ACCESS_ENDED_CLOSE_CODE
 from schema.types import Handoff, Info, User
 
 TOO_SLOW_CLOSE_CODE = 1013
 TOO_SLOW_REASON = "too far behind: resubscribe with after"
+ACCESS_CHANGED_REASON = "your access changed: reconnect"
 
 After = Annotated[
     int | None,
@@ -47,17 +49,26 @@ class HandoffClaimChanged:
 
 
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
-    viewer = await info.context.viewer()
-    source = info.context.live_events()
+    context = info.context
+    viewer = await context.viewer()
     try:
         async for logged in events.live_events(
-            source, viewer, kinds=kinds, after=after, handoff_id=handoff_id
+            context.desk,
+            context.live_events(),
+            viewer,
+            kinds=kinds,
+            after=after,
+            handoff_id=handoff_id,
+            on_access_change=context.on_access_change,
         ):
-            info.context.fresh_loaders()  # each event is resolved with what is true now
+            context.fresh_loaders()  # each event is resolved with what is true now
             yield logged
     except SubscriberTooSlow:
         # 1013 "try again later": graphql-ws clients reconnect; resubscribe with `after`.
-        await info.context.close_connection(TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
+        await context.close_connection(TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
+    except AccessRevoked:
+        # The client reconnects, and is authenticated afresh: with its new rights, or not at all.
+        await context.close_connection(ACCESS_ENDED_CLOSE_CODE, ACCESS_CHANGED_REASON)
 
 
 async def _handoff(info: Info, logged: LoggedEvent) -> Handoff:

@@ -1,0 +1,44 @@
+"""Every websocket operation runs with a context of its own.
+
+Strawberry builds one context per websocket connection and runs each of the socket's operations
+with it. Rights decided once per socket would outlive a demotion or a deactivation, and loaders
+kept per socket would answer a later mutation with what the database held earlier. Here the
+handler's schema hands each operation `context.for_operation()`: the caller authenticated from
+the database at that operation, and empty loaders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class _PerOperationSchema:
+    """The schema as a websocket handler sees it (the handlers call `stream` or `subscribe`)."""
+
+    def __init__(self, schema: Any) -> None:
+        self._schema = schema
+
+    async def stream(self, *args: Any, context_value: Any, **kwargs: Any) -> Any:
+        return await self._schema.stream(
+            *args, context_value=context_value.for_operation(), **kwargs
+        )
+
+    async def subscribe(self, *args: Any, context_value: Any, **kwargs: Any) -> Any:
+        return await self._schema.subscribe(
+            *args, context_value=context_value.for_operation(), **kwargs
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
+
+
+def per_operation(handler_class: type) -> type:
+    """`handler_class` (either protocol's handler) running each operation with its own context."""
+
+    class PerOperationHandler(handler_class):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.schema = _PerOperationSchema(self.schema)
+
+    PerOperationHandler.__name__ = PerOperationHandler.__qualname__ = handler_class.__name__
+    return PerOperationHandler
