@@ -6,7 +6,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 
 from sqlalchemy import Boolean, Integer, Select, bindparam, func, tuple_
@@ -63,14 +63,33 @@ def encode_cursor(handoff: HandoffView) -> str:
     return base64.urlsafe_b64encode(key.encode()).decode()
 
 
+# A cursor we hand out is about 110 characters; refusing longer ones before decoding bounds the
+# work a crafted one can cause (JSON nested thousands deep would exhaust the parser's recursion).
+CURSOR_MAX = 256
+# The sort key's rank is an INTEGER column: a rank beyond it fails to bind, not to compare.
+_RANK_RANGE = range(-(2**31), 2**31)
+_NOT_A_CURSOR = "after is not a cursor from this queue"
+
+
 def decode_cursor(cursor: str) -> tuple[int, int, datetime, uuid.UUID]:
+    """The sort key a cursor carries, each part checked to be one the database can compare
+    with: a crafted cursor is the client's mistake (BAD_USER_INPUT), never an internal error."""
+    if len(cursor) > CURSOR_MAX:
+        raise BadInput(_NOT_A_CURSOR)
     try:
         unclaimed, rank, created_at, handoff_id = json.loads(base64.urlsafe_b64decode(cursor))
-        key = int(unclaimed), int(rank), datetime.fromisoformat(created_at), uuid.UUID(handoff_id)
-    except (ValueError, TypeError, AttributeError):
-        raise BadInput("after is not a cursor from this queue") from None
-    if key[2].tzinfo is None:  # every cursor we hand out carries its zone
-        raise BadInput("after is not a cursor from this queue")
+        # Exactly the types we write: json.loads also yields floats, Infinity, bools, huge ints.
+        if type(unclaimed) is not int or unclaimed not in (0, 1):
+            raise ValueError
+        if type(rank) is not int or rank not in _RANK_RANGE:
+            raise ValueError
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:  # every cursor we hand out carries its zone
+            raise ValueError
+        moment.astimezone(UTC)  # what binding does: out of range near year 1 or 9999
+        key = unclaimed, rank, moment, uuid.UUID(handoff_id)
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        raise BadInput(_NOT_A_CURSOR) from None
     return key
 
 
