@@ -4,10 +4,16 @@ A job is leased with one conditional update. Settling it (done, retry, failed) i
 still holding the lease and happens in the transaction that commits the job's effect: a worker
 whose lease expired (it was too slow, or presumed dead) finds its settlement refused, rolls its
 effect back, and the job's effect is committed exactly once.
+
+A lease belongs to one attempt, not to a worker: each lease writes a fresh token (the worker's
+name plus a random part) into `lease_owner`, and only that token settles or hands the job back.
+Slots of one worker share its name, so matching the name alone would let a slot whose lease
+expired settle the job another slot of the same worker has since leased again.
 """
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,13 +35,22 @@ class LeasedJob:
     account_id: uuid.UUID
     subject_id: uuid.UUID
     attempts: int  # including this one
-    owner: str
+    lease: str  # this attempt's token in `lease_owner`
+
+
+# `lease_owner` is 64 characters wide: the worker's name is cut to leave room for the random part.
+_OWNER_CHARS = 47
+
+
+def lease_token(owner: str) -> str:
+    return f"{owner[:_OWNER_CHARS]}/{secrets.token_hex(8)}"
 
 
 async def lease_job(
     db: Database, owner: str, kinds: Sequence[JobKind], lease_seconds: float
 ) -> LeasedJob | None:
     now = utcnow()
+    lease = lease_token(owner)
     available = ((col(Job.state) == JobState.PENDING) & (col(Job.run_after) <= now)) | (
         (col(Job.state) == JobState.RUNNING) & (col(Job.lease_expires_at) < now)
     )
@@ -52,7 +67,7 @@ async def lease_job(
         .where(col(Job.id) == pick.scalar_subquery())
         .values(
             state=JobState.RUNNING,
-            lease_owner=owner,
+            lease_owner=lease,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             attempts=Job.attempts + 1,
             updated_at=now,
@@ -69,7 +84,7 @@ async def lease_job(
         account_id=row.account_id,
         subject_id=row.subject_id,
         attempts=row.attempts,
-        owner=owner,
+        lease=lease,
     )
 
 
@@ -97,7 +112,7 @@ async def settle_job(
         update(Job)
         .where(
             col(Job.id) == job.id,
-            col(Job.lease_owner) == job.owner,
+            col(Job.lease_owner) == job.lease,
             col(Job.state) == JobState.RUNNING,
         )
         .values(**values)
@@ -110,7 +125,7 @@ async def return_job(db: Database, job: LeasedJob) -> None:
     """Shutdown: hand an unfinished job back at once, without counting the attempt."""
     stmt = (
         update(Job)
-        .where(col(Job.id) == job.id, col(Job.lease_owner) == job.owner)
+        .where(col(Job.id) == job.id, col(Job.lease_owner) == job.lease)
         .values(
             state=JobState.PENDING,
             lease_owner=None,

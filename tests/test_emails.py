@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import logging
 import threading
 import uuid
 from collections import Counter, defaultdict
@@ -10,6 +11,7 @@ from email import message_from_bytes, policy
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from sqlmodel import select
 
 from db.enums import EmailStatus, HandoffIntent, JobKind, JobState, SessionStatus
@@ -19,6 +21,7 @@ from resolvers.desk import Desk
 from tests.factories import make_escalation, make_session
 from tests.server import free_port
 from tests.waiting import wait_for
+from workers import create_worker
 from workers.emails import email_job
 from workers.runner import Worker
 
@@ -304,6 +307,97 @@ async def test_without_an_smtp_url_emails_are_logged_and_nothing_is_sent(desk, t
     assert all(r.sent_at is None for r in rows)
     assert smtp.received == [] and not smtp.offered
     assert sorted(j.state for j in await email_jobs(desk)) == [JobState.DONE] * 3
+
+
+# --- a mail server slower than the lease ---
+
+
+class StallingPeer:
+    """An SMTP server in the test's own event loop: it holds each of its first two deliveries
+    until the test lets it go, then accepts it; later ones are accepted at once."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[list[str]] = []  # recipients of each DATA, in arrival order
+        self.arrived: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self.release: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.deliveries.append(list(envelope.rcpt_tos))
+        n = len(self.deliveries)
+        self.arrived[n].set()
+        if n <= 2:
+            await self.release[n].wait()
+        return "250 OK"
+
+
+@pytest.fixture
+async def stalling_smtp():
+    peer = StallingPeer()
+    server = await asyncio.get_running_loop().create_server(
+        lambda: SMTP(peer, hostname="127.0.0.1"), "127.0.0.1", 0
+    )
+    peer.url = f"smtp://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        yield peer
+    finally:
+        for n in (1, 2):
+            peer.release[n].set()
+        server.close()
+
+
+def refused_attempts(caplog, job_id: uuid.UUID) -> list[int]:
+    """Attempts at this job whose settlement the worker reported refused (lease taken over)."""
+    prefix = f"job {job_id} attempt "
+    return sorted(
+        int(r.getMessage()[len(prefix) :].split()[0])
+        for r in caplog.records
+        if r.getMessage().startswith(prefix) and "taken over" in r.getMessage()
+    )
+
+
+async def test_two_slots_of_one_worker_settle_a_slow_email_once(desk, team, stalling_smtp, caplog):
+    # The contract: delivery is at least once (a peer slower than the lease may get the email
+    # from two attempts), settlement exactly once: only the attempt holding the lease records
+    # its outcome; the overtaken attempt's late settlement is refused, even in the same worker.
+    caplog.set_level(logging.WARNING, logger="workers.runner")
+    peer = stalling_smtp
+    handoff = await make_escalation(desk, team.globex["gus"], "Globex VPN is down")
+    [job] = await email_jobs(desk)
+    settings = dataclasses.replace(
+        desk.settings, smtp_url=peer.url, job_lease_override=1.0, worker_concurrency=2
+    )
+    worker = create_worker(Desk(settings=settings, db=desk.db))
+    assert worker.concurrency == 2 and worker.lease_seconds == 1.0
+
+    async def first_attempt_over():
+        rows = await emails_of(desk, handoff.id)
+        return 1 in refused_attempts(caplog, job.id) or rows[0].status == EmailStatus.SENT
+
+    async def settled():
+        [row] = await emails_of(desk, handoff.id)
+        [now] = await email_jobs(desk)
+        return (row, now) if now.state == JobState.DONE else None
+
+    worker.start()
+    try:
+        await asyncio.wait_for(peer.arrived[1].wait(), 15)
+        # The first attempt stalls past its lease; the worker's other slot leases the job again.
+        await asyncio.wait_for(peer.arrived[2].wait(), 15)
+        # The first attempt's delivery goes through while the second still holds the lease.
+        peer.release[1].set()
+        await wait_for(first_attempt_over, "the first attempt to end")
+        peer.release[2].set()
+        row, final = await wait_for(settled, "the email job to settle")
+    finally:
+        await worker.stop(10)
+
+    assert final.attempts >= 2 and final.lease_owner is None
+    # The email row records the attempt that held the lease last, not the overtaken first one.
+    assert (row.status, row.attempts) == (EmailStatus.SENT, final.attempts)
+    assert row.sent_at is not None
+    assert refused_attempts(caplog, job.id) == list(range(1, final.attempts))
+    # At least once: every attempt reached the peer; the overtaken one's copy is the duplicate.
+    assert peer.deliveries == [["gail.admin@globex.test"]] * final.attempts
 
 
 # --- end to end: a real server process ---

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 
 import pytest
 from sqlmodel import col, select
@@ -99,6 +99,24 @@ class ScriptedAssessor:
         return answer(self.summary)
 
 
+class RelayAssessor:
+    """Holds its first two calls until the test opens each one's gate; answers later calls at
+    once. Each answer names the call that gave it."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.asked: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self.gates: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+
+    async def assess(self, request) -> AssessmentResult:
+        self.calls += 1
+        n = self.calls
+        self.asked[n].set()
+        if n <= 2:
+            await self.gates[n].wait()
+        return answer(f"call {n}")
+
+
 class CountingAssessor:
     """Counts, in a tally shared between workers, how often each escalation was assessed."""
 
@@ -186,6 +204,11 @@ async def wait_landed(desk: Desk, handoff_id: uuid.UUID, timeout: float = 15.0) 
     return await wait_for(lambda: landed(desk, handoff_id), "the assessment to land", timeout)
 
 
+def held_by(job: Job, worker: Worker) -> bool:
+    """Leased by one of this worker's attempts (its name, then the attempt's own token)."""
+    return (job.lease_owner or "").startswith(f"{worker.owner}/")
+
+
 async def wait_job(desk: Desk, handoff_id: uuid.UUID, state: JobState) -> Job:
     async def check():
         job = await assess_job(desk, handoff_id)
@@ -218,7 +241,7 @@ async def test_an_escalation_commits_pending_with_its_job_before_any_assessor_an
         # The assessor is thinking: the escalation stays pending, its job leased to the worker,
         # and another escalation commits meanwhile without waiting for it.
         job = await assess_job(desk, handoff.id)
-        assert (job.state, job.lease_owner) == (JobState.RUNNING, worker.owner)
+        assert job.state == JobState.RUNNING and held_by(job, worker)
         assert (await handoff_row(desk, handoff.id)).assessment_status == AssessmentStatus.PENDING
         async with asyncio.timeout(10):
             second = await make_escalation(desk, team.acme["sam"], "Outlook keeps prompting")
@@ -387,7 +410,7 @@ async def test_a_worker_whose_lease_expired_has_its_late_result_refused(desk, te
         async with running(worker_a, grace=10):
             await asyncio.wait_for(stuck.asked.wait(), 15)
             leased = await assess_job(desk, handoff.id)
-            assert (leased.state, leased.lease_owner) == (JobState.RUNNING, worker_a.owner)
+            assert leased.state == JobState.RUNNING and held_by(leased, worker_a)
 
             # A hangs past its lease; B takes the job over once the lease has expired.
             worker_b = assess_worker(desk_b, quick, lease_seconds=30)
@@ -417,6 +440,48 @@ async def test_a_worker_whose_lease_expired_has_its_late_result_refused(desk, te
     assert any("taken over by another worker" in r.getMessage() for r in caplog.records)
 
 
+def refused_attempts(caplog, job_id: uuid.UUID) -> list[int]:
+    """Attempts at this job whose settlement the worker reported refused (lease taken over)."""
+    prefix = f"job {job_id} attempt "
+    return sorted(
+        int(r.getMessage()[len(prefix) :].split()[0])
+        for r in caplog.records
+        if r.getMessage().startswith(prefix) and "taken over" in r.getMessage()
+    )
+
+
+async def test_two_slots_of_one_worker_never_both_settle_a_job(desk, team, caplog):
+    caplog.set_level(logging.WARNING, logger="workers.runner")
+    handoff = await make_escalation(desk, team.acme["alex"], "Laptop will not enrol")
+    job = await assess_job(desk, handoff.id)
+    assessor = RelayAssessor()
+    worker = assess_worker(desk, assessor, lease_seconds=1.0, concurrency=2, timeout=60)
+
+    async def first_attempt_over():
+        return 1 in refused_attempts(caplog, job.id) or await landed(desk, handoff.id)
+
+    async with running(worker, grace=10):
+        await asyncio.wait_for(assessor.asked[1].wait(), 15)
+        # The first call hangs past its lease: the same worker's other slot leases the job again.
+        await asyncio.wait_for(assessor.asked[2].wait(), 15)
+        # The first attempt answers while the second holds the lease.
+        assessor.gates[1].set()
+        await wait_for(first_attempt_over, "the first attempt to end")
+        assessor.gates[2].set()
+        final = await wait_job(desk, handoff.id, JobState.DONE)
+        row = await wait_landed(desk, handoff.id)
+
+    # Settled once, by the attempt holding the lease last; each earlier one was refused.
+    assert final.attempts >= 2 and final.lease_owner is None
+    assert assessor.calls == final.attempts
+    assert row.assessment_summary == f"call {final.attempts}"
+    assert refused_attempts(caplog, job.id) == list(range(1, final.attempts))
+    assert await event_kinds(desk, handoff.id) == [
+        EventKind.ESCALATED,
+        EventKind.ASSESSMENT_READY,
+    ]
+
+
 # --- (g) graceful shutdown ---
 
 
@@ -430,11 +495,7 @@ async def test_stopping_a_worker_mid_job_hands_the_job_back_for_another_worker(d
         async with running(worker_a, grace=0.2):
             await asyncio.wait_for(held.asked.wait(), 15)
             job = await assess_job(desk, handoff.id)
-            assert (job.state, job.lease_owner, job.attempts) == (
-                JobState.RUNNING,
-                worker_a.owner,
-                1,
-            )
+            assert (job.state, job.attempts) == (JobState.RUNNING, 1) and held_by(job, worker_a)
             began = time.monotonic()
             await worker_a.stop(grace_seconds=0.2)
             assert time.monotonic() - began < 5

@@ -1,5 +1,6 @@
 """Runs jobs leased from the database: in each server process by default, or on its own
-(`handoff-desk worker`). Any number of workers may run; a job is leased by one at a time."""
+(`handoff-desk worker`). Any number of workers may run; a job is leased by one attempt at a time:
+each lease carries its own token, so even two slots of one worker never both settle a job."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ GiveUp = Callable[["JobRun", Tx], Awaitable[None]]
 
 
 class LeaseLost(Exception):
-    """Another worker took this job over (our lease expired): our result must not commit."""
+    """Another attempt took this job over (our lease expired): our result must not commit."""
 
 
 class JobRun:
@@ -74,7 +75,8 @@ class Worker:
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
         self.retry_base_seconds = retry_base_seconds
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Names the worker in logs and prefixes its lease tokens (cut short to fit the column).
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._slots: list[asyncio.Task] = []
@@ -134,7 +136,11 @@ class Worker:
                 await asyncio.shield(return_job(self.desk.db, job))
             raise
         except LeaseLost:
-            log.warning("job %s was taken over by another worker; dropped our result", job.id)
+            log.warning(
+                "job %s attempt %d was taken over by another worker or slot; dropped its result",
+                job.id,
+                job.attempts,
+            )
         except Exception as error:
             if unavailable(error):
                 # Not the job's fault: hand it back uncounted; if the database is still away,
