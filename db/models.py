@@ -113,7 +113,13 @@ class Handoff(SQLModel, table=True):
     engineer_notes: str = _text()
     priority: str = _short(16)
     priority_rank: int
-    snapshot: dict = Field(sa_type=JSONType)
+    snapshot: dict = Field(sa_type=JSONType)  # the session's fields at handoff time
+    # The snapshot's conversation is a reference, not a copy: the session's messages up to this
+    # position (0: none). Messages are append-only, so they read back as they stood. If they
+    # ever become editable or deletable, the snapshot must copy them again.
+    snapshot_through: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     created_by_id: uuid.UUID = Field(foreign_key="app_user.id")
     created_at: datetime = _when()
     assessment_status: str = _short(16)

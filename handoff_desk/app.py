@@ -297,6 +297,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_tokens=settings.max_query_tokens,
             max_aliases=settings.max_query_aliases,
             introspection=settings.introspection,
+            max_cost=settings.max_query_cost,
         )
     )
     graphql = DeskGraphQL(

@@ -85,6 +85,9 @@ class Settings:
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_query_aliases: int = 20
+    # Fields times list sizes (schema/cost.py). GraphiQL's introspection costs about 27,000, the
+    # console's and tests' largest documents under 17,000; a nested cycle costs millions.
+    max_query_cost: int = 50_000
     introspection: bool = True
     cors_origins: tuple[str, ...] = ()
     assessor: str = "rules"
@@ -153,6 +156,7 @@ class Settings:
             max_query_depth=_int(env, "HANDOFF_MAX_QUERY_DEPTH", defaults.max_query_depth, 1),
             max_query_tokens=_int(env, "HANDOFF_MAX_QUERY_TOKENS", defaults.max_query_tokens, 1),
             max_query_aliases=_int(env, "HANDOFF_MAX_QUERY_ALIASES", defaults.max_query_aliases, 0),
+            max_query_cost=_int(env, "HANDOFF_MAX_QUERY_COST", defaults.max_query_cost, 1),
             introspection=_bool(env, "HANDOFF_INTROSPECTION", defaults.introspection),
             cors_origins=tuple(
                 o.strip().rstrip("/")

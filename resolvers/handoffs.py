@@ -16,7 +16,7 @@ from db.enums import (
 )
 from db.models import Handoff, SessionMessage, TroubleshootingSession
 from db.types import utcnow
-from resolvers import limits
+from resolvers import caps, limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.handoff_views import HandoffView, views_by_id
@@ -69,8 +69,7 @@ async def _hand_off(
     priority: Priority,
 ) -> Handoff:
     now = utcnow()
-    messages = await _conversation(tx, session.id)
-    snapshot = session_snapshot(session, messages, taken_at=now.isoformat())
+    snapshot = session_snapshot(session, taken_at=now.isoformat())
     handoff = Handoff(
         account_id=session.account_id,
         session_id=session.id,
@@ -79,6 +78,8 @@ async def _hand_off(
         priority=priority,
         priority_rank=priority.rank,
         snapshot=snapshot,
+        # The conversation by reference: positions are handed out under this session's lock.
+        snapshot_through=session.message_count,
         created_by_id=viewer.user_id,
         created_at=now,
         assessment_status=AssessmentStatus.PENDING,
@@ -93,12 +94,8 @@ async def _hand_off(
         return handoff
 
     session.status = SessionStatus.ESCALATED
-    session.escalation_package = {
-        "handoff_id": str(handoff.id),
-        "escalated_at": now.isoformat(),
-        "snapshot": snapshot,
-        "conversation_path": conversation_path(messages),
-    }
+    # A reference: the package's snapshot and conversation path are this handoff's snapshot.
+    session.escalation_package = {"handoff_id": str(handoff.id), "escalated_at": now.isoformat()}
     tx.session.add(session)
     await tx.session.flush()  # the handoff row exists before rows that point at it
     await mark_seen(tx.session, viewer.user_id, handoff.id)  # nobody is told of their own news
@@ -114,19 +111,26 @@ async def _hand_off(
     return handoff
 
 
-async def _conversation(tx: Tx, session_id: uuid.UUID) -> list[SessionMessage]:
+async def snapshot_conversation(
+    db, handoff: Handoff, *, limit: int = caps.MESSAGES.maximum
+) -> list[SessionMessage]:
+    """The snapshot's conversation (its last `limit` messages) for work done outside a request,
+    such as the assessment."""
     stmt = (
         select(SessionMessage)
-        .where(SessionMessage.session_id == session_id)
-        .order_by(col(SessionMessage.position))
+        .where(
+            SessionMessage.session_id == handoff.session_id,
+            SessionMessage.position <= handoff.snapshot_through,
+        )
+        .order_by(col(SessionMessage.position).desc())
+        .limit(limit)
     )
-    return list((await tx.session.exec(stmt)).all())
+    return list(reversed((await db.exec(stmt)).all()))
 
 
-def session_snapshot(
-    session: TroubleshootingSession, messages: list[SessionMessage], *, taken_at: str
-) -> dict:
-    """The session as it stood at handoff time, kept with the handoff whatever happens later."""
+def session_snapshot(session: TroubleshootingSession, *, taken_at: str) -> dict:
+    """The session's fields as they stood at handoff time, kept with the handoff whatever
+    happens later. The conversation is kept as a position (`Handoff.snapshot_through`)."""
     return {
         "taken_at": taken_at,
         "problem_summary": session.problem_summary,
@@ -135,15 +139,6 @@ def session_snapshot(
         "status": session.status,
         "confidence_tier": session.confidence_tier,
         "handoff_count": session.handoff_count,
-        "messages": [
-            {
-                "position": m.position,
-                "role": m.role,
-                "content": m.content,
-                "created_at": m.created_at.isoformat(),
-            }
-            for m in messages
-        ],
     }
 
 

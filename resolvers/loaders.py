@@ -10,6 +10,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 
+from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from strawberry.dataloader import DataLoader
 
@@ -22,6 +23,7 @@ from db.models import (
     User,
 )
 from resolvers.auth import Viewer
+from resolvers.caps import Window
 from resolvers.desk import Desk
 from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer_params
 from resolvers.visibility import visible_to
@@ -39,6 +41,7 @@ class Loaders:
         self.session_handoffs = DataLoader(self._session_handoffs)
         self.handoff_view = DataLoader(self._handoff_views)
         self.snapshot = DataLoader(self._snapshots)
+        self.snapshot_messages = DataLoader(self._snapshot_messages)
         self.escalation_package = DataLoader(self._escalation_packages)
 
     async def _rows(self, stmt, params: dict | None = None):
@@ -62,14 +65,53 @@ class Loaders:
         by_id = {row.id: row for row in rows}
         return [by_id.get(i) for i in ids]
 
-    async def _messages(self, session_ids: Sequence[uuid.UUID]) -> list[list[SessionMessage]]:
+    async def _messages(
+        self, keys: Sequence[tuple[uuid.UUID, Window]]
+    ) -> list[list[SessionMessage]]:
         # Callers pass ids of sessions they already loaded through the account-scoped loader.
-        rows = await self._rows(
-            select(SessionMessage)
-            .where(col(SessionMessage.session_id).in_(session_ids))
-            .order_by(col(SessionMessage.position))
+        numbered = _numbered(
+            select(SessionMessage.id, SessionMessage.session_id.label("key")),
+            SessionMessage.session_id,
+            col(SessionMessage.position),
+        ).where(col(SessionMessage.session_id).in_({k for k, _ in keys}))
+        return await self._windows(SessionMessage, numbered, keys, SessionMessage.id)
+
+    async def _snapshot_messages(
+        self, keys: Sequence[tuple[uuid.UUID, Window]]
+    ) -> list[list[SessionMessage]]:
+        """Each handoff's snapshot conversation: its session's messages up to the position the
+        handoff kept, numbered per handoff (two handoffs of one session see different ones)."""
+        numbered = (
+            _numbered(
+                select(SessionMessage.id, Handoff.id.label("key")),
+                Handoff.id,
+                col(SessionMessage.position),
+            )
+            .select_from(Handoff)
+            .join(
+                SessionMessage,
+                and_(
+                    SessionMessage.session_id == Handoff.session_id,
+                    SessionMessage.position <= Handoff.snapshot_through,
+                ),
+            )
+            .where(col(Handoff.id).in_({k for k, _ in keys}), visible_to(self._viewer))
         )
-        return _grouped(rows, session_ids, lambda m: m.session_id)
+        return await self._windows(SessionMessage, numbered, keys, SessionMessage.id)
+
+    async def _windows(self, entity, numbered, keys, id_column) -> list[list]:
+        """One statement for every key's window: rows numbered from both ends within their key,
+        kept if some key's window takes them, then picked per key."""
+        inner = numbered.subquery()
+        most_first = max((w.size for _, w in keys if not w.from_end), default=0)
+        most_last = max((w.size for _, w in keys if w.from_end), default=0)
+        rows = await self._rows(
+            select(entity, inner.c.key, inner.c.from_start, inner.c.from_end)
+            .join(inner, inner.c.id == id_column)
+            .where(or_(inner.c.from_start <= most_first, inner.c.from_end <= most_last))
+            .order_by(inner.c.key, inner.c.from_start)
+        )
+        return _picked(rows, keys)
 
     async def _seen(self, handoff_ids: Sequence[uuid.UUID]) -> list[bool]:
         rows = await self._rows(
@@ -81,27 +123,55 @@ class Loaders:
         seen = set(rows)
         return [i in seen for i in handoff_ids]
 
-    async def _history(self, handoff_ids: Sequence[uuid.UUID]) -> list[list[AccountEvent]]:
+    async def _history(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[AccountEvent]]:
+        numbered = _numbered(
+            select(AccountEvent.seq.label("id"), AccountEvent.handoff_id.label("key")),
+            AccountEvent.handoff_id,
+            col(AccountEvent.seq),
+        ).where(
+            AccountEvent.account_id == self._viewer.account_id,
+            col(AccountEvent.handoff_id).in_({k for k, _ in keys}),
+        )
+        inner = numbered.subquery()
+        most_first = max((w.size for _, w in keys if not w.from_end), default=0)
+        most_last = max((w.size for _, w in keys if w.from_end), default=0)
         rows = await self._rows(
-            select(AccountEvent)
-            .where(
-                AccountEvent.account_id == self._viewer.account_id,
-                col(AccountEvent.handoff_id).in_(handoff_ids),
+            select(AccountEvent, inner.c.key, inner.c.from_start, inner.c.from_end)
+            .join(
+                inner,
+                and_(
+                    AccountEvent.account_id == self._viewer.account_id,
+                    inner.c.id == AccountEvent.seq,
+                ),
             )
-            .order_by(col(AccountEvent.seq))
+            .where(or_(inner.c.from_start <= most_first, inner.c.from_end <= most_last))
+            .order_by(inner.c.key, inner.c.from_start)
         )
-        return _grouped(rows, handoff_ids, lambda e: e.handoff_id)
+        return _picked(rows, keys)
 
-    async def _session_handoffs(self, session_ids: Sequence[uuid.UUID]) -> list[list[HandoffView]]:
-        views = to_views(
-            await self._rows(
-                handoff_views()
-                .where(col(Handoff.session_id).in_(session_ids), visible_to(self._viewer))
-                .order_by(col(Handoff.created_at)),
-                viewer_params(self._viewer),
+    async def _session_handoffs(
+        self, keys: Sequence[tuple[uuid.UUID, Window]]
+    ) -> list[list[HandoffView]]:
+        # The first `size` per session (visible ones only), numbered in one statement.
+        inner = (
+            _numbered(
+                select(Handoff.id, Handoff.session_id.label("key")),
+                Handoff.session_id,
+                col(Handoff.created_at),
+                col(Handoff.id),
             )
+            .where(col(Handoff.session_id).in_({k for k, _ in keys}), visible_to(self._viewer))
+            .subquery()
         )
-        return _grouped(views, session_ids, lambda h: h.session_id)
+        rows = await self._rows(
+            handoff_views()
+            .join(inner, inner.c.id == Handoff.id)
+            .where(inner.c.from_start <= max(w.size for _, w in keys))
+            .order_by(col(Handoff.session_id), inner.c.from_start),
+            viewer_params(self._viewer),
+        )
+        groups = _grouped(to_views(rows), [k for k, _ in keys], lambda h: h.session_id)
+        return [group[: w.size] for group, (_, w) in zip(groups, keys, strict=True)]
 
     async def _handoff_views(self, ids: Sequence[uuid.UUID]) -> list[HandoffView | None]:
         views = to_views(
@@ -131,6 +201,27 @@ class Loaders:
         )
         by_id = dict(rows)
         return [by_id.get(i) for i in session_ids]
+
+
+def _numbered(stmt, partition, *order):
+    """`stmt` with each row's place in its partition counted from the start and from the end."""
+    return stmt.add_columns(
+        func.row_number().over(partition_by=partition, order_by=order).label("from_start"),
+        func.row_number()
+        .over(partition_by=partition, order_by=[o.desc() for o in order])
+        .label("from_end"),
+    )
+
+
+def _picked(rows, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list]:
+    """Rows (entity, key, from_start, from_end) in order, picked per (key, window)."""
+    groups: dict = defaultdict(list)
+    for row in rows:
+        groups[row[1]].append(row)
+    return [
+        [r[0] for r in groups.get(key, []) if (r[3] if w.from_end else r[2]) <= w.size]
+        for key, w in keys
+    ]
 
 
 def _grouped(rows, keys, key_of) -> list[list]:

@@ -16,6 +16,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from schema.cost import query_cost_rule
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import DeskExecutionContext
 from schema.mutation import Mutation
@@ -43,6 +44,7 @@ class Limits:
     max_tokens: int
     max_aliases: int
     introspection: bool = True
+    max_cost: int | None = None  # see schema/cost.py
 
 
 def build_schema(limits: Limits | None = None) -> strawberry.Schema:
@@ -54,6 +56,8 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
             *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
         ]
+        if limits.max_cost is not None:
+            rules.append(query_cost_rule(limits.max_cost))
         if not limits.introspection:
             rules += DisableIntrospection().validation_rules
         extensions += [

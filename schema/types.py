@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
 from db import models
+from resolvers import caps
 from resolvers.handoff_views import HandoffView
+from resolvers.handoffs import conversation_path
 from schema import enums
 from schema.context import Context
 
@@ -92,14 +95,28 @@ class Message:
             created_at=row.created_at,
         )
 
-    @classmethod
-    def from_snapshot(cls, item: dict) -> Message:
-        return cls(
-            position=item["position"],
-            role=_MESSAGE_ROLE[item["role"]],
-            content=item["content"],
-            created_at=datetime.fromisoformat(item["created_at"]),
-        )
+
+_FIRST = "At most this many from the start ({default} unless given; at most {maximum})."
+_LAST = "Instead of first: the last this many, still in order (at most {maximum})."
+
+
+def _first(cap: caps.Cap):
+    return strawberry.argument(description=_FIRST.format(**vars(cap)))
+
+
+def _last(cap: caps.Cap):
+    return strawberry.argument(description=_LAST.format(**vars(cap)))
+
+
+MessagesFirst = Annotated[int | None, _first(caps.MESSAGES)]
+MessagesLast = Annotated[int | None, _last(caps.MESSAGES)]
+HandoffsFirst = Annotated[int | None, _first(caps.HANDOFFS)]
+HistoryFirst = Annotated[int | None, _first(caps.HISTORY)]
+HistoryLast = Annotated[int | None, _last(caps.HISTORY)]
+
+
+async def _snapshot_messages(info: Info, handoff_id: uuid.UUID, window: caps.Window) -> list:
+    return await info.context.loaders.snapshot_messages.load((handoff_id, window))
 
 
 @strawberry.type(description="The session as it stood when it was handed off.")
@@ -111,10 +128,10 @@ class SessionSnapshot:
     status: enums.SessionStatus
     confidence_tier: enums.Confidence | None
     handoff_count: int
-    messages: list[Message]
+    handoff_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def from_json(cls, data: dict) -> SessionSnapshot:
+    def from_json(cls, handoff_id: uuid.UUID, data: dict) -> SessionSnapshot:
         tier = data.get("confidence_tier")
         return cls(
             taken_at=datetime.fromisoformat(data["taken_at"]),
@@ -124,8 +141,21 @@ class SessionSnapshot:
             status=_SESSION_STATUS[data["status"]],
             confidence_tier=_CONFIDENCE[tier] if tier else None,
             handoff_count=data["handoff_count"],
-            messages=[Message.from_snapshot(m) for m in data["messages"]],
+            handoff_id=handoff_id,
         )
+
+    @strawberry.field(description="The conversation up to the handoff, oldest first.")
+    async def messages(
+        self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
+    ) -> list[Message]:
+        window = caps.window(caps.MESSAGES, first, last)
+        rows = await _snapshot_messages(info, self.handoff_id, window)
+        return [Message.from_row(m) for m in rows]
+
+
+async def _snapshot(info: Info, handoff_id: uuid.UUID) -> SessionSnapshot:
+    data = await info.context.loaders.snapshot.load(handoff_id)
+    return SessionSnapshot.from_json(handoff_id, data)
 
 
 @strawberry.type(description="One turn of the conversation, as the escalation package records it.")
@@ -139,22 +169,32 @@ class ConversationStep:
 class EscalationPackage:
     handoff_id: strawberry.ID
     escalated_at: datetime
-    snapshot: SessionSnapshot
-    conversation_path: list[ConversationStep]
+    escalation_id: strawberry.Private[uuid.UUID]
 
     @classmethod
     def from_json(cls, data: dict) -> EscalationPackage:
         return cls(
             handoff_id=strawberry.ID(data["handoff_id"]),
             escalated_at=datetime.fromisoformat(data["escalated_at"]),
-            snapshot=SessionSnapshot.from_json(data["snapshot"]),
-            conversation_path=[
-                ConversationStep(
-                    position=s["position"], role=_MESSAGE_ROLE[s["role"]], excerpt=s["excerpt"]
-                )
-                for s in data["conversation_path"]
-            ],
+            escalation_id=uuid.UUID(data["handoff_id"]),
         )
+
+    @strawberry.field
+    async def snapshot(self, info: Info) -> SessionSnapshot:
+        return await _snapshot(info, self.escalation_id)
+
+    @strawberry.field(description="Each turn of the snapshot's conversation, oldest first.")
+    async def conversation_path(
+        self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
+    ) -> list[ConversationStep]:
+        window = caps.window(caps.MESSAGES, first, last)
+        rows = await _snapshot_messages(info, self.escalation_id, window)
+        return [
+            ConversationStep(
+                position=s["position"], role=_MESSAGE_ROLE[s["role"]], excerpt=s["excerpt"]
+            )
+            for s in conversation_path(rows)
+        ]
 
 
 @strawberry.type(name="Session", description="A troubleshooting session.")
@@ -204,14 +244,20 @@ class Session:
     async def assignee(self, info: Info) -> User:
         return await _user(info, self.assignee_id)
 
-    @strawberry.field
-    async def messages(self, info: Info) -> list[Message]:
-        rows = await info.context.loaders.messages.load(self.session_id)
+    @strawberry.field(description="The conversation, oldest first.")
+    async def messages(
+        self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
+    ) -> list[Message]:
+        window = caps.window(caps.MESSAGES, first, last)
+        rows = await info.context.loaders.messages.load((self.session_id, window))
         return [Message.from_row(m) for m in rows]
 
-    @strawberry.field(description="Its escalations, and the caller's own park handoffs.")
-    async def handoffs(self, info: Info) -> list[Handoff]:
-        views = await info.context.loaders.session_handoffs.load(self.session_id)
+    @strawberry.field(
+        description="Its escalations, and the caller's own park handoffs, oldest first."
+    )
+    async def handoffs(self, info: Info, first: HandoffsFirst = None) -> list[Handoff]:
+        window = caps.window(caps.HANDOFFS, first)
+        views = await info.context.loaders.session_handoffs.load((self.session_id, window))
         return [Handoff.from_view(v) for v in views]
 
 
@@ -297,11 +343,16 @@ class Handoff:
 
     @strawberry.field(description="The session as it stood when it was handed off.")
     async def snapshot(self, info: Info) -> SessionSnapshot:
-        return SessionSnapshot.from_json(await info.context.loaders.snapshot.load(self.handoff_id))
+        return await _snapshot(info, self.handoff_id)
 
-    @strawberry.field(description="Escalated, assessed, claimed, released: who and when.")
-    async def history(self, info: Info) -> list[HandoffEvent]:
-        rows = await info.context.loaders.history.load(self.handoff_id)
+    @strawberry.field(
+        description="Escalated, assessed, claimed, released: who and when, oldest first."
+    )
+    async def history(
+        self, info: Info, first: HistoryFirst = None, last: HistoryLast = None
+    ) -> list[HandoffEvent]:
+        window = caps.window(caps.HISTORY, first, last)
+        rows = await info.context.loaders.history.load((self.handoff_id, window))
         return [HandoffEvent(row=e) for e in rows]
 
 

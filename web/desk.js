@@ -4,7 +4,7 @@
 // claimed by someone else: gone), so a replayed or repeated event never misplaces one.
 
 import { ASSESSMENT, CARD, Unauthenticated, gql } from "./api.js";
-import { DetailView } from "./detail.js";
+import { CONVERSATION_SHOWN, DetailView } from "./detail.js";
 import { PRIORITY_RANK, age, h, minutesAgo, priorityBadge, toast } from "./dom.js";
 import { LiveDesk } from "./live.js";
 
@@ -13,7 +13,7 @@ const QUEUE = `
     unclaimed: handoffQueue(first: 100, status: UNCLAIMED) { edges { node { ...Listed } } }
     claimed: handoffQueue(first: 100, status: CLAIMED) { edges { node { ...Listed } } }
   }
-  fragment Listed on Handoff { ...Card history { seq } }
+  fragment Listed on Handoff { ...Card history(last: 1) { seq } }
   ${CARD}`;
 
 const HANDOFF = `
@@ -24,7 +24,7 @@ const HANDOFF = `
       session {
         id problemSummary intakeType intakeContent status
         assignee { id name }
-        messages { position role content createdAt }
+        messages(last: ${CONVERSATION_SHOWN}) { position role content createdAt }
       }
     }
   }

@@ -4,6 +4,8 @@
 import { ago, formatTime, h, priorityBadge } from "./dom.js";
 
 const OPEN = new Set(["ACTIVE", "PAUSED"]);
+/** How many of a conversation's latest messages the detail asks for (the API's default page). */
+export const CONVERSATION_SHOWN = 100;
 const ROLE = { CUSTOMER: "Customer", ENGINEER: "Engineer", ASSISTANT: "Assistant" };
 const INTAKE = {
   CHAT: "chat",
@@ -202,7 +204,11 @@ export class DetailView {
   updateConversation(handoff) {
     if (handoff !== this.handoff) return;
     const messages = handoff.session.messages;
+    // The latest CONVERSATION_SHOWN messages are asked for; say so when earlier ones exist.
+    const earlier = messages.length ? messages[0].position - 1 : 0;
+    const note = h("li", { class: "earlier" }, `${earlier} earlier messages not shown`);
     this.conversation.replaceChildren(
+      ...(earlier > 0 ? [note] : []),
       ...messages.map((m) =>
         h(
           "li",

@@ -7,6 +7,7 @@ import logging
 
 from resolvers.assessments import fail_assessment, pending_handoff, store_assessment
 from resolvers.desk import transaction
+from resolvers.handoffs import snapshot_conversation
 from workers.assessors import AssessmentError, AssessmentRequest, Assessor
 from workers.runner import JobRun
 
@@ -17,12 +18,14 @@ def assessment_job(assessor: Assessor, timeout_seconds: float):
     async def run(job: JobRun) -> None:
         async with job.desk.db.read() as db:
             handoff = await pending_handoff(db, job.job.subject_id)
+            conversation = await snapshot_conversation(db, handoff) if handoff else []
         if handoff is None:  # landed already (a retry after a lost lease), or gone
             async with transaction(job.desk) as tx:
                 await job.done(tx)
             return
+        messages = [{"role": m.role, "content": m.content} for m in conversation]
         request = AssessmentRequest.from_snapshot(
-            handoff.snapshot, handoff.engineer_notes, handoff.priority
+            handoff.snapshot | {"messages": messages}, handoff.engineer_notes, handoff.priority
         )
         try:
             async with asyncio.timeout(timeout_seconds):
