@@ -22,6 +22,7 @@ from schema.execution import DeskExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
+from schema.suggestions import HideSuggestions, without_suggestions
 
 
 class _ParserCache(ParserCache):
@@ -59,18 +60,22 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
         if limits.max_cost is not None:
             rules.append(query_cost_rule(limits.max_cost))
         if not limits.introspection:
-            rules += DisableIntrospection().validation_rules
+            # Nor "Did you mean …?": a way to discover the schema one guess at a time.
+            rules += [*DisableIntrospection().validation_rules, HideSuggestions]
         extensions += [
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         ]
     # Parse and validation are paid once per distinct document, not per request.
     extensions += [lambda: _ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
+    executor = DeskExecutionContext
+    if limits is not None and not limits.introspection:
+        executor = without_suggestions(executor)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        execution_context_class=DeskExecutionContext,
+        execution_context_class=executor,
         extensions=extensions,
     )
 
