@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import select, update
+from sqlmodel import col, select, update
 
 from db.enums import EventKind, HandoffIntent, SessionStatus
 from db.models import Handoff, TroubleshootingSession, User
@@ -31,17 +31,13 @@ async def claim_handoff(
         return NotPermitted(denial(Capability.CLAIM))
     async with transaction(desk) as tx:
         now = utcnow()
-        # One conditional update, no read-then-write window: on PostgreSQL a concurrent claimer
-        # waits for the winner's row lock, re-checks `claimed_by_id IS NULL` and matches nothing;
-        # SQLite runs write transactions one at a time.
-        won = (
-            await tx.session.exec(
-                update(Handoff)
-                .where(_escalation(viewer, handoff_id), Handoff.claimed_by_id.is_(None))
-                .values(claimed_by_id=viewer.user_id, claimed_at=now)
-                .returning(Handoff.session_id)
-            )
-        ).first()
+        won = await _claim_if_free(tx, viewer, handoff_id, now)
+        if won is None:
+            # Lost, or found the holder mid-release: their release may have committed since
+            # our update looked. Under the row lock the answer is final; a free row is ours.
+            current = await _fresh_handoff(tx, viewer, handoff_id, lock=True)
+            if current is not None and current.claimed_by_id is None:
+                won = await _claim_if_free(tx, viewer, handoff_id, now)
         if won is not None:
             await _take_over_session(tx, viewer, won.session_id, now)
             await mark_seen(tx.session, viewer.user_id, handoff_id)
@@ -61,35 +57,116 @@ async def claim_handoff(
         return AlreadyClaimed(handoff=handoff, claimer=claimer, claimed_at=handoff.claimed_at)
 
 
+async def _claim_if_free(tx: Tx, viewer: Viewer, handoff_id: uuid.UUID, now):
+    """One conditional update, no read-then-write window: on PostgreSQL a concurrent claimer
+    waits for the winner's row lock, re-checks `claimed_by_id IS NULL` and matches nothing;
+    SQLite runs write transactions one at a time. The won row's session id, or None."""
+    return (
+        await tx.session.exec(
+            update(Handoff)
+            .where(_escalation(viewer, handoff_id), Handoff.claimed_by_id.is_(None))
+            .values(claimed_by_id=viewer.user_id, claimed_at=now)
+            .returning(Handoff.session_id)
+        )
+    ).first()
+
+
 async def release_handoff(
     desk: Desk, viewer: Viewer, handoff_id: uuid.UUID
 ) -> Handoff | NotFound | NotPermitted | InvalidState:
-    """Give a claimed escalation back to the queue."""
+    """Give a claimed escalation back to the queue: its claimer may, and so may an admin once
+    the claimer is deactivated (deactivation gives open claims back itself; this frees one
+    that was not open then, or was claimed as the deactivation committed)."""
     if not viewer.can(Capability.CLAIM):
         return NotPermitted(denial(Capability.CLAIM))
     async with transaction(desk) as tx:
         handoff = await _fresh_handoff(tx, viewer, handoff_id, lock=True)
         if handoff is None:
             return NotFound("handoff")
-        if handoff.claimed_by_id != viewer.user_id:
+        if handoff.claimed_by_id != viewer.user_id and not await _admin_frees_inactive(
+            tx, viewer, handoff
+        ):
             return NotPermitted("Only the engineer who claimed this escalation may release it.")
-        session = await tx.session.get(TroubleshootingSession, handoff.session_id)
-        if session.status != SessionStatus.ACTIVE or session.assignee_id != viewer.user_id:
+        session = await _locked_session(tx, handoff.session_id)
+        if not await _is_open_claim(tx, handoff, session):
             return InvalidState(
                 "The session has moved on since the claim (handed off again or resolved).",
                 session.status,
             )
-        handoff.claimed_by_id = None
-        handoff.claimed_at = None
-        session.status = SessionStatus.ESCALATED
-        session.assignee_id = handoff.created_by_id
-        session.updated_at = utcnow()
-        tx.session.add_all([handoff, session])
-        await tx.session.flush()
-        await tx.record(
-            viewer.account_id, EventKind.RELEASED, handoff_id=handoff.id, actor_id=viewer.user_id
-        )
+        await give_back(tx, handoff, session, actor_id=viewer.user_id)
         return handoff
+
+
+async def release_claims_of(tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID, actor_id) -> int:
+    """Give back every open claim the user holds (a deactivation), each with its RELEASED
+    event; claims whose session has moved on stay as history. How many were given back."""
+    held = (
+        select(Handoff)
+        .where(
+            Handoff.account_id == account_id,
+            Handoff.intent == HandoffIntent.ESCALATE,
+            Handoff.claimed_by_id == user_id,
+        )
+        .order_by(col(Handoff.created_at), col(Handoff.id))  # one lock order for everyone
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    released = 0
+    for handoff in (await tx.session.exec(held)).all():
+        session = await _locked_session(tx, handoff.session_id)
+        if await _is_open_claim(tx, handoff, session):
+            await give_back(tx, handoff, session, actor_id=actor_id)
+            released += 1
+    return released
+
+
+async def give_back(
+    tx: Tx, handoff: Handoff, session: TroubleshootingSession, *, actor_id: uuid.UUID
+) -> None:
+    """The escalation is unclaimed again and its session waits in the queue for a claimer."""
+    handoff.claimed_by_id = None
+    handoff.claimed_at = None
+    session.status = SessionStatus.ESCALATED
+    session.assignee_id = handoff.created_by_id
+    session.updated_at = utcnow()
+    tx.session.add_all([handoff, session])
+    await tx.session.flush()
+    await tx.record(
+        handoff.account_id, EventKind.RELEASED, handoff_id=handoff.id, actor_id=actor_id
+    )
+
+
+async def _admin_frees_inactive(tx: Tx, viewer: Viewer, handoff: Handoff) -> bool:
+    if handoff.claimed_by_id is None or not viewer.can(Capability.ADMINISTER):
+        return False
+    holder = await tx.session.get(User, handoff.claimed_by_id)
+    return holder is not None and not holder.active
+
+
+async def _is_open_claim(tx: Tx, handoff: Handoff, session: TroubleshootingSession) -> bool:
+    """The claimer still works the session on this escalation's behalf: it is active, theirs,
+    and no newer escalation of it exists. Releasing a superseded escalation would put the
+    session back in the queue under the old one while a newer one owns it."""
+    if session.status != SessionStatus.ACTIVE or session.assignee_id != handoff.claimed_by_id:
+        return False
+    newer = select(Handoff.id).where(
+        Handoff.session_id == session.id,
+        Handoff.intent == HandoffIntent.ESCALATE,
+        Handoff.created_at > handoff.created_at,
+    )
+    return (await tx.session.exec(newer.limit(1))).first() is None
+
+
+async def _locked_session(tx: Tx, session_id: uuid.UUID) -> TroubleshootingSession:
+    """Locked after its handoff (the order claims use too): a concurrent handoff of the session
+    waits, so what we check is what we change."""
+    stmt = (
+        select(TroubleshootingSession)
+        .where(TroubleshootingSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await tx.session.exec(stmt)).one()
 
 
 async def _take_over_session(tx: Tx, viewer: Viewer, session_id: uuid.UUID, now) -> None:

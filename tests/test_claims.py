@@ -1,13 +1,21 @@
 """Claiming and releasing escalations through the API: exactly one senior wins."""
 
 import asyncio
+import threading
 import uuid
 
+import httpx
 import pytest
-from sqlmodel import select
+from sqlalchemy import event
+from sqlmodel import select, update
 
-from db.enums import HandoffIntent, Role
-from db.models import AccountEvent, Handoff, TroubleshootingSession
+from db.engine import Database
+from db.enums import HandoffIntent, Priority, Role
+from db.models import AccountEvent, Handoff, TroubleshootingSession, User
+from handoff_desk.app import create_app
+from resolvers import claims, handoffs
+from resolvers.desk import Desk
+from tests.conftest import Api
 from tests.factories import make_escalation, make_session, make_tenant
 
 pytestmark = pytest.mark.anyio
@@ -310,3 +318,158 @@ async def test_a_claim_leaves_other_sessions_alone(api, desk, team):
     async with desk.db.read() as db:
         third = await db.get(TroubleshootingSession, untouched.id)
     assert (third.status, str(third.assignee_id)) == ("active", sam.id)
+
+
+async def test_claims_racing_releases_always_get_a_typed_answer(api, desk, team):
+    """Each round the holder releases while two others claim (and the holder claims again), all
+    at once: every answer is a member of its union, and at most one claim wins a round."""
+    sam = team.acme["sam"]
+    escalation = await make_escalation(desk, sam)
+    racers = [team.acme["kim"], team.acme["alex"], team.acme["dana"]]
+    holder = racers[0]
+    assert (await claim(api, holder, escalation.id))["__typename"] == "ClaimHandoffSuccess"
+    answers = []
+
+    for round_ in range(20):
+        others = [m for m in racers if m is not holder]
+        released, *claimed = await asyncio.gather(
+            api.post(RELEASE, {"id": str(escalation.id)}, token=holder.token),
+            *(api.post(CLAIM, {"id": str(escalation.id)}, token=m.token) for m in others),
+            api.post(CLAIM, {"id": str(escalation.id)}, token=holder.token),
+        )
+        for body in (released, *claimed):
+            assert not body.get("errors"), (round_, body)
+        assert released["data"]["releaseHandoff"]["__typename"] == "ReleaseHandoffSuccess"
+        results = [c["data"]["claimHandoff"] for c in claimed]
+        answers += [r["__typename"] for r in results]
+        assert {r["__typename"] for r in results} <= {"ClaimHandoffSuccess", "AlreadyClaimed"}
+        won = [
+            m
+            for m, r in zip([*others, holder], results, strict=True)
+            if r["__typename"] == "ClaimHandoffSuccess"
+        ]
+        # The holder's own claim may have run before its release: a no-op success, then freed.
+        row, session, _ = await stored(desk, escalation.id)
+        if row.claimed_by_id is None:
+            assert (session.status, session.assignee_id) == ("escalated", sam.user.id)
+            holder = racers[round_ % 3]
+            assert (await claim(api, holder, escalation.id))["__typename"] == "ClaimHandoffSuccess"
+            continue
+        holder = next(m for m in racers if m.user.id == row.claimed_by_id)
+        assert holder in won, (round_, results)
+        assert str(session.assignee_id) == holder.id
+        for result in results:
+            if result["__typename"] == "AlreadyClaimed":
+                assert result["claimedBy"]["id"] in {m.id for m in racers}
+    assert "AlreadyClaimed" in answers and "ClaimHandoffSuccess" in answers
+
+
+async def test_a_claim_that_finds_the_holder_releasing_gets_a_typed_answer(settings, desk, team):
+    """Alex's claim finds Kim holding the escalation; Kim's release commits before Alex's claim
+    reads who holds it. On PostgreSQL the escalation is free by then and Alex gets it; SQLite's
+    writers are serialized, so there the release waits and Alex is told Kim has it."""
+    kim, alex = team.acme["kim"], team.acme["alex"]
+    escalation = await make_escalation(desk, team.acme["sam"])
+    app = create_app(settings)
+    releasing: list[threading.Thread] = []
+    answers: list = []
+
+    def release_elsewhere() -> None:
+        async def run() -> None:
+            other = Desk(settings=settings, db=Database.from_url(settings.database_url))
+            try:
+                answers.append(await claims.release_handoff(other, kim.viewer, escalation.id))
+            finally:
+                await other.db.dispose()
+
+        asyncio.run(run())
+
+    def after_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        if releasing or not statement.startswith("UPDATE handoff SET claimed_by_id"):
+            return
+        releasing.append(threading.Thread(target=release_elsewhere))
+        releasing[0].start()
+        if not desk.db.is_sqlite:
+            releasing[0].join(timeout=30)  # committed before the claim goes on
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as client:
+            api = Api(client)
+            assert (await claim(api, kim, escalation.id))["__typename"] == "ClaimHandoffSuccess"
+            engine = app.state.desk.db.engine.sync_engine
+            event.listen(engine, "after_cursor_execute", after_execute)
+            try:
+                body = await api.post(CLAIM, {"id": str(escalation.id)}, token=alex.token)
+            finally:
+                event.remove(engine, "after_cursor_execute", after_execute)
+    await asyncio.to_thread(releasing[0].join, 30)
+
+    assert not body.get("errors"), body
+    assert [type(a).__name__ for a in answers] == ["Handoff"]  # Kim's release went through
+    result = body["data"]["claimHandoff"]
+    row, session, events = await stored(desk, escalation.id)
+    if desk.db.is_sqlite:
+        assert result["__typename"] == "AlreadyClaimed"
+        assert result["claimedBy"]["id"] == kim.id
+        assert row.claimed_by_id is None
+        assert events == ["escalated", "claimed", "released"]
+    else:
+        assert result["__typename"] == "ClaimHandoffSuccess"
+        assert result["handoff"]["claimedBy"]["id"] == alex.id
+        assert (str(row.claimed_by_id), str(session.assignee_id)) == (alex.id, alex.id)
+        assert events == ["escalated", "claimed", "released", "claimed"]
+
+
+async def test_releasing_a_superseded_escalation_leaves_the_newer_one_in_charge(api, desk, team):
+    """Kim claims Sam's escalation, escalates the session again and claims that one too: the old
+    escalation is history, and releasing it must not put the session back under it."""
+    sam, kim = team.acme["sam"], team.acme["kim"]
+    first = await make_escalation(desk, sam)
+    assert (await claim(api, kim, first.id))["__typename"] == "ClaimHandoffSuccess"
+    again = await handoffs.create_handoff(
+        desk,
+        kim.viewer,
+        first.session_id,
+        intent=HandoffIntent.ESCALATE,
+        engineer_notes="still stuck",
+        priority=Priority.HIGH,
+    )
+    assert (await claim(api, kim, again.id))["__typename"] == "ClaimHandoffSuccess"
+
+    result = await release(api, kim, first.id)
+
+    assert result["__typename"] == "InvalidSessionState"
+    assert result["status"] == "ACTIVE"
+    _, session, events = await stored(desk, again.id)
+    assert (session.status, str(session.assignee_id)) == ("active", kim.id)
+    assert events == ["escalated", "claimed"]
+    row, _, events = await stored(desk, first.id)
+    assert str(row.claimed_by_id) == kim.id  # kept as history, out of the unclaimed queue
+    assert events == ["escalated", "claimed"]
+    # The newer escalation is released as usual, back to the one who made it.
+    released = await release(api, kim, again.id)
+    assert released["__typename"] == "ReleaseHandoffSuccess"
+    assert released["handoff"]["session"] == {"status": "ESCALATED", "assignee": {"id": kim.id}}
+
+
+async def test_an_admin_releases_a_claim_held_by_a_deactivated_user(api, desk, team):
+    sam, kim, dana = team.acme["sam"], team.acme["kim"], team.acme["dana"]
+    escalation = await make_escalation(desk, sam)
+    assert (await claim(api, kim, escalation.id))["__typename"] == "ClaimHandoffSuccess"
+    # While Kim is active her claim is hers alone to give back.
+    assert (await release(api, dana, escalation.id))["__typename"] == "NotPermitted"
+    # Deactivated as before deactivation gave claims back (or as a claim racing it commits).
+    async with desk.db.write() as db:
+        await db.exec(update(User).where(User.id == kim.user.id).values(active=False))
+
+    refused = await release(api, team.acme["alex"], escalation.id)  # not for other engineers
+    released = await release(api, dana, escalation.id)
+
+    assert refused["__typename"] == "NotPermitted"
+    assert released["__typename"] == "ReleaseHandoffSuccess"
+    assert released["handoff"]["claimedBy"] is None
+    assert released["handoff"]["session"] == {"status": "ESCALATED", "assignee": {"id": sam.id}}
+    assert released["handoff"]["history"][-1] == {"kind": "RELEASED", "actor": {"id": dana.id}}
+    reclaimed = await claim(api, team.acme["alex"], escalation.id)
+    assert reclaimed["__typename"] == "ClaimHandoffSuccess"
