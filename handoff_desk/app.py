@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import weakref
 
@@ -24,7 +23,8 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
 from db.engine import Database, unavailable
-from handoff_desk import console, graphql_http
+from handoff_desk import console, graphql_http, json_depth
+from handoff_desk.body_limit import BodyLimit
 from handoff_desk.broadcast import create_broadcast
 from handoff_desk.hub import Hub
 from handoff_desk.metrics import GraphQLMetrics, Metrics, note_cached, note_errors, note_operation
@@ -135,7 +135,18 @@ class DeskGraphQL(GraphQL):
 
     def parse_query_params(self, params) -> dict:
         # An empty optional parameter of a GET is one not given (GraphQL over HTTP).
-        return super().parse_query_params({k: v for k, v in dict(params).items() if v != ""})
+        parsed = super().parse_query_params({k: v for k, v in dict(params).items() if v != ""})
+        if json_depth.TOO_DEEP in (parsed.get("variables"), parsed.get("extensions")):
+            raise graphql_http.Refusal(400, json_depth.MESSAGE)
+        return parsed
+
+    def decode_json(self, data):
+        # Websocket messages come through here too: one nested too deeply becomes a value that
+        # the protocol handlers close the connection on (ws_frames), not a RecursionError.
+        try:
+            return json_depth.loads(data)
+        except json_depth.TooDeep:
+            return json_depth.TOO_DEEP
 
     async def execute_single(
         self, request, request_adapter, sub_response, context, root_value, request_data
@@ -237,7 +248,9 @@ async def _json_body(request) -> dict | None:
     if content_type != graphql_http.JSON:
         raise graphql_http.Refusal(415, "Send the request as Content-Type: application/json.")
     try:
-        body = json.loads(await request.body())  # starlette keeps the bytes for strawberry
+        body = json_depth.loads(await request.body())  # starlette keeps the bytes for strawberry
+    except json_depth.TooDeep:
+        raise graphql_http.Refusal(400, json_depth.MESSAGE) from None
     except ValueError:  # UnicodeDecodeError included
         raise graphql_http.Refusal(400, "the request body is not valid JSON") from None
     if not isinstance(body, dict):
@@ -359,6 +372,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_headers=["authorization", "content-type", "x-request-id"],
                 expose_headers=["x-request-id"],
             ),
+            # Innermost: a 413 is still timed, counted and given CORS headers and a request id.
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         ],
     )
     app.state.desk = desk

@@ -49,7 +49,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-WS_MAX_FRAME_BYTES = 2**20
+WS_MAX_FRAME_BYTES = Settings.max_body_bytes  # the default of HANDOFF_MAX_BODY_BYTES
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -72,7 +72,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,  # its per-connection memory is large (uvicorn #1862)
         # No desk message comes near it (a document is at most HANDOFF_MAX_QUERY_TOKENS tokens);
         # a bigger frame is refused with 1009 before it is held in memory (uvicorn's is 16 MiB).
-        ws_max_size=WS_MAX_FRAME_BYTES,
+        # The same bound as an HTTP body (HANDOFF_MAX_BODY_BYTES).
+        ws_max_size=settings.max_body_bytes,
         log_level=args.log_level,
         log_config=logs.logging_config(log_format(settings, args)),  # its lines as ours
     )

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 
 from cross_web import HTTPException
-from graphql import GraphQLError, GraphQLSyntaxError, OperationType, parse
-from graphql.language import OperationDefinitionNode
+from graphql import GraphQLError, GraphQLSyntaxError, OperationType
 from starlette.responses import JSONResponse, Response
+
+from schema.documents import operations as document_operations
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -88,25 +88,12 @@ def request_error_status(result) -> int | None:
     return 422
 
 
-@lru_cache(maxsize=512)
-def _operations(document: str, max_tokens: int | None) -> tuple | None:
-    try:
-        ast = parse(document, max_tokens=max_tokens)
-    except GraphQLError:
-        return None
-    return tuple(
-        (d.name.value if d.name else None, d.operation)
-        for d in ast.definitions
-        if isinstance(d, OperationDefinitionNode)
-    )
-
-
 def operation(
     document: object, operation_name: object, max_tokens: int | None
 ) -> OperationType | GraphQLError | None:
     """The type of the operation a request selects, or the request error that it selects none
     (GraphQL's GetOperation). None when the document does not parse: execution reports that."""
-    operations = _operations(document, max_tokens) if isinstance(document, str) else None
+    operations = document_operations(document, max_tokens) if isinstance(document, str) else None
     if not operations:
         return None
     if operation_name is None:

@@ -12,7 +12,6 @@ execution), the error codes of the answer, and whether the cache answered.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
@@ -32,6 +31,7 @@ from starlette.responses import Response
 
 from db.enums import JobKind
 from db.jobs import pending_jobs_by_kind
+from handoff_desk import json_depth
 from handoff_desk.query_cache import operation_type
 from resolvers.desk import Desk
 from resolvers.events import LoggedEvent
@@ -230,7 +230,7 @@ class GraphQLMetrics:
 
     def _count_operation(self, text: str) -> None:
         try:
-            frame = json.loads(text)
+            frame = json_depth.loads(text)  # nested too deeply: ValueError, like bad JSON
             if frame.get("type") not in ("subscribe", "start"):
                 return
             payload = frame.get("payload") or {}

@@ -82,6 +82,7 @@ class Settings:
     shared_subscriptions: bool = True
     job_lease_override: float | None = None
     query_cache_mb: int = 64
+    max_body_bytes: int = 2**20  # a request body, and a websocket message
     max_query_depth: int = 12
     max_query_tokens: int = 2000
     max_query_aliases: int = 20
@@ -153,6 +154,7 @@ class Settings:
                 env, "HANDOFF_SHARED_SUBSCRIPTIONS", defaults.shared_subscriptions
             ),
             query_cache_mb=_int(env, "HANDOFF_QUERY_CACHE_MB", defaults.query_cache_mb, 0),
+            max_body_bytes=_int(env, "HANDOFF_MAX_BODY_BYTES", defaults.max_body_bytes, 1024),
             max_query_depth=_int(env, "HANDOFF_MAX_QUERY_DEPTH", defaults.max_query_depth, 1),
             max_query_tokens=_int(env, "HANDOFF_MAX_QUERY_TOKENS", defaults.max_query_tokens, 1),
             max_query_aliases=_int(env, "HANDOFF_MAX_QUERY_ALIASES", defaults.max_query_aliases, 0),

@@ -5,7 +5,8 @@ The handlers index each message as a JSON object of the right shape. A message t
 raised out of the handler: the connection dropped without a close code, a traceback was logged,
 or the client got an INTERNAL error. Here such a message closes the connection with 4400 and a
 short reason, as graphql-transport-ws asks for an invalid message; the legacy graphql-ws protocol
-names no code, and gets the same.
+names no code, and gets the same. So does a message nested too deeply (json_depth), which the
+view decodes to TOO_DEEP rather than raise RecursionError out of the handler.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
+from handoff_desk.json_depth import TOO_DEEP
 from resolvers.limits import encodable
 
 INVALID_MESSAGE = 4400
@@ -61,6 +63,8 @@ def _payload_problem(payload: Any) -> str | None:
 
 def message_problem(message: Any, protocol: Protocol) -> str | None:
     """Why a message cannot be handled (a short close reason), or None."""
+    if message is TOO_DEEP:
+        return "the message is nested too deeply"
     if not isinstance(message, dict):
         return "a message must be a JSON object"
     kind = message.get("type")

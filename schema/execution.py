@@ -52,15 +52,16 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from schema.documents import shared_plans as shared_plans_of
+
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 SLOW, LEAF, ENUM, LEAF_LIST, OBJECT, OBJECT_LIST, TYPENAME = range(7)
 _SLOW = (SLOW, None, None, False, False, None, None)
 # Values of exactly these types serialize to themselves: no call needed.
 _SELF_SERIALIZING = {serialize_string: str, serialize_id: str, serialize_boolean: bool}
-# Plans shared by the requests that run the same document (Strawberry's ParserCache hands them
-# the same nodes), kept on the schema they belong to, so they go when it goes.
-_PLANS_ATTRIBUTE = "_handoff_desk_plans"
-_PLANS_PER_SCHEMA = 1024
+# Plans shared by the requests that run the same document (the parse cache hands them the same
+# nodes), kept with the cached document (schema.documents), so they go when it goes.
+_PLANS_PER_DOCUMENT = 1024
 
 
 class _Odd(Exception):
@@ -179,16 +180,20 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(grouped_field_set))
         if cached is not None:
             return cached
-        shared_plans = self._shared_plans()
+        # Shared with the document's other requests while the parse cache holds it, and gone
+        # with it; a document it does not hold was parsed for this request alone.
+        shared_plans = shared_plans_of(self.operation)
         nodes = tuple(details.node for group in grouped_field_set.values() for details in group)
         # Keyed by ids. An entry keeps the objects themselves alive, so while it is there no
         # other object can have their ids: a hit is a hit on these very nodes.
         key = (id(parent_type), *map(id, nodes))
-        shared = shared_plans.get(key)
-        if shared is None:
+        shared = shared_plans.get(key) if shared_plans is not None else None
+        if shared_plans is None:
+            fields, builder = self._compile(parent_type, grouped_field_set, False)
+        elif shared is None:
             static = self._static(grouped_field_set)
             fields, builder = self._compile(parent_type, grouped_field_set, static)
-            if len(shared_plans) >= _PLANS_PER_SCHEMA:
+            if len(shared_plans) >= _PLANS_PER_DOCUMENT:
                 shared_plans.pop(next(iter(shared_plans)), None)  # the oldest
             # Not static: remembered as such, so that the next request skips the walk.
             shared_plans[key] = (parent_type, nodes, static, fields if static else None, builder)
@@ -202,13 +207,6 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
         ]
         cached = self._plans[id(grouped_field_set)] = (grouped_field_set, plan, builder)
         return cached
-
-    def _shared_plans(self) -> dict[tuple, tuple]:
-        plans = getattr(self.schema, _PLANS_ATTRIBUTE, None)
-        if plans is None:
-            plans = {}
-            setattr(self.schema, _PLANS_ATTRIBUTE, plans)
-        return plans
 
     def _compile(self, parent_type, grouped_field_set, static: bool) -> tuple[list, Any]:
         """Each field's (definition, plan, entry or None), and the builder if every field has an

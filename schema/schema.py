@@ -11,12 +11,13 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
+    SchemaExtension,
 )
+from strawberry.schema.schema import validate_document
 
 from schema.cost import query_cost_rule
+from schema.documents import BoundedCache, cached_parse, digest, document_size, parse_cache
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import DeskExecutionContext
 from schema.mutation import Mutation
@@ -24,18 +25,52 @@ from schema.query import Query
 from schema.subscription import Subscription
 from schema.suggestions import HideSuggestions, without_suggestions
 
+# Parsed documents and their validation, per schema, bounded by bytes (schema/documents.py):
+# 512 documents as long as a request body would otherwise be 512 bodies and their trees.
+PARSE_CACHE_BYTES = 32 * 2**20
+VALIDATION_CACHE_BYTES = 16 * 2**20
+_MAX_ENTRY_BYTES = 2 * 2**20  # a document at the token limit (2000) takes about 2.4 MB
 
-class _ParserCache(ParserCache):
+
+class _ParserCache(SchemaExtension):
     """A document that does not parse is left to Strawberry's own parse, which answers its syntax
-    error. ParserCache raised it instead, out of a websocket operation's stream: the client saw
-    the operation complete, unexplained, and the log got a traceback."""
+    error. Strawberry's ParserCache raised it instead, out of a websocket operation's stream: the
+    client saw the operation complete, unexplained, and the log got a traceback."""
+
+    def __init__(self, cache: BoundedCache) -> None:
+        super().__init__()
+        self.cache = cache
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         with contextlib.suppress(GraphQLError):
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
+            context.graphql_document = cached_parse(
+                self.cache, context.query, **context.parse_options
             )
+        yield
+
+
+class _ValidationCache(SchemaExtension):
+    """Validation errors per document text and rules (the schema is this cache's own)."""
+
+    def __init__(self, cache: BoundedCache) -> None:
+        super().__init__()
+        self.cache = cache
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        key = digest(
+            context.query,
+            *sorted(context.parse_options.items()),
+            *(id(rule) for rule in context.validation_rules),
+        )
+        errors = self.cache.get(key)
+        if errors is None:
+            errors = validate_document(context.schema._schema, document, context.validation_rules)
+            # Errors point into the document's tree, and so hold all of it.
+            self.cache.put(key, errors, document_size(document) if errors else 64)
+        context.pre_execution_errors = errors
         yield
 
 
@@ -67,7 +102,9 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         ]
     # Parse and validation are paid once per distinct document, not per request.
-    extensions += [lambda: _ParserCache(maxsize=512), lambda: ValidationCache(maxsize=512)]
+    parsed = parse_cache(PARSE_CACHE_BYTES, _MAX_ENTRY_BYTES)
+    validated = BoundedCache("validation results", VALIDATION_CACHE_BYTES, _MAX_ENTRY_BYTES)
+    extensions += [lambda: _ParserCache(parsed), lambda: _ValidationCache(validated)]
     executor = DeskExecutionContext
     if limits is not None and not limits.introspection:
         executor = without_suggestions(executor)
