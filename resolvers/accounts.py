@@ -8,9 +8,9 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
-from db.enums import Role
+from db.enums import EventKind, Role
 from db.models import Account, User
-from resolvers import limits
+from resolvers import claims, limits
 from resolvers.auth import Viewer, hash_password, normalize_email
 from resolvers.desk import Abort, Desk, transaction
 from resolvers.errors import BadInput
@@ -140,6 +140,7 @@ async def _change_user(
             ).first()
             if user is None:
                 return NotFound("user")
+            standing = (user.role, user.active)
             if role is not None:
                 user.role = role
             if active is not None:
@@ -149,6 +150,14 @@ async def _change_user(
             await tx.session.flush()
             if await _active_admins(tx.session, viewer.account_id) == 0:
                 raise Abort(LastAdmin())
+            if not claims.may_claim(user):
+                # Claims nobody is working any more go back to the queue, in this transaction.
+                await claims.release_claims_of(tx, viewer.account_id, user.id, viewer.user_id)
+            if (user.role, user.active) != standing:
+                # Last: live subscriptions check their callers' rights again on this event.
+                await tx.record(
+                    viewer.account_id, EventKind.ACCESS_CHANGED, actor_id=viewer.user_id
+                )
     except Abort as abort:
         return abort.outcome
     return user

@@ -12,7 +12,7 @@ from db.types import utcnow
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import AlreadyClaimed, InvalidState, NotFound, NotPermitted
-from resolvers.permissions import Capability, denial
+from resolvers.permissions import Capability, allows, denial
 from resolvers.seen import mark_seen
 
 
@@ -75,8 +75,8 @@ async def release_handoff(
     desk: Desk, viewer: Viewer, handoff_id: uuid.UUID
 ) -> Handoff | NotFound | NotPermitted | InvalidState:
     """Give a claimed escalation back to the queue: its claimer may, and so may an admin once
-    the claimer is deactivated (deactivation gives open claims back itself; this frees one
-    that was not open then, or was claimed as the deactivation committed)."""
+    the claimer may no longer claim (deactivation and demotion give open claims back
+    themselves; this frees one that was not open then, or was claimed as they committed)."""
     if not viewer.can(Capability.CLAIM):
         return NotPermitted(denial(Capability.CLAIM))
     async with transaction(desk) as tx:
@@ -98,7 +98,7 @@ async def release_handoff(
 
 
 async def release_claims_of(tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID, actor_id) -> int:
-    """Give back every open claim the user holds (a deactivation), each with its RELEASED
+    """Give back every open claim the user holds (deactivated or demoted), each with its RELEASED
     event; claims whose session has moved on stay as history. How many were given back."""
     held = (
         select(Handoff)
@@ -137,10 +137,16 @@ async def give_back(
 
 
 async def _admin_frees_inactive(tx: Tx, viewer: Viewer, handoff: Handoff) -> bool:
+    """An admin may give back a claim whose holder may no longer work it (deactivated, or
+    now in a role without the right to claim): nobody else could."""
     if handoff.claimed_by_id is None or not viewer.can(Capability.ADMINISTER):
         return False
     holder = await tx.session.get(User, handoff.claimed_by_id)
-    return holder is not None and not holder.active
+    return holder is not None and not may_claim(holder)
+
+
+def may_claim(user: User) -> bool:
+    return user.active and allows(user.role, Capability.CLAIM)
 
 
 async def _is_open_claim(tx: Tx, handoff: Handoff, session: TroubleshootingSession) -> bool:

@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
-from db.models import Handoff, User
+from db.models import AccountEvent, Handoff, User
 from tests.factories import PASSWORD, make_escalation
 
 pytestmark = pytest.mark.anyio
@@ -420,3 +420,73 @@ async def test_users_shows_every_member_with_their_role(api, team):
     ]
     expected = {(m.id, m.user.email, m.user.role.upper(), True) for m in team.acme.members.values()}
     assert {(u["id"], u["email"], u["role"], u["active"]) for u in users} == expected
+
+
+# --- Claims and access changes follow a user's standing ---
+
+CLAIMED = """mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"""
+ONE = """query($h: ID!) { handoff(id: $h) { claimedBy { id } session { status assignee { id } }
+  history { kind actor { id } } } }"""
+
+
+async def _log(desk) -> list[tuple[str, str | None, str | None]]:
+    """The account event log, in order: (kind, handoff id, actor id)."""
+    async with desk.db.read() as db:
+        rows = (await db.exec(select(AccountEvent).order_by(col(AccountEvent.seq)))).all()
+    return [
+        (e.kind, e.handoff_id and str(e.handoff_id), e.actor_id and str(e.actor_id)) for e in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mutation", "variables"),
+    [(DEACTIVATE, {}), (SET_ROLE, {"r": "VIEWER"})],
+    ids=["deactivated", "made a viewer"],
+)
+async def test_a_user_who_may_no_longer_claim_gives_open_claims_back(
+    api, desk, team, mutation, variables
+):
+    sam, kim, dana = team.acme["sam"], team.acme["kim"], team.acme["dana"]
+    held = await make_escalation(desk, sam, "Held by Kim")
+    other = await make_escalation(desk, sam, "Held by Alex")
+    for member, handoff in ((kim, held), (team.acme["alex"], other)):
+        answer = await api.data(CLAIMED, {"h": str(handoff.id)}, token=member.token)
+        assert answer["claimHandoff"]["__typename"] == "ClaimHandoffSuccess"
+    before = await _log(desk)
+
+    answer = await api.data(mutation, {"u": kim.id, **variables}, token=dana.token)
+
+    assert next(iter(answer.values()))["__typename"] != "LastAdminRequired"
+    shown = (await api.data(ONE, {"h": str(held.id)}, token=dana.token))["handoff"]
+    assert shown["claimedBy"] is None
+    assert shown["session"] == {"status": "ESCALATED", "assignee": {"id": sam.id}}
+    assert shown["history"][-1] == {"kind": "RELEASED", "actor": {"id": dana.id}}
+    # In one transaction: the release, then the access change, both by the admin.
+    assert (await _log(desk))[len(before) :] == [
+        ("released", str(held.id), dana.id),
+        ("access_changed", None, dana.id),
+    ]
+    kept = (await api.data(ONE, {"h": str(other.id)}, token=dana.token))["handoff"]
+    assert kept["claimedBy"] == {"id": team.acme["alex"].id}  # others' claims stay
+    again = await api.data(CLAIMED, {"h": str(held.id)}, token=team.acme["alex"].token)
+    assert again["claimHandoff"]["__typename"] == "ClaimHandoffSuccess"
+
+
+async def test_each_change_of_role_or_standing_is_one_access_event(api, desk, team):
+    dana, kim = team.acme["dana"], team.acme["kim"]
+    before = await _log(desk)
+
+    for mutation, variables in (
+        (SET_ROLE, {"u": kim.id, "r": "ADMIN"}),
+        (SET_ROLE, {"u": kim.id, "r": "ADMIN"}),  # no change: nothing to tell
+        (SET_ROLE, {"u": kim.id, "r": "ENGINEER"}),
+        (DEACTIVATE, {"u": kim.id}),
+        (SET_ROLE, {"u": dana.id, "r": "VIEWER"}),  # refused (the last admin): no change
+    ):
+        await api.data(mutation, variables, token=dana.token)
+
+    assert (await _log(desk))[len(before) :] == [("access_changed", None, dana.id)] * 3
+    # No handoff's history shows them.
+    handoff = await make_escalation(desk, team.acme["sam"])
+    shown = (await api.data(ONE, {"h": str(handoff.id)}, token=dana.token))["handoff"]
+    assert [h["kind"] for h in shown["history"]] == ["ESCALATED"]
