@@ -311,7 +311,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             max_aliases=settings.max_query_aliases,
             introspection=settings.introspection,
             max_cost=settings.max_query_cost,
-        )
+        ),
+        lean_executor=settings.lean_executor,
     )
     graphql = DeskGraphQL(
         schema,

@@ -80,6 +80,7 @@ class Settings:
     event_poll_seconds: float = 5.0
     subscriber_queue: int = 256
     shared_subscriptions: bool = True
+    lean_executor: bool = True
     job_lease_override: float | None = None
     query_cache_mb: int = 64
     max_body_bytes: int = 2**20  # a request body, and a websocket message
@@ -153,6 +154,7 @@ class Settings:
             shared_subscriptions=_bool(
                 env, "HANDOFF_SHARED_SUBSCRIPTIONS", defaults.shared_subscriptions
             ),
+            lean_executor=_bool(env, "HANDOFF_LEAN_EXECUTOR", defaults.lean_executor),
             query_cache_mb=_int(env, "HANDOFF_QUERY_CACHE_MB", defaults.query_cache_mb, 0),
             max_body_bytes=_int(env, "HANDOFF_MAX_BODY_BYTES", defaults.max_body_bytes, 1024),
             max_query_depth=_int(env, "HANDOFF_MAX_QUERY_DEPTH", defaults.max_query_depth, 1),

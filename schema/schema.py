@@ -83,7 +83,9 @@ class Limits:
     max_cost: int | None = None  # see schema/cost.py
 
 
-def build_schema(limits: Limits | None = None) -> strawberry.Schema:
+def build_schema(limits: Limits | None = None, lean_executor: bool = True) -> strawberry.Schema:
+    """`lean_executor=False`: plain graphql-core execution (schema/execution.py is the lean one),
+    to compare answers with, or to fall back on."""
     extensions: list = [MaskUnexpectedErrors]
     if limits is not None:
         # The limiters' rules are made once: a rule class made per request would never hit the
@@ -105,7 +107,7 @@ def build_schema(limits: Limits | None = None) -> strawberry.Schema:
     parsed = parse_cache(PARSE_CACHE_BYTES, _MAX_ENTRY_BYTES)
     validated = BoundedCache("validation results", VALIDATION_CACHE_BYTES, _MAX_ENTRY_BYTES)
     extensions += [lambda: _ParserCache(parsed), lambda: _ValidationCache(validated)]
-    executor = DeskExecutionContext
+    executor = DeskExecutionContext if lean_executor else None
     if limits is not None and not limits.introspection:
         executor = without_suggestions(executor)
     return strawberry.Schema(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import httpx
 import pytest
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
@@ -27,6 +30,31 @@ from tests.private_services import (  # noqa: F401  (fixtures: throwaway Postgre
 )
 
 DATABASES = ["sqlite", "postgresql"]
+# HANDOFF_TEST_LEAN_EXECUTOR=false runs the apps under test without the lean executor
+# (scripts/test does, for the API tests on SQLite, after the main run).
+LEAN_EXECUTOR = os.environ.get("HANDOFF_TEST_LEAN_EXECUTOR", "true").lower() not in (
+    "0",
+    "false",
+    "no",
+    "off",
+)
+_API_SQLITE = "api_sqlite"
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{_API_SQLITE}: uses the `api` client on SQLite (set by conftest; scripts/test runs "
+        "these again with the lean executor off)",
+    )
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("database_url") == "sqlite"
+        if on_sqlite and "api" in getattr(item, "fixturenames", ()):
+            item.add_marker(_API_SQLITE)
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +116,7 @@ def settings(request, database_url: str) -> Settings:
         token_secret="test-secret-not-for-production-0123456789",
         run_workers=False,
         query_cache_mb=0 if request.node.get_closest_marker("no_query_cache") else 64,
+        lean_executor=LEAN_EXECUTOR,
     )
 
 
@@ -98,17 +127,54 @@ async def desk(settings: Settings) -> AsyncIterator[Desk]:
     await desk.db.dispose()
 
 
+def _is_query(document: str) -> bool:
+    """Whether the document runs a query (the client sends no operationName): anything else is
+    a mutation, which must not run twice, or is refused before anything executes."""
+    try:
+        operations = [
+            d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)
+        ]
+    except GraphQLError:
+        return False
+    return len(operations) == 1 and operations[0].operation is OperationType.QUERY
+
+
+class Shadow:
+    """A second app on the same database with the lean executor off and no answer cache, built
+    on the first query it is asked: every query is answered by both, and the two answers must
+    be the same text, byte for byte (key order included)."""
+
+    def __init__(self, settings: Settings, stack: contextlib.AsyncExitStack) -> None:
+        self.settings = replace(settings, lean_executor=False, query_cache_mb=0, run_workers=False)
+        self.stack = stack
+        self.client: httpx.AsyncClient | None = None
+
+    async def compare(self, body: dict, headers: dict, response: httpx.Response) -> None:
+        if self.client is None:
+            app = create_app(self.settings)
+            await self.stack.enter_async_context(app.router.lifespan_context(app))
+            self.client = await self.stack.enter_async_context(_client(app))
+        twin = await self.client.post("/graphql", json=body, headers=headers)
+        lean = (response.status_code, response.text)
+        assert lean == (twin.status_code, twin.text), (
+            f"the lean executor answered {lean}, graphql-core {(twin.status_code, twin.text)}"
+        )
+
+
 @dataclass
 class Api:
-    """Speaks GraphQL over HTTP to the app, as a client would."""
+    """Speaks GraphQL over HTTP to the app, as a client would. With a shadow, every query is
+    also answered by graphql-core's own execution, and must be answered the same."""
 
     client: httpx.AsyncClient
+    shadow: Shadow | None = None
 
     async def post(self, query: str, variables: dict | None = None, token: str | None = None):
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
-        )
+        body = {"query": query, "variables": variables or {}}
+        response = await self.client.post("/graphql", json=body, headers=headers)
+        if self.shadow is not None and _is_query(query):
+            await self.shadow.compare(body, headers, response)
         return response.json()
 
     async def data(self, query: str, variables: dict | None = None, token: str | None = None):
@@ -123,13 +189,19 @@ class Api:
         return body["errors"][0]
 
 
+def _client(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk.test")
+
+
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[Api]:
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as client:
-            yield Api(client)
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        client = await stack.enter_async_context(_client(app))
+        # The lean executor's answers, checked against graphql-core's as the tests go.
+        shadow = Shadow(settings, stack) if settings.lean_executor else None
+        yield Api(client, shadow)
 
 
 @pytest.fixture

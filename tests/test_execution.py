@@ -18,7 +18,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from db.engine import Database
 from handoff_desk.app import DeskGraphQL
-from handoff_desk.settings import Settings
+from handoff_desk.settings import Settings, SettingsError
 from resolvers.desk import Desk
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import DeskExecutionContext
@@ -390,3 +390,11 @@ async def test_guarded_fields_through_the_desks_http_edge(tmp_path):
             assert texts[1] == texts[0]
     finally:
         await owner.db.dispose()
+
+
+def test_the_lean_executor_is_a_setting():
+    base = {"HANDOFF_TOKEN_SECRET": "test-secret-not-for-production-0123456789"}
+    assert Settings.from_env(base).lean_executor is True
+    assert Settings.from_env({**base, "HANDOFF_LEAN_EXECUTOR": "false"}).lean_executor is False
+    with pytest.raises(SettingsError, match="HANDOFF_LEAN_EXECUTOR"):
+        Settings.from_env({**base, "HANDOFF_LEAN_EXECUTOR": "sometimes"})
