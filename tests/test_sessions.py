@@ -5,9 +5,11 @@ import asyncio
 import pytest
 from sqlmodel import col, select
 
-from db.enums import HandoffIntent
-from db.models import SessionMessage, TroubleshootingSession
+from db.enums import HandoffIntent, MessageRole, Priority
+from db.models import Handoff, SessionMessage, TroubleshootingSession
+from resolvers import handoffs, sessions
 from tests.factories import make_escalation, make_session
+from tests.test_query_count import counting_statements
 
 pytestmark = pytest.mark.anyio
 
@@ -399,3 +401,133 @@ async def test_my_sessions_refuses_a_page_size_out_of_range(api, team):
     for first in (0, 101):
         error = await api.error(MY_SESSIONS, {"first": first}, token=team.acme["sam"].token)
         assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+# --- list caps ------------------------------------------------------------------------------
+
+WINDOWS = """
+query Windows($id: ID!) {
+  session(id: $id) {
+    all: messages { position }
+    first3: messages(first: 3) { position }
+    last2: messages(last: 2) { position }
+  }
+}
+"""
+
+
+async def test_a_conversation_is_read_from_either_end(api, desk, team):
+    sam = team.acme["sam"]
+    session = await make_session(desk, sam, turns=7)
+    data = await api.data(WINDOWS, {"id": str(session.id)}, token=sam.token)
+    positions = {k: [m["position"] for m in v] for k, v in data["session"].items()}
+    assert positions == {"all": [1, 2, 3, 4, 5, 6, 7], "first3": [1, 2, 3], "last2": [6, 7]}
+
+
+async def test_a_long_conversation_answers_its_first_100_unless_asked(api, desk, team):
+    sam = team.acme["sam"]
+    session = await make_session(desk, sam, turns=102)
+    query = """query($id: ID!) { session(id: $id) {
+        messages { position } latest: messages(last: 1) { position content }
+        most: messages(first: 500) { position } } }"""
+    data = (await api.data(query, {"id": str(session.id)}, token=sam.token))["session"]
+    assert [m["position"] for m in data["messages"]] == list(range(1, 101))
+    assert data["latest"] == [{"position": 102, "content": "turn 102"}]
+    assert len(data["most"]) == 102
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ("first: 0", "first must be between 1 and 500, got 0"),
+        ("first: 501", "first must be between 1 and 500, got 501"),
+        ("last: -1", "last must be between 1 and 500, got -1"),
+        ("first: 1, last: 1", "first or last, not both"),
+    ],
+)
+async def test_a_window_out_of_range_is_refused(api, desk, team, arguments, says):
+    sam = team.acme["sam"]
+    session = await make_session(desk, sam)
+    query = f"query($id: ID!) {{ session(id: $id) {{ messages({arguments}) {{ position }} }} }}"
+    error = await api.error(query, {"id": str(session.id)}, token=sam.token)
+    assert says in error["message"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def parked_again_and_again(desk, member, times: int):
+    session = await make_session(desk, member, turns=1)
+    for n in range(times):
+        if n:  # a message resumes the parked session
+            await sessions.add_message(
+                desk,
+                member.viewer,
+                session.id,
+                role=MessageRole.CUSTOMER,
+                content=f"still broken {n}",
+                confidence_tier=None,
+            )
+        parked = await handoffs.create_handoff(
+            desk,
+            member.viewer,
+            session.id,
+            intent=HandoffIntent.PARK,
+            engineer_notes=f"park {n}",
+            priority=Priority.NORMAL,
+        )
+        assert isinstance(parked, Handoff), parked
+    return session
+
+
+async def test_a_sessions_handoffs_come_20_at_a_time_oldest_first(api, desk, team):
+    sam = team.acme["sam"]
+    session = await parked_again_and_again(desk, sam, 21)
+    query = """query($id: ID!) { session(id: $id) {
+        handoffs { engineerNotes } two: handoffs(first: 2) { engineerNotes }
+        all: handoffs(first: 50) { engineerNotes } } }"""
+    data = (await api.data(query, {"id": str(session.id)}, token=sam.token))["session"]
+    notes = [f"park {n}" for n in range(21)]
+    assert [h["engineerNotes"] for h in data["handoffs"]] == notes[:20]
+    assert [h["engineerNotes"] for h in data["two"]] == notes[:2]
+    assert [h["engineerNotes"] for h in data["all"]] == notes
+    error = await api.error(
+        "query($id: ID!) { session(id: $id) { handoffs(first: 51) { id } } }",
+        {"id": str(session.id)},
+        token=sam.token,
+    )
+    assert "first must be between 1 and 50, got 51" in error["message"]
+
+
+NESTED = """
+query Nested($first: Int!) {
+  mySessions(first: $first) {
+    problemSummary
+    messages(last: 2) { content }
+    handoffs(first: 1) {
+      history(last: 1) { kind }
+      snapshot { messages(first: 1) { content } }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.no_query_cache
+async def test_nested_lists_cost_one_statement_each_however_many_sessions(api, desk, team):
+    sam = team.acme["sam"]
+    for n in range(6):
+        await make_escalation(desk, sam, f"Problem {n}")
+    await api.data(NESTED, {"first": 1}, token=sam.token)  # warm up
+
+    with counting_statements() as few:
+        small = await api.data(NESTED, {"first": 2}, token=sam.token)
+    with counting_statements() as many:
+        large = await api.data(NESTED, {"first": 6}, token=sam.token)
+
+    assert len(small["mySessions"]) == 2
+    assert len(large["mySessions"]) == 6
+    for session in large["mySessions"]:
+        assert [m["content"] for m in session["messages"]] == ["turn 1", "turn 2"]
+        [handoff] = session["handoffs"]
+        assert handoff["history"] == [{"kind": "ESCALATED"}]
+        assert handoff["snapshot"]["messages"] == [{"content": "turn 1"}]
+    assert len(few) == len(many), (few, many)

@@ -7,6 +7,7 @@ Create Date: 2026-11-29 05:00:00
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -98,10 +99,15 @@ def _conversation(conn, session_id, through: int) -> list[dict]:
             "position": position,
             "role": role,
             "content": content,
-            "created_at": created_at.isoformat(),
+            "created_at": _utc(created_at).isoformat(),
         }
         for position, role, content, created_at in rows
     ]
+
+
+def _utc(value: datetime) -> datetime:
+    """As the app writes it: SQLite hands datetimes back without their zone (UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _path(messages: list[dict]) -> list[dict]:
@@ -143,5 +149,6 @@ def downgrade() -> None:
                 .where(session.c.id == session_id)
                 .values(escalation_package=package)
             )
-    with op.batch_alter_table("handoff") as batch:
-        batch.drop_column("snapshot_through")
+    # Not a batch: SQLite (3.35+) drops the column in place; a batch would recreate the table,
+    # which rows of other tables point at.
+    op.drop_column("handoff", "snapshot_through")
