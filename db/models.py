@@ -40,7 +40,8 @@ class Account(SQLModel, table=True):
     # transaction as the event, so writers of one account are serialized and seqs never repeat.
     last_seq: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     # Moves with every change a query of this account could see (events, and changes that are
-    # not events: messages, read marks, users). Cached query answers are valid for one version.
+    # not events: messages, users; a user's read marks move User.read_marks instead). Cached query
+    # answers are valid for one version.
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = _when()
 
@@ -55,6 +56,11 @@ class User(SQLModel, table=True):
     password_hash: str = _short(200)
     role: str = _short(16)
     active: bool = Field(default=True)
+    # Moves with each new read mark of this user: their answers change, nobody else's do, so a
+    # read mark leaves the account's version (and everyone else's cached answers) alone.
+    read_marks: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     created_at: datetime = _when()
 
 

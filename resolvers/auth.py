@@ -50,7 +50,9 @@ class Viewer:
     account_id: uuid.UUID
     role: str
     name: str
-    account_version: int = 0  # as read when the request was authenticated
+    # What this caller's answers depend on (the account's version plus the caller's own read
+    # marks), as read when the request was authenticated: the answer cache keys on it.
+    account_version: int = 0
     token_expires_at: datetime | None = None  # when the token it was authenticated by expires
 
     def can(self, capability: Capability) -> bool:
@@ -150,7 +152,15 @@ def _decode(desk: Desk, token: str) -> tuple[uuid.UUID, uuid.UUID, datetime]:
 
 
 _VIEWER = (
-    select(User.id, User.account_id, User.role, User.name, User.active, Account.version)
+    select(
+        User.id,
+        User.account_id,
+        User.role,
+        User.name,
+        User.active,
+        # Both only grow, and every change moves one: their sum is this caller's version.
+        (col(Account.version) + col(User.read_marks)).label("version"),
+    )
     .join(Account, col(Account.id) == col(User.account_id))
     .where(col(User.id) == bindparam("user_id", type_=User.__table__.c.id.type))
 )

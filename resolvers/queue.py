@@ -28,7 +28,7 @@ from resolvers.handoff_views import (
 )
 from resolvers.handoffs import get_handoff
 from resolvers.outcomes import NotFound
-from resolvers.seen import mark_seen
+from resolvers.seen import mark_read
 
 
 class QueueFilter(Enum):
@@ -171,6 +171,6 @@ async def mark_handoff_seen(
     if handoff is None:
         return NotFound("handoff")
     async with transaction(desk) as tx:
-        await mark_seen(tx.session, viewer.user_id, handoff.id)
-        tx.touch(viewer.account_id)
+        # Only the caller's answers change: their read-mark count moves, the account's does not.
+        await mark_read(tx.session, viewer.user_id, handoff.id)
     return handoff
