@@ -6,7 +6,7 @@ from db.enums import Role
 
 
 class Capability(Enum):
-    READ = auto()
+    READ = auto()  # includes marking what one read: a read mark is the reader's own
     WORK_SESSIONS = auto()  # start, add messages, resolve
     HAND_OFF = auto()  # park or escalate
     CLAIM = auto()  # claim and release escalations
