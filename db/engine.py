@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
@@ -17,11 +19,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 _IMMEDIATE = "handoff_desk_sqlite_immediate"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, must_exist: bool = False) -> AsyncEngine:
+    """`must_exist`: a SQLite file that is not there is an unavailable database, not a new one
+    (migrations create it; a server must not answer from an empty file made in its place)."""
     if url.startswith("sqlite"):
         # Writers wait for each other (busy timeout) instead of failing with "database is locked".
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
+        if must_exist:
+            _keep_to_the_file(engine)
         return engine
     # No pre-ping: it costs a round trip per checkout. A connection the server closed (a
     # restart) is known closed locally and replaced at checkout for free (below); one found dead
@@ -54,9 +60,46 @@ def _survive_restarts(engine: AsyncEngine) -> None:
             context.is_disconnect = True
 
 
+_FILE = "handoff_desk_sqlite_file"
+
+
+def _keep_to_the_file(engine: AsyncEngine) -> None:
+    """Connections open the database file only if it exists, and a pooled connection is used
+    only while the path still names the file it opened: one renamed, moved or deleted under a
+    running server is answered as unavailable (SQLITE_CANTOPEN), not served from a file the
+    path no longer names (whose writes a restart would not find). One stat per checkout."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).absolute()
+
+    def identity() -> tuple[int, int] | None:
+        try:
+            found = os.stat(path)
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _open_existing(_dialect, _record, cargs, cparams) -> None:
+        cargs[0] = path.as_uri() + "?mode=rw"  # read-write, never create
+        cparams["uri"] = True
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _note_file(_dbapi_connection, record) -> None:
+        record.info[_FILE] = identity()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _same_file(_dbapi_connection, record, _proxy) -> None:
+        if identity() != record.info.get(_FILE):
+            # Reconnecting finds the file, or fails as unavailable; so do the other pooled ones.
+            raise exc.InvalidatePoolError("the database file moved or is gone")
+
+
 # SQLSTATE classes and codes that mean "the server cannot be reached or is going away":
-# connection exceptions, shutdowns and startup (57P01-57P03), too many connections.
-_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# connection exceptions, shutdowns and startup (57P01-57P03), too many connections, and a
+# database renamed or dropped under a running server (3D000, on connecting).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "3D000")
 
 
 def unavailable(error: BaseException | None) -> bool:
@@ -71,6 +114,8 @@ def unavailable(error: BaseException | None) -> bool:
         sqlstate = getattr(error, "sqlstate", None)
         if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
             return True
+        if getattr(error, "sqlite_errorname", None) == "SQLITE_CANTOPEN":
+            return True  # the database file is not there (see `_keep_to_the_file`)
         error, seen = error.__cause__, seen + 1  # what the driver's error was raised from
     return False
 
@@ -113,7 +158,7 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str) -> Database:
-        return cls(create_engine(url))
+        return cls(create_engine(url, must_exist=True))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

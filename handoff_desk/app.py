@@ -42,6 +42,7 @@ from schema.errors import (
     RETRY_AFTER_SECONDS,
     UNAVAILABLE_MESSAGE,
     is_unavailable_error,
+    new_error_id,
     unavailable_extensions,
 )
 from schema.schema import Limits, build_schema
@@ -93,13 +94,18 @@ class DeskGraphQL(GraphQL):
         except HTTPException as error:
             return graphql_http.Refusal.from_http_exception(error).response(media_type)
         except Exception as error:
+            error_id = new_error_id()
             if not unavailable(error):
-                raise
+                # Logged with an id the client is told: a GraphQL answer, never a bare 500.
+                log.error("unexpected error %s before execution", error_id, exc_info=error)
+                message = f"Internal error (id {error_id}); it has been logged."
+                extensions = {"code": "INTERNAL", "errorId": error_id}
+                body = {"errors": [{"message": message, "extensions": extensions}]}
+                return graphql_http.finish(JSONResponse(body, status_code=500), media_type)
             # The database failed before execution (reading the caller): nothing ran.
-            log.warning("database unavailable before execution: %s", error)
-            body = {
-                "errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": unavailable_extensions()}]
-            }
+            log.warning("database unavailable (error %s) before execution: %s", error_id, error)
+            extensions = unavailable_extensions(error_id)
+            body = {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": extensions}]}
             return graphql_http.finish(_retry_later(JSONResponse(body)), media_type)
         response = graphql_http.finish(response, media_type, getattr(request.state, "status", None))
         if getattr(request.state, "unavailable", False):

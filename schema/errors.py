@@ -26,8 +26,18 @@ UNAVAILABLE_MESSAGE = (
 RETRY_AFTER_SECONDS = 2
 
 
-def unavailable_extensions() -> dict:
-    return {"code": SERVICE_UNAVAILABLE, "retryable": True, "retryAfter": RETRY_AFTER_SECONDS}
+def new_error_id() -> str:
+    """Said to the client and written in the log line, so that one finds the other."""
+    return uuid.uuid4().hex[:12]
+
+
+def unavailable_extensions(error_id: str) -> dict:
+    return {
+        "code": SERVICE_UNAVAILABLE,
+        "retryable": True,
+        "retryAfter": RETRY_AFTER_SECONDS,
+        "errorId": error_id,
+    }
 
 
 def is_unavailable_error(error: GraphQLError) -> bool:
@@ -52,16 +62,22 @@ class MaskUnexpectedErrors(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if unavailable(error.original_error):
             # Expected while the database restarts: one line in the log, no stack trace.
-            log.warning("database unavailable at %s: %s", error.path, error.original_error)
+            error_id = new_error_id()
+            log.warning(
+                "database unavailable (error %s) at %s: %s",
+                error_id,
+                error.path,
+                error.original_error,
+            )
             return GraphQLError(
                 message=UNAVAILABLE_MESSAGE,
                 nodes=error.nodes,
                 source=error.source,
                 positions=error.positions,
                 path=error.path,
-                extensions=unavailable_extensions(),
+                extensions=unavailable_extensions(error_id),
             )
-        error_id = uuid.uuid4().hex[:12]
+        error_id = new_error_id()
         log.error(
             "unexpected error %s at %s",
             error_id,
