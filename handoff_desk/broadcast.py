@@ -1,5 +1,6 @@
-"""The broadcaster backends the desk supports: memory, and two backends of ours that fix
-broadcaster's Redis and Postgres backends for use by a long-running server."""
+"""The broadcaster backends the desk supports: memory, and two backends of ours that replace
+broadcaster's Redis and Postgres backends for use by a long-running server: both keep listening
+through outages and ring every channel once they are back."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import logging
 import asyncpg
 from broadcaster import Broadcast, Event
 from broadcaster._backends.base import BroadcastBackend
-from broadcaster._backends.postgres import PostgresBackend
 from redis import asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -35,6 +35,10 @@ class RedisDoorbellBackend(BroadcastBackend):
     """
 
     _READ_SECONDS = 0.2  # how long the listener holds the connection per read
+    # A SUBSCRIBE, with the connection it may have to open, on a path that answers nothing (a
+    # dropped link) is given up after this: the listener retries it. Without a bound it would
+    # hold `_lock`, and the hub's every new subscription behind it, until the kernel gives up.
+    _COMMAND_SECONDS = 2.0
 
     def __init__(self, url: str) -> None:
         self._url = url
@@ -60,18 +64,22 @@ class RedisDoorbellBackend(BroadcastBackend):
         async with self._lock:
             self._channels.add(channel)
             try:
-                await self._pubsub.subscribe(channel)
+                async with asyncio.timeout(self._COMMAND_SECONDS):
+                    await self._pubsub.subscribe(channel)
                 self._subscribed.add(channel)
-            except (RedisConnectionError, RedisTimeoutError, OSError):
+            except (RedisConnectionError, RedisTimeoutError, OSError):  # OSError: TimeoutError
                 log.warning("Redis unreachable: %s is subscribed when it comes back", channel)
+                await self._reset()  # and it rings, for what was committed meanwhile
 
     async def unsubscribe(self, channel: str) -> None:
         async with self._lock:
             self._channels.discard(channel)
             self._subscribed.discard(channel)
-            # If the connection is gone, the subscription went with it.
-            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
-                await self._pubsub.unsubscribe(channel)
+            try:
+                async with asyncio.timeout(self._COMMAND_SECONDS):
+                    await self._pubsub.unsubscribe(channel)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                await self._reset()  # the subscription goes with the connection
 
     async def publish(self, channel: str, message: str) -> None:
         try:
@@ -91,7 +99,7 @@ class RedisDoorbellBackend(BroadcastBackend):
                 await asyncio.sleep(0.05)
                 continue
             try:
-                async with self._lock:
+                async with self._lock, asyncio.timeout(self._READ_SECONDS + self._COMMAND_SECONDS):
                     message = await self._next_message()
                 backoff = 0.1
             except asyncio.CancelledError:
@@ -99,8 +107,7 @@ class RedisDoorbellBackend(BroadcastBackend):
             except Exception as error:  # whatever it was, a new connection is the way on
                 if not isinstance(error, RedisConnectionError | RedisTimeoutError | OSError):
                     log.exception("Redis doorbell listener failed; reconnecting")
-                log.warning("Redis connection lost (%s); retrying in %.1fs", error, backoff)
-                self._lost = True
+                log.warning("Redis connection lost (%r); retrying in %.1fs", error, backoff)
                 async with self._lock:
                     await self._reset()
                 await asyncio.sleep(backoff)
@@ -124,44 +131,195 @@ class RedisDoorbellBackend(BroadcastBackend):
         return await self._pubsub.get_message(timeout=self._READ_SECONDS)
 
     async def _reset(self) -> None:
+        """Drops the pub/sub connection: the listener opens a new one, subscribes every channel
+        and rings each once."""
         with contextlib.suppress(Exception):  # already broken; a new pubsub replaces it
-            await self._pubsub.aclose()
+            async with asyncio.timeout(self._COMMAND_SECONDS):
+                await self._pubsub.aclose()
         self._pubsub = self._conn.pubsub(ignore_subscribe_messages=True)
         self._subscribed.clear()
+        self._lost = True
 
 
-class PostgresNotifyBackend(PostgresBackend):
-    """broadcaster's Postgres backend LISTENs and NOTIFYs on one asyncpg connection, which fails
-    with "another operation is in progress" when both happen at once (broadcaster #22): publish
-    on a second connection, and serialize LISTEN changes."""
+class PostgresDoorbellBackend(BroadcastBackend):
+    """PostgreSQL LISTEN/NOTIFY that keeps listening.
+
+    broadcaster's Postgres backend LISTENs and NOTIFYs on one asyncpg connection, which fails
+    with "another operation is in progress" when both happen at once (broadcaster #22), and dies
+    with that connection: after a restart nothing is heard or published again. Here one
+    connection listens and another publishes. A supervisor watches the listening one (asyncpg
+    reports a closed socket at once; a ping finds a path that silently drops everything),
+    reconnects with backoff, LISTENs every channel again and rings each once, so every process
+    reads its event log at once: NOTIFYs sent while it was away are lost, the log is not. The
+    publishing connection is opened again by the first publish that finds it gone.
+    """
+
+    _CONNECT_SECONDS = 5.0  # an unreachable server costs a reconnect attempt this long at most
+    _COMMAND_SECONDS = 2.0  # LISTEN, UNLISTEN and the ping: a silent path is given up after this
+    _PING_SECONDS = 5.0  # how often an idle listening connection proves it is still there
+    _MAX_PENDING = 10_000  # doorbells not yet taken by broadcaster; a dropped one is polled for
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._channels: set[str] = set()  # wanted; LISTENed on the current connection, if any
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(self._MAX_PENDING)
+        self._listening: asyncpg.Connection | None = None
+        self._publishing: asyncpg.Connection | None = None
+        self._listen_lock = asyncio.Lock()  # one command at a time on the listening connection
+        self._publish_lock = asyncio.Lock()
+        self._supervisor: asyncio.Task | None = None
 
     async def connect(self) -> None:
-        await super().connect()
-        self._publisher = await asyncpg.connect(self._url)
-        self._listen_lock = asyncio.Lock()
-        self._publish_lock = asyncio.Lock()
+        # In the background: a process starts (and serves from its log) while the broadcast is
+        # away, and hears doorbells once it is back, like the Redis backend.
+        self._supervisor = asyncio.create_task(self._supervise(), name="postgres doorbell listener")
 
     async def disconnect(self) -> None:
-        await self._publisher.close()
-        await super().disconnect()
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        await _close(self._listening)
+        await _close(self._publishing)
+        self._listening = self._publishing = None
 
     async def subscribe(self, channel: str) -> None:
         async with self._listen_lock:
-            await super().subscribe(channel)
+            self._channels.add(channel)
+            if self._listening is None:
+                return  # LISTENed (and rung) when the connection is back
+            try:
+                async with asyncio.timeout(self._COMMAND_SECONDS):
+                    await self._listening.add_listener(channel, self._notified)
+            except _CONNECTION_ERRORS as error:
+                log.warning("PostgreSQL broadcast lost during LISTEN %s: %s", channel, error)
+                self._listening.terminate()  # the supervisor reconnects and LISTENs it again
 
     async def unsubscribe(self, channel: str) -> None:
         async with self._listen_lock:
-            await super().unsubscribe(channel)
+            self._channels.discard(channel)
+            if self._listening is None:
+                return
+            try:
+                async with asyncio.timeout(self._COMMAND_SECONDS):
+                    await self._listening.remove_listener(channel, self._notified)
+            except _CONNECTION_ERRORS:
+                self._listening.terminate()  # gone with the connection; a new one won't LISTEN
 
     async def publish(self, channel: str, message: str) -> None:
         async with self._publish_lock:
-            await self._publisher.execute("SELECT pg_notify($1, $2)", channel, message)
+            try:
+                await self._notify(channel, message)
+            except _CONNECTION_ERRORS:
+                # A connection the server closed (a restart) fails once, then is replaced:
+                # without this second try the first doorbell after every restart is lost.
+                await self._notify(channel, message)
+
+    async def next_published(self) -> Event:
+        return await self._queue.get()
+
+    async def _notify(self, channel: str, message: str) -> None:
+        try:
+            if self._publishing is None or self._publishing.is_closed():
+                self._publishing = await asyncpg.connect(self._url, timeout=self._CONNECT_SECONDS)
+            await self._publishing.execute("SELECT pg_notify($1, $2)", channel, message)
+        except BaseException:
+            # Failed, or cut short by the caller's deadline mid-way: the connection's state is
+            # unknown, so the next publish starts on a new one.
+            if self._publishing is not None:
+                self._publishing.terminate()
+                self._publishing = None
+            raise
+
+    def _notified(self, connection, pid, channel: str, payload: str) -> None:
+        try:
+            self._queue.put_nowait(Event(channel=channel, message=payload))
+        except asyncio.QueueFull:
+            log.warning("doorbell of %s dropped: %d waiting", channel, self._MAX_PENDING)
+
+    async def _supervise(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                conn = await asyncpg.connect(self._url, timeout=self._CONNECT_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning(
+                    "PostgreSQL broadcast unreachable (%r); retrying in %.1fs", error, backoff
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            try:
+                await self._listen_on(conn)
+                backoff = 0.1
+                await self._watch(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # whatever it was, a new connection is the way on
+                if not isinstance(error, _CONNECTION_ERRORS):
+                    log.exception("PostgreSQL broadcast listener failed; reconnecting")
+                log.warning("PostgreSQL broadcast lost (%r); reconnecting", error)
+            finally:
+                async with self._listen_lock:
+                    self._listening = None
+                conn.terminate()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 5.0)
+
+    async def _listen_on(self, conn: asyncpg.Connection) -> None:
+        """LISTENs every wanted channel on a new connection, then rings each once."""
+        async with self._listen_lock:
+            async with asyncio.timeout(self._COMMAND_SECONDS):
+                for channel in self._channels:
+                    await conn.add_listener(channel, self._notified)
+            self._listening = conn
+            channels = list(self._channels)
+        if channels:
+            log.warning("PostgreSQL broadcast back: each of %d channels rings once", len(channels))
+        for channel in channels:
+            self._notified(conn, None, channel, "reconnected")
+
+    async def _watch(self, conn: asyncpg.Connection) -> None:
+        """Returns (raising) when the connection is gone: closed, which asyncpg reports at once,
+        or silent, which a ping finds."""
+        closed = asyncio.Event()
+        conn.add_termination_listener(lambda _: closed.set())
+        while not conn.is_closed():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._PING_SECONDS):
+                    await closed.wait()
+            if conn.is_closed():
+                break
+            async with self._listen_lock, asyncio.timeout(self._COMMAND_SECONDS):
+                await conn.fetchval("SELECT 1")
+        raise ConnectionResetError("the listening connection closed")
+
+
+# What a lost or unreachable PostgreSQL raises (TimeoutError: a silent path, given up on).
+_CONNECTION_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # the server is shutting down
+)
+
+
+async def _close(conn: asyncpg.Connection | None) -> None:
+    if conn is None:
+        return
+    try:
+        await conn.close(timeout=2)  # a goodbye, unless the path is dead
+    except Exception:
+        conn.terminate()
 
 
 def create_broadcast(url: str) -> Broadcast:
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return Broadcast(backend=PostgresNotifyBackend("postgresql://" + url[len(prefix) :]))
+            return Broadcast(backend=PostgresDoorbellBackend("postgresql://" + url[len(prefix) :]))
     if url.startswith(("redis://", "rediss://")):
         return Broadcast(backend=RedisDoorbellBackend(url))
     return Broadcast(url)

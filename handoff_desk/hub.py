@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 _OVERFLOW = object()
 
+# How long a commit's doorbell may hold the mutation that rang it. Locally the feed is woken
+# before publishing; other processes hear of the commit at their next poll, or when their
+# broadcast reconnects, if the broadcast does not take the doorbell in time (a silent Redis or
+# PostgreSQL would otherwise hold every mutation's answer until its client gives up).
+PUBLISH_SECONDS = 0.5
+
 
 class LocalSubscriber:
     def __init__(self, max_queue: int) -> None:
@@ -69,8 +75,14 @@ class AccountFeed:
                 self._listen(), name=f"doorbell {self.account_id}", context=contextvars.Context()
             )
         )
-        await self._ready.wait()  # listening before reading: no doorbell falls in between
-        self.last_seq = await latest_seq(self.hub.desk, self.account_id)
+        try:
+            await self._ready.wait()  # listening before reading: no doorbell falls in between
+            self.last_seq = await latest_seq(self.hub.desk, self.account_id)
+        except BaseException:
+            # The log is unreadable (an outage), or the subscriber left: a feed that never
+            # started must not stay subscribed to the broadcast.
+            await self.stop()
+            raise
         self._tasks.append(
             asyncio.create_task(
                 self._deliver(), name=f"feed {self.account_id}", context=contextvars.Context()
@@ -156,10 +168,14 @@ class Hub:
         if feed is not None:
             feed.wake()
         try:
-            await self.broadcast.publish(account_channel(account_id), str(seq))
-        except Exception:
-            # Committed is committed: other processes' polls deliver it a little later.
-            log.exception("could not publish seq %s of account %s", seq, account_id)
+            async with asyncio.timeout(PUBLISH_SECONDS):
+                await self.broadcast.publish(account_channel(account_id), str(seq))
+        except TimeoutError:
+            log.warning("the broadcast did not take seq %s of account %s in time", seq, account_id)
+        except Exception as error:
+            # Committed is committed: other processes' polls (or their broadcast's reconnect)
+            # deliver it a little later. One line per doorbell in an outage, not a traceback.
+            log.warning("could not publish seq %s of account %s: %r", seq, account_id, error)
 
     async def events(self, account_id: uuid.UUID, after: int | None) -> AsyncIterator[LoggedEvent]:
         """The account's events after `after` (from now, if None): catch-up, then live; in

@@ -1,5 +1,6 @@
-"""Faults survived, against real `handoff-desk` processes: PostgreSQL restarted under load, Redis
-restarted under subscribers, workers killed or frozen mid-job, and a graceful shutdown.
+"""Faults survived, against real `handoff-desk` processes: PostgreSQL restarted under load,
+Redis restarted under subscribers, workers killed or frozen mid-job, and a graceful shutdown;
+and, on the hub itself, PostgreSQL down while a subscription starts.
 
 PostgreSQL and Redis are restarted only when they are the test's own (`tests/private_services.py`):
 the shared services stay up for everyone else.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 import time
 import uuid
@@ -20,9 +22,13 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from db.engine import Database
+from db.engine import Database, create_engine, unavailable
 from db.enums import AssessmentStatus, EventKind, HandoffIntent, JobKind, JobState
+from db.migrate import upgrade
 from db.models import AccountEvent, Handoff, HandoffSeen, Job
+from handoff_desk.broadcast import create_broadcast
+from handoff_desk.hub import Hub
+from handoff_desk.notifier import LiveNotifier
 from handoff_desk.settings import Settings
 from resolvers.desk import Desk
 from tests.factories import make_escalation, make_session, make_team
@@ -35,7 +41,7 @@ from tests.ws import Closed, GraphQLSocket
 
 pytestmark = pytest.mark.anyio
 
-SECRET = "test-secret-not-for-production-0123456789"
+SECRET = secrets.token_urlsafe(48)  # made per run: servers refuse a placeholder
 
 ESCALATE = """mutation($s: ID!) {
   createHandoff(input: {sessionId: $s, intent: ESCALATE, engineerNotes: "stuck"}) {
@@ -252,6 +258,53 @@ async def test_postgres_restarted_under_load_loses_and_doubles_nothing(private_p
 
 async def _true(value: bool) -> bool:
     return value
+
+
+# --- A subscription started during a database outage ---
+
+
+async def test_a_subscription_that_fails_in_a_database_outage_leaves_no_listener_behind(
+    private_postgres,
+):
+    url = private_postgres.create_database()
+    engine = create_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    desk = Desk(settings=Settings(database_url=url, token_secret=SECRET), db=Database.from_url(url))
+    broadcast = create_broadcast("memory://")
+    await broadcast.connect()
+    hub = Hub(desk, broadcast, poll_seconds=0.2)
+    desk.notifier = LiveNotifier(hub)
+    try:
+        team = await make_team(desk)
+        account = team.acme.account.id
+        await asyncio.to_thread(private_postgres.stop)
+
+        # The hub starts listening on the account's channel, then cannot read the log.
+        stream = hub.events(account, after=None)
+        try:
+            await asyncio.wait_for(anext(stream), 30)
+        except Exception as error:
+            assert unavailable(error), error
+        else:
+            pytest.fail("a subscription started in the outage should have failed")
+        assert (hub.open_subscriptions, len(hub._feeds)) == (0, 0)
+        assert broadcast._subscribers == {}  # nobody listens on the channel any more
+        assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("doorbell ")]
+
+        # Once the database is back, the account's subscribers are served again.
+        await asyncio.to_thread(private_postgres.start)
+        stream = hub.events(account, after=None)
+        waiting = asyncio.create_task(anext(stream))
+        await wait_for(lambda: _true(hub.open_subscriptions == 1), "the subscription")
+        handoff = await make_escalation(desk, team.acme["alex"])
+        assert (await asyncio.wait_for(waiting, 10)).handoff.id == handoff.id
+        await stream.aclose()
+        assert broadcast._subscribers == {}
+    finally:
+        await hub.close()
+        await broadcast.disconnect()
+        await desk.db.dispose()
 
 
 # --- Redis restarted while clients are subscribed ---
