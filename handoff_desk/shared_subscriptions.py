@@ -8,9 +8,12 @@ depends on who is asking (`unread`, the caller's visible handoffs), the user. Ea
 one ordinary Strawberry subscription stream; each of its results is encoded once and the same
 text is queued to every member.
 
-Only live subscriptions share (no `after`): a subscriber that replays from a sequence number
-has its own stream, as do the legacy `graphql-ws` protocol and anything whose first answer is
-an error (each member then runs the ordinary path, which answers it exactly as it always has).
+Whether a field depends on who asks is declared on the field (schema/sharing.py) and read by
+type and field; a document with any field not declared viewer-independent is shared only by the
+sockets of one user. Only live subscriptions share (no `after`, given or defaulted): a subscriber
+that replays from a sequence number has its own stream, as do the legacy `graphql-ws` protocol
+and anything whose first answer is an error (each member then runs the ordinary path, which
+answers it exactly as it always has).
 
 A member's queue is bounded: a member that falls too far behind is closed with 1013 and catches
 up from the log with `after`, as on the ordinary path; it never holds the others back.
@@ -27,20 +30,18 @@ import uuid
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
-    DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
     GraphQLError,
-    NullValueNode,
+    GraphQLField,
+    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    VariableNode,
     parse,
 )
+from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -49,107 +50,69 @@ from strawberry.utils.aio import aclosing
 
 from resolvers.auth import Standing, Viewer, still_allowed
 from schema.context import ACCESS_ENDED_CLOSE_CODE, Context
+from schema.documents import BoundedCache, digest, document_size
+from schema.sharing import declared, graphql_schema, per_user
 from schema.subscription import ACCESS_CHANGED_REASON, TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON
 
 log = logging.getLogger(__name__)
-
-SHAREABLE_ROOTS = frozenset({"handoffCreated", "assessmentReady", "handoffClaimed"})
-
-# Fields whose value is the same for every user of an account (and role). A field not listed
-# here makes its document per user: correct, only less shared. `unread` (the caller's own mark),
-# `Session.handoffs` and `Session.escalationPackage` (filtered by what the caller may see) are
-# deliberately absent.
-VIEWER_INDEPENDENT_FIELDS = frozenset(
-    {
-        "__typename",
-        # subscription payloads
-        "seq", "kind", "occurredAt", "handoff", "actor",
-        # Handoff
-        "id", "intent", "priority", "engineerNotes", "createdAt", "claimedAt", "assessment",
-        "session", "createdBy", "claimedBy", "snapshot", "history",
-        # Session and its snapshot
-        "problemSummary", "intakeType", "intakeContent", "status", "confidenceTier",
-        "handoffCount", "updatedAt", "owner", "assignee", "messages", "takenAt",
-        "role", "content",
-        # User
-        "name", "email", "active",
-        # Assessment
-        "summary", "likelyCause", "suggestedSteps", "confidence",
-    }
-)  # fmt: skip
 
 _DONE = object()
 _TOO_SLOW = object()
 _FALLBACK = object()
 
+# Shapes of the documents subscribers send, by digest, bounded by the bytes they hold.
+_SHAPES = BoundedCache("subscription shapes", max_bytes=4 * 2**20, max_entry_bytes=2**18)
+_MAX_TOKENS = 2000  # the schema's own default limit; a longer document runs alone
 
-class _Unshareable(Exception):
-    pass
+
+@dataclass(frozen=True)
+class _Shape:
+    """What sharing needs of a document: its one root field, and whether it is per user."""
+
+    operation: OperationDefinitionNode
+    root: FieldNode
+    root_field: GraphQLField
+    per_user: bool
+    size: int  # bytes held, about
 
 
-@lru_cache(maxsize=512)
-def _shape(query: str, operation_name: str | None) -> tuple[str, str | None, bool] | None:
-    """(root field, name of the variable holding `after` or None, per user) for a document
-    that may share; None for any other (the ordinary path answers it, errors included)."""
+def _shape_of(schema: GraphQLSchema, query: str, operation_name: str | None) -> _Shape | None:
+    key = digest(query, operation_name, id(schema))  # each app's schema decides for itself
+    shape = _SHAPES.get(key, _UNKNOWN)
+    if shape is _UNKNOWN:
+        shape = _shape(schema, query, operation_name)
+        _SHAPES.put(key, shape, shape.size if shape is not None else 0)
+    return shape
+
+
+_UNKNOWN = object()
+
+
+def _shape(schema: GraphQLSchema, query: str, operation_name: str | None) -> _Shape | None:
+    """The shape of a live subscription that may share; None for any other document (the
+    ordinary path answers it, errors included)."""
     try:
-        document = parse(query)
-        return _shape_of(document, operation_name)
-    except (GraphQLError, _Unshareable, RecursionError):
+        document = parse(query, max_tokens=_MAX_TOKENS)
+    except (GraphQLError, RecursionError):
         return None
-    except Exception:  # whatever it is, the ordinary path answers it as it always has
-        log.exception("could not tell whether a subscription may share; running it alone")
-        return None
-
-
-def _shape_of(document: DocumentNode, operation_name: str | None) -> tuple[str, str | None, bool]:
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     if len(operations) != 1 or operations[0].operation != OperationType.SUBSCRIPTION:
-        raise _Unshareable
+        return None
     operation = operations[0]
     roots = operation.selection_set.selections
-    if len(roots) != 1 or not isinstance(roots[0], FieldNode) or operation.directives:
-        raise _Unshareable
+    subscription_type = schema.subscription_type
+    if len(roots) != 1 or not isinstance(roots[0], FieldNode) or subscription_type is None:
+        return None
     root = roots[0]
-    if root.name.value not in SHAREABLE_ROOTS or root.directives:
-        raise _Unshareable
-    after_variable = None
-    for argument in root.arguments or ():
-        if argument.name.value != "after":
-            continue
-        if isinstance(argument.value, VariableNode):
-            after_variable = argument.value.name.value
-        elif not isinstance(argument.value, NullValueNode):
-            raise _Unshareable  # a replay: its own stream
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    names = _field_names(root.selection_set, fragments, set())
-    return root.name.value, after_variable, not names <= VIEWER_INDEPENDENT_FIELDS
+    root_field = subscription_type.fields.get(root.name.value)
+    if root_field is None or declared(root_field) != "independent":
+        return None
+    return _Shape(operation, root, root_field, per_user(schema, document), document_size(document))
 
 
-def _field_names(selection_set, fragments: dict, seen: set[str]) -> set[str]:
-    names: set[str] = set()
-    if selection_set is None:
-        return names
-    for selection in selection_set.selections:
-        if selection.directives:
-            raise _Unshareable  # @include/@skip per variables: keep it simple, run it alone
-        if isinstance(selection, FieldNode):
-            names.add(selection.name.value)
-            names |= _field_names(selection.selection_set, fragments, seen)
-        elif hasattr(selection, "type_condition"):  # inline fragment
-            names |= _field_names(selection.selection_set, fragments, seen)
-        else:  # fragment spread
-            name = selection.name.value
-            if name in seen or name not in fragments:
-                raise _Unshareable
-            names |= _field_names(fragments[name].selection_set, fragments, seen | {name})
-    return names
-
-
-def share_key(payload: dict, viewer: Viewer) -> tuple | None:
+def share_key(payload: dict, viewer: Viewer, schema: GraphQLSchema) -> tuple | None:
     """What decides a subscriber's answers, or None if this subscription runs alone."""
     query, variables = payload.get("query"), payload.get("variables")
     operation_name = payload.get("operationName")
@@ -157,23 +120,30 @@ def share_key(payload: dict, viewer: Viewer) -> tuple | None:
         return None
     if variables is not None and not isinstance(variables, dict):
         return None
-    shape = _shape(query, operation_name)
+    shape = _shape_of(schema, query, operation_name)
     if shape is None:
         return None
-    _, after_variable, per_user = shape
-    if after_variable is not None and (variables or {}).get(after_variable) is not None:
+    # Defaults count like values given: `after: $a = 0` replays for every subscriber.
+    coerced = get_variable_values(
+        schema, shape.operation.variable_definitions or (), variables or {}
+    )
+    if isinstance(coerced, list):
+        return None  # variables that do not coerce: the ordinary path answers the errors
+    try:
+        arguments = get_argument_values(shape.root_field, shape.root, coerced)
+    except GraphQLError:
         return None
+    if arguments.get("after") is not None:
+        return None  # a replay: its own stream
     try:
         canonical = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     return (
-        query,
-        operation_name,
-        canonical,
+        digest(query, operation_name, canonical),
         viewer.account_id,
         viewer.role,
-        viewer.user_id if per_user else None,
+        viewer.user_id if shape.per_user else None,
     )
 
 
@@ -337,7 +307,9 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
         }
         context = self.context.for_operation()  # authenticated now, as every operation is
         viewer = await _viewer(context)
-        key = share_key(payload, viewer) if shared is not None and viewer is not None else None
+        key = None
+        if shared is not None and viewer is not None:
+            key = share_key(payload, viewer, graphql_schema(self.view.schema))
         if key is None:
             return await super().run_operation(operation)
         group, member = shared.join(key, self.view, payload, context, viewer)

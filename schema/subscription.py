@@ -15,6 +15,7 @@ from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
 from schema.context import ACCESS_ENDED_CLOSE_CODE
+from schema.sharing import SHARED, shared
 from schema.types import Handoff, Info, User
 
 TOO_SLOW_CLOSE_CODE = 1013
@@ -29,23 +30,23 @@ After = Annotated[
 
 @strawberry.type
 class HandoffCreated:
-    seq: int
-    handoff: Handoff
+    seq: int = shared()
+    handoff: Handoff = shared()
 
 
 @strawberry.type(description="An assessment landed: ready, or failed for good.")
 class AssessmentReady:
-    seq: int
-    handoff: Handoff
+    seq: int = shared()
+    handoff: Handoff = shared()
 
 
 @strawberry.type(description="An escalation was claimed or released.")
 class HandoffClaimChanged:
-    seq: int
-    kind: enums.HandoffEventKind
-    occurred_at: datetime
-    handoff: Handoff
-    actor: User | None
+    seq: int = shared()
+    kind: enums.HandoffEventKind = shared()
+    occurred_at: datetime = shared()
+    handoff: Handoff = shared()
+    actor: User | None = shared()
 
 
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
@@ -78,7 +79,10 @@ async def _handoff(info: Info, logged: LoggedEvent) -> Handoff:
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="Each new escalation of the caller's account.")
+    # The streams are the account's (the key has account and role); their fields decide the rest.
+    @strawberry.subscription(
+        description="Each new escalation of the caller's account.", metadata=SHARED
+    )
     async def handoff_created(
         self, info: Info, after: After = None
     ) -> AsyncGenerator[HandoffCreated, None]:
@@ -87,7 +91,8 @@ class Subscription:
 
     @strawberry.subscription(
         description="Escalations whose assessment just landed (ready or failed); "
-        "with handoffId, only that one."
+        "with handoffId, only that one.",
+        metadata=SHARED,
     )
     async def assessment_ready(
         self, info: Info, handoff_id: strawberry.ID | None = None, after: After = None
@@ -96,7 +101,9 @@ class Subscription:
         async for logged in _stream(info, events.ASSESSMENT_LANDED, after, only):
             yield AssessmentReady(seq=logged.seq, handoff=await _handoff(info, logged))
 
-    @strawberry.subscription(description="Escalations claimed or released, by anyone.")
+    @strawberry.subscription(
+        description="Escalations claimed or released, by anyone.", metadata=SHARED
+    )
     async def handoff_claimed(
         self, info: Info, after: After = None
     ) -> AsyncGenerator[HandoffClaimChanged, None]:

@@ -14,6 +14,7 @@ from resolvers.handoff_views import HandoffView
 from resolvers.handoffs import conversation_path
 from schema import enums
 from schema.context import Context
+from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
 
 Info = strawberry.Info[Context, None]
 
@@ -54,11 +55,11 @@ class Account:
 
 @strawberry.type
 class User:
-    id: strawberry.ID
-    name: str
-    email: str
-    role: enums.Role
-    active: bool
+    id: strawberry.ID = shared()
+    name: str = shared()
+    email: str = shared()
+    role: enums.Role = shared()
+    active: bool = shared()
 
     @classmethod
     def from_row(cls, row: models.User) -> User:
@@ -81,10 +82,10 @@ async def _user(info: Info, user_id) -> User | None:
 
 @strawberry.type
 class Message:
-    position: int
-    role: enums.MessageRole
-    content: str
-    created_at: datetime
+    position: int = shared()
+    role: enums.MessageRole = shared()
+    content: str = shared()
+    created_at: datetime = shared()
 
     @classmethod
     def from_row(cls, row: models.SessionMessage) -> Message:
@@ -121,13 +122,13 @@ async def _snapshot_messages(info: Info, handoff_id: uuid.UUID, window: caps.Win
 
 @strawberry.type(description="The session as it stood when it was handed off.")
 class SessionSnapshot:
-    taken_at: datetime
-    problem_summary: str
-    intake_type: enums.IntakeType
-    intake_content: str
-    status: enums.SessionStatus
-    confidence_tier: enums.Confidence | None
-    handoff_count: int
+    taken_at: datetime = shared()
+    problem_summary: str = shared()
+    intake_type: enums.IntakeType = shared()
+    intake_content: str = shared()
+    status: enums.SessionStatus = shared()
+    confidence_tier: enums.Confidence | None = shared()
+    handoff_count: int = shared()
     handoff_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -144,7 +145,9 @@ class SessionSnapshot:
             handoff_id=handoff_id,
         )
 
-    @strawberry.field(description="The conversation up to the handoff, oldest first.")
+    @strawberry.field(
+        description="The conversation up to the handoff, oldest first.", metadata=SHARED
+    )
     async def messages(
         self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
     ) -> list[Message]:
@@ -160,15 +163,15 @@ async def _snapshot(info: Info, handoff_id: uuid.UUID) -> SessionSnapshot:
 
 @strawberry.type(description="One turn of the conversation, as the escalation package records it.")
 class ConversationStep:
-    position: int
-    role: enums.MessageRole
-    excerpt: str
+    position: int = shared()
+    role: enums.MessageRole = shared()
+    excerpt: str = shared()
 
 
 @strawberry.type(description="What a senior receives with an escalation.")
 class EscalationPackage:
-    handoff_id: strawberry.ID
-    escalated_at: datetime
+    handoff_id: strawberry.ID = shared()
+    escalated_at: datetime = shared()
     escalation_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -179,11 +182,13 @@ class EscalationPackage:
             escalation_id=uuid.UUID(data["handoff_id"]),
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=SHARED)
     async def snapshot(self, info: Info) -> SessionSnapshot:
         return await _snapshot(info, self.escalation_id)
 
-    @strawberry.field(description="Each turn of the snapshot's conversation, oldest first.")
+    @strawberry.field(
+        description="Each turn of the snapshot's conversation, oldest first.", metadata=SHARED
+    )
     async def conversation_path(
         self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
     ) -> list[ConversationStep]:
@@ -199,15 +204,15 @@ class EscalationPackage:
 
 @strawberry.type(name="Session", description="A troubleshooting session.")
 class Session:
-    id: strawberry.ID
-    problem_summary: str
-    intake_type: enums.IntakeType
-    intake_content: str
-    status: enums.SessionStatus
-    confidence_tier: enums.Confidence | None
-    handoff_count: int
-    created_at: datetime
-    updated_at: datetime
+    id: strawberry.ID = shared()
+    problem_summary: str = shared()
+    intake_type: enums.IntakeType = shared()
+    intake_content: str = shared()
+    status: enums.SessionStatus = shared()
+    confidence_tier: enums.Confidence | None = shared()
+    handoff_count: int = shared()
+    created_at: datetime = shared()
+    updated_at: datetime = shared()
     session_id: strawberry.Private[uuid.UUID]
     owner_id: strawberry.Private[uuid.UUID]
     assignee_id: strawberry.Private[uuid.UUID]
@@ -231,20 +236,22 @@ class Session:
             assignee_id=row.assignee_id,
         )
 
-    @strawberry.field
+    @strawberry.field(metadata=PER_VIEWER)
     async def escalation_package(self, info: Info) -> EscalationPackage | None:
         package = await info.context.loaders.escalation_package.load(self.session_id)
         return EscalationPackage.from_json(package) if package else None
 
-    @strawberry.field
+    @strawberry.field(metadata=SHARED)
     async def owner(self, info: Info) -> User:
         return await _user(info, self.owner_id)
 
-    @strawberry.field(description="Who works the session now: its owner, or the claimer.")
+    @strawberry.field(
+        description="Who works the session now: its owner, or the claimer.", metadata=SHARED
+    )
     async def assignee(self, info: Info) -> User:
         return await _user(info, self.assignee_id)
 
-    @strawberry.field(description="The conversation, oldest first.")
+    @strawberry.field(description="The conversation, oldest first.", metadata=SHARED)
     async def messages(
         self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
     ) -> list[Message]:
@@ -253,7 +260,8 @@ class Session:
         return [Message.from_row(m) for m in rows]
 
     @strawberry.field(
-        description="Its escalations, and the caller's own park handoffs, oldest first."
+        description="Its escalations, and the caller's own park handoffs, oldest first.",
+        metadata=PER_VIEWER,
     )
     async def handoffs(self, info: Info, first: HandoffsFirst = None) -> list[Handoff]:
         window = caps.window(caps.HANDOFFS, first)
@@ -263,14 +271,14 @@ class Session:
 
 @strawberry.type(description="The AI assessment of an escalation, produced after it commits.")
 class Assessment:
-    status: enums.AssessmentStatus
-    summary: str | None
-    likely_cause: str | None
-    suggested_steps: list[str] = strawberry.field(
+    status: enums.AssessmentStatus = shared()
+    summary: str | None = shared()
+    likely_cause: str | None = shared()
+    suggested_steps: list[str] = shared(
         description="Steps a client shows as one-click chips; empty until the assessment is ready."
     )
-    confidence: enums.Confidence | None
-    updated_at: datetime | None
+    confidence: enums.Confidence | None = shared()
+    updated_at: datetime | None = shared()
 
     @classmethod
     def from_row(cls, row) -> Assessment:
@@ -290,36 +298,38 @@ class Assessment:
 class HandoffEvent:
     row: strawberry.Private[models.AccountEvent]
 
-    @strawberry.field(description="The event's sequence number in the account's event log.")
+    @strawberry.field(
+        description="The event's sequence number in the account's event log.", metadata=SHARED
+    )
     def seq(self) -> int:
         return self.row.seq
 
-    @strawberry.field
+    @strawberry.field(metadata=SHARED)
     def kind(self) -> enums.HandoffEventKind:
         return _EVENT_KIND[self.row.kind]
 
-    @strawberry.field
+    @strawberry.field(metadata=SHARED)
     def occurred_at(self) -> datetime:
         return self.row.occurred_at
 
-    @strawberry.field
+    @strawberry.field(metadata=SHARED)
     async def actor(self, info: Info) -> User | None:
         return await _user(info, self.row.actor_id)
 
 
 @strawberry.type(description="A session handed off: parked (private) or escalated (team-wide).")
 class Handoff:
-    id: strawberry.ID
-    intent: enums.HandoffIntent
-    priority: enums.Priority
-    engineer_notes: str
-    created_at: datetime
-    claimed_at: datetime | None
-    assessment: Assessment
-    session: Session
-    created_by: User
-    claimed_by: User | None
-    unread: bool = strawberry.field(
+    id: strawberry.ID = shared()
+    intent: enums.HandoffIntent = shared()
+    priority: enums.Priority = shared()
+    engineer_notes: str = shared()
+    created_at: datetime = shared()
+    claimed_at: datetime | None = shared()
+    assessment: Assessment = shared()
+    session: Session = shared()
+    created_by: User = shared()
+    claimed_by: User | None = shared()
+    unread: bool = per_viewer(
         description="True until the caller opens (markHandoffSeen) or claims it."
     )
     handoff_id: strawberry.Private[uuid.UUID]
@@ -341,12 +351,15 @@ class Handoff:
             handoff_id=view.id,
         )
 
-    @strawberry.field(description="The session as it stood when it was handed off.")
+    @strawberry.field(
+        description="The session as it stood when it was handed off.", metadata=SHARED
+    )
     async def snapshot(self, info: Info) -> SessionSnapshot:
         return await _snapshot(info, self.handoff_id)
 
     @strawberry.field(
-        description="Escalated, assessed, claimed, released: who and when, oldest first."
+        description="Escalated, assessed, claimed, released: who and when, oldest first.",
+        metadata=SHARED,
     )
     async def history(
         self, info: Info, first: HistoryFirst = None, last: HistoryLast = None

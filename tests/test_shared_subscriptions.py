@@ -4,14 +4,18 @@
 import asyncio
 
 import pytest
+from graphql import GraphQLNamedType, GraphQLObjectType, get_named_type
 
 from handoff_desk.shared_subscriptions import _DONE, _TOO_SLOW, Member, share_key
+from schema.schema import schema as strawberry_schema
+from schema.sharing import declared, graphql_schema
 from tests.factories import make_escalation, make_session, viewer_of
 from tests.http import GraphQLClient
 from tests.test_metrics import scrape
 from tests.ws import GraphQLSocket
 
 pytestmark = pytest.mark.anyio
+SCHEMA = graphql_schema(strawberry_schema)
 
 CREATED = "subscription { handoffCreated { seq handoff { id priority } } }"
 CLAIMS_WITH_UNREAD = "subscription { handoffClaimed { seq kind handoff { id unread } } }"
@@ -113,7 +117,7 @@ async def test_what_decides_sharing(team):
     gus = viewer_of(team.globex["gus"].user)
 
     def key(query, viewer, variables=None):
-        return share_key({"query": query, "variables": variables}, viewer)
+        return share_key({"query": query, "variables": variables}, viewer, SCHEMA)
 
     assert key(CREATED, sam) == key(CREATED, kim)  # same account and role, nothing per user
     assert key(CREATED, sam) != key(CREATED, gus)  # never across accounts
@@ -121,13 +125,40 @@ async def test_what_decides_sharing(team):
     replay = "subscription($a: Int) { handoffCreated(after: $a) { seq } }"
     assert key(replay, sam, {"a": 4}) is None  # a replay has its own stream
     assert key(replay, sam, {"a": None}) is not None
+    # A default counts like a value given: every subscriber of this one replays.
+    defaulted = "subscription($a: Int = 0) { handoffCreated(after: $a) { seq } }"
+    assert key(defaulted, sam) is None
+    assert key(defaulted, sam, {"a": None}) is not None
+    # Judged by type and field: a per-viewer field anywhere makes the document per user.
+    visible = "subscription { handoffCreated { handoff { session { handoffs { id } } } } }"
+    assert key(visible, sam) != key(visible, kim)
+    via_fragment = """subscription { handoffClaimed { ...C } }
+      fragment C on HandoffClaimChanged { handoff { unread } }"""
+    assert key(via_fragment, sam) != key(via_fragment, kim)
     assert key("subscription { handoffCreated(after: 3) { seq } }", sam) is None
     assert key("query { me { id } }", sam) is None
     assert key("subscription { handoffCreated { seq } ", sam) is None  # not even a document
 
 
+def test_every_field_a_subscription_can_reach_declares_whether_it_depends_on_the_viewer():
+    """A new field must be decided: shared (same for every caller of the account and role) or
+    per viewer. Undeclared, it would quietly make documents per user (or, worse, be guessed)."""
+    undeclared, seen = [], set()
+    pending: list[GraphQLNamedType] = [SCHEMA.subscription_type]
+    while pending:
+        parent = pending.pop()
+        if parent.name in seen or not isinstance(parent, GraphQLObjectType):
+            continue
+        seen.add(parent.name)
+        for name, field in parent.fields.items():
+            if declared(field) not in ("independent", "dependent"):
+                undeclared.append(f"{parent.name}.{name}")
+            pending.append(get_named_type(field.type))
+    assert not undeclared, f"declare these with schema.sharing: {sorted(undeclared)}"
+
+
 async def test_a_member_that_falls_behind_is_told_to_go_without_growing():
-    member = Member(limit=3)
+    member = Member(limit=3, viewer=None)
     for frame in range(10):
         member.offer(str(frame))
     assert await member.take() is _TOO_SLOW
