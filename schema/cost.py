@@ -4,8 +4,9 @@ Each field costs 1 for every item of every list it sits in. A list's size is its
 `last` (a literal; for a variable, the most the field allows, since validation sees no values),
 else the field's default; a connection's size applies to its `edges` and `nodes`. A list of
 leaves (a scalar list) costs 1, like one field. Introspection lists count as long as this
-schema makes them on average. So `session { handoffs { session { handoffs { id } } } }` costs
-1 + 1 + 20 + 20 + 400 + 400 = 842 with the default page of 20 handoffs: nesting multiplies.
+schema makes them on average. So `session { handoffs { session { handoffs { session { id } } } } }`
+costs 1 + 1 + 20 + 20 + 400 + 400 = 842 with the default page of 20 handoffs: nesting
+multiplies.
 """
 
 from __future__ import annotations
