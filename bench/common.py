@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -26,7 +27,9 @@ PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVER_CORE = os.environ.get("BENCH_SERVER_CORES", "0")
 CLIENT_CORE = os.environ.get("BENCH_CLIENT_CORES", "1")
-TOKEN_SECRET = "bench-secret-bench-secret-bench-secret-0123"
+# Made once per run and inherited by every process it starts (the baseline server reads it
+# from here too): the desk refuses a placeholder or a weak secret.
+TOKEN_SECRET = os.environ.setdefault("BENCH_TOKEN_SECRET", secrets.token_urlsafe(48))
 
 
 def pin_self_to_client_core() -> None:

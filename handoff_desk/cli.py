@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import json
 import logging
 import sys
 from pathlib import Path
 
-from handoff_desk import logs
+from handoff_desk import logs, token_secret
+from handoff_desk.redact import mask_url, settings_secrets
 from handoff_desk.settings import Settings, SettingsError
 
 log = logging.getLogger("handoff_desk.cli")
@@ -45,16 +47,24 @@ async def _with_desk(settings: Settings, work):
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(_migrate(settings))
-    print(f"migrated {settings.database_url}")
+    print(f"migrated {mask_url(settings.database_url)}")
     return 0
 
 
 WS_MAX_FRAME_BYTES = Settings.max_body_bytes  # the default of HANDOFF_MAX_BODY_BYTES
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from sqlalchemy import make_url
+def with_token_secret(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings of a command that signs or verifies tokens, with a strong secret, or
+    SettingsError. Only `serve --demo` may go without one: it makes one per database."""
+    if getattr(args, "demo", False) and not settings.token_secret:
+        secret = token_secret.demo_secret(settings.database_url)
+        return dataclasses.replace(settings, token_secret=secret)
+    token_secret.require_strong(settings.token_secret)
+    return settings
 
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     asyncio.run(_migrate(settings))
@@ -63,7 +73,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
         created = asyncio.run(_with_desk(settings, seed_demo))
         log.info("demo data: %s", "seeded" if created else "already present")
-    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    database = mask_url(settings.database_url)
     log.info("GraphiQL: http://%s:%s/graphql   (database: %s)", host, port, database)
     return _run_server(
         settings,
@@ -75,7 +85,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # The same bound as an HTTP body (HANDOFF_MAX_BODY_BYTES).
         ws_max_size=settings.max_body_bytes,
         log_level=args.log_level,
-        log_config=logs.logging_config(log_format(settings, args)),  # its lines as ours
+        log_config=logs.logging_config(  # its lines as ours, scrubbed alike
+            log_format(settings, args), secrets=settings_secrets(settings)
+        ),
     )
 
 
@@ -201,12 +213,17 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="apply migrations, then run the server")
     serve.add_argument("--host", help="default: HANDOFF_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: HANDOFF_PORT or 8000")
-    serve.add_argument("--demo", action="store_true", help="seed the demo accounts first")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed the demo accounts first; without HANDOFF_TOKEN_SECRET, use a secret made "
+        "once for this database and kept beside it (see .env.example)",
+    )
     serve.add_argument("--log-level", default="info")
-    serve.set_defaults(run=cmd_serve)
+    serve.set_defaults(run=cmd_serve, signs_tokens=True)
 
     worker = sub.add_parser("worker", help="run the assessment and email workers only")
-    worker.set_defaults(run=cmd_worker)
+    worker.set_defaults(run=cmd_worker, signs_tokens=True)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(run=cmd_migrate)
@@ -230,14 +247,22 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().addHandler(held)
     try:
         settings = Settings.from_env()
+        if getattr(args, "signs_tokens", False):
+            settings = with_token_secret(settings, args)
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     finally:
         logging.getLogger().removeHandler(held)
-    logs.configure(log_format(settings, args))
+    logs.configure(log_format(settings, args), secrets=settings_secrets(settings))
     logs.replay(held.records)
-    return args.run(settings, args)
+    try:
+        return args.run(settings, args)
+    except Exception:
+        # Logged, so scrubbed of secrets (a driver's message may quote the URL it was given),
+        # rather than printed whole by Python.
+        log.exception("handoff-desk %s failed", args.command)
+        return 1
 
 
 if __name__ == "__main__":

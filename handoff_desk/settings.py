@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
 
-DEV_TOKEN_SECRET = "dev-only-insecure-token-secret-change-me-now"
-
 
 class SettingsError(ValueError):
     """A setting is present but unusable; raised at startup, never mid-request."""
@@ -67,7 +65,9 @@ def normalize_database_url(url: str) -> str:
 class Settings:
     database_url: str = "sqlite+aiosqlite:///./handoff-desk.db"
     broadcast_url: str = "memory://"
-    token_secret: str = DEV_TOKEN_SECRET
+    # Empty until set: the commands that sign or verify tokens refuse to start without a strong
+    # one (handoff_desk/token_secret.py); `serve --demo` makes one per database.
+    token_secret: str = ""
     token_ttl_seconds: int = 12 * 3600
     login_max_failures: int = 5
     login_max_failures_per_address: int = 50
@@ -120,7 +120,7 @@ class Settings:
                 env.get("HANDOFF_DATABASE_URL") or defaults.database_url
             ),
             broadcast_url=env.get("HANDOFF_BROADCAST_URL") or defaults.broadcast_url,
-            token_secret=env.get("HANDOFF_TOKEN_SECRET") or defaults.token_secret,
+            token_secret=env.get("HANDOFF_TOKEN_SECRET", ""),
             token_ttl_seconds=_int(env, "HANDOFF_TOKEN_TTL_SECONDS", defaults.token_ttl_seconds, 1),
             login_max_failures=_int(
                 env, "HANDOFF_LOGIN_MAX_FAILURES", defaults.login_max_failures, 0
@@ -185,16 +185,12 @@ class Settings:
             host=env.get("HANDOFF_HOST") or defaults.host,
             port=_int(env, "HANDOFF_PORT", defaults.port, 1),
         )
-        if len(settings.token_secret.encode()) < 32:
-            raise SettingsError("HANDOFF_TOKEN_SECRET must be at least 32 bytes (HS256 key size)")
         if settings.assessor == "openai" and not (
             settings.openai_base_url and settings.openai_model
         ):
             raise SettingsError(
                 "HANDOFF_ASSESSOR=openai needs HANDOFF_OPENAI_BASE_URL and HANDOFF_OPENAI_MODEL"
             )
-        if settings.token_secret == DEV_TOKEN_SECRET:
-            log.warning("HANDOFF_TOKEN_SECRET is not set: using the development secret")
         return settings
 
     @property

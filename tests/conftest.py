@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -30,6 +31,8 @@ from tests.private_services import (  # noqa: F401  (fixtures: throwaway Postgre
 )
 
 DATABASES = ["sqlite", "postgresql"]
+# Made once per test session: servers refuse a placeholder or a weak one.
+TOKEN_SECRET = secrets.token_urlsafe(48)
 # HANDOFF_TEST_LEAN_EXECUTOR=false runs the apps under test without the lean executor
 # (scripts/test does, for the API tests on SQLite, after the main run).
 LEAN_EXECUTOR = os.environ.get("HANDOFF_TEST_LEAN_EXECUTOR", "true").lower() not in (
@@ -113,7 +116,7 @@ def database_url(request, tmp_path) -> str:
 def settings(request, database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
-        token_secret="test-secret-not-for-production-0123456789",
+        token_secret=TOKEN_SECRET,
         run_workers=False,
         query_cache_mb=0 if request.node.get_closest_marker("no_query_cache") else 64,
         lean_executor=LEAN_EXECUTOR,

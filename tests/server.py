@@ -29,8 +29,10 @@ class ServerProcess:
         *,
         port: int | None = None,
         command: str = "serve",
+        options: tuple[str, ...] = ("--log-level", "warning"),
     ) -> None:
         self.command = command
+        self.options = options  # of `serve`
         self.port = port or free_port()
         self.env = {**os.environ, **env, "HANDOFF_PORT": str(self.port)}
         self.log_path = log_path
@@ -65,7 +67,7 @@ class ServerProcess:
 
     def _arguments(self) -> list[str]:
         if self.command == "serve":
-            return ["serve", "--log-level", "warning"]
+            return ["serve", *self.options]
         return [self.command]
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -41,7 +42,7 @@ NAMES = {SAM: "Sam Okafor", DANA: "Dana Whitfield", ALEX: "Alex Rivera"}
 VPN = "VPN drops every ten minutes on home Wi-Fi"  # Alex's active demo session
 OUTLOOK = "Outlook keeps prompting for a password after the MFA change"  # escalated, high
 PRINTER = "Shared printer offline for the finance team"  # escalated, urgent
-SECRET = "test-secret-not-for-production-0123456789"
+SECRET = secrets.token_urlsafe(48)  # made per run: servers refuse a placeholder
 
 
 class DemoServer(ServerProcess):
