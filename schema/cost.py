@@ -27,7 +27,6 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    ValidationContext,
     ValidationRule,
     get_named_type,
     is_leaf_type,
@@ -212,9 +211,6 @@ def query_cost_rule(max_cost: int) -> type[ValidationRule]:
     validation cache keys on the rule classes)."""
 
     class QueryCost(ValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-
         def enter_operation_definition(self, node: OperationDefinitionNode, *_args) -> None:
             document = self.context.document
             fragments = {
