@@ -117,7 +117,10 @@ def test_32_random_bytes_pass_however_they_are_written(make):
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl here")
-async def test_a_strong_token_secret_starts_the_server(servers, settings):
+async def test_the_server_that_refused_a_weak_secret_starts_with_a_strong_one(servers, settings):
+    env = {"HANDOFF_DATABASE_URL": settings.database_url, "HANDOFF_PORT": "1"}
+    weak = cli("serve", HANDOFF_TOKEN_SECRET="a" * 64, **env)
+    assert weak.returncode == 2 and HOW_TO_MAKE in weak.stderr
     made = subprocess.run(["openssl", "rand", "-hex", "32"], capture_output=True, text=True)
     server = servers(
         HANDOFF_DATABASE_URL=settings.database_url, HANDOFF_TOKEN_SECRET=made.stdout.strip()
