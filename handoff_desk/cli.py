@@ -258,10 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     logs.replay(held.records)
     try:
         return args.run(settings, args)
-    except Exception:
+    except Exception as error:
         # Logged, so scrubbed of secrets (a driver's message may quote the URL it was given),
         # rather than printed whole by Python.
-        log.exception("handoff-desk %s failed", args.command)
+        log.exception("handoff-desk %s failed: %r", args.command, error)
         return 1
 
 
