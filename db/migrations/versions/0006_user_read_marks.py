@@ -24,5 +24,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("app_user", schema=None) as batch_op:
-        batch_op.drop_column("read_marks")
+    # Not a batch: SQLite (3.35+) drops the column in place; a batch would recreate the table,
+    # which rows of other tables point at.
+    op.drop_column("app_user", "read_marks")

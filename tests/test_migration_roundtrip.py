@@ -1,0 +1,43 @@
+"""This session's migrations go down and up again on each database, over rows that point at each
+other (SQLite keeps its foreign keys on): an operator can roll a release back."""
+
+import pytest
+from alembic import command
+
+from db.engine import Database, create_engine
+from db.migrate import alembic_config
+from handoff_desk.settings import Settings
+from resolvers.desk import Desk
+from tests.conftest import TOKEN_SECRET
+from tests.factories import make_escalation, make_team
+from tests.test_handoffs import empty_database  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.anyio
+
+
+def _step(sync_connection, revision: str, down: bool) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = sync_connection
+    (command.downgrade if down else command.upgrade)(config, revision)
+
+
+async def test_down_to_0004_and_up_again_with_a_desk_in_use(empty_database):  # noqa: F811
+    engine = create_engine(empty_database)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_step, "head", False)
+        # Rows that point at each other, as a desk in use has them.
+        desk = Desk(
+            settings=Settings(database_url=empty_database, token_secret=TOKEN_SECRET),
+            db=Database.from_url(empty_database),
+        )
+        try:
+            team = await make_team(desk)
+            await make_escalation(desk, team.acme["alex"])
+        finally:
+            await desk.db.dispose()
+        for revision, down in (("0004", True), ("head", False)):
+            async with engine.begin() as conn:
+                await conn.run_sync(_step, revision, down)
+    finally:
+        await engine.dispose()
