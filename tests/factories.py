@@ -121,3 +121,30 @@ async def make_escalation(
     )
     assert isinstance(handoff, Handoff), handoff
     return handoff
+
+
+async def make_parked_session(
+    desk: Desk, owner: Member, times: int, summary: str = "Handed back and forth"
+) -> TroubleshootingSession:
+    """A session parked `times` times, a customer message resuming it in between."""
+    session = await make_session(desk, owner, summary, turns=1)
+    for n in range(times):
+        if n:
+            await sessions.add_message(
+                desk,
+                owner.viewer,
+                session.id,
+                role=MessageRole.CUSTOMER,
+                content=f"still broken {n}",
+                confidence_tier=None,
+            )
+        parked = await handoffs.create_handoff(
+            desk,
+            owner.viewer,
+            session.id,
+            intent=HandoffIntent.PARK,
+            engineer_notes=f"park {n}",
+            priority=Priority.NORMAL,
+        )
+        assert isinstance(parked, Handoff), parked
+    return session

@@ -6,13 +6,10 @@ import httpx
 import pytest
 from graphql import get_introspection_query
 
-from db.enums import HandoffIntent, MessageRole, Priority
-from db.models import Handoff
 from handoff_desk.app import create_app
 from handoff_desk.settings import Settings, SettingsError
-from resolvers import handoffs, sessions
 from tests.conftest import Api
-from tests.factories import make_session
+from tests.factories import make_parked_session, make_session
 from tests.test_query_count import QUEUE_SCREEN, counting_statements
 
 pytestmark = pytest.mark.anyio
@@ -24,31 +21,6 @@ LEGACY = "application/json"
 def cycle(session_id) -> str:
     """session { handoffs { session { ... } } } four times over: 139 bytes with a session id."""
     return f'{{session(id:"{session_id}")' + "{handoffs{session" * 4 + "{createdAt" + "}" * 10
-
-
-async def session_handed_off(desk, member, times: int):
-    """A session parked `times` times (a message in between resumes it)."""
-    session = await make_session(desk, member, "Handed back and forth")
-    for n in range(times):
-        if n:
-            await sessions.add_message(
-                desk,
-                member.viewer,
-                session.id,
-                role=MessageRole.CUSTOMER,
-                content=f"back {n}",
-                confidence_tier=None,
-            )
-        parked = await handoffs.create_handoff(
-            desk,
-            member.viewer,
-            session.id,
-            intent=HandoffIntent.PARK,
-            engineer_notes="",
-            priority=Priority.NORMAL,
-        )
-        assert isinstance(parked, Handoff), parked
-    return session
 
 
 def not_run(statements: list[str]) -> bool:
@@ -68,7 +40,7 @@ async def post(api, query: str, token: str, accept: str = SPEC, variables=None):
 
 async def test_the_139_byte_cycle_is_refused_before_it_runs(api, desk, team):
     sam = team.acme["sam"]
-    session = await session_handed_off(desk, sam, 4)
+    session = await make_parked_session(desk, sam, 4)
     query = cycle(session.id)
     assert len(query.encode()) == 139
     await post(api, "{ me { name } }", sam.token)  # warm up: connections, dialect
@@ -93,7 +65,7 @@ async def test_the_139_byte_cycle_is_refused_before_it_runs(api, desk, team):
 
 async def test_a_legacy_client_gets_its_200_and_no_data(api, desk, team):
     sam = team.acme["sam"]
-    session = await session_handed_off(desk, sam, 1)
+    session = await make_parked_session(desk, sam, 1)
     response = await post(api, cycle(session.id), sam.token, accept=LEGACY)
     assert response.status_code == 200
     assert response.json()["data"] is None

@@ -5,10 +5,9 @@ import asyncio
 import pytest
 from sqlmodel import col, select
 
-from db.enums import HandoffIntent, MessageRole, Priority
-from db.models import Handoff, SessionMessage, TroubleshootingSession
-from resolvers import handoffs, sessions
-from tests.factories import make_escalation, make_session
+from db.enums import HandoffIntent
+from db.models import SessionMessage, TroubleshootingSession
+from tests.factories import make_escalation, make_parked_session, make_session
 from tests.test_query_count import counting_statements
 
 pytestmark = pytest.mark.anyio
@@ -454,33 +453,9 @@ async def test_a_window_out_of_range_is_refused(api, desk, team, arguments, says
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def parked_again_and_again(desk, member, times: int):
-    session = await make_session(desk, member, turns=1)
-    for n in range(times):
-        if n:  # a message resumes the parked session
-            await sessions.add_message(
-                desk,
-                member.viewer,
-                session.id,
-                role=MessageRole.CUSTOMER,
-                content=f"still broken {n}",
-                confidence_tier=None,
-            )
-        parked = await handoffs.create_handoff(
-            desk,
-            member.viewer,
-            session.id,
-            intent=HandoffIntent.PARK,
-            engineer_notes=f"park {n}",
-            priority=Priority.NORMAL,
-        )
-        assert isinstance(parked, Handoff), parked
-    return session
-
-
 async def test_a_sessions_handoffs_come_20_at_a_time_oldest_first(api, desk, team):
     sam = team.acme["sam"]
-    session = await parked_again_and_again(desk, sam, 21)
+    session = await make_parked_session(desk, sam, 21)
     query = """query($id: ID!) { session(id: $id) {
         handoffs { engineerNotes } two: handoffs(first: 2) { engineerNotes }
         all: handoffs(first: 50) { engineerNotes } } }"""
