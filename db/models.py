@@ -48,11 +48,14 @@ class Account(SQLModel, table=True):
 
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
+    # An address is a user of each account once, and may be one of several accounts (login then
+    # asks which). Email first: login looks an address up across accounts.
+    __table_args__ = (Index("ix_app_user_email_account_id", "email", "account_id", unique=True),)
 
     id: uuid.UUID = _id()
     account_id: uuid.UUID = Field(foreign_key="account.id", index=True)
     name: str = _short(200)
-    email: str = _short(320, unique=True)  # stored lower-case; login is by email alone
+    email: str = _short(320)  # stored lower-case
     password_hash: str = _short(200)
     role: str = _short(16)
     active: bool = Field(default=True)

@@ -50,17 +50,15 @@ async def _new_user(account_id, name: str, email: str, role: Role, password: str
 
 async def create_account(
     desk: Desk, *, name: str, admin_name: str, admin_email: str, admin_password: str
-) -> tuple[Account, User] | EmailTaken:
-    """Bring up a tenant with its first admin (the `create-account` command)."""
+) -> tuple[Account, User]:
+    """Bring up a tenant with its first admin (the `create-account` command). Emails are unique
+    per account, so the admin's address may be a user of other accounts too."""
     account = Account(name=limits.check_text(name, "name", maximum=limits.NAME_MAX))
     admin = await _new_user(account.id, admin_name, admin_email, Role.ADMIN, admin_password)
-    try:
-        async with transaction(desk) as tx:
-            tx.session.add(account)
-            await tx.session.flush()
-            tx.session.add(admin)
-    except IntegrityError:
-        return EmailTaken(admin.email)
+    async with transaction(desk) as tx:
+        tx.session.add(account)
+        await tx.session.flush()
+        tx.session.add(admin)
     return account, admin
 
 
@@ -78,6 +76,9 @@ async def list_users(desk: Desk, viewer: Viewer) -> list[User]:
 async def add_user(
     desk: Desk, viewer: Viewer, *, name: str, email: str, role: Role, password: str
 ) -> User | NotPermitted | EmailTaken:
+    """Emails are unique per account: an address already in the caller's account is refused
+    (the admin can list those anyway); one in other accounts only is added like any other, so
+    the answer tells nothing about other tenants."""
     if not viewer.can(Capability.ADMINISTER):
         return NotPermitted(denial(Capability.ADMINISTER))
     user = await _new_user(viewer.account_id, name, email, role, password)
@@ -86,7 +87,7 @@ async def add_user(
             await _lock_admins_as_one_of_them(tx.session, viewer)
             tx.session.add(user)
             tx.touch(viewer.account_id)
-    except IntegrityError:
+    except IntegrityError:  # the unique (email, account_id): in this account already
         return EmailTaken(user.email)
     except Abort as abort:
         return abort.outcome

@@ -88,11 +88,30 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+# An address may be a user of several accounts, and each of them costs an argon2 check at login:
+# at most this many are tried (an address in more accounts names the one it wants).
+LOGIN_ACCOUNTS_MAX = 8
+
+
+@dataclass(frozen=True)
+class AccountChoice:
+    """The password is right for the address's users of several accounts: the caller names
+    one (`account_id`). Only accounts whose password was proved are listed."""
+
+    accounts: list[Account]
+
+
 async def login(
-    desk: Desk, email: str, password: str, address: str | None = None
-) -> IssuedToken | throttle.Throttled | None:
+    desk: Desk,
+    email: str,
+    password: str,
+    address: str | None = None,
+    account_id: uuid.UUID | None = None,
+) -> IssuedToken | AccountChoice | throttle.Throttled | None:
     """A token for valid credentials of an active user; None otherwise, whatever the reason.
-    Throttled, checking nothing, past too many failures for the email or the address."""
+    An address that is a user of several accounts with this password gets the choice, unless
+    `account_id` names one. Throttled, checking nothing, past too many failures for the email or
+    the client's address."""
     email = normalize_email(email)
     attempt = await throttle.begin(desk, email, address)
     if isinstance(attempt, throttle.Throttled):
@@ -101,15 +120,41 @@ async def login(
         # No stored user can have such an email or password; answer like any other miss.
         await verify_password(_DUMMY_HASH, "not-the-password")
         return None
-    async with desk.db.read() as session:
-        user = (await session.exec(select(User).where(User.email == email))).first()
-    if user is None or not user.active:
+    candidates = await _candidates(desk, email, account_id)
+    if not candidates:
+        # So that an unknown email (or an account it is not in) costs what a wrong password does.
         await verify_password(_DUMMY_HASH, password)
         return None
-    if not await verify_password(user.password_hash, password):
+    # One after the other: each check takes 64 MiB (argon2), and a login is one check in most
+    # cases. Every candidate is checked, matching or not.
+    matched = [
+        (user, account)
+        for user, account in candidates
+        if await verify_password(user.password_hash, password)
+    ]
+    if not matched:
         return None
     await throttle.succeeded(desk, attempt)
-    return issue_token(desk, user)
+    if len(matched) > 1:
+        return AccountChoice(accounts=[account for _, account in matched])
+    return issue_token(desk, matched[0][0])
+
+
+async def _candidates(
+    desk: Desk, email: str, account_id: uuid.UUID | None
+) -> list[tuple[User, Account]]:
+    """The address's active users (of the account named, if one is), by account name."""
+    stmt = (
+        select(User, Account)
+        .join(Account, col(Account.id) == col(User.account_id))
+        .where(User.email == email, col(User.active))
+        .order_by(col(Account.name), col(Account.id))
+        .limit(LOGIN_ACCOUNTS_MAX)
+    )
+    if account_id is not None:
+        stmt = stmt.where(User.account_id == account_id)
+    async with desk.db.read() as session:
+        return [(user, account) for user, account in (await session.exec(stmt)).all()]
 
 
 def issue_token(desk: Desk, user: User) -> IssuedToken:

@@ -8,7 +8,9 @@ An attempt is written down before its password is checked, and counts only the a
 before it: concurrent guesses cannot all slip through while each one's check is still running.
 A throttled attempt checks no password and is then forgotten (only failures count); a failed
 one stays as a failure; a success clears its email's failures. Unknown and known emails are
-counted, and answered, alike: throttling tells nothing about which emails exist.
+counted, and answered, alike: throttling tells nothing about which emails exist. An email that
+is a user of several accounts is one email here: its failures count together, whatever account
+a login names.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from db import enums as db_enums
@@ -11,19 +13,36 @@ from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
 from schema.failures import failure
-from schema.types import Info, Message, Session, User
+from schema.types import Account, Info, Message, Session, User
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Exchange credentials for a bearer token.")
-    async def login(self, info: Info, email: str, password: str) -> results.LoginResult:
+    async def login(
+        self,
+        info: Info,
+        email: str,
+        password: str,
+        account_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The account to log in to, for an email that is a user of several "
+                "(see AccountChoiceRequired). Another account answers InvalidCredentials."
+            ),
+        ] = None,
+    ) -> results.LoginResult:
         address = throttle.client_address(info.context.request)
-        issued = await auth.login(info.context.desk, email, password, address)
+        account = parse_id(account_id, "accountId") if account_id is not None else None
+        issued = await auth.login(info.context.desk, email, password, address, account)
         if issued is None:
             return results.InvalidCredentials()
         if isinstance(issued, throttle.Throttled):
             return results.LoginThrottled(retry_after_seconds=issued.retry_after_seconds)
+        if isinstance(issued, auth.AccountChoice):
+            return results.AccountChoiceRequired(
+                accounts=[Account.from_row(account) for account in issued.accounts]
+            )
         return results.LoginSuccess(
             token=issued.token, expires_at=issued.expires_at, user=User.from_row(issued.user)
         )

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from schema import enums
-from schema.types import Handoff, Info, Message, Session, User, handoff_by_id
+from schema.types import Account, Handoff, Info, Message, Session, User, handoff_by_id
 
 
 @strawberry.type
@@ -17,6 +17,15 @@ class LoginSuccess:
     token: str = strawberry.field(description="Send as 'Authorization: Bearer <token>'.")
     expires_at: datetime
     user: User
+
+
+@strawberry.type(
+    description="The email and password are right for users of several accounts: log in again "
+    "with accountId, one of these accounts. Only accounts whose user has this password are listed."
+)
+class AccountChoiceRequired:
+    message: str = "This email and password open several accounts: choose one."
+    accounts: list[Account]
 
 
 @strawberry.type(description="Wrong email or password, or a deactivated user; deliberately vague.")
@@ -70,10 +79,13 @@ class AlreadyClaimed:
     message: str
 
 
-@strawberry.type
+@strawberry.type(
+    description="A user of the caller's account has this email already. Emails are unique per "
+    "account: an address used only in other accounts is added like any other."
+)
 class EmailAlreadyUsed:
     email: str
-    message: str = "A user with this email exists already."
+    message: str = "A user of this account has this email already."
 
 
 @strawberry.type
@@ -145,7 +157,8 @@ class DeactivateUserSuccess:
 
 
 LoginResult = Annotated[
-    LoginSuccess | InvalidCredentials | LoginThrottled, strawberry.union("LoginResult")
+    LoginSuccess | AccountChoiceRequired | InvalidCredentials | LoginThrottled,
+    strawberry.union("LoginResult"),
 ]
 StartSessionResult = Annotated[
     StartSessionSuccess | NotPermitted, strawberry.union("StartSessionResult")

@@ -47,9 +47,9 @@ async def test_only_admins_add_users(api, desk, team, who):
     assert await _users(desk) == before
 
 
-async def test_an_email_in_use_is_refused(api, desk, team):
+async def test_an_email_in_use_in_the_account_is_refused(api, desk, team):
     before = await _users(desk)
-    taken = team.globex["gus"].user.email  # in use in another account: emails are global
+    taken = team.acme["sam"].user.email  # emails are unique per account
     answer = (await api.data(ADD, _new(email=taken), token=team.acme["dana"].token))["addUser"]
     assert answer == {"__typename": "EmailAlreadyUsed", "email": taken}
     assert await _users(desk) == before
