@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
@@ -205,6 +206,16 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         # The lean executor's answers, checked against graphql-core's as the tests go.
         shadow = Shadow(settings, stack) if settings.lean_executor else None
         yield Api(client, shadow)
+
+
+@pytest.fixture
+async def fresh(settings):
+    """The same database through an app that never reuses answers."""
+    app = create_app(dataclasses.replace(settings, query_cache_mb=0))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fresh.test") as client:
+            yield Api(client)
 
 
 @pytest.fixture

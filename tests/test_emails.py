@@ -20,6 +20,7 @@ from resolvers import accounts
 from resolvers.desk import Desk
 from tests.factories import make_escalation, make_session
 from tests.server import free_port
+from tests.test_workers import refused_attempts
 from tests.waiting import wait_for
 from workers import create_worker
 from workers.emails import email_job
@@ -343,16 +344,6 @@ async def stalling_smtp():
         for n in (1, 2):
             peer.release[n].set()
         server.close()
-
-
-def refused_attempts(caplog, job_id: uuid.UUID) -> list[int]:
-    """Attempts at this job whose settlement the worker reported refused (lease taken over)."""
-    prefix = f"job {job_id} attempt "
-    return sorted(
-        int(r.getMessage()[len(prefix) :].split()[0])
-        for r in caplog.records
-        if r.getMessage().startswith(prefix) and "taken over" in r.getMessage()
-    )
 
 
 async def test_two_slots_of_one_worker_settle_a_slow_email_once(desk, team, stalling_smtp, caplog):

@@ -5,29 +5,14 @@ run the mutation, ask again. The cached app must answer exactly what an uncached
 same database answers, and the answer must have changed.
 """
 
-import dataclasses
-
-import httpx
 import pytest
 
-from handoff_desk.app import create_app
 from resolvers.assessments import AssessmentResult, pending_handoff, store_assessment
 from resolvers.desk import transaction
 from schema.schema import schema
-from tests.conftest import Api
 from tests.factories import make_escalation, make_session
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def fresh(settings):
-    """The same database through an app that never reuses answers."""
-    app = create_app(dataclasses.replace(settings, query_cache_mb=0))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://fresh.test") as client:
-            yield Api(client)
 
 
 QUEUE = (

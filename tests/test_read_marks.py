@@ -2,29 +2,14 @@
 console shows everyone unread dots) changes the reader's answers and nobody else's, so it must
 not make teammates' cached answers stale."""
 
-import dataclasses
-
-import httpx
 import pytest
 
-from handoff_desk.app import create_app
-from tests.conftest import Api
 from tests.factories import make_escalation
 
 pytestmark = pytest.mark.anyio
 
 QUEUE = "{ handoffQueue(first: 50) { unreadCount edges { node { id unread } } } }"
 SEEN = "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }"
-
-
-@pytest.fixture
-async def fresh(settings):
-    """The same database through an app that never reuses answers."""
-    app = create_app(dataclasses.replace(settings, query_cache_mb=0))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://fresh.test") as client:
-            yield Api(client)
 
 
 def unread(answer: dict) -> dict[str, bool]:
