@@ -90,9 +90,7 @@ async def events_after(
             read_by=frozenset(read_by[e.handoff_id]),
         )
         if e.kind != EventKind.ACCESS_CHANGED
-        else LoggedEvent(
-            event=e, handoff=None, actor=None, read_by=frozenset(), standing=standing
-        )
+        else LoggedEvent(event=e, handoff=None, actor=None, read_by=frozenset(), standing=standing)
         for e in events
         if e.handoff_id in handoffs or e.kind == EventKind.ACCESS_CHANGED
     ]
@@ -145,7 +143,5 @@ async def live_events(
                 on_access_change(logged.standing)
             elif not still_allowed(viewer, logged.standing):
                 raise AccessRevoked("your access changed: reconnect")
-        elif logged.event.kind in kinds and (
-            handoff_id is None or logged.handoff.id == handoff_id
-        ):
+        elif logged.event.kind in kinds and (handoff_id is None or logged.handoff.id == handoff_id):
             yield logged
