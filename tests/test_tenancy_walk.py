@@ -61,6 +61,7 @@ ID_KINDS = {
     "sessionId": "session",
     "handoffId": "handoff",
     "userId": "user",
+    "accountId": "account",
     "Query.session(id)": "session",
     "Query.handoff(id)": "handoff",
 }
@@ -197,6 +198,7 @@ async def make_account_b(desk) -> AccountB:
             "session": [str(s.id) for s in [*sessions_, resolved]],
             "handoff": [str(h.id) for h in (parked, first, claimed, released)],
             "user": [m.id for m in tenant.members.values()],
+            "account": [str(tenant.account.id)],
         },
         pending=[str(claimed.id), str(released.id)],
     )
@@ -440,7 +442,7 @@ def test_every_id_argument_says_which_rows_it_names():
             missing.append(str(error))
     assert not missing, "\n".join(missing)
     assert set(ID_KINDS) == used, f"ID_KINDS entries no argument uses: {set(ID_KINDS) - used}"
-    assert set(ID_KINDS.values()) <= {"session", "handoff", "user"}
+    assert set(ID_KINDS.values()) <= {"session", "handoff", "user", "account"}
 
 
 def test_an_unknown_id_argument_fails_the_walk_with_what_to_do():
