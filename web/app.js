@@ -7,10 +7,11 @@ import { field, h, toast } from "./dom.js";
 import { EscalatePage } from "./escalate.js";
 
 const LOGIN = `
-  mutation Login($email: String!, $password: String!) {
-    login(email: $email, password: $password) {
+  mutation Login($email: String!, $password: String!, $accountId: ID) {
+    login(email: $email, password: $password, accountId: $accountId) {
       __typename
       ... on LoginSuccess { token }
+      ... on AccountChoiceRequired { message accounts { id name } }
       ... on InvalidCredentials { message }
       ... on LoginThrottled { message }
     }
@@ -22,14 +23,31 @@ const main = document.getElementById("view");
 const topbar = document.getElementById("topbar");
 let session = null; // {me, account, desk, escalate} while logged in
 
+/** The account picker, shown when the email and password open several accounts. */
+function accountChoice(accounts) {
+  const select = h(
+    "select",
+    { name: "accountId", required: true },
+    accounts.map((account) => h("option", { value: account.id }, account.name)),
+  );
+  return field("Account", select);
+}
+
 function loginView(problem = "") {
   const error = h("p", { class: "form-error", role: "alert" }, problem);
   const button = h("button", { type: "submit", class: "primary" }, "Log in");
+  let choice = null; // the account picker, while the API asks for one
+  const clearChoice = () => {
+    choice?.remove();
+    choice = null;
+  };
   const form = h(
     "form",
     {
       class: "login",
       "aria-labelledby": "login-title",
+      // Another email or password: the accounts offered were those this pair opened.
+      onInput: (event) => event.target.name !== "accountId" && clearChoice(),
       onSubmit: async (event) => {
         event.preventDefault();
         const data = new FormData(form);
@@ -39,7 +57,16 @@ function loginView(problem = "") {
           const { login } = await gql(LOGIN, {
             email: data.get("email"),
             password: data.get("password"),
+            accountId: data.get("accountId"),
           });
+          if (login.__typename === "AccountChoiceRequired") {
+            clearChoice();
+            choice = accountChoice(login.accounts);
+            error.before(choice);
+            error.textContent = login.message;
+            choice.querySelector("select").focus();
+            return;
+          }
           if (login.__typename !== "LoginSuccess") {
             error.textContent = login.message;
             return;
