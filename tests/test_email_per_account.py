@@ -6,6 +6,9 @@ import uuid
 import pytest
 
 from db.enums import Role
+from db.models import Account, User
+from resolvers.auth import LOGIN_ACCOUNTS_MAX
+from resolvers.desk import transaction
 from tests.factories import PASSWORD, make_tenant
 
 pytestmark = pytest.mark.anyio
@@ -162,3 +165,44 @@ async def test_a_malformed_account_id_is_bad_input(api, team):
     error = body["errors"][0]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert "accountId" in error["message"]
+
+
+async def test_failures_count_for_the_email_whatever_account_they_name(api, settings, team):
+    acme_id, globex_id = _ids(team)
+    await _add(api, team.globex["gail"], SAM, OTHER_PASSWORD)
+    for _ in range(settings.login_max_failures):
+        wrong = await _login(api, SAM, "not-the-password", globex_id)
+        assert wrong["__typename"] == "InvalidCredentials"
+    # Throttled for the email, in Acme too, even with Acme's right password.
+    assert (await _login(api, SAM, PASSWORD, acme_id))["__typename"] == "LoginThrottled"
+    assert (await _login(api, SAM, PASSWORD))["__typename"] == "LoginThrottled"
+
+
+async def test_an_address_in_many_accounts_is_tried_in_a_bounded_number(api, desk, team):
+    """Each account costs an argon2 check: at most LOGIN_ACCOUNTS_MAX are tried (by account
+    name); an account past them is reached by naming it."""
+    users = []
+    async with transaction(desk) as tx:
+        for n in range(LOGIN_ACCOUNTS_MAX):
+            account = Account(name=f"Tenant {n:02}")
+            tx.session.add(account)
+            users.append(
+                User(
+                    account_id=account.id,
+                    name="Sam",
+                    email=SAM,
+                    role=Role.ENGINEER,
+                    password_hash=team.acme["sam"].user.password_hash,
+                )
+            )
+        await tx.session.flush()
+        tx.session.add_all(users)
+
+    choice = await _login(api, SAM, PASSWORD)
+
+    names = ["Acme"] + [f"Tenant {n:02}" for n in range(LOGIN_ACCOUNTS_MAX)]
+    assert [a["name"] for a in choice["accounts"]] == names[:LOGIN_ACCOUNTS_MAX]
+    last = users[-1]  # "Tenant 07": past the bound by name
+    picked = await _login(api, SAM, PASSWORD, str(last.account_id))
+    assert picked["__typename"] == "LoginSuccess"
+    assert picked["user"]["id"] == str(last.id)
