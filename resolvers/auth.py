@@ -125,8 +125,9 @@ async def login(
         # So that an unknown email (or an account it is not in) costs what a wrong password does.
         await verify_password(_DUMMY_HASH, password)
         return None
-    # One after the other: each check takes 64 MiB (argon2), and a login is one check in most
-    # cases. Every candidate is checked, matching or not.
+    # Every candidate is checked, matching or not, one after the other (each check holds 64 MiB).
+    # So an address in two accounts takes twice as long: the time tells that it is a user of
+    # several accounts, never which; zero and one cost the same.
     matched = [
         (user, account)
         for user, account in candidates
