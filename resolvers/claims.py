@@ -30,6 +30,8 @@ async def claim_handoff(
     if not viewer.can(Capability.CLAIM):
         return NotPermitted(denial(Capability.CLAIM))
     async with transaction(desk) as tx:
+        if not await _still_may_claim(tx, viewer):
+            return NotPermitted(_NO_LONGER)
         now = utcnow()
         won = await _claim_if_free(tx, viewer, handoff_id, now)
         if won is None:
@@ -55,6 +57,23 @@ async def claim_handoff(
             return handoff  # the win, or the winner's repeated claim: a harmless no-op
         claimer = await tx.session.get(User, handoff.claimed_by_id)
         return AlreadyClaimed(handoff=handoff, claimer=claimer, claimed_at=handoff.claimed_at)
+
+
+_NO_LONGER = "Your access changed since this request began: you may no longer claim escalations."
+
+
+async def _still_may_claim(tx: Tx, viewer: Viewer) -> bool:
+    """The caller's standing as the claim commits, not as the request began: read under a
+    share lock, so a deactivation or demotion that commits first refuses this claim, and one
+    that commits later waits for it and then gives the claim back with the others."""
+    role = (
+        await tx.session.exec(
+            select(User.role)
+            .where(User.id == viewer.user_id, User.account_id == viewer.account_id, User.active)
+            .with_for_update(read=True)
+        )
+    ).first()
+    return role is not None and allows(role, Capability.CLAIM)
 
 
 async def _claim_if_free(tx: Tx, viewer: Viewer, handoff_id: uuid.UUID, now):

@@ -473,3 +473,28 @@ async def test_an_admin_releases_a_claim_held_by_a_deactivated_user(api, desk, t
     assert released["handoff"]["history"][-1] == {"kind": "RELEASED", "actor": {"id": dana.id}}
     reclaimed = await claim(api, team.acme["alex"], escalation.id)
     assert reclaimed["__typename"] == "ClaimHandoffSuccess"
+
+
+@pytest.mark.parametrize("change", ["deactivate", "demote"])
+async def test_a_claim_authorized_before_its_callers_access_changed_is_refused(
+    api, desk, team, change
+):
+    """The claim was authenticated as the request began; the caller was deactivated (or made a
+    viewer) before it committed. The database's truth at the claim decides, not the request's."""
+    sam, dana = team.acme["sam"], team.acme["dana"]
+    handoff = await make_escalation(desk, team.acme["alex"])
+    as_authenticated = sam.viewer  # what the request read before the admin's change
+    if change == "deactivate":
+        mutation = "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }"
+        variables = {"u": str(sam.user.id)}
+    else:
+        mutation = "mutation($u: ID!) { setUserRole(userId: $u, role: VIEWER) { __typename } }"
+        variables = {"u": str(sam.user.id)}
+    await api.data(mutation, variables, token=dana.token)
+
+    outcome = await claims.claim_handoff(desk, as_authenticated, handoff.id)
+
+    assert type(outcome).__name__ == "NotPermitted", outcome
+    async with desk.db.read() as session:
+        row = await session.get(Handoff, handoff.id)
+    assert row.claimed_by_id is None
