@@ -24,7 +24,7 @@ from strawberry.types.unset import UNSET
 
 from db.engine import Database, unavailable
 from handoff_desk import console, graphql_http, json_depth
-from handoff_desk.body_limit import BodyLimit
+from handoff_desk.body_limit import BodyLimit, BodyTooLarge
 from handoff_desk.broadcast import create_broadcast
 from handoff_desk.hub import Hub
 from handoff_desk.metrics import GraphQLMetrics, Metrics, note_cached, note_errors, note_operation
@@ -93,6 +93,8 @@ class DeskGraphQL(GraphQL):
             return refusal.response(media_type)
         except HTTPException as error:
             return graphql_http.Refusal.from_http_exception(error).response(media_type)
+        except BodyTooLarge:
+            raise  # the body limit answers it (413), outside
         except Exception as error:
             error_id = new_error_id()
             if not unavailable(error):
