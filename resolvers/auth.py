@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam
 from sqlmodel import col, select
@@ -23,10 +23,23 @@ from resolvers.ids import parse_id
 from resolvers.limits import storable
 from resolvers.permissions import Capability, allows
 
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+# The one place passwords' argon2id parameters come from: RFC 9106's low-memory profile.
+PRODUCTION_HASHING = profiles.RFC_9106_LOW_MEMORY
+_hashing = PRODUCTION_HASHING
+_hasher = PasswordHasher.from_parameters(_hashing)
 # Verified when the email is unknown, so that a wrong email costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 _ALGORITHM = "HS256"
+
+
+def use_hashing(parameters: Parameters) -> Parameters:
+    """Hashes new passwords (and the dummy) with these parameters from now on and returns the
+    previous ones. Only the test suite calls it, for a cheap profile; production never does."""
+    global _hashing, _hasher, _DUMMY_HASH
+    previous, _hashing = _hashing, parameters
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    return previous
 
 
 async def hash_password(password: str) -> str:

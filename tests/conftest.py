@@ -22,6 +22,7 @@ from db.engine import Database, create_engine
 from db.migrate import upgrade
 from handoff_desk.app import create_app
 from handoff_desk.settings import Settings
+from resolvers import auth
 from resolvers.desk import Desk
 from tests import services
 from tests.factories import Team, make_team
@@ -30,6 +31,11 @@ from tests.private_services import (  # noqa: F401  (fixtures: throwaway Postgre
     private_postgres_cluster,
     private_redis,
 )
+from tests.server import CHEAP_HASHING
+
+# Passwords hashed in this process use the cheap profile (servers the tests start do too, see
+# tests/server.py); tests/test_password_hashing.py switches back to production's for its test.
+auth.use_hashing(CHEAP_HASHING)
 
 DATABASES = ["sqlite", "postgresql"]
 # Made once per test session: servers refuse a placeholder or a weak one.

@@ -11,9 +11,11 @@ from db.models import Account, Handoff, TroubleshootingSession, User
 from resolvers import handoffs, sessions
 from resolvers.auth import Viewer, issue_token
 from resolvers.desk import Desk, transaction
+from tests.server import CHEAP_HASHING
 
 PASSWORD = "correct-horse-42"
-_HASH = PasswordHasher().hash(PASSWORD)  # one argon2 hash for every test user
+# One argon2 hash for every test user, with the tests' cheap parameters: a login checks it fast.
+_HASH = PasswordHasher.from_parameters(CHEAP_HASHING).hash(PASSWORD)
 
 
 @dataclass

@@ -11,8 +11,32 @@ import time
 from pathlib import Path
 
 import httpx
+from argon2 import Parameters, Type
 
 ROOT = Path(__file__).parent.parent
+# The argon2id parameters tests hash passwords with: a production hash costs a quarter of a second
+# of CPU and 64 MiB, and the suite hashes and checks thousands. tests/test_password_hashing.py
+# checks the production parameters (resolvers.auth.PRODUCTION_HASHING) themselves.
+CHEAP_HASHING = Parameters(
+    type=Type.ID,
+    version=19,
+    salt_len=16,
+    hash_len=32,
+    time_cost=1,
+    memory_cost=8,  # KiB: argon2's minimum for one lane
+    parallelism=1,
+)
+# How ServerProcess starts `handoff-desk`: the same command line, with the cheap profile swapped
+# in before it runs, so that no setting or variable of production can ever weaken its hashing.
+_LAUNCH = "import sys; from tests.server import run_cli; sys.exit(run_cli())"
+
+
+def run_cli() -> int:
+    from handoff_desk import cli
+    from resolvers import auth
+
+    auth.use_hashing(CHEAP_HASHING)
+    return cli.main()
 
 
 def free_port() -> int:
@@ -45,7 +69,7 @@ class ServerProcess:
     def start(self, timeout: float = 30) -> ServerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "handoff_desk.cli", *self._arguments()],
+            [sys.executable, "-c", _LAUNCH, *self._arguments()],
             cwd=ROOT,
             env=self.env,
             stdout=log,
