@@ -59,12 +59,19 @@ def pytest_configure(config) -> None:
     )
 
 
+# Before pytest-xdist's own hook, which reads the xdist_group markers given here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
+        fixtures = getattr(item, "fixturenames", ())
         callspec = getattr(item, "callspec", None)
         on_sqlite = callspec is not None and callspec.params.get("database_url") == "sqlite"
-        if on_sqlite and "api" in getattr(item, "fixturenames", ()):
+        if on_sqlite and "api" in fixtures:
             item.add_marker(_API_SQLITE)
+        if "private_postgres_cluster" in fixtures:
+            # A module's private cluster is made once per worker that runs its tests (initdb
+            # costs seconds): under `--dist loadgroup` one worker runs them all.
+            item.add_marker(pytest.mark.xdist_group(f"cluster:{item.module.__name__}"))
 
 
 @pytest.fixture(scope="session")
