@@ -24,7 +24,7 @@ from handoff_desk.app import create_app
 from handoff_desk.settings import Settings
 from resolvers import auth
 from resolvers.desk import Desk
-from tests import services
+from tests import services, tiers
 from tests.factories import Team, make_team
 from tests.private_services import (  # noqa: F401  (fixtures: throwaway PostgreSQL, Redis)
     private_postgres,
@@ -72,6 +72,9 @@ def pytest_collection_modifyitems(items) -> None:
             # A module's private cluster is made once per worker that runs its tests (initdb
             # costs seconds): under `--dist loadgroup` one worker runs them all.
             item.add_marker(pytest.mark.xdist_group(f"cluster:{item.module.__name__}"))
+        # One tier each (README, "Test tiers"), unless the test names its own.
+        if not any(item.get_closest_marker(name) for name in tiers.TIERS):
+            item.add_marker(tiers.tier(item))
 
 
 @pytest.fixture(scope="session")

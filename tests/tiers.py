@@ -1,0 +1,123 @@
+"""Test tiers, read from what each test uses: its fixtures, and the names its code (and the code of
+its fixtures and of the helpers in tests/ they call) reads. tests/conftest.py marks every test
+with exactly one tier, so `pytest -m <tier>` runs one layer and the four make the whole suite.
+
+- unit:     no database, app, network or process
+- api:      the app, a database or a loopback server in this process, on SQLite
+- postgres: the same on PostgreSQL: where PostgreSQL differs
+- system:   real `serve`/`worker` processes, private clusters, Redis, Chromium, websocket fuzz
+"""
+
+from __future__ import annotations
+
+import inspect
+import types
+
+import pytest
+
+TIERS = ("unit", "api", "postgres", "system")
+# What puts a test in a tier (the first tier it reaches, from `system` down): fixtures it
+# requests, and names its code reads (attributes too, so a name that is also a common method name,
+# such as `serve`, is only looked for among the fixtures). A test that starts a process in its
+# own body (`subprocess`, `ServerProcess`) is found through the names.
+_SYSTEM_FIXTURES = frozenset({"serve", "private_postgres_cluster", "private_redis"})
+_SYSTEM_NAMES = frozenset(
+    {
+        "ServerProcess",
+        "subprocess",
+        "PrivatePostgres",
+        "PrivateRedis",
+        "REDIS_URL",
+        "require_redis",
+        "async_playwright",  # Chromium
+    }
+)
+_POSTGRES = frozenset({"postgres_database", "POSTGRES_URL", "require_postgres"})
+# A database, the app, or a server on loopback in this process (the fake LLM, SMTP, uvicorn).
+_IN_PROCESS = frozenset(
+    {
+        "database_url",
+        "create_app",
+        "create_engine",
+        "Database",
+        "upgrade",
+        "_migrate",
+        "free_port",
+        "FakeChatCompletions",
+    }
+)
+
+
+def tier(item: pytest.Item) -> str:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    used = fixtures | _names_used_by(item)
+    callspec = getattr(item, "callspec", None)
+    if fixtures & _SYSTEM_FIXTURES or used & _SYSTEM_NAMES:
+        return "system"
+    if (callspec is not None and callspec.params.get("database_url") == "postgresql") or (
+        used & _POSTGRES
+    ):
+        return "postgres"
+    if used & _IN_PROCESS:
+        return "api"
+    return "unit"
+
+
+def _names_used_by(item: pytest.Item) -> set[str]:
+    functions = [_unwrapped(getattr(item, "obj", None))]
+    fixturedefs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    functions += [d.func for defs in fixturedefs.values() for d in defs]
+    names: set[str] = set()
+    for function in functions:
+        if function is not None:
+            names |= _reach(function)
+    return names
+
+
+def _unwrapped(function):
+    inner = getattr(getattr(function, "hypothesis", None), "inner_test", None)  # @given
+    return inspect.unwrap(inner or function) if function is not None else None
+
+
+_reached: dict[object, frozenset[str]] = {}
+
+
+def _reach(root) -> frozenset[str]:
+    """The names read by `root`'s code, by the code nested in it, and by the functions and classes
+    of tests/ it names, followed as far as they go."""
+    if root in _reached:
+        return _reached[root]
+    names: set[str] = set()
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        thing = todo.pop()
+        if id(thing) in seen:
+            continue
+        seen.add(id(thing))
+        if isinstance(thing, type):
+            todo += [v for v in vars(thing).values() if inspect.isfunction(v)]
+            todo += [base for base in thing.__bases__ if _ours(base)]
+            continue
+        function = inspect.unwrap(getattr(thing, "__func__", thing))
+        code = getattr(function, "__code__", None)
+        if code is None:
+            continue
+        namespace = getattr(function, "__globals__", {})
+        codes = [code]
+        while codes:
+            current = codes.pop()
+            names.update(current.co_names)
+            codes += [c for c in current.co_consts if isinstance(c, types.CodeType)]
+            todo += [
+                namespace[n] for n in current.co_names if n in namespace and _ours(namespace[n])
+            ]
+    _reached[root] = frozenset(names)
+    return _reached[root]
+
+
+def _ours(thing) -> bool:
+    """A function or class of the test suite's own modules (not the project's, not libraries)."""
+    module = getattr(thing, "__module__", None) or ""
+    ours = module == "conftest" or module.startswith("tests")
+    return ours and (inspect.isfunction(thing) or isinstance(thing, type))
