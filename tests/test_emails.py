@@ -365,8 +365,11 @@ async def test_two_slots_of_one_worker_settle_a_slow_email_once(desk, team, stal
         return 1 in refused_attempts(caplog, job.id) or rows[0].status == EmailStatus.SENT
 
     async def settled():
-        [row] = await emails_of(desk, handoff.id)
+        # The job first: it settles in the row's transaction, so a row read after a done job is
+        # the settled row (the other way round, a settlement committing between the two reads
+        # pairs the row as it was, pending, with the done job).
         [now] = await email_jobs(desk)
+        [row] = await emails_of(desk, handoff.id)
         return (row, now) if now.state == JobState.DONE else None
 
     worker.start()
