@@ -129,6 +129,20 @@ def database_url(request, tmp_path) -> str:
     return url
 
 
+@pytest.fixture(params=DATABASES)
+def empty_database(request, tmp_path):
+    """An empty database of each kind, to migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+        return
+    services.require_postgres()
+    url = services.create_postgres_database("handoff_migration")
+    try:
+        yield url
+    finally:
+        services.drop_postgres_database(url)
+
+
 @pytest.fixture
 def settings(request, database_url: str) -> Settings:
     return Settings(

@@ -28,8 +28,6 @@ from handoff_desk.app import create_app
 from handoff_desk.settings import Settings
 from resolvers.auth import issue_token
 from resolvers.desk import Desk
-from tests import services
-from tests.conftest import DATABASES
 from tests.factories import make_escalation, make_session
 
 pytestmark = pytest.mark.anyio
@@ -564,20 +562,6 @@ async def events(desk) -> list[AccountEvent]:
 
 
 # --- migration 0005: the conversation by reference ----------------------------------------------
-
-
-@pytest.fixture(params=DATABASES)
-def empty_database(request, tmp_path):
-    """An empty database of each kind, to migrate step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-        return
-    services.require_postgres()
-    url = services.create_postgres_database("handoff_migration")
-    try:
-        yield url
-    finally:
-        services.drop_postgres_database(url)
 
 
 def _migrate(sync_connection, revision: str, down: bool = False) -> None:

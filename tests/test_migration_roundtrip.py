@@ -10,7 +10,6 @@ from handoff_desk.settings import Settings
 from resolvers.desk import Desk
 from tests.conftest import TOKEN_SECRET
 from tests.factories import make_escalation, make_team
-from tests.test_handoffs import empty_database  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -21,7 +20,7 @@ def _step(sync_connection, revision: str, down: bool) -> None:
     (command.downgrade if down else command.upgrade)(config, revision)
 
 
-async def test_down_to_0004_and_up_again_with_a_desk_in_use(empty_database):  # noqa: F811
+async def test_down_to_0004_and_up_again_with_a_desk_in_use(empty_database):
     engine = create_engine(empty_database)
     try:
         async with engine.begin() as conn:

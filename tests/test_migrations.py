@@ -14,8 +14,6 @@ from db.engine import create_engine
 from db.migrate import alembic_config
 from db.models import Account, TroubleshootingSession, User
 from db.types import utcnow
-from tests import services
-from tests.conftest import DATABASES
 
 pytestmark = pytest.mark.anyio
 
@@ -56,20 +54,6 @@ async def test_the_queue_index_is_in_the_queue_order(database_url):
 
 
 # --- migration 0007: emails unique per account --------------------------------------------------
-
-
-@pytest.fixture(params=DATABASES)
-def empty_database(request, tmp_path):
-    """An empty database of each kind, to migrate step by step."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-        return
-    services.require_postgres()
-    url = services.create_postgres_database("handoff_migration")
-    try:
-        yield url
-    finally:
-        services.drop_postgres_database(url)
 
 
 def _migrate(sync_connection, revision: str, down: bool = False) -> None:
