@@ -168,6 +168,8 @@ async def test_one_member_of_a_shared_subscription_is_ended_the_others_go_on(ser
             async with asyncio.timeout(10):
                 while (await scrape(http._client))("handoff_desk_subscriptions_open") < 2:
                     await asyncio.sleep(0.01)
+            # Both have joined; the group's one stream may start a moment later.
+            await _until_subscribed(server)
             # One stream for both: they asked the same thing.
             assert server.app.state.hub.open_subscriptions == 1
             await _operation(admin, DEACTIVATE, {"u": str(sam.user.id)})
