@@ -50,6 +50,9 @@ from workers import create_worker
 
 log = logging.getLogger(__name__)
 
+# Where a websocket's scope keeps its connection context.
+CONNECTION_CONTEXT = "handoff_desk.connection_context"
+
 
 class DeskGraphQL(GraphQL):
     graphql_transport_ws_handler_class = per_operation(
@@ -78,7 +81,7 @@ class DeskGraphQL(GraphQL):
             try:
                 return await super().run(request, context, root_value)
             finally:
-                connection = getattr(request.state, "connection_context", None)
+                connection = request.scope.get(CONNECTION_CONTEXT)
                 if connection is not None:
                     connection.stop_expiry()
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
@@ -199,7 +202,9 @@ class DeskGraphQL(GraphQL):
         context = Context(self.desk, self.hub, authorization, request)
         if request.scope["type"] == "websocket":
             self._websockets.add(request)
-            request.state.connection_context = context  # its token's expiry timer, stopped in run
+            # Its token's expiry timer is stopped in run. (In the scope, not request.state: a
+            # State object per socket is memory that every idle subscription pays.)
+            request.scope[CONNECTION_CONTEXT] = context
         return context
 
     async def send_websockets_away(self) -> None:
@@ -216,7 +221,7 @@ class DeskGraphQL(GraphQL):
         # The bearer token comes in connection_init's payload; no valid token, no connection.
         # Each operation authenticates again (ws_operations); the socket ends with its token.
         try:
-            viewer = await context.viewer()
+            viewer = await context.authenticate()
             context.close_when_token_expires(viewer.token_expires_at)
         except AuthenticationError as error:
             raise ConnectionRejectionError({"message": error.message}) from None

@@ -9,6 +9,8 @@ type, and the connection is closed (the rest of the body is never read).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.responses import JSONResponse
 
 from handoff_desk import graphql_http
@@ -24,9 +26,14 @@ class BodyLimit:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope, receive, send) -> None:
+    def __call__(self, scope, receive, send) -> Awaitable[None]:
+        # Not a coroutine itself: a websocket passes straight through, and an idle subscription
+        # keeps no frame of ours (nor the cells of the closures below) for its lifetime.
         if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+            return self.app(scope, receive, send)
+        return self._limited(scope, receive, send)
+
+    async def _limited(self, scope, receive, send) -> None:
         length = _content_length(scope)
         if length is not None and length > self.max_bytes:
             return await self._refuse(scope, receive, send)

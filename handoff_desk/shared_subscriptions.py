@@ -300,19 +300,10 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
 
     async def run_operation(self, operation) -> None:
         shared = getattr(self.view, "shared", None)
-        payload = {
-            "query": operation.query,
-            "variables": operation.variables,
-            "operationName": operation.operation_name,
-        }
-        context = self.context.for_operation()  # authenticated now, as every operation is
-        viewer = await _viewer(context)
-        key = None
-        if shared is not None and viewer is not None:
-            key = share_key(payload, viewer, graphql_schema(self.view.schema))
-        if key is None:
+        joined = await self._join(shared, operation) if shared is not None else None
+        if joined is None:
             return await super().run_operation(operation)
-        group, member = shared.join(key, self.view, payload, context, viewer)
+        group, member = joined
         try:
             fallback = await self._send_frames(operation, member)
         finally:
@@ -320,6 +311,24 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
         if fallback:
             return await super().run_operation(operation)
         return None
+
+    async def _join(self, shared: SharedSubscriptions, operation) -> tuple[Group, Member] | None:
+        """This operation as a member of its group; None if it is not shared. (Apart from
+        run_operation so that the operation's context is not kept while it waits for frames: the
+        member keeps the viewer, and an idle subscription pays for nothing more.)"""
+        payload = {
+            "query": operation.query,
+            "variables": operation.variables,
+            "operationName": operation.operation_name,
+        }
+        context = self.context.for_operation()  # authenticated now, as every operation is
+        viewer = await _viewer(context)
+        if viewer is None:
+            return None
+        key = share_key(payload, viewer, graphql_schema(self.view.schema))
+        if key is None:
+            return None
+        return shared.join(key, self.view, payload, context, viewer)
 
     async def _send_frames(self, operation, member: Member) -> bool:
         """Sends the group's frames until it ends; True if this operation must run alone."""

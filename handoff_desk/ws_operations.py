@@ -35,10 +35,16 @@ class _PerOperationSchema:
 def per_operation(handler_class: type) -> type:
     """`handler_class` (either protocol's handler) running each operation with its own context."""
 
+    # The wrapper of the schema last served, shared by its sockets: an idle subscription pays
+    # for no wrapper of its own (several apps in one process still get their own, only slower).
+    last: list[_PerOperationSchema] = []
+
     class PerOperationHandler(handler_class):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.schema = _PerOperationSchema(self.schema)
+            if not last or last[0]._schema is not self.schema:
+                last[:] = [_PerOperationSchema(self.schema)]
+            self.schema = last[0]
 
     PerOperationHandler.__name__ = PerOperationHandler.__qualname__ = handler_class.__name__
     return PerOperationHandler

@@ -66,8 +66,13 @@ class Context:
     async def viewer(self) -> Viewer:
         """The authenticated caller; raises a clear authentication error otherwise."""
         if self._viewer is None:
-            self._viewer = await authenticate(self.desk, bearer_token(self._credentials()))
+            self._viewer = await self.authenticate()
         return self._viewer
+
+    async def authenticate(self) -> Viewer:
+        """The caller as the database has it now, kept nowhere (a websocket's handshake: its
+        connection context lives as long as the socket, and no operation runs with it)."""
+        return await authenticate(self.desk, bearer_token(self._credentials()))
 
     @property
     def loaders(self) -> Loaders:
@@ -87,9 +92,10 @@ class Context:
         if expires_at is None:
             return
         delay = max(0.0, (expires_at - utcnow()).total_seconds())
-        self._expiry = asyncio.get_running_loop().call_later(
-            delay, lambda: asyncio.ensure_future(self._expired())
-        )
+        self._expiry = asyncio.get_running_loop().call_later(delay, self._on_expiry)
+
+    def _on_expiry(self) -> None:
+        self._closing = asyncio.ensure_future(self._expired())  # held: a task is weakly kept
 
     def stop_expiry(self) -> None:
         if self._expiry is not None:
