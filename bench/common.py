@@ -73,9 +73,8 @@ def fresh_postgres_database(name: str) -> str:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
     url = _pg_dsn(name)
-    from db.engine import create_engine
+    from db.engine import create_engine, normalize_database_url
     from db.migrate import upgrade
-    from handoff_desk.settings import normalize_database_url
 
     async def migrate() -> None:
         engine = create_engine(normalize_database_url(url))

@@ -20,8 +20,9 @@ import httpx
 from bench.common import TOKEN_SECRET, drop_postgres_database, fresh_postgres_database
 from bench.queue_read import QUEUE_SCREEN
 from bench.seed import seed
+from db.engine import normalize_database_url
 from handoff_desk.app import create_app
-from handoff_desk.settings import Settings, normalize_database_url
+from handoff_desk.settings import Settings
 
 DATABASE = "handoff_bench_profile"
 

@@ -14,7 +14,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import insert, update
 
 from bench.common import TOKEN_SECRET
-from db.engine import create_engine
+from db.engine import create_engine, normalize_database_url
 from db.enums import AssessmentStatus, EventKind, HandoffIntent, Priority, Role, SessionStatus
 from db.models import (
     Account,
@@ -25,7 +25,6 @@ from db.models import (
     TroubleshootingSession,
     User,
 )
-from handoff_desk.settings import normalize_database_url
 
 PRIORITIES = list(Priority)
 _HASH = PasswordHasher().hash("bench-password")

@@ -19,6 +19,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 _IMMEDIATE = "handoff_desk_sqlite_immediate"
 
 
+def normalize_database_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver the stack uses."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    return url
+
+
 def create_engine(url: str, *, pool_size: int = 10, must_exist: bool = False) -> AsyncEngine:
     """`must_exist`: a SQLite file that is not there is an unavailable database, not a new one
     (migrations create it; a server must not answer from an empty file made in its place)."""

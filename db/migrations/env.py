@@ -11,7 +11,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the tables on the metadata)
-from handoff_desk.settings import normalize_database_url
+from db.engine import normalize_database_url
 
 target_metadata = SQLModel.metadata
 
