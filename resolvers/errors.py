@@ -1,17 +1,17 @@
-"""Errors a client can act on. Each carries a stable `code` in the GraphQL error's extensions.
+"""Errors a client can act on, each with a stable `code` (the GraphQL adapter puts it in the
+error's extensions: schema/errors.py).
 
 Expected outcomes of a mutation (already claimed, not found, not permitted) are union members,
 not errors; these are for a request that cannot be served as asked.
 """
 
-from graphql import GraphQLError
 
-
-class DeskError(GraphQLError):
+class DeskError(Exception):
     code = "INTERNAL"
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, extensions={"code": self.code})
+        super().__init__(message)
+        self.message = message
 
 
 class AuthenticationError(DeskError):

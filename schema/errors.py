@@ -15,6 +15,7 @@ from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from db.engine import unavailable
+from resolvers.errors import DeskError
 
 log = logging.getLogger("handoff_desk.errors")
 
@@ -52,14 +53,32 @@ _REQUEST_MISTAKES = (MissingQueryError, CannotGetOperationTypeError, InvalidOper
 def is_unexpected(error: GraphQLError) -> bool:
     """Desk errors, parse/validation errors and bad variables are the client's to read."""
     original = error.original_error
-    return original is not None and not isinstance(original, (GraphQLError, *_REQUEST_MISTAKES))
+    return original is not None and not isinstance(
+        original, (GraphQLError, DeskError, *_REQUEST_MISTAKES)
+    )
+
+
+def _rewritten(error: GraphQLError) -> bool:
+    return is_unexpected(error) or isinstance(error.original_error, DeskError)
 
 
 class MaskUnexpectedErrors(MaskErrors):
+    """A desk error is told with its code; anything unexpected as a short message with an id."""
+
     def __init__(self) -> None:
-        super().__init__(should_mask_error=is_unexpected)
+        super().__init__(should_mask_error=_rewritten)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if isinstance(error.original_error, DeskError):
+            return GraphQLError(
+                message=error.original_error.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                original_error=error.original_error,
+                extensions={"code": error.original_error.code},
+            )
         if unavailable(error.original_error):
             # Expected while the database restarts: one line in the log, no stack trace.
             error_id = new_error_id()
