@@ -12,7 +12,7 @@ from db.types import utcnow
 from resolvers.auth import Standing, Viewer, authenticate, bearer_token
 from resolvers.desk import Desk
 from resolvers.events import EventSource
-from resolvers.loaders import Loaders
+from schema.loaders import Loaders
 
 # Both websocket protocols: the caller's rights ended (token expired, deactivated, role changed).
 ACCESS_ENDED_CLOSE_CODE = 4403

@@ -1,7 +1,7 @@
-"""Per-request DataLoaders: a list of N handoffs costs the same few statements as a list of one.
+"""Batched reads: a list of N handoffs costs the same few statements as a list of one.
 
-Built once per request (and per subscription event), never per connection: a loader caches
-what it loaded for as long as it lives. Every loader is scoped to the viewer's account.
+The GraphQL adapter wraps each in a DataLoader per request (schema/loaders.py). Every batch is
+scoped to the viewer's account.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
-from strawberry.dataloader import DataLoader
 
 from db.models import (
     AccountEvent,
@@ -29,33 +28,26 @@ from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer
 from resolvers.visibility import visible_to
 
 
-class Loaders:
+class Batches:
+    """Each method loads a batch of keys for one viewer, answering in the keys' order (None, or
+    an empty list, where the viewer may see nothing): what the adapter's DataLoaders call."""
+
     def __init__(self, desk: Desk, viewer: Viewer) -> None:
         self._desk = desk
         self._viewer = viewer
-        self.user = DataLoader(self._users)
-        self.session = DataLoader(self._sessions)
-        self.messages = DataLoader(self._messages)
-        self.seen = DataLoader(self._seen)
-        self.history = DataLoader(self._history)
-        self.session_handoffs = DataLoader(self._session_handoffs)
-        self.handoff_view = DataLoader(self._handoff_views)
-        self.snapshot = DataLoader(self._snapshots)
-        self.snapshot_messages = DataLoader(self._snapshot_messages)
-        self.escalation_package = DataLoader(self._escalation_packages)
 
     async def _rows(self, stmt, params: dict | None = None):
         async with self._desk.db.read() as db:
             return list((await db.exec(stmt, params=params or {})).all())
 
-    async def _users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
+    async def users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
         rows = await self._rows(
             select(User).where(col(User.id).in_(ids), User.account_id == self._viewer.account_id)
         )
         by_id = {row.id: row for row in rows}
         return [by_id.get(i) for i in ids]
 
-    async def _sessions(self, ids: Sequence[uuid.UUID]) -> list[TroubleshootingSession | None]:
+    async def sessions(self, ids: Sequence[uuid.UUID]) -> list[TroubleshootingSession | None]:
         rows = await self._rows(
             select(TroubleshootingSession).where(
                 col(TroubleshootingSession.id).in_(ids),
@@ -65,7 +57,7 @@ class Loaders:
         by_id = {row.id: row for row in rows}
         return [by_id.get(i) for i in ids]
 
-    async def _messages(
+    async def messages(
         self, keys: Sequence[tuple[uuid.UUID, Window]]
     ) -> list[list[SessionMessage]]:
         # Callers pass ids of sessions they already loaded through the account-scoped loader.
@@ -76,7 +68,7 @@ class Loaders:
         ).where(col(SessionMessage.session_id).in_({k for k, _ in keys}))
         return await self._windows(SessionMessage, numbered, keys, SessionMessage.id)
 
-    async def _snapshot_messages(
+    async def snapshot_messages(
         self, keys: Sequence[tuple[uuid.UUID, Window]]
     ) -> list[list[SessionMessage]]:
         """Each handoff's snapshot conversation: its session's messages up to the position the
@@ -113,7 +105,7 @@ class Loaders:
         )
         return _picked(rows, keys)
 
-    async def _seen(self, handoff_ids: Sequence[uuid.UUID]) -> list[bool]:
+    async def seen(self, handoff_ids: Sequence[uuid.UUID]) -> list[bool]:
         rows = await self._rows(
             select(HandoffSeen.handoff_id).where(
                 HandoffSeen.user_id == self._viewer.user_id,
@@ -123,7 +115,7 @@ class Loaders:
         seen = set(rows)
         return [i in seen for i in handoff_ids]
 
-    async def _history(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[AccountEvent]]:
+    async def history(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[AccountEvent]]:
         numbered = _numbered(
             select(AccountEvent.seq.label("id"), AccountEvent.handoff_id.label("key")),
             AccountEvent.handoff_id,
@@ -149,7 +141,7 @@ class Loaders:
         )
         return _picked(rows, keys)
 
-    async def _session_handoffs(
+    async def session_handoffs(
         self, keys: Sequence[tuple[uuid.UUID, Window]]
     ) -> list[list[HandoffView]]:
         # The first `size` per session (visible ones only), numbered in one statement.
@@ -173,7 +165,7 @@ class Loaders:
         groups = _grouped(to_views(rows), [k for k, _ in keys], lambda h: h.session_id)
         return [group[: w.size] for group, (_, w) in zip(groups, keys, strict=True)]
 
-    async def _handoff_views(self, ids: Sequence[uuid.UUID]) -> list[HandoffView | None]:
+    async def handoff_views(self, ids: Sequence[uuid.UUID]) -> list[HandoffView | None]:
         views = to_views(
             await self._rows(
                 handoff_views().where(col(Handoff.id).in_(ids), visible_to(self._viewer)),
@@ -183,7 +175,7 @@ class Loaders:
         by_id = {view.id: view for view in views}
         return [by_id.get(i) for i in ids]
 
-    async def _snapshots(self, handoff_ids: Sequence[uuid.UUID]) -> list[dict | None]:
+    async def snapshots(self, handoff_ids: Sequence[uuid.UUID]) -> list[dict | None]:
         rows = await self._rows(
             select(Handoff.id, Handoff.snapshot).where(
                 col(Handoff.id).in_(handoff_ids), visible_to(self._viewer)
@@ -192,7 +184,7 @@ class Loaders:
         by_id = dict(rows)
         return [by_id.get(i) for i in handoff_ids]
 
-    async def _escalation_packages(self, session_ids: Sequence[uuid.UUID]) -> list[dict | None]:
+    async def escalation_packages(self, session_ids: Sequence[uuid.UUID]) -> list[dict | None]:
         rows = await self._rows(
             select(TroubleshootingSession.id, TroubleshootingSession.escalation_package).where(
                 col(TroubleshootingSession.id).in_(session_ids),

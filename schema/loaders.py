@@ -1,0 +1,28 @@
+"""Per-request DataLoaders over the domain's batched reads (resolvers/batches.py).
+
+Built once per request (and per subscription event), never per connection: a loader caches
+what it loaded for as long as it lives.
+"""
+
+from __future__ import annotations
+
+from strawberry.dataloader import DataLoader
+
+from resolvers.auth import Viewer
+from resolvers.batches import Batches
+from resolvers.desk import Desk
+
+
+class Loaders:
+    def __init__(self, desk: Desk, viewer: Viewer) -> None:
+        batches = Batches(desk, viewer)
+        self.user = DataLoader(batches.users)
+        self.session = DataLoader(batches.sessions)
+        self.messages = DataLoader(batches.messages)
+        self.seen = DataLoader(batches.seen)
+        self.history = DataLoader(batches.history)
+        self.session_handoffs = DataLoader(batches.session_handoffs)
+        self.handoff_view = DataLoader(batches.handoff_views)
+        self.snapshot = DataLoader(batches.snapshots)
+        self.snapshot_messages = DataLoader(batches.snapshot_messages)
+        self.escalation_package = DataLoader(batches.escalation_packages)
