@@ -67,10 +67,12 @@ class DeskGraphQL(GraphQL):
         hub: Hub,
         cache: ResponseCache | None,
         shared: SharedSubscriptions | None,
+        max_query_tokens: int,
         **kwargs,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.desk = desk
+        self.max_query_tokens = max_query_tokens
         self.hub = hub
         self.cache = cache
         self.shared = shared  # None: every subscription resolves its own events
@@ -142,7 +144,7 @@ class DeskGraphQL(GraphQL):
             return None
         # Keyed by the negotiated media type: bodies are the same, statuses may not be.
         media_type = request.state.media_type
-        return request_key(body, media_type, self.desk.settings.max_query_tokens)
+        return request_key(body, media_type, self.max_query_tokens)
 
     def parse_query_params(self, params) -> dict:
         # An empty optional parameter of a GET is one not given (GraphQL over HTTP).
@@ -163,7 +165,7 @@ class DeskGraphQL(GraphQL):
         self, request, request_adapter, sub_response, context, root_value, request_data
     ):
         selected = graphql_http.operation(
-            request_data.query, request_data.operation_name, self.desk.settings.max_query_tokens
+            request_data.query, request_data.operation_name, self.max_query_tokens
         )
         if isinstance(selected, GraphQLError):
             return PreExecutionError(data=None, errors=[selected])
@@ -333,6 +335,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         hub,
         cache,
         shared,
+        max_query_tokens=settings.max_query_tokens,
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.cors_origins,  # websocket handshakes from other origins
     )

@@ -20,7 +20,6 @@ from db.engine import Database
 from db.enums import EventKind, JobKind
 from db.models import Account, AccountEvent, Job
 from db.types import utcnow
-from handoff_desk.settings import Settings
 
 
 class Notifier(Protocol):
@@ -39,9 +38,51 @@ class SilentNotifier:
         return None
 
 
+class DeskSettings(Protocol):
+    """What the domain and the workers read of the settings; the app passes its own
+    (handoff_desk.settings.Settings), so nothing here imports upward."""
+
+    @property
+    def token_secret(self) -> str: ...
+    @property
+    def token_ttl_seconds(self) -> int: ...
+    @property
+    def login_max_failures(self) -> int: ...
+    @property
+    def login_max_failures_per_address(self) -> int: ...
+    @property
+    def login_window_seconds(self) -> int: ...
+    @property
+    def assessor(self) -> str: ...
+    @property
+    def assessment_timeout_seconds(self) -> float: ...
+    @property
+    def assessment_attempts(self) -> int: ...
+    @property
+    def openai_base_url(self) -> str: ...
+    @property
+    def openai_model(self) -> str: ...
+    @property
+    def openai_api_key(self) -> str: ...
+    @property
+    def smtp_url(self) -> str: ...
+    @property
+    def email_from(self) -> str: ...
+    @property
+    def email_attempts(self) -> int: ...
+    @property
+    def public_url(self) -> str: ...
+    @property
+    def job_lease_seconds(self) -> float: ...
+    @property
+    def worker_concurrency(self) -> int: ...
+    @property
+    def retry_base_seconds(self) -> float: ...
+
+
 @dataclass
 class Desk:
-    settings: Settings
+    settings: DeskSettings
     db: Database
     notifier: Notifier = field(default_factory=SilentNotifier)
 

@@ -10,8 +10,8 @@ from typing import Protocol
 import httpx
 
 from db.enums import Confidence
-from handoff_desk.settings import Settings
 from resolvers.assessments import AssessmentResult
+from resolvers.desk import DeskSettings
 
 
 class AssessmentError(Exception):
@@ -207,7 +207,7 @@ def parse_assessment(content: str) -> AssessmentResult:
     return result
 
 
-def create_assessor(settings: Settings) -> Assessor:
+def create_assessor(settings: DeskSettings) -> Assessor:
     if settings.assessor == "openai":
         return OpenAICompatibleAssessor(
             settings.openai_base_url,
