@@ -39,3 +39,7 @@ class EmailTaken:
 @dataclass(frozen=True)
 class LastAdmin:
     message: str = "An account must keep at least one active admin."
+
+
+# Every expected failure a service answers with; the adapter maps each to its union member.
+Failure = NotFound | NotPermitted | InvalidState | AlreadyClaimed | EmailTaken | LastAdmin

@@ -1,6 +1,8 @@
-"""Turns a resolver's expected failure into its union member."""
+"""Turns a service's expected failure into its union member."""
 
 from __future__ import annotations
+
+from typing import assert_never
 
 import strawberry
 
@@ -9,19 +11,16 @@ from schema import enums, results
 from schema.types import User
 
 
-def failure(outcome: object, subject_id: str):
-    subject = strawberry.ID(str(subject_id))
+def failure(outcome: outcomes.Failure, subject_id: str) -> object:
+    """The union member telling `outcome`; `subject_id` is the id the caller named (the session,
+    handoff or user that was not found)."""
     match outcome:
         case outcomes.NotPermitted(message=message):
             return results.NotPermitted(message=message)
         case outcomes.InvalidState(message=message, status=status):
             return results.InvalidSessionState(status=enums.SessionStatus(status), message=message)
-        case outcomes.NotFound(what="session"):
-            return results.SessionNotFound(session_id=subject)
-        case outcomes.NotFound(what="handoff"):
-            return results.HandoffNotFound(handoff_id=subject)
-        case outcomes.NotFound(what="user"):
-            return results.UserNotFound(user_id=subject)
+        case outcomes.NotFound():
+            return _not_found(outcome.what, strawberry.ID(str(subject_id)))
         case outcomes.EmailTaken(email=email):
             return results.EmailAlreadyUsed(email=email)
         case outcomes.LastAdmin(message=message):
@@ -33,4 +32,16 @@ def failure(outcome: object, subject_id: str):
                 claimed_at=claimed_at,
                 message=f"Already claimed by {claimer.name}.",
             )
-    raise TypeError(f"no union member for {outcome!r}")
+        case _:
+            assert_never(outcome)
+
+
+def _not_found(what: str, subject: strawberry.ID) -> object:
+    match what:
+        case "session":
+            return results.SessionNotFound(session_id=subject)
+        case "handoff":
+            return results.HandoffNotFound(handoff_id=subject)
+        case "user":
+            return results.UserNotFound(user_id=subject)
+    raise ValueError(f"no union member for a {what} not found")

@@ -8,7 +8,7 @@ import strawberry
 
 from db import enums as db_enums
 from db import models
-from resolvers import accounts, auth, claims, handoffs, queue, sessions, throttle
+from resolvers import accounts, auth, claims, handoffs, outcomes, queue, sessions, throttle
 from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
@@ -59,9 +59,11 @@ class Mutation:
             intake_content=input.intake_content,
             problem_summary=input.problem_summary,
         )
-        if isinstance(outcome, models.TroubleshootingSession):
-            return results.StartSessionSuccess(session=Session.from_row(outcome))
-        return failure(outcome, "")
+        match outcome:
+            case models.TroubleshootingSession():
+                return results.StartSessionSuccess(session=Session.from_row(outcome))
+            case failed:
+                return failure(failed, "")
 
     @strawberry.mutation(description="Add a turn to the conversation; resumes a parked session.")
     async def add_session_message(
@@ -79,12 +81,14 @@ class Mutation:
             if input.confidence_tier
             else None,
         )
-        if isinstance(outcome, models.SessionMessage):
-            session = await info.context.loaders.session.load(session_id)
-            return results.AddSessionMessageSuccess(
-                message=Message.from_row(outcome), session=Session.from_row(session)
-            )
-        return failure(outcome, input.session_id)
+        match outcome:
+            case models.SessionMessage():
+                session = await info.context.loaders.session.load(session_id)
+                return results.AddSessionMessageSuccess(
+                    message=Message.from_row(outcome), session=Session.from_row(session)
+                )
+            case failed:
+                return failure(failed, input.session_id)
 
     @strawberry.mutation
     async def resolve_session(
@@ -94,9 +98,11 @@ class Mutation:
         outcome = await sessions.resolve_session(
             info.context.desk, viewer, parse_id(session_id, "sessionId")
         )
-        if isinstance(outcome, models.TroubleshootingSession):
-            return results.ResolveSessionSuccess(session=Session.from_row(outcome))
-        return failure(outcome, session_id)
+        match outcome:
+            case models.TroubleshootingSession():
+                return results.ResolveSessionSuccess(session=Session.from_row(outcome))
+            case failed:
+                return failure(failed, session_id)
 
     @strawberry.mutation(description="Park a session (private) or escalate it to the team.")
     async def create_handoff(
@@ -111,9 +117,7 @@ class Mutation:
             engineer_notes=input.engineer_notes,
             priority=db_enums.Priority(input.priority),
         )
-        if isinstance(outcome, models.Handoff | HandoffView):
-            return results.CreateHandoffSuccess(handoff_id=outcome.id)
-        return failure(outcome, input.session_id)
+        return _handoff_changed(outcome, results.CreateHandoffSuccess, input.session_id)
 
     @strawberry.mutation(
         description="Claim an escalation. Exactly one concurrent claimer wins; the winner's "
@@ -122,37 +126,25 @@ class Mutation:
     async def claim_handoff(
         self, info: Info, handoff_id: strawberry.ID
     ) -> results.ClaimHandoffResult:
-        viewer = await info.context.viewer()
-        outcome = await claims.claim_handoff(
-            info.context.desk, viewer, parse_id(handoff_id, "handoffId")
+        return await _on_handoff(
+            info, claims.claim_handoff, handoff_id, results.ClaimHandoffSuccess
         )
-        if isinstance(outcome, models.Handoff | HandoffView):
-            return results.ClaimHandoffSuccess(handoff_id=outcome.id)
-        return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="Give a claimed escalation back to the queue.")
     async def release_handoff(
         self, info: Info, handoff_id: strawberry.ID
     ) -> results.ReleaseHandoffResult:
-        viewer = await info.context.viewer()
-        outcome = await claims.release_handoff(
-            info.context.desk, viewer, parse_id(handoff_id, "handoffId")
+        return await _on_handoff(
+            info, claims.release_handoff, handoff_id, results.ReleaseHandoffSuccess
         )
-        if isinstance(outcome, models.Handoff | HandoffView):
-            return results.ReleaseHandoffSuccess(handoff_id=outcome.id)
-        return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="The caller opened the handoff: clear their unread mark.")
     async def mark_handoff_seen(
         self, info: Info, handoff_id: strawberry.ID
     ) -> results.MarkHandoffSeenResult:
-        viewer = await info.context.viewer()
-        outcome = await queue.mark_handoff_seen(
-            info.context.desk, viewer, parse_id(handoff_id, "handoffId")
+        return await _on_handoff(
+            info, queue.mark_handoff_seen, handoff_id, results.MarkHandoffSeenSuccess
         )
-        if isinstance(outcome, models.Handoff | HandoffView):
-            return results.MarkHandoffSeenSuccess(handoff_id=outcome.id)
-        return failure(outcome, handoff_id)
 
     @strawberry.mutation(description="Admins only: add a user to the caller's account.")
     async def add_user(self, info: Info, input: inputs.AddUserInput) -> results.AddUserResult:
@@ -165,9 +157,7 @@ class Mutation:
             role=db_enums.Role(input.role),
             password=input.password,
         )
-        if isinstance(outcome, models.User):
-            return results.AddUserSuccess(user=User.from_row(outcome))
-        return failure(outcome, "")
+        return _user_changed(outcome, results.AddUserSuccess, "")
 
     @strawberry.mutation(description="Admins only: change a user's role.")
     async def set_user_role(
@@ -177,9 +167,7 @@ class Mutation:
         outcome = await accounts.set_user_role(
             info.context.desk, viewer, parse_id(user_id, "userId"), db_enums.Role(role)
         )
-        if isinstance(outcome, models.User):
-            return results.SetUserRoleSuccess(user=User.from_row(outcome))
-        return failure(outcome, user_id)
+        return _user_changed(outcome, results.SetUserRoleSuccess, user_id)
 
     @strawberry.mutation(
         description="Admins only: the user can no longer log in, and their tokens stop working."
@@ -187,10 +175,40 @@ class Mutation:
     async def deactivate_user(
         self, info: Info, user_id: strawberry.ID
     ) -> results.DeactivateUserResult:
-        viewer = await info.context.viewer()
-        outcome = await accounts.deactivate_user(
-            info.context.desk, viewer, parse_id(user_id, "userId")
+        return await _on_user(
+            info, accounts.deactivate_user, user_id, results.DeactivateUserSuccess
         )
-        if isinstance(outcome, models.User):
-            return results.DeactivateUserSuccess(user=User.from_row(outcome))
-        return failure(outcome, user_id)
+
+
+async def _on_handoff(info: Info, service, handoff_id: strawberry.ID, success: type):
+    """The shape of the mutations that act on one handoff, named by id."""
+    viewer = await info.context.viewer()
+    outcome = await service(info.context.desk, viewer, parse_id(handoff_id, "handoffId"))
+    return _handoff_changed(outcome, success, handoff_id)
+
+
+async def _on_user(info: Info, service, user_id: strawberry.ID, success: type):
+    """The shape of the admin mutations that act on one user, named by id."""
+    viewer = await info.context.viewer()
+    outcome = await service(info.context.desk, viewer, parse_id(user_id, "userId"))
+    return _user_changed(outcome, success, user_id)
+
+
+def _handoff_changed(
+    outcome: models.Handoff | HandoffView | outcomes.Failure, success: type, subject_id: str
+):
+    """A mutation's answer about one handoff: `success` with its id, or the failure's member."""
+    match outcome:
+        case models.Handoff() | HandoffView():
+            return success(handoff_id=outcome.id)
+        case failed:
+            return failure(failed, subject_id)
+
+
+def _user_changed(outcome: models.User | outcomes.Failure, success: type, subject_id: str):
+    """An admin mutation's answer: `success` with the user as it now is, or the failure's."""
+    match outcome:
+        case models.User():
+            return success(user=User.from_row(outcome))
+        case failed:
+            return failure(failed, subject_id)
