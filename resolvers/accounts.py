@@ -15,7 +15,7 @@ from resolvers.auth import Viewer, hash_password, normalize_email
 from resolvers.desk import Abort, Desk, transaction
 from resolvers.errors import BadInput
 from resolvers.outcomes import EmailTaken, LastAdmin, NotFound, NotPermitted
-from resolvers.permissions import Capability, denial, roles_with
+from resolvers.permissions import Capability, denial, requires, roles_with
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Who keeps an account administrable: the last of them cannot be demoted or deactivated.
@@ -73,14 +73,13 @@ async def list_users(desk: Desk, viewer: Viewer) -> list[User]:
         return list((await db.exec(stmt)).all())
 
 
+@requires(Capability.ADMINISTER)
 async def add_user(
     desk: Desk, viewer: Viewer, *, name: str, email: str, role: Role, password: str
 ) -> User | NotPermitted | EmailTaken:
     """Emails are unique per account: an address already in the caller's account is refused
     (the admin can list those anyway); one in other accounts only is added like any other, so
     the answer tells nothing about other tenants."""
-    if not viewer.can(Capability.ADMINISTER):
-        return NotPermitted(denial(Capability.ADMINISTER))
     user = await _new_user(viewer.account_id, name, email, role, password)
     try:
         async with transaction(desk) as tx:
@@ -119,6 +118,7 @@ async def _lock_admins_as_one_of_them(session, viewer: Viewer) -> None:
         raise Abort(NotPermitted(denial(Capability.ADMINISTER)))
 
 
+@requires(Capability.ADMINISTER)
 async def _change_user(
     desk: Desk,
     viewer: Viewer,
@@ -127,8 +127,6 @@ async def _change_user(
     role: Role | None = None,
     active: bool | None = None,
 ) -> User | NotPermitted | NotFound | LastAdmin:
-    if not viewer.can(Capability.ADMINISTER):
-        return NotPermitted(denial(Capability.ADMINISTER))
     try:
         async with transaction(desk) as tx:
             await _lock_admins_as_one_of_them(tx.session, viewer)

@@ -12,7 +12,7 @@ from db.types import utcnow
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import AlreadyClaimed, InvalidState, NotFound, NotPermitted
-from resolvers.permissions import Capability, allows, denial
+from resolvers.permissions import Capability, allows, requires
 from resolvers.seen import mark_seen
 
 
@@ -24,11 +24,10 @@ def _escalation(viewer: Viewer, handoff_id: uuid.UUID):
     )
 
 
+@requires(Capability.CLAIM)
 async def claim_handoff(
     desk: Desk, viewer: Viewer, handoff_id: uuid.UUID
 ) -> Handoff | AlreadyClaimed | NotFound | NotPermitted:
-    if not viewer.can(Capability.CLAIM):
-        return NotPermitted(denial(Capability.CLAIM))
     async with transaction(desk) as tx:
         if not await _still_may_claim(tx, viewer):
             return NotPermitted(_NO_LONGER)
@@ -90,14 +89,13 @@ async def _claim_if_free(tx: Tx, viewer: Viewer, handoff_id: uuid.UUID, now):
     ).first()
 
 
+@requires(Capability.CLAIM)
 async def release_handoff(
     desk: Desk, viewer: Viewer, handoff_id: uuid.UUID
 ) -> Handoff | NotFound | NotPermitted | InvalidState:
     """Give a claimed escalation back to the queue: its claimer may, and so may an admin once
     the claimer may no longer claim (deactivation and demotion give open claims back
     themselves; this frees one that was not open then, or was claimed as they committed)."""
-    if not viewer.can(Capability.CLAIM):
-        return NotPermitted(denial(Capability.CLAIM))
     async with transaction(desk) as tx:
         handoff = await _fresh_handoff(tx, viewer, handoff_id, lock=True)
         if handoff is None:

@@ -22,7 +22,7 @@ from resolvers.desk import Desk, Tx, transaction
 from resolvers.handoff_views import HandoffView, views_by_id
 from resolvers.notifications import record_escalation_emails
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
-from resolvers.permissions import Capability, denial, may_work
+from resolvers.permissions import Capability, may_work, requires
 from resolvers.seen import mark_seen
 from resolvers.sessions import locked_session
 
@@ -34,6 +34,7 @@ async def get_handoff(desk: Desk, viewer: Viewer, handoff_id: uuid.UUID) -> Hand
         return (await views_by_id(db, viewer, [handoff_id])).get(handoff_id)
 
 
+@requires(Capability.HAND_OFF)
 async def create_handoff(
     desk: Desk,
     viewer: Viewer,
@@ -43,8 +44,6 @@ async def create_handoff(
     engineer_notes: str,
     priority: Priority,
 ) -> Handoff | NotFound | NotPermitted | InvalidState:
-    if not viewer.can(Capability.HAND_OFF):
-        return NotPermitted(denial(Capability.HAND_OFF))
     notes = limits.check_text(
         engineer_notes, "engineerNotes", maximum=limits.ENGINEER_NOTES_MAX, required=False
     )

@@ -1,8 +1,15 @@
-"""Who may do what: the role rules of the desk, in one place."""
+"""Who may do what: the role rules of the desk, in one place; `requires` checks them once per
+operation, before the service runs."""
 
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
 from enum import Enum, auto
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from db.enums import Role
+from resolvers.outcomes import NotPermitted
 
 
 class Capability(Enum):
@@ -48,3 +55,37 @@ def roles_with(capability: Capability) -> tuple[Role, ...]:
 def may_work(viewer, session) -> bool:
     """The engineer a session is assigned to works it; an admin may step in."""
     return viewer.can(Capability.STEP_IN) or session.assignee_id == viewer.user_id
+
+
+class _Caller(Protocol):
+    def can(self, capability: Capability) -> bool: ...
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_C = TypeVar("_C", bound=_Caller)
+
+
+def requires(
+    capability: Capability,
+) -> Callable[
+    [Callable[Concatenate[Any, _C, _P], Awaitable[_R]]],
+    Callable[Concatenate[Any, _C, _P], Awaitable[_R | NotPermitted]],
+]:
+    """A service `(desk, viewer, ...)` that answers NotPermitted, without running, to a viewer
+    whose role lacks `capability`."""
+
+    def guard(
+        service: Callable[Concatenate[Any, _C, _P], Awaitable[_R]],
+    ) -> Callable[Concatenate[Any, _C, _P], Awaitable[_R | NotPermitted]]:
+        @functools.wraps(service)
+        async def guarded(
+            desk: Any, viewer: _C, /, *args: _P.args, **kwargs: _P.kwargs
+        ) -> _R | NotPermitted:
+            if not viewer.can(capability):
+                return NotPermitted(denial(capability))
+            return await service(desk, viewer, *args, **kwargs)
+
+        return guarded
+
+    return guard

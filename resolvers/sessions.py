@@ -13,7 +13,7 @@ from resolvers import limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
-from resolvers.permissions import Capability, denial, may_work
+from resolvers.permissions import Capability, may_work, requires
 
 _OPEN = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
@@ -46,6 +46,7 @@ async def my_sessions(
         return list((await db.exec(stmt)).all())
 
 
+@requires(Capability.WORK_SESSIONS)
 async def start_session(
     desk: Desk,
     viewer: Viewer,
@@ -54,8 +55,6 @@ async def start_session(
     intake_content: str,
     problem_summary: str,
 ) -> TroubleshootingSession | NotPermitted:
-    if not viewer.can(Capability.WORK_SESSIONS):
-        return NotPermitted(denial(Capability.WORK_SESSIONS))
     session = TroubleshootingSession(
         account_id=viewer.account_id,
         owner_id=viewer.user_id,
@@ -75,6 +74,7 @@ async def start_session(
     return session
 
 
+@requires(Capability.WORK_SESSIONS)
 async def add_message(
     desk: Desk,
     viewer: Viewer,
@@ -84,8 +84,6 @@ async def add_message(
     content: str,
     confidence_tier: Confidence | None,
 ) -> SessionMessage | NotFound | NotPermitted | InvalidState:
-    if not viewer.can(Capability.WORK_SESSIONS):
-        return NotPermitted(denial(Capability.WORK_SESSIONS))
     content = limits.check_text(content, "content", maximum=limits.MESSAGE_MAX)
     async with transaction(desk) as tx:
         session = await locked_session(tx.session, viewer, session_id)
@@ -123,11 +121,10 @@ async def add_message(
     return message
 
 
+@requires(Capability.WORK_SESSIONS)
 async def resolve_session(
     desk: Desk, viewer: Viewer, session_id: uuid.UUID
 ) -> TroubleshootingSession | NotFound | NotPermitted | InvalidState:
-    if not viewer.can(Capability.WORK_SESSIONS):
-        return NotPermitted(denial(Capability.WORK_SESSIONS))
     async with transaction(desk) as tx:
         session = await locked_session(tx.session, viewer, session_id)
         if session is None:
