@@ -16,7 +16,6 @@ from sqlmodel import col, select
 from db.models import (
     AccountEvent,
     Handoff,
-    HandoffSeen,
     SessionMessage,
     TroubleshootingSession,
     User,
@@ -25,6 +24,7 @@ from resolvers.auth import Viewer
 from resolvers.caps import Window
 from resolvers.desk import Desk
 from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer_params
+from resolvers.unread import seen_among
 from resolvers.visibility import visible_to
 
 
@@ -106,13 +106,8 @@ class Batches:
         return _picked(rows, keys)
 
     async def seen(self, handoff_ids: Sequence[uuid.UUID]) -> list[bool]:
-        rows = await self._rows(
-            select(HandoffSeen.handoff_id).where(
-                HandoffSeen.user_id == self._viewer.user_id,
-                col(HandoffSeen.handoff_id).in_(handoff_ids),
-            )
-        )
-        seen = set(rows)
+        async with self._desk.db.read() as db:
+            seen = await seen_among(db, self._viewer.user_id, handoff_ids)
         return [i in seen for i in handoff_ids]
 
     async def history(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[AccountEvent]]:

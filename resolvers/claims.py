@@ -13,7 +13,7 @@ from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import AlreadyClaimed, InvalidState, NotFound, NotPermitted
 from resolvers.permissions import Capability, allows, requires
-from resolvers.seen import mark_seen
+from resolvers.unread import mark_seen
 
 
 def _escalation(viewer: Viewer, handoff_id: uuid.UUID):

@@ -10,11 +10,12 @@ from typing import Protocol
 from sqlmodel import col, select
 
 from db.enums import EventKind
-from db.models import Account, AccountEvent, Handoff, HandoffSeen, User
+from db.models import Account, AccountEvent, Handoff, User
 from resolvers.auth import Standing, Viewer, still_allowed
 from resolvers.desk import Desk
 from resolvers.errors import AccessRevoked, BadInput
 from resolvers.handoff_views import HandoffView, UserView, handoff_views, to_views
+from resolvers.unread import readers
 
 CATCH_UP_PAGE = 500
 
@@ -71,12 +72,7 @@ async def events_after(
             col(Handoff.id).in_(handoff_ids), col(Handoff.account_id) == account_id
         )
         handoffs = {v.id: v for v in to_views((await db.exec(views, params=_NOBODY)).all())}
-        marks = select(HandoffSeen.handoff_id, HandoffSeen.user_id).where(
-            col(HandoffSeen.handoff_id).in_(handoff_ids)
-        )
-        read_by: dict[uuid.UUID, set] = {h: set() for h in handoff_ids}
-        for handoff_id, user_id in (await db.exec(marks)).all():
-            read_by[handoff_id].add(user_id)
+        read_by = await readers(db, handoff_ids)
         actor_ids = list({e.actor_id for e in events if e.actor_id is not None})
         actors = select(*(getattr(User, f) for f in UserView.__dataclass_fields__)).where(
             col(User.id).in_(actor_ids), col(User.account_id) == account_id
@@ -87,7 +83,7 @@ async def events_after(
             event=e,
             handoff=handoffs[e.handoff_id],
             actor=users.get(e.actor_id),
-            read_by=frozenset(read_by[e.handoff_id]),
+            read_by=read_by[e.handoff_id],
         )
         if e.kind != EventKind.ACCESS_CHANGED
         else LoggedEvent(event=e, handoff=None, actor=None, read_by=frozenset(), standing=standing)

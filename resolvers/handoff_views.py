@@ -9,12 +9,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
-from db.models import Handoff, HandoffSeen, TroubleshootingSession, User
+from db.models import Handoff, TroubleshootingSession, User
 from resolvers.auth import Viewer
+from resolvers.unread import seen_flag
 from resolvers.visibility import visible_to
 
 
@@ -95,9 +96,6 @@ _creator = aliased(User, name="creator")
 _claimer = aliased(User, name="claimer")
 
 
-VIEWER_ID = bindparam("viewer_id", type_=Handoff.__table__.c.id.type)
-
-
 def viewer_params(viewer: Viewer) -> dict:
     return {"viewer_id": viewer.user_id}
 
@@ -106,12 +104,7 @@ def handoff_views() -> Select:
     """The joined select, built once; callers add WHERE, ORDER BY and LIMIT, and execute it with
     `viewer_params(viewer)`. Tenancy is the callers': every use filters `Handoff.account_id`
     (see `visible_to`)."""
-    # Probed for the page's rows only (primary key), not joined for the whole account.
-    seen = (
-        exists()
-        .where(HandoffSeen.handoff_id == Handoff.id, HandoffSeen.user_id == VIEWER_ID)
-        .label("seen")
-    )
+    seen = seen_flag()
     columns = [
         *_HANDOFF,
         seen,

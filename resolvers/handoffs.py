@@ -23,8 +23,8 @@ from resolvers.handoff_views import HandoffView, views_by_id
 from resolvers.notifications import record_escalation_emails
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
 from resolvers.permissions import Capability, may_work, requires
-from resolvers.seen import mark_seen
 from resolvers.sessions import locked_session
+from resolvers.unread import mark_seen
 
 _EXCERPT = 140
 

@@ -13,14 +13,13 @@ from sqlalchemy import Boolean, Integer, Select, bindparam, func, tuple_
 from sqlmodel import col, select
 
 from db.enums import HandoffIntent
-from db.models import Handoff, HandoffSeen
+from db.models import Handoff
 from db.types import UTCDateTime
 from resolvers import limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.errors import BadInput
 from resolvers.handoff_views import (
-    VIEWER_ID,
     HandoffView,
     handoff_views,
     to_views,
@@ -28,7 +27,7 @@ from resolvers.handoff_views import (
 )
 from resolvers.handoffs import get_handoff
 from resolvers.outcomes import NotFound
-from resolvers.seen import mark_read
+from resolvers.unread import mark_read, read_count
 
 
 class QueueFilter(Enum):
@@ -119,16 +118,10 @@ def _page(status: QueueFilter, after: bool) -> Select:
 
 
 def _counts(status: QueueFilter) -> Select:
-    """The queue's size, and how many of it the caller has read: their read marks are a range of
-    one index, where probing a mark per escalation would cost one lookup per row."""
+    """The queue's size, and how many of it the caller has read."""
     where = _in_queue(status)
     total = select(func.count()).select_from(Handoff).where(*where)
-    read = (
-        select(func.count())
-        .select_from(HandoffSeen)
-        .join(Handoff, col(Handoff.id) == col(HandoffSeen.handoff_id))
-        .where(HandoffSeen.user_id == VIEWER_ID, *where)
-    )
+    read = read_count(*where)
     return select(total.scalar_subquery(), read.scalar_subquery())
 
 

@@ -1,0 +1,88 @@
+"""Unread marks: an escalation is unread to a user until they open it or claim it. Every read
+and write of the marks is here: marking (on open, claim and escalate), the per-row flag of a
+handoff view, the queue's read count, a batch for loaders, and who has read what for the
+subscribers of an event.
+
+A read mark changes what its user sees and nothing anyone else sees. Opening an escalation
+(`mark_read`) therefore moves the user's own `read_marks` count, which their cached answers key
+on, and leaves the account's version alone: any member, a viewer included, may mark what they
+read without making every teammate's cached answers stale. Claiming and escalating mark too
+(`mark_seen`), inside writes that move the account's version anyway.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col, select, update
+
+from db.models import Handoff, HandoffSeen, User
+from db.types import utcnow
+
+# Whose marks a prepared statement reads: bound per request, so statements are built once.
+VIEWER_ID = bindparam("viewer_id", type_=Handoff.__table__.c.id.type)
+
+
+async def mark_seen(db, user_id: uuid.UUID, handoff_id: uuid.UUID) -> bool:
+    """Idempotent: the first time a user saw it is kept. True if this is the first time."""
+    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    stmt = (
+        insert(HandoffSeen)
+        .values(user_id=user_id, handoff_id=handoff_id, seen_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id", "handoff_id"])
+        .returning(HandoffSeen.handoff_id)
+    )
+    return (await db.exec(stmt)).first() is not None
+
+
+async def mark_read(db, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
+    """The user opened it: mark it, and move the user's read-mark count if the mark is new (a
+    repeated mark changes no answer, so it moves nothing)."""
+    if await mark_seen(db, user_id, handoff_id):
+        await db.exec(
+            update(User).where(col(User.id) == user_id).values(read_marks=col(User.read_marks) + 1)
+        )
+
+
+def seen_flag() -> ColumnElement[bool]:
+    """Whether VIEWER_ID has seen the row's handoff: probed for a page's rows only (primary
+    key), not joined for the whole account."""
+    return (
+        exists()
+        .where(HandoffSeen.handoff_id == Handoff.id, HandoffSeen.user_id == VIEWER_ID)
+        .label("seen")
+    )
+
+
+def read_count(*where: ColumnElement[bool]) -> Select:
+    """How many handoffs matching `where` VIEWER_ID has read: their marks are a range of one
+    index, where probing a mark per handoff would cost one lookup per row."""
+    return (
+        select(func.count())
+        .select_from(HandoffSeen)
+        .join(Handoff, col(Handoff.id) == col(HandoffSeen.handoff_id))
+        .where(HandoffSeen.user_id == VIEWER_ID, *where)
+    )
+
+
+async def seen_among(db, user_id: uuid.UUID, handoff_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `handoff_ids` the user has seen."""
+    stmt = select(HandoffSeen.handoff_id).where(
+        HandoffSeen.user_id == user_id, col(HandoffSeen.handoff_id).in_(handoff_ids)
+    )
+    return set((await db.exec(stmt)).all())
+
+
+async def readers(db, handoff_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
+    """Who has seen each handoff: one read for the subscribers of a batch of events."""
+    stmt = select(HandoffSeen.handoff_id, HandoffSeen.user_id).where(
+        col(HandoffSeen.handoff_id).in_(handoff_ids)
+    )
+    read_by: dict[uuid.UUID, set[uuid.UUID]] = {h: set() for h in handoff_ids}
+    for handoff_id, user_id in (await db.exec(stmt)).all():
+        read_by[handoff_id].add(user_id)
+    return {h: frozenset(users) for h, users in read_by.items()}
