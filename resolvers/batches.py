@@ -24,6 +24,7 @@ from resolvers.auth import Viewer
 from resolvers.caps import Window
 from resolvers.desk import Desk
 from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer_params
+from resolvers.tenancy import in_account
 from resolvers.unread import seen_among
 from resolvers.visibility import visible_to
 
@@ -42,7 +43,7 @@ class Batches:
 
     async def users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
         rows = await self._rows(
-            select(User).where(col(User.id).in_(ids), User.account_id == self._viewer.account_id)
+            select(User).where(col(User.id).in_(ids), in_account(User, self._viewer))
         )
         by_id = {row.id: row for row in rows}
         return [by_id.get(i) for i in ids]
@@ -51,7 +52,7 @@ class Batches:
         rows = await self._rows(
             select(TroubleshootingSession).where(
                 col(TroubleshootingSession.id).in_(ids),
-                TroubleshootingSession.account_id == self._viewer.account_id,
+                in_account(TroubleshootingSession, self._viewer),
             )
         )
         by_id = {row.id: row for row in rows}
@@ -116,7 +117,7 @@ class Batches:
             AccountEvent.handoff_id,
             col(AccountEvent.seq),
         ).where(
-            AccountEvent.account_id == self._viewer.account_id,
+            in_account(AccountEvent, self._viewer),
             col(AccountEvent.handoff_id).in_({k for k, _ in keys}),
         )
         inner = numbered.subquery()
@@ -127,7 +128,7 @@ class Batches:
             .join(
                 inner,
                 and_(
-                    AccountEvent.account_id == self._viewer.account_id,
+                    in_account(AccountEvent, self._viewer),
                     inner.c.id == AccountEvent.seq,
                 ),
             )
@@ -183,7 +184,7 @@ class Batches:
         rows = await self._rows(
             select(TroubleshootingSession.id, TroubleshootingSession.escalation_package).where(
                 col(TroubleshootingSession.id).in_(session_ids),
-                TroubleshootingSession.account_id == self._viewer.account_id,
+                in_account(TroubleshootingSession, self._viewer),
             )
         )
         by_id = dict(rows)

@@ -13,13 +13,14 @@ from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import AlreadyClaimed, InvalidState, NotFound, NotPermitted
 from resolvers.permissions import Capability, allows, requires
+from resolvers.tenancy import in_account
 from resolvers.unread import mark_seen
 
 
 def _escalation(viewer: Viewer, handoff_id: uuid.UUID):
     return (
         (Handoff.id == handoff_id)
-        & (Handoff.account_id == viewer.account_id)
+        & in_account(Handoff, viewer)
         & (Handoff.intent == HandoffIntent.ESCALATE)
     )
 
@@ -68,7 +69,7 @@ async def _still_may_claim(tx: Tx, viewer: Viewer) -> bool:
     role = (
         await tx.session.exec(
             select(User.role)
-            .where(User.id == viewer.user_id, User.account_id == viewer.account_id, User.active)
+            .where(User.id == viewer.user_id, in_account(User, viewer), User.active)
             .with_for_update(read=True)
         )
     ).first()
@@ -120,7 +121,7 @@ async def release_claims_of(tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID, a
     held = (
         select(Handoff)
         .where(
-            Handoff.account_id == account_id,
+            in_account(Handoff, account_id),
             Handoff.intent == HandoffIntent.ESCALATE,
             Handoff.claimed_by_id == user_id,
         )

@@ -14,6 +14,7 @@ from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
 from resolvers.permissions import Capability, may_work, requires
+from resolvers.tenancy import in_account
 
 _OPEN = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
@@ -24,7 +25,7 @@ async def get_session(desk: Desk, viewer: Viewer, session_id: uuid.UUID):
             await db.exec(
                 select(TroubleshootingSession).where(
                     TroubleshootingSession.id == session_id,
-                    TroubleshootingSession.account_id == viewer.account_id,
+                    in_account(TroubleshootingSession, viewer),
                 )
             )
         ).first()
@@ -35,7 +36,7 @@ async def my_sessions(
 ) -> list[TroubleshootingSession]:
     limits.check_page_size(first)
     stmt = select(TroubleshootingSession).where(
-        TroubleshootingSession.account_id == viewer.account_id,
+        in_account(TroubleshootingSession, viewer),
         (TroubleshootingSession.assignee_id == viewer.user_id)
         | (TroubleshootingSession.owner_id == viewer.user_id),
     )
@@ -148,7 +149,7 @@ async def locked_session(db, viewer: Viewer, session_id: uuid.UUID):
         select(TroubleshootingSession)
         .where(
             TroubleshootingSession.id == session_id,
-            TroubleshootingSession.account_id == viewer.account_id,
+            in_account(TroubleshootingSession, viewer),
         )
         .with_for_update()
         .execution_options(populate_existing=True)

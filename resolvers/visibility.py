@@ -3,9 +3,10 @@
 from db.enums import HandoffIntent
 from db.models import Handoff
 from resolvers.auth import Viewer
+from resolvers.tenancy import in_account
 
 
 def visible_to(viewer: Viewer):
-    return (Handoff.account_id == viewer.account_id) & (
+    return in_account(Handoff, viewer) & (
         (Handoff.intent == HandoffIntent.ESCALATE) | (Handoff.created_by_id == viewer.user_id)
     )
