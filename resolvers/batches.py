@@ -25,7 +25,6 @@ from resolvers.caps import Window
 from resolvers.desk import Desk
 from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer_params
 from resolvers.tenancy import in_account
-from resolvers.unread import seen_among
 from resolvers.visibility import visible_to
 
 
@@ -105,11 +104,6 @@ class Batches:
             .order_by(inner.c.key, inner.c.from_start)
         )
         return _picked(rows, keys)
-
-    async def seen(self, handoff_ids: Sequence[uuid.UUID]) -> list[bool]:
-        async with self._desk.db.read() as db:
-            seen = await seen_among(db, self._viewer.user_id, handoff_ids)
-        return [i in seen for i in handoff_ids]
 
     async def history(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[AccountEvent]]:
         numbered = _numbered(
