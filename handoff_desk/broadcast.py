@@ -9,8 +9,7 @@ import contextlib
 import logging
 
 import asyncpg
-from broadcaster import Broadcast, Event
-from broadcaster._backends.base import BroadcastBackend
+from broadcaster import Broadcast, BroadcastBackend, Event
 from redis import asyncio as redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
