@@ -43,6 +43,8 @@ class FakeChatCompletions:
         self.port = free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._released = threading.Event()  # cleared by `hold`
+        self._released.set()
 
     @property
     def base_url(self) -> str:
@@ -51,9 +53,18 @@ class FakeChatCompletions:
     def set(self, mode: str, delay: float = 0.0, answer: dict | None = None) -> None:
         self.behaviour = Behaviour(mode=mode, delay=delay, answer=answer or dict(GOOD_ANSWER))
 
+    def hold(self) -> None:
+        """Replies wait until `release()`: the test decides when an answer lands."""
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
     async def _completions(self, request: Request):
         body = await request.json()
         self.requests.append({"body": body, "headers": dict(request.headers)})
+        while not self._released.is_set():  # polled: cancelled at exit like a "hang"
+            await asyncio.sleep(0.01)
         b = self.behaviour
         if b.mode in ("slow", "hang"):
             await asyncio.sleep(b.delay if b.mode == "slow" else 3600)
