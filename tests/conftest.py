@@ -8,13 +8,12 @@ import dataclasses
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 
 import httpx
 import pytest
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
-from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (tables on the metadata)
@@ -109,12 +108,14 @@ def postgres_database() -> AsyncIterator[str]:
         services.drop_postgres_database(url)
 
 
-async def _truncate(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
-    await engine.dispose()
+@pytest.fixture(scope="session")
+def postgres_emptier(postgres_database: str) -> Iterator[services.Emptier]:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    emptier = services.Emptier(postgres_database, tables_dependents_first=tables)
+    try:
+        yield emptier
+    finally:
+        emptier.close()
 
 
 @pytest.fixture(params=DATABASES)
@@ -124,9 +125,9 @@ def database_url(request, tmp_path) -> str:
         path = tmp_path / "desk.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
-    url = request.getfixturevalue("postgres_database")
-    asyncio.run(_truncate(url))
-    return url
+    emptier = request.getfixturevalue("postgres_emptier")
+    emptier.empty()  # every row of the tests before this one
+    return emptier.url
 
 
 @pytest.fixture(params=DATABASES)
