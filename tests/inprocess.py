@@ -48,8 +48,9 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[InProcessServer]:
-    port = free_port()
+async def serving(app: Starlette, port: int | None = None) -> AsyncIterator[InProcessServer]:
+    """`port`: to serve again at the address of a server stopped before (clients reconnect)."""
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
