@@ -120,6 +120,8 @@ class Worker:
             await self._run(job)
 
     async def _idle(self) -> None:
+        if self._stopping.is_set():
+            return  # its wake-up may have been taken (cleared) by another slot already
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.poll_seconds):
                 await self._wake.wait()
