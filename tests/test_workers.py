@@ -455,7 +455,7 @@ async def test_two_slots_of_one_worker_never_both_settle_a_job(desk, team, caplo
     handoff = await make_escalation(desk, team.acme["alex"], "Laptop will not enrol")
     job = await assess_job(desk, handoff.id)
     assessor = RelayAssessor()
-    worker = assess_worker(desk, assessor, lease_seconds=1.0, concurrency=2, timeout=60)
+    worker = assess_worker(desk, assessor, lease_seconds=0.5, concurrency=2, timeout=60)
 
     async def first_attempt_over():
         return 1 in refused_attempts(caplog, job.id) or await landed(desk, handoff.id)
