@@ -163,9 +163,11 @@ async def small_bodies(tmp_path):
 
 
 def _distinct_document(n: int) -> str:
-    """Documents that all parse and run anonymously: one in ten has 1,793 tokens (its tree is
-    too large to keep), the others a few tokens and 32 KiB of white space."""
-    if n % 10 == 0:
+    """Documents that all parse and run anonymously: one in a hundred has 1,793 tokens (its tree
+    is too large to keep; each costs as much to parse and validate as eight of the others), the
+    others a few tokens and 32 KiB of white space (together over twice the parse cache's budget:
+    it keeps about 450 of them)."""
+    if n % 100 == 0:
         return f"query Q{n} {{ " + "...F " * 891 + "} fragment F on Query { __typename }"
     return f"query Q{n} {{ __typename }}" + " " * (32 * 1024)
 
