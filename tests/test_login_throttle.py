@@ -283,26 +283,36 @@ def test_the_limits_come_from_the_environment():
 # --- A real server behind a proxy -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("trusted", [True, False])
-async def test_behind_a_trusted_proxy_the_forwarded_address_counts(serve, team, trusted):
+async def test_behind_a_trusted_proxy_the_forwarded_address_counts(serve, team):
+    """One server trusting the proxy at 127.0.0.1: behind it, each client is counted by the
+    address the proxy forwards for. A peer it does not trust (127.0.0.2: Linux routes all of
+    127.0.0.0/8 to the loopback) is counted by its own address, whatever header it sends."""
     server = serve(
         HANDOFF_LOGIN_MAX_FAILURES="100",
         HANDOFF_LOGIN_MAX_FAILURES_PER_ADDRESS="2",
-        FORWARDED_ALLOW_IPS="127.0.0.1" if trusted else "192.0.2.1",
+        FORWARDED_ALLOW_IPS="127.0.0.1",
     )
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
 
-        async def login(email: str, forwarded_for: str) -> str:
-            response = await client.post(
-                "/graphql",
-                json={"query": LOGIN, "variables": {"email": email, "password": "nope"}},
-                headers={"x-forwarded-for": forwarded_for},
-            )
-            return response.json()["data"]["login"]["__typename"]
+    async def login(client: httpx.AsyncClient, email: str, forwarded_for: str) -> str:
+        response = await client.post(
+            "/graphql",
+            json={"query": LOGIN, "variables": {"email": email, "password": "nope"}},
+            headers={"x-forwarded-for": forwarded_for},
+        )
+        return response.json()["data"]["login"]["__typename"]
 
-        for n in range(2):
-            assert await login(f"guess{n}@acme.test", "198.51.100.1") == "InvalidCredentials"
-        assert await login("guess9@acme.test", "198.51.100.1") == "LoginThrottled"
-        # Another client behind the same proxy: its own address if the proxy is trusted.
-        other = await login("guess10@acme.test", "198.51.100.2")
-    assert other == ("InvalidCredentials" if trusted else "LoginThrottled")
+    # The trusted proxy first: the untrusted peer then names the address its clients used up
+    # (were the header believed, the peer's first try would be throttled).
+    for peer, trusted in (("127.0.0.1", True), ("127.0.0.2", False)):
+        transport = httpx.AsyncHTTPTransport(local_address=peer)
+        client = httpx.AsyncClient(base_url=server.url, timeout=30, transport=transport)
+        domain = "behind-the-proxy.test" if trusted else "untrusted-peer.test"
+        async with client:
+            for n in range(2):
+                answer = await login(client, f"guess{n}@{domain}", "198.51.100.1")
+                assert answer == "InvalidCredentials", peer
+            answer = await login(client, f"guess9@{domain}", "198.51.100.1")
+            assert answer == "LoginThrottled", peer
+            # Another client behind the same proxy: its own address if the proxy is trusted.
+            other = await login(client, f"guess10@{domain}", "198.51.100.2")
+        assert other == ("InvalidCredentials" if trusted else "LoginThrottled"), peer
