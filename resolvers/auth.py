@@ -29,18 +29,27 @@ PRODUCTION_HASHING = profiles.RFC_9106_LOW_MEMORY
 _hashing = PRODUCTION_HASHING
 _hasher = PasswordHasher.from_parameters(_hashing)
 # Verified when the email is unknown, so that a wrong email costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# Made by the first login, not at import: a hash costs a quarter of a second of CPU, which every
+# process (`serve`, `worker`, `migrate`) would otherwise spend before it starts.
+_dummy_hash: str | None = None
 _ALGORITHM = "HS256"
 
 
 def use_hashing(parameters: Parameters) -> Parameters:
     """Hashes new passwords (and the dummy) with these parameters from now on and returns the
     previous ones. Only the test suite calls it, for a cheap profile; production never does."""
-    global _hashing, _hasher, _DUMMY_HASH
+    global _hashing, _hasher, _dummy_hash
     previous, _hashing = _hashing, parameters
     _hasher = PasswordHasher.from_parameters(parameters)
-    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    _dummy_hash = None
     return previous
+
+
+async def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = await asyncio.to_thread(_hasher.hash, "not-a-real-password")
+    return _dummy_hash
 
 
 async def hash_password(password: str) -> str:
@@ -130,14 +139,15 @@ async def login(
     attempt = await throttle.begin(desk, email, address)
     if isinstance(attempt, throttle.Throttled):
         return attempt
+    dummy = await _dummy()  # made by the first login of any kind: no path pays it alone
     if not (storable(email) and storable(password)):
         # No stored user can have such an email or password; answer like any other miss.
-        await verify_password(_DUMMY_HASH, "not-the-password")
+        await verify_password(dummy, "not-the-password")
         return None
     candidates = await _candidates(desk, email, account_id)
     if not candidates:
         # So that an unknown email (or an account it is not in) costs what a wrong password does.
-        await verify_password(_DUMMY_HASH, password)
+        await verify_password(dummy, password)
         return None
     # Every candidate is checked, matching or not, one after the other (each check holds 64 MiB).
     # So an address in two accounts takes twice as long: the time tells that it is a user of
