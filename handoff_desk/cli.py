@@ -65,6 +65,9 @@ def with_token_secret(settings: Settings, args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    # No collector passes until the server has started (_settle_garbage_collector turns it on):
+    # what startup makes lives as long as the process, and passes over it free nothing.
+    gc.disable()
     host = args.host or settings.host
     port = args.port or settings.port
     asyncio.run(_migrate(settings))
@@ -93,12 +96,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def _settle_garbage_collector() -> None:
     """Once started: what startup made (modules, the schema, pools) is moved out of the
-    collector's sight for good, and young objects are collected less often. A queue page makes
-    thousands of short-lived objects; with the default thresholds the collector's full passes
-    over everything startup made cost about 0.5 ms of a cold read (bench/profile_queue.py)."""
+    collector's sight for good, the collector (off during startup) is turned on, and young
+    objects are collected less often. A queue page makes thousands of short-lived objects; with
+    the default thresholds the collector's full passes over everything startup made cost about
+    0.5 ms of a cold read (bench/profile_queue.py)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)
+    gc.enable()
 
 
 def _run_server(settings: Settings, **options) -> int:
