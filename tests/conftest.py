@@ -286,7 +286,9 @@ def serve(settings: Settings, tmp_path):
     """Starts real `handoff-desk serve` processes on this test's database; stops them after."""
     started: list = []
 
-    def start(command: str = "serve", **env: str):
+    def start(command: str = "serve", *, ready: bool = True, **env: str):
+        # ready=False: launched, not waited for, so that several start side by side
+        # (tests.server.wait_ready waits for them).
         from tests.server import ServerProcess
 
         base = {
@@ -295,10 +297,11 @@ def serve(settings: Settings, tmp_path):
             "HANDOFF_RETRY_BASE_SECONDS": "0.1",
         }
         log = tmp_path / f"server-{len(started)}.log"
-        process = ServerProcess({**base, **env}, log, command=command).start()
+        process = ServerProcess({**base, **env}, log, command=command)
         started.append(process)
-        return process
+        return process.start() if ready else process.launch()
 
     yield start
-    for process in started:
-        process.stop()
+    from tests.server import stop_together
+
+    stop_together(*started)  # side by side

@@ -1,16 +1,22 @@
-"""A real server process (`handoff-desk serve`) on a free port, for black-box tests."""
+"""How tests run `handoff-desk`: as real processes (`ServerProcess`: `serve` on a free port, or
+`worker`), for black-box tests of processes; or its `main()` in the test's own process
+(`run_main`), for what a command prints and answers, without an interpreter's start-up."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from argon2 import Parameters, Type
 
 ROOT = Path(__file__).parent.parent
@@ -67,6 +73,11 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> ServerProcess:
+        """Launches the process and, for `serve`, waits until it answers /healthz."""
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> ServerProcess:
+        """Starts the process and returns at once (see `start_together`)."""
         log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
         self.process = subprocess.Popen(
             [sys.executable, "-c", _LAUNCH, *self._arguments()],
@@ -75,8 +86,13 @@ class ServerProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> ServerProcess:
         if self.command != "serve":
             return self  # no HTTP to wait for: tests wait for what the process does
+        import httpx  # here, not at the top: the server processes import this module too
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -85,7 +101,7 @@ class ServerProcess:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
-                time.sleep(0.1)
+                time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-3000:]}")
 
@@ -94,10 +110,17 @@ class ServerProcess:
             return ["serve", *self.options]
         return [self.command]
 
+    def send_signal(self, sig: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> None:
-        if self.process is None or self.process.poll() is not None:
+        self.send_signal(sig)
+        self._reap(timeout)
+
+    def _reap(self, timeout: float) -> None:
+        if self.process is None:
             return
-        self.process.send_signal(sig)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -107,3 +130,114 @@ class ServerProcess:
     def kill(self) -> None:
         """SIGKILL: no shutdown, no cleanup, as a crash would leave it."""
         self.stop(signal.SIGKILL)
+
+
+def start_together(*processes: ServerProcess, timeout: float = 30) -> tuple[ServerProcess, ...]:
+    """Launches every process, then waits until each is ready: they start side by side."""
+    for process in processes:
+        process.launch()
+    return wait_ready(*processes, timeout=timeout)
+
+
+def wait_ready(*processes: ServerProcess, timeout: float = 30) -> tuple[ServerProcess, ...]:
+    """Waits until every launched process is ready (stopping them all if one is not)."""
+    try:
+        for process in processes:
+            process.wait_ready(timeout)
+    except BaseException:
+        stop_together(*processes)
+        raise
+    return processes
+
+
+def stop_together(*processes: ServerProcess, timeout: float = 15) -> None:
+    """SIGTERM to every process, then waits for each: they shut down side by side."""
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process._reap(timeout)
+
+
+# --- `handoff-desk` in the test's own process -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command run by `run_main` did: its exit status and what it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+# What `main()` configures logging on (handoff_desk.logs.logging_config): put back afterwards.
+_CONFIGURED_LOGGERS = (
+    "",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "strawberry.execution",
+    "alembic.runtime.plugins",
+)
+
+
+def run_main(*argv: str, **env: str) -> Ran:
+    """`handoff-desk ARGV...` run by its `main()` in this process, as `python -m handoff_desk.cli`
+    would run it with only the HANDOFF_ settings given here: its exit status, its stdout and its
+    stderr (log lines included). Blocking, and it runs its own event loops: an async test calls
+    it with `await asyncio.to_thread(run_main, ...)`. Hashes with the suite's cheap profile."""
+    from handoff_desk import cli
+
+    saved_env = dict(os.environ)
+    saved_loggers = [_logger_state(name) for name in _CONFIGURED_LOGGERS]
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for name in [k for k in os.environ if k.startswith("HANDOFF_")]:
+            del os.environ[name]
+        os.environ.update(env)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                returncode = cli.main(list(argv))
+            except SystemExit as exit:  # argparse's refusals
+                returncode = exit.code if isinstance(exit.code, int) else 1
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for state in saved_loggers:
+            _restore_logger(*state)
+    return Ran(returncode, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def logging_as_configured_by_main(log_format: str, settings) -> Iterator[io.StringIO]:
+    """This process logs as `handoff-desk` configures it (handoff_desk.logs.configure: the
+    format, the request id, no query strings, the settings' secrets scrubbed), into the buffer
+    given, instead of stderr; as before afterwards. Configured after any in-process server has
+    started: uvicorn configures its own loggers when it is set up."""
+    from handoff_desk import logs
+    from handoff_desk.redact import settings_secrets
+
+    saved = [_logger_state(name) for name in _CONFIGURED_LOGGERS]
+    stream = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stream):  # the handler's stream is sys.stderr
+            logs.configure(log_format, secrets=settings_secrets(settings))
+        yield stream
+    finally:
+        for state in saved:
+            _restore_logger(*state)
+
+
+def _logger_state(name: str) -> tuple:
+    logger = logging.getLogger(name)
+    return logger, list(logger.handlers), logger.level, logger.propagate, logger.disabled
+
+
+def _restore_logger(logger: logging.Logger, handlers, level, propagate, disabled) -> None:
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    for handler in handlers:
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = propagate
+    logger.disabled = disabled
