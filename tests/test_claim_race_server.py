@@ -1,4 +1,6 @@
-"""The headline guarantee, end to end: concurrent claims against a running server."""
+"""The headline guarantee, end to end: concurrent claims against a running server (served in the
+test's process, over real sockets, with its workers running: what is checked is the claims'
+answers and the database, not a process)."""
 
 import asyncio
 
@@ -9,7 +11,7 @@ from sqlmodel import select
 from db.enums import Role
 from db.models import Handoff
 from tests.factories import make_escalation, make_tenant
-from tests.server import ServerProcess
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 
 pytestmark = pytest.mark.anyio
 
@@ -25,14 +27,8 @@ mutation Claim($id: ID!) {
 
 
 @pytest.fixture
-def server(settings, tmp_path):
-    env = {
-        "HANDOFF_DATABASE_URL": settings.database_url,
-        "HANDOFF_TOKEN_SECRET": settings.token_secret,
-    }
-    process = ServerProcess(env, tmp_path / "server.log").start()
-    yield process
-    process.stop()
+async def server(in_process):
+    return await in_process(run_workers=True)  # as `handoff-desk serve` runs by default
 
 
 async def test_25_concurrent_claims_have_exactly_one_winner(desk, server):

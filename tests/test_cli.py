@@ -1,9 +1,8 @@
-"""The operator's command line, run as an operator would."""
+"""The operator's command line, run as an operator would: its `main()` with arguments and
+HANDOFF_ settings, in the test's process (tests/test_secrets.py runs the program itself)."""
 
+import asyncio
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -12,25 +11,17 @@ from sqlmodel import select
 from db.enums import Role
 from db.models import Account, User
 from resolvers.auth import login
-from tests.server import ROOT
+from tests.server import Ran, run_main
 
 pytestmark = pytest.mark.anyio
 
 
-def run_cli(settings, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HANDOFF_DATABASE_URL": settings.database_url}
-    return subprocess.run(
-        [sys.executable, "-m", "handoff_desk.cli", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+async def run_cli(settings, *args: str) -> Ran:
+    return await asyncio.to_thread(run_main, *args, HANDOFF_DATABASE_URL=settings.database_url)
 
 
 async def test_create_account_prints_ids_and_the_admin_can_log_in(settings, desk):
-    done = run_cli(
+    done = await run_cli(
         settings,
         "create-account",
         "--name", "Initech",
@@ -52,16 +43,16 @@ async def test_create_account_takes_an_email_of_another_account_and_refuses_bad_
     settings, desk
 ):
     args = ["create-account", "--name", "A", "--admin-name", "B", "--admin-password", "long-enough"]
-    assert run_cli(settings, *args, "--admin-email", "b@a.test").returncode == 0
-    again = run_cli(settings, *args, "--admin-email", "b@a.test")  # emails are unique per account
+    assert (await run_cli(settings, *args, "--admin-email", "b@a.test")).returncode == 0
+    again = await run_cli(settings, *args, "--admin-email", "b@a.test")  # unique per account
     assert again.returncode == 0, again.stderr
-    bad = run_cli(settings, *args, "--admin-email", "not-an-email")
+    bad = await run_cli(settings, *args, "--admin-email", "not-an-email")
     assert bad.returncode == 2 and "not an email address" in bad.stderr
     async with desk.db.read() as db:
         assert len((await db.exec(select(Account))).all()) == 2
 
 
-def test_migrate_is_idempotent(settings):
+async def test_migrate_is_idempotent(settings):
     for _ in range(2):
-        done = run_cli(settings, "migrate")
+        done = await run_cli(settings, "migrate")
         assert done.returncode == 0, done.stderr

@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from db.engine import create_engine
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
+from tests.server import logging_as_configured_by_main
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.anyio
@@ -51,16 +53,22 @@ async def table_missing(desk, table: str):
 
 
 async def test_an_unexpected_error_is_logged_as_json_with_the_request_id_and_error_id(
-    serve, desk, team
+    in_process, desk, team, settings
 ):
-    server = serve(HANDOFF_LOG_FORMAT="json")
+    # Served in the test's process, logging as `handoff-desk serve` with HANDOFF_LOG_FORMAT=json
+    # does (tests/test_secrets.py reads a real server's JSON log).
+    server = await in_process()
     headers = {
         "authorization": f"Bearer {team.acme['sam'].token}",
         "x-request-id": "abc-123",
         "accept": "application/json",
     }
-    async with table_missing(desk, "handoff_seen"), httpx.AsyncClient(base_url=server.url) as c:
-        response = await c.post("/graphql", json={"query": QUEUE}, headers=headers)
+    with logging_as_configured_by_main("json", settings) as log:
+        async with (
+            table_missing(desk, "handoff_seen"),
+            httpx.AsyncClient(base_url=server.url) as c,
+        ):
+            response = await c.post("/graphql", json={"query": QUEUE}, headers=headers)
     assert response.headers["x-request-id"] == "abc-123"
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "INTERNAL"
@@ -68,7 +76,7 @@ async def test_an_unexpected_error_is_logged_as_json_with_the_request_id_and_err
     assert error_id in error["message"] and "handoff_seen" not in error["message"]
 
     def entries() -> list[dict]:
-        lines = server.log_path.read_text().splitlines()
+        lines = log.getvalue().splitlines()
         return [json.loads(line) for line in lines]  # every line is one JSON object
 
     async def logged():

@@ -8,6 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import make_escalation, make_session
 from tests.http import GraphQLClient
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.waiting import wait_for
 from tests.ws import GraphQLSocket
 
@@ -74,8 +75,8 @@ async def test_pending_jobs_are_counted_by_kind_until_a_worker_does_them(api, de
     assert metrics("handoff_desk_pending_jobs", kind="email") == 3  # Dana, Sam and Kim
 
 
-async def test_an_open_subscription_and_its_event_delivery_are_measured(serve, desk, team):
-    server = serve(HANDOFF_RUN_WORKERS="false")  # the escalation is the only event
+async def test_an_open_subscription_and_its_event_delivery_are_measured(in_process, desk, team):
+    server = await in_process(run_workers=False)  # the escalation is the only event
     session = await make_session(desk, team.acme["alex"])
     async with (
         httpx.AsyncClient(base_url=server.url) as client,

@@ -1,9 +1,14 @@
-"""Browsers on allowed origins may call the API; others get no CORS headers and no websocket."""
+"""Browsers on allowed origins may call the API; others get no CORS headers and no websocket.
+
+Served in the test's process (real sockets): what is checked is the app's answers, not a process.
+The allowed origins are read from HANDOFF_CORS_ORIGINS as an operator writes it."""
 
 import httpx
 import pytest
 import websockets
 
+from handoff_desk.settings import Settings
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.ws import GraphQLSocket
 
 pytestmark = pytest.mark.anyio
@@ -12,8 +17,9 @@ SPA = "https://desk.example.com"
 
 
 @pytest.fixture
-def server(serve):
-    return serve(HANDOFF_CORS_ORIGINS=f"{SPA}, https://other.example.com/")
+async def server(in_process):
+    allowed = Settings.from_env({"HANDOFF_CORS_ORIGINS": f"{SPA}, https://other.example.com/"})
+    return await in_process(cors_origins=allowed.cors_origins)
 
 
 async def _preflight(url: str, origin: str):
