@@ -27,7 +27,7 @@ from handoff_desk.demo import DEMO_PASSWORD
 from handoff_desk.logs import JsonFormatter
 from handoff_desk.redact import Redactor, settings_secrets
 from handoff_desk.settings import Settings
-from tests.server import ROOT, ServerProcess
+from tests.server import ROOT, ServerProcess, run_main, stop_together
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.anyio
@@ -41,31 +41,49 @@ LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
 
 def cli(*args: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
     """`handoff-desk` as an operator runs it, with only the HANDOFF_ settings given here."""
+    return cli_together([args, env], timeout=timeout)[0]
+
+
+def cli_together(*runs: tuple[tuple[str, ...], dict], timeout: float = 60):
+    """Several `handoff-desk` commands (arguments, settings) run side by side: what each did."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")}
-    return subprocess.run(
-        [sys.executable, "-m", "handoff_desk.cli", *args],
-        cwd=ROOT,
-        env={**base, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "handoff_desk.cli", *args],
+            cwd=ROOT,
+            env={**base, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args, env in runs
+    ]
+    done = []
+    for process, (args, _) in zip(running, runs, strict=True):
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            for other in running:
+                other.kill()
+            raise
+        done.append(subprocess.CompletedProcess(args, process.returncode, stdout, stderr))
+    return done
 
 
 @pytest.fixture
 def servers(tmp_path):
-    """Starts `handoff-desk serve` with the given options and settings; stops them after."""
+    """Starts `handoff-desk serve` with the given options and settings (ready=False: launched,
+    not waited for); stops them after."""
     started: list[ServerProcess] = []
 
-    def start(*options: str, **env: str) -> ServerProcess:
+    def start(*options: str, ready: bool = True, **env: str) -> ServerProcess:
         log = tmp_path / f"server-{len(started)}.log"
         process = ServerProcess(env, log, options=options)
         started.append(process)
-        return process.start(timeout=60)
+        return process.start(timeout=60) if ready else process.launch()
 
     yield start
-    for process in started:
-        process.stop()
+    stop_together(*started)
 
 
 # --- The token secret --------------------------------------------------------------------------
@@ -84,10 +102,11 @@ REFUSED = {
 @pytest.mark.parametrize("command", ["serve", "worker"])
 @pytest.mark.parametrize("secret", REFUSED.values(), ids=REFUSED.keys())
 def test_a_missing_or_weak_token_secret_is_refused_in_one_line(command, secret, tmp_path):
+    # The command's main() in this process (the program itself is run by the test after next).
     env = {"HANDOFF_DATABASE_URL": f"sqlite:///{tmp_path}/desk.db", "HANDOFF_PORT": "1"}
     if secret is not None:
         env["HANDOFF_TOKEN_SECRET"] = secret
-    done = cli(command, timeout=30, **env)
+    done = run_main(command, **env)
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.splitlines()
     assert line.startswith("error: HANDOFF_TOKEN_SECRET ") and line.endswith(HOW_TO_MAKE), line
@@ -116,18 +135,38 @@ def test_32_random_bytes_pass_however_they_are_written(make):
     assert [v for v in values if token_secret.weakness(v)] == []
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl here")
-async def test_the_server_that_refused_a_weak_secret_starts_with_a_strong_one(servers, settings):
+async def test_the_server_that_refused_a_weak_secret_starts_with_a_strong_one_and_logs_no_secret(
+    servers, settings
+):
+    """Logging at info as JSON, the server started with a strong secret logs no query string and
+    no password (one server for both: the secret it starts with has nothing to do with what it
+    logs)."""
+    url = settings.database_url
+    if not settings.is_sqlite:
+        url = with_password(url)  # trust authentication ignores it
+    if shutil.which("openssl"):  # as an operator makes one
+        made = subprocess.run(["openssl", "rand", "-hex", "32"], capture_output=True, text=True)
+        strong = made.stdout.strip()
+    else:  # what `openssl rand -hex 32` writes (see test_32_random_bytes_pass_...)
+        strong = secrets.token_hex(32)
+    server = servers(
+        "--log-level",
+        "info",
+        ready=False,  # it starts while the program refuses the weak secret, below
+        HANDOFF_DATABASE_URL=url,
+        HANDOFF_TOKEN_SECRET=strong,
+        HANDOFF_LOG_FORMAT="json",
+    )
     env = {"HANDOFF_DATABASE_URL": settings.database_url, "HANDOFF_PORT": "1"}
     weak = cli("serve", HANDOFF_TOKEN_SECRET="a" * 64, **env)
     assert weak.returncode == 2 and HOW_TO_MAKE in weak.stderr
-    made = subprocess.run(["openssl", "rand", "-hex", "32"], capture_output=True, text=True)
-    server = servers(
-        HANDOFF_DATABASE_URL=settings.database_url, HANDOFF_TOKEN_SECRET=made.stdout.strip()
-    )
+    [line] = weak.stderr.splitlines()  # the program's whole stderr: one line
+    assert line.startswith("error: HANDOFF_TOKEN_SECRET ") and weak.stdout == ""
+    server.wait_ready(timeout=60)
     async with httpx.AsyncClient(base_url=server.url) as client:
         answer = await client.post("/graphql", json={"query": "{ __typename }"})
     assert answer.json() == {"data": {"__typename": "Query"}}
+    await _no_query_string_and_no_password_in_the_log(server)
 
 
 async def test_the_demo_makes_a_secret_once_per_database_and_its_tokens_survive_a_restart(
@@ -140,13 +179,16 @@ async def test_the_demo_makes_a_secret_once_per_database_and_its_tokens_survive_
     }
     demo = ("--demo", "--log-level", "warning")
     first = servers(*demo, **env)
+    # The next process starts once the first has made the secret, and serves once the first has
+    # stopped: a rolling restart. Only what the first kept can sign for both.
+    second = servers(*demo, ready=False, **env)
     variables = {"e": "dana@northwind.example", "p": DEMO_PASSWORD}
     async with httpx.AsyncClient(base_url=first.url) as client:
         answer = await client.post("/graphql", json={"query": LOGIN, "variables": variables})
     token = answer.json()["data"]["login"]["token"]
     first.stop()
 
-    second = servers(*demo, **env)
+    second.wait_ready(timeout=60)
     headers = {"authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=second.url) as client:
         me = await client.post("/graphql", json={"query": "{ me { email } }"}, headers=headers)
@@ -174,33 +216,28 @@ def with_password(url: str, **changes) -> str:
 
 def test_migrate_never_prints_the_password_of_the_database_url(postgres_database):
     good = with_password(postgres_database)
-    done = cli("migrate", HANDOFF_DATABASE_URL=good)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout == f"migrated {good.replace(PASSWORD, '***')}\n".replace(
-        "postgresql://", "postgresql+asyncpg://"
-    )
     failing = [
         with_password(postgres_database, port=1),  # nobody listens
         with_password(postgres_database, database="no_such_desk_database"),
         good.replace(":5432/", ":no-port/"),  # not a URL the driver can use
     ]
-    for url in failing:
-        done = cli("migrate", HANDOFF_DATABASE_URL=url)
+    # The program itself, each run side by side: everything it writes, start-up included.
+    done, *failed = cli_together(
+        *((("migrate",), {"HANDOFF_DATABASE_URL": u}) for u in [good, *failing])
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"migrated {good.replace(PASSWORD, '***')}\n".replace(
+        "postgresql://", "postgresql+asyncpg://"
+    )
+    for url, done in zip(failing, failed, strict=True):
         assert done.returncode != 0, url
         assert done.stderr and PASSWORD not in done.stdout + done.stderr, done.stderr
 
 
-async def test_the_server_logs_no_query_string_and_no_password(servers, settings):
-    url = settings.database_url
-    if not settings.is_sqlite:
-        url = with_password(url)  # trust authentication ignores it
-    server = servers(
-        "--log-level",
-        "info",
-        HANDOFF_DATABASE_URL=url,
-        HANDOFF_TOKEN_SECRET=settings.token_secret,
-        HANDOFF_LOG_FORMAT="json",
-    )
+async def _no_query_string_and_no_password_in_the_log(server: ServerProcess) -> None:
+    """Asked to log in by GET (refused) and by a websocket's query string, the server (logging at
+    info, as JSON, its database's URL holding PASSWORD) logs neither the query string nor a
+    password, and every line is one JSON object naming its request."""
     login = 'mutation { login(email: "a@b.test", password: "hunter2-secret") { __typename } }'
     async with httpx.AsyncClient(base_url=server.url) as client:
         refused = await client.get("/graphql", params={"query": login})
@@ -223,6 +260,8 @@ async def test_the_server_logs_no_query_string_and_no_password(servers, settings
     text = server.log_path.read_text()
     assert "hunter2-secret" not in text and PASSWORD not in text
     assert "login" not in text  # nothing of the query string at all
+    fields = {"timestamp", "level", "logger", "message", "request_id"}
+    assert all(fields <= e.keys() for e in entries())
 
 
 def test_a_log_line_that_quotes_a_secret_shows_stars_instead():
