@@ -34,8 +34,8 @@ from resolvers.desk import Desk
 from tests.factories import make_escalation, make_session, make_team
 from tests.fake_llm import GOOD_ANSWER, FakeChatCompletions
 from tests.http import GraphQLClient
-from tests.server import ServerProcess
-from tests.test_live import CREATED
+from tests.server import ServerProcess, stop_together, wait_ready
+from tests.test_live import ASSESSED, CREATED
 from tests.waiting import wait_for
 from tests.ws import Closed, GraphQLSocket
 
@@ -99,24 +99,27 @@ class RetryingClient:
 
 @pytest.fixture
 def launch(tmp_path: Path):
-    """Starts `handoff-desk serve` on a database of the test's choosing; stops it after."""
+    """Starts `handoff-desk serve` on a database of the test's choosing (ready=False: launched,
+    not waited for); stops it after."""
     started: list[ServerProcess] = []
 
-    def start(**env: str) -> ServerProcess:
+    def start(*, ready: bool = True, **env: str) -> ServerProcess:
         base = {"HANDOFF_TOKEN_SECRET": SECRET, "HANDOFF_RETRY_BASE_SECONDS": "0.2"}
         process = ServerProcess({**base, **env}, tmp_path / f"serve-{len(started)}.log")
         started.append(process)
-        return process.start()
+        return process.start() if ready else process.launch()
 
     yield start
-    for process in started:
-        process.stop()
+    stop_together(*started)
 
 
 async def test_postgres_restarted_under_load_loses_and_doubles_nothing(private_postgres, launch):
     url = private_postgres.create_database()
+    engine = create_engine(url)
+    await upgrade(engine)  # as the server does when it starts: the team is made meanwhile
+    await engine.dispose()
     # A short lease: a job whose worker lost the database mid-way is offered again soon.
-    server = launch(HANDOFF_DATABASE_URL=url, HANDOFF_JOB_LEASE_SECONDS="3")
+    server = launch(ready=False, HANDOFF_DATABASE_URL=url, HANDOFF_JOB_LEASE_SECONDS="3")
     desk = Desk(settings=Settings(database_url=url, token_secret=SECRET), db=Database.from_url(url))
     try:
         team = await make_team(desk)
@@ -124,6 +127,7 @@ async def test_postgres_restarted_under_load_loses_and_doubles_nothing(private_p
         sessions = [await make_session(desk, alex, f"Case {n:02d}") for n in range(12)]
     finally:
         await desk.db.dispose()  # the test's own pool must not see the restart
+    server.wait_ready()
 
     escalated: dict[uuid.UUID, str] = {}  # session -> its handoff, as the desk answered
     winners: dict[str, str] = {}  # handoff -> who the desk said claimed it
@@ -330,9 +334,10 @@ async def test_redis_restarted_under_subscribers_delivers_every_event_once_in_or
         "HANDOFF_EVENT_POLL_SECONDS": "120",
         "HANDOFF_RUN_WORKERS": "false",
     }
-    one, two = serve(**env), serve(**env)
+    one, two = serve(ready=False, **env), serve(ready=False, **env)  # side by side
     alex = team.acme["alex"]
     sessions = iter([await make_session(desk, alex, f"Case {n}") for n in range(6)])
+    wait_ready(one, two)
     channel = f"account_{team.acme.account.id.hex}"
     committed: list[str] = []
 
@@ -361,12 +366,17 @@ async def test_redis_restarted_under_subscribers_delivers_every_event_once_in_or
         await escalate(one)
         await escalate(two)
         await escalate(one)
+        readyz = await http[two]._client.get("/readyz")  # and the lost broadcast is reported
+        assert readyz.status_code == 503, readyz.text
+        assert readyz.json()["checks"]["broadcast"].startswith("unavailable")
         received = {ws: await receive(ws, 4) for ws in sockets[one]}
         private_redis.start()
         # Both processes subscribe again by themselves and catch up from the log at once.
         for ws in sockets[two]:
             received[ws] = await receive(ws, 4)
         await wait_for(lambda: _is(_numsub(private_redis.url, channel), 2), "doorbells back")
+        for process in (one, two):  # /readyz comes back by itself
+            await wait_for(lambda p=process: _ready(http[p]), "/readyz to answer 200 again")
         # And the doorbell rings again, both ways, from the first event on.
         for process in (two, one):
             await escalate(process)
@@ -378,13 +388,20 @@ async def test_redis_restarted_under_subscribers_delivers_every_event_once_in_or
             assert [e["handoff"]["id"] for e in events] == committed
             seqs = [e["seq"] for e in events]
             assert seqs == sorted(set(seqs))
-        for ws in received:  # and nothing more
+
+        async def nothing_more(ws: GraphQLSocket) -> None:
             with pytest.raises(TimeoutError):
                 await ws.receive(timeout=0.3)
+
+        await asyncio.gather(*(nothing_more(ws) for ws in received))  # watched side by side
 
 
 async def _is(value, expected) -> bool:
     return await value == expected
+
+
+async def _ready(http: GraphQLClient) -> bool:
+    return (await http._client.get("/readyz")).status_code == 200
 
 
 # --- Graceful shutdown ---
@@ -445,9 +462,10 @@ async def test_sigterm_finishes_the_request_in_flight_and_sends_websockets_away_
 async def test_a_job_whose_workers_are_frozen_and_killed_mid_way_is_done_exactly_once(
     serve, desk, team
 ):
-    """Worker A freezes mid-assessment (SIGSTOP, as a stalled host would), B takes the job over
-    when A's lease runs out and is killed mid-way (SIGKILL), C finishes it; then A wakes up with
-    its own answer, which must not commit."""
+    """Worker A (`handoff-desk worker`) freezes mid-assessment (SIGSTOP, as a stalled host
+    would); server B (`serve`, its workers in it) takes the job over when A's lease runs out and
+    is killed mid-way (SIGKILL); server C, started after it (a restart), finishes it and its
+    subscribers hear of it; then A wakes up with its own answer, which must not commit."""
     handoff = await make_escalation(desk, team.acme["alex"], "VPN drops")
     with FakeChatCompletions() as llm:
         env = {
@@ -455,7 +473,8 @@ async def test_a_job_whose_workers_are_frozen_and_killed_mid_way_is_done_exactly
             "HANDOFF_OPENAI_BASE_URL": llm.base_url,
             "HANDOFF_OPENAI_MODEL": "test-model",
             "HANDOFF_ASSESSMENT_TIMEOUT_SECONDS": "30",
-            "HANDOFF_JOB_LEASE_SECONDS": "2",
+            # Shorter than a worker's start: each next one finds the lease run out at once.
+            "HANDOFF_JOB_LEASE_SECONDS": "1",
             # One job at a time: frozen, A holds no transaction (on SQLite, a frozen process in
             # the middle of one would hold the write lock and stop everyone).
             "HANDOFF_WORKER_CONCURRENCY": "1",
@@ -465,26 +484,35 @@ async def test_a_job_whose_workers_are_frozen_and_killed_mid_way_is_done_exactly
             return len(llm.requests) >= times
 
         late = {**GOOD_ANSWER, "summary": "A's late answer"}
-        llm.set("slow", delay=3, answer=late)  # A's answer is on its way while A is frozen
+        llm.set("slow", delay=2, answer=late)  # A's answer is on its way while A is frozen
         a = serve("worker", **env)
-        await wait_for(lambda: asked(1), "worker A to ask the model")
+        await wait_for(lambda: asked(1), "worker A to ask the model", interval=0.02)
         a.process.send_signal(signal.SIGSTOP)
         try:
             llm.set("hang")
-            b = serve("worker", **env)
-            await wait_for(lambda: asked(2), "worker B to take the job over")
-            b.kill()
+            b = serve(**env)
+            await wait_for(lambda: asked(2), "server B to take the job over", interval=0.02)
+            b.kill()  # between the lease and the assessment, as a crash would leave it
+            async with desk.db.read() as db:
+                job = (await db.exec(select(Job).where(Job.subject_id == handoff.id))).one()
+            assert job.state == JobState.RUNNING and job.lease_owner is not None
 
             llm.set("ok", answer={**GOOD_ANSWER, "summary": "C's answer"})
-            c = serve("worker", **env)
+            c = serve(**env)
+            async with GraphQLSocket(c.url) as ws:
+                await ws.connect(team.acme["sam"].token)
+                # It may land before we subscribe: ask for everything after seq 0, as a client
+                # that reconnects would.
+                await ws.subscribe(ASSESSED, {"id": str(handoff.id), "after": 0})
+                landed = (await ws.next_data(timeout=20))["assessmentReady"]
+            assert landed["handoff"]["assessment"]["status"] == "READY"
             row = await wait_for(lambda: _landed(desk, handoff.id), "the assessment to land")
             assert row.assessment_summary == "C's answer"
         finally:
             # A wakes up to its answer: its lease is long gone, so its result is dropped.
             a.process.send_signal(signal.SIGCONT)
         await wait_for(lambda: _logged(a, "taken over by another worker"), "A to give up")
-        c.stop()
-        a.stop()
+        stop_together(c, a)
 
     assert len(llm.requests) == 3
     async with desk.db.read() as db:
