@@ -1,11 +1,15 @@
 """Who sees which handoff: escalations are the team's; a park handoff is its creator's alone."""
 
+from sqlalchemy import ColumnElement
+from sqlmodel import col
+
 from db.enums import HandoffIntent
 from db.models import Handoff
 from resolvers.auth import Viewer
 
 
-def visible_to(viewer: Viewer):
-    return (Handoff.account_id == viewer.account_id) & (
-        (Handoff.intent == HandoffIntent.ESCALATE) | (Handoff.created_by_id == viewer.user_id)
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    return (col(Handoff.account_id) == viewer.account_id) & (
+        (col(Handoff.intent) == HandoffIntent.ESCALATE)
+        | (col(Handoff.created_by_id) == viewer.user_id)
     )
