@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from graphql import GraphQLError, OperationType, parse
-from graphql.language import DocumentNode, OperationDefinitionNode
+from graphql.language import DocumentNode, OperationDefinitionNode, Token
 
 # What an entry costs besides its value: the OrderedDict's slot and links, the digest's bytes
 # object, the (value, size) pair. Measured with tracemalloc at about 200 bytes; rounded up.
@@ -143,7 +143,7 @@ def document_size(document: DocumentNode) -> int:
     if loc is None:
         return 64 * 1024  # parsed without locations: nothing to measure by; never the desk's
     tokens = 0
-    token = loc.start_token
+    token: Token | None = loc.start_token
     while token is not None:  # at most the token limit, comments included
         tokens += 1
         token = token.next
