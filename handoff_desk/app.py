@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Mapping
@@ -322,6 +323,13 @@ def _open_subscriptions(hub: Hub, shared: SharedSubscriptions | None) -> int:
     return max(0, hub.open_subscriptions - shared.open_groups) + shared.open_members
 
 
+# Apps of one process with the same limits share a schema: it holds nothing of an app's (its
+# extensions are made per operation; its caches hold parsed documents, their validation and their
+# plans, which depend on the document and the schema alone). A server makes one app; the tests
+# make hundreds, and building a schema takes 5 to 50 ms.
+_schema = functools.lru_cache(maxsize=8)(build_schema)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
@@ -341,7 +349,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     worker = create_worker(desk) if settings.run_workers else None
     desk.notifier = LiveNotifier(hub, worker.wake if worker else None)
     cache = ResponseCache(settings.query_cache_mb * 2**20) if settings.query_cache_mb else None
-    schema = build_schema(
+    schema = _schema(
         Limits(
             max_depth=settings.max_query_depth,
             max_tokens=settings.max_query_tokens,

@@ -8,7 +8,6 @@ import dataclasses
 import gc
 import json
 import logging
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -117,20 +116,17 @@ def _run_server(settings: Settings, **options: Any) -> int:
     import uvicorn
 
     from handoff_desk.app import create_app
+    from vendor_internals import uvicorn as uvicorn_internals
 
-    class DeskServer(uvicorn.Server):
+    class DeskServer(uvicorn_internals.Server):
         app: Starlette | None = None
 
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            await super().startup(sockets)
+        def after_startup(self) -> None:
             _settle_garbage_collector()
 
-        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            for server in self.servers:  # first no new connections: none comes back here
-                server.close()
+        async def before_shutdown(self) -> None:  # no new connections come in any more
             if self.app is not None:
                 await self.app.state.send_websockets_away()
-            await super().shutdown(sockets)
 
     def app() -> Starlette:
         server.app = create_app(settings)

@@ -17,6 +17,7 @@ from resolvers.desk import Abort, Desk, transaction
 from resolvers.errors import BadInput
 from resolvers.outcomes import EmailTaken, LastAdmin, NotFound, NotPermitted
 from resolvers.permissions import Capability, denial, requires, roles_with
+from resolvers.tenancy import in_account
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Who keeps an account administrable: the last of them cannot be demoted or deactivated.
@@ -71,7 +72,7 @@ async def get_account(desk: Desk, viewer: Viewer) -> Account:
 
 
 async def list_users(desk: Desk, viewer: Viewer) -> list[User]:
-    stmt = select(User).where(User.account_id == viewer.account_id).order_by(col(User.name))
+    stmt = select(User).where(in_account(User, viewer)).order_by(col(User.name))
     async with desk.db.read() as db:
         return list((await db.exec(stmt)).all())
 
@@ -116,7 +117,7 @@ async def _lock_admins_as_one_of_them(session: AsyncSession, viewer: Viewer) -> 
     refuses a request that was authenticated before its caller lost the admin role.
     """
     admins = select(User.id).where(
-        User.account_id == viewer.account_id, col(User.role).in_(_ADMIN_ROLES), User.active
+        in_account(User, viewer), col(User.role).in_(_ADMIN_ROLES), User.active
     )
     if viewer.user_id not in set((await session.exec(admins.with_for_update())).all()):
         raise Abort(NotPermitted(denial(Capability.ADMINISTER)))
@@ -137,7 +138,7 @@ async def _change_user(
             user = (
                 await tx.session.exec(
                     select(User)
-                    .where(User.id == user_id, User.account_id == viewer.account_id)
+                    .where(User.id == user_id, in_account(User, viewer))
                     .with_for_update()
                 )
             ).first()
@@ -169,6 +170,6 @@ async def _change_user(
 
 async def _active_admins(db: AsyncSession, account_id: uuid.UUID) -> int:
     stmt = select(func.count()).where(
-        User.account_id == account_id, col(User.role).in_(_ADMIN_ROLES), User.active
+        in_account(User, account_id), col(User.role).in_(_ADMIN_ROLES), User.active
     )
     return (await db.exec(stmt)).one()

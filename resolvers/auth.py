@@ -22,6 +22,7 @@ from resolvers.errors import AuthenticationError
 from resolvers.ids import parse_id
 from resolvers.limits import storable
 from resolvers.permissions import Capability, allows
+from resolvers.tenancy import in_account
 
 # The one place passwords' argon2id parameters come from: RFC 9106's low-memory profile.
 PRODUCTION_HASHING = profiles.RFC_9106_LOW_MEMORY
@@ -166,7 +167,7 @@ async def _candidates(
         .limit(LOGIN_ACCOUNTS_MAX)
     )
     if account_id is not None:
-        stmt = stmt.where(User.account_id == account_id)
+        stmt = stmt.where(in_account(User, account_id))
     async with desk.db.read() as session:
         return [(user, account) for user, account in (await session.exec(stmt)).all()]
 

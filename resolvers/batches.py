@@ -26,7 +26,7 @@ from resolvers.auth import Viewer
 from resolvers.caps import Window
 from resolvers.desk import Desk
 from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer_params
-from resolvers.unread import seen_among
+from resolvers.tenancy import in_account
 from resolvers.visibility import visible_to
 
 _K = TypeVar("_K", bound=Hashable)
@@ -48,7 +48,7 @@ class Batches:
 
     async def users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
         rows = await self._rows(
-            select(User).where(col(User.id).in_(ids), User.account_id == self._viewer.account_id)
+            select(User).where(col(User.id).in_(ids), in_account(User, self._viewer))
         )
         by_id = {row.id: row for row in rows}
         return [by_id.get(i) for i in ids]
@@ -57,7 +57,7 @@ class Batches:
         rows = await self._rows(
             select(TroubleshootingSession).where(
                 col(TroubleshootingSession.id).in_(ids),
-                TroubleshootingSession.account_id == self._viewer.account_id,
+                in_account(TroubleshootingSession, self._viewer),
             )
         )
         by_id = {row.id: row for row in rows}
@@ -117,18 +117,13 @@ class Batches:
         )
         return _picked(rows, keys)
 
-    async def seen(self, handoff_ids: Sequence[uuid.UUID]) -> list[bool]:
-        async with self._desk.db.read() as db:
-            seen = await seen_among(db, self._viewer.user_id, handoff_ids)
-        return [i in seen for i in handoff_ids]
-
     async def history(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[AccountEvent]]:
         numbered = _numbered(
             select(col(AccountEvent.seq).label("id"), col(AccountEvent.handoff_id).label("key")),
             col(AccountEvent.handoff_id),
             col(AccountEvent.seq),
         ).where(
-            col(AccountEvent.account_id) == self._viewer.account_id,
+            in_account(AccountEvent, self._viewer),
             col(AccountEvent.handoff_id).in_({k for k, _ in keys}),
         )
         inner = numbered.subquery()
@@ -139,7 +134,7 @@ class Batches:
             .join(
                 inner,
                 and_(
-                    col(AccountEvent.account_id) == self._viewer.account_id,
+                    in_account(AccountEvent, self._viewer),
                     inner.c.id == AccountEvent.seq,
                 ),
             )
@@ -197,7 +192,7 @@ class Batches:
         rows = await self._rows(
             select(TroubleshootingSession.id, TroubleshootingSession.escalation_package).where(
                 col(TroubleshootingSession.id).in_(session_ids),
-                TroubleshootingSession.account_id == self._viewer.account_id,
+                in_account(TroubleshootingSession, self._viewer),
             )
         )
         by_id = dict(rows)

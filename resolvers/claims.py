@@ -15,13 +15,14 @@ from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import AlreadyClaimed, InvalidState, NotFound, NotPermitted
 from resolvers.permissions import Capability, allows, requires
+from resolvers.tenancy import in_account
 from resolvers.unread import mark_seen
 
 
 def _escalation(viewer: Viewer, handoff_id: uuid.UUID) -> ColumnElement[bool]:
     return (
         (col(Handoff.id) == handoff_id)
-        & (col(Handoff.account_id) == viewer.account_id)
+        & in_account(Handoff, viewer)
         & (col(Handoff.intent) == HandoffIntent.ESCALATE)
     )
 
@@ -72,7 +73,7 @@ async def _still_may_claim(tx: Tx, viewer: Viewer) -> bool:
     role = (
         await tx.session.exec(
             select(User.role)
-            .where(User.id == viewer.user_id, User.account_id == viewer.account_id, User.active)
+            .where(User.id == viewer.user_id, in_account(User, viewer), User.active)
             .with_for_update(read=True)
         )
     ).first()
@@ -128,7 +129,7 @@ async def release_claims_of(
     held = (
         select(Handoff)
         .where(
-            Handoff.account_id == account_id,
+            in_account(Handoff, account_id),
             Handoff.intent == HandoffIntent.ESCALATE,
             Handoff.claimed_by_id == user_id,
         )

@@ -22,12 +22,6 @@ class BadInput(DeskError):
     code = "BAD_USER_INPUT"
 
 
-class Forbidden(DeskError):
-    """For queries only; mutations answer with a NotPermitted member instead."""
-
-    code = "FORBIDDEN"
-
-
 class SubscriberTooSlow(Exception):
     """A subscriber fell so far behind that the server stopped queueing for it."""
 

@@ -16,6 +16,7 @@ from resolvers.auth import Standing, Viewer, still_allowed
 from resolvers.desk import Desk
 from resolvers.errors import AccessRevoked, BadInput
 from resolvers.handoff_views import HandoffView, UserView, handoff_views, to_views
+from resolvers.tenancy import in_account
 from resolvers.unread import readers
 
 CATCH_UP_PAGE = 500
@@ -57,7 +58,7 @@ async def events_after(
     four statements for any number of events (a fifth when the users' access changed)."""
     stmt = (
         select(AccountEvent)
-        .where(AccountEvent.account_id == account_id, AccountEvent.seq > after)
+        .where(in_account(AccountEvent, account_id), AccountEvent.seq > after)
         .order_by(col(AccountEvent.seq))
         .limit(limit)
     )

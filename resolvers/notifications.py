@@ -9,6 +9,7 @@ from db.models import EmailMessage, Handoff, TroubleshootingSession, User
 from resolvers.auth import Viewer
 from resolvers.desk import Tx
 from resolvers.permissions import Capability, roles_with
+from resolvers.tenancy import in_account
 
 NOTIFIED_ROLES = roles_with(Capability.CLAIM)  # those who may take the escalation: no viewers
 _SUBJECT_MAX = 200
@@ -19,7 +20,7 @@ async def escalation_recipients(tx: Tx, viewer: Viewer) -> list[User]:
     stmt = (
         select(User)
         .where(
-            User.account_id == viewer.account_id,
+            in_account(User, viewer),
             col(User.role).in_(NOTIFIED_ROLES),
             User.active,
             User.id != viewer.user_id,

@@ -17,7 +17,6 @@ if TYPE_CHECKING:  # (resolvers.auth imports this module)
 
 
 class Capability(Enum):
-    READ = auto()  # includes marking what one read: a read mark is the reader's own
     WORK_SESSIONS = auto()  # start, add messages, resolve
     HAND_OFF = auto()  # park or escalate
     CLAIM = auto()  # claim and release escalations
@@ -26,15 +25,12 @@ class Capability(Enum):
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {
-    Role.VIEWER: frozenset({Capability.READ}),
-    Role.ENGINEER: frozenset(
-        {Capability.READ, Capability.WORK_SESSIONS, Capability.HAND_OFF, Capability.CLAIM}
-    ),
+    Role.VIEWER: frozenset(),  # reads the desk (and marks what it read), nothing more
+    Role.ENGINEER: frozenset({Capability.WORK_SESSIONS, Capability.HAND_OFF, Capability.CLAIM}),
     Role.ADMIN: frozenset(Capability),
 }
 
 _DENIALS: dict[Capability, str] = {
-    Capability.READ: "You may not read this account's desk.",
     Capability.WORK_SESSIONS: "Viewers may read sessions but not work them.",
     Capability.HAND_OFF: "Viewers may not hand off sessions.",
     Capability.CLAIM: "Viewers may not claim escalations.",

@@ -28,6 +28,7 @@ from resolvers.handoff_views import (
 )
 from resolvers.handoffs import get_handoff
 from resolvers.outcomes import NotFound
+from resolvers.tenancy import in_account
 from resolvers.unread import mark_read, read_count
 
 
@@ -104,10 +105,7 @@ _AFTER = (
 
 
 def _in_queue(status: QueueFilter) -> list[ColumnElement[bool]]:
-    clauses = [
-        col(Handoff.account_id) == _ACCOUNT_ID,
-        col(Handoff.intent) == HandoffIntent.ESCALATE,
-    ]
+    clauses = [in_account(Handoff, _ACCOUNT_ID), col(Handoff.intent) == HandoffIntent.ESCALATE]
     if status is QueueFilter.UNCLAIMED:
         clauses.append(col(Handoff.claimed_by_id).is_(None))
     elif status is QueueFilter.CLAIMED:

@@ -16,6 +16,7 @@ from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
 from resolvers.permissions import Capability, may_work, requires
+from resolvers.tenancy import in_account
 
 _OPEN = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
@@ -28,7 +29,7 @@ async def get_session(
             await db.exec(
                 select(TroubleshootingSession).where(
                     TroubleshootingSession.id == session_id,
-                    TroubleshootingSession.account_id == viewer.account_id,
+                    in_account(TroubleshootingSession, viewer),
                 )
             )
         ).first()
@@ -39,7 +40,7 @@ async def my_sessions(
 ) -> list[TroubleshootingSession]:
     limits.check_page_size(first)
     stmt = select(TroubleshootingSession).where(
-        TroubleshootingSession.account_id == viewer.account_id,
+        in_account(TroubleshootingSession, viewer),
         (TroubleshootingSession.assignee_id == viewer.user_id)
         | (TroubleshootingSession.owner_id == viewer.user_id),
     )
@@ -154,7 +155,7 @@ async def locked_session(
         select(TroubleshootingSession)
         .where(
             TroubleshootingSession.id == session_id,
-            TroubleshootingSession.account_id == viewer.account_id,
+            in_account(TroubleshootingSession, viewer),
         )
         .with_for_update()
         .execution_options(populate_existing=True)

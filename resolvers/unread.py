@@ -1,7 +1,6 @@
 """Unread marks: an escalation is unread to a user until they open it or claim it. Every read
 and write of the marks is here: marking (on open, claim and escalate), the per-row flag of a
-handoff view, the queue's read count, a batch for loaders, and who has read what for the
-subscribers of an event.
+handoff view, the queue's read count, and who has read what for the subscribers of an event.
 
 A read mark changes what its user sees and nothing anyone else sees. Opening an escalation
 (`mark_read`) therefore moves the user's own `read_marks` count, which their cached answers key
@@ -72,16 +71,6 @@ def read_count(*where: ColumnElement[bool]) -> SelectOfScalar[int]:
         .join(Handoff, col(Handoff.id) == col(HandoffSeen.handoff_id))
         .where(HandoffSeen.user_id == VIEWER_ID, *where)
     )
-
-
-async def seen_among(
-    db: AsyncSession, user_id: uuid.UUID, handoff_ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
-    """Those of `handoff_ids` the user has seen."""
-    stmt = select(HandoffSeen.handoff_id).where(
-        HandoffSeen.user_id == user_id, col(HandoffSeen.handoff_id).in_(handoff_ids)
-    )
-    return set((await db.exec(stmt)).all())
 
 
 async def readers(

@@ -49,12 +49,11 @@ from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
 from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 from schema.documents import shared_plans as shared_plans_of
+from vendor_internals import strawberry as strawberry_internals
 
-_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
 SLOW, LEAF, ENUM, LEAF_LIST, OBJECT, OBJECT_LIST, TYPENAME = range(7)
 _SLOW = (SLOW, None, None, False, False, None, None)
 # Values of exactly these types serialize to themselves: no call needed.
@@ -123,13 +122,13 @@ def _basic_field(field_def: GraphQLField, converter) -> StrawberryField | None:
     which are one), and no exception handler of the schema applies to it: it reads an
     attribute of its source and nothing else. None for any other field, which must run its
     guards and extensions: `_is_default` alone says only that there is no resolver function."""
-    definition = (field_def.extensions or {}).get(_BACKREF)
+    definition = strawberry_internals.definition(field_def)
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
         return None
     # (Strawberry annotates is_default_resolver for a function; it reads an attribute of any value.)
     if not is_default_resolver(field_def.resolve) or definition.default_resolver is not getattr:  # type: ignore[arg-type]
         return None
-    if converter is None or converter._get_field_exception_handlers(definition):
+    if converter is None or strawberry_internals.has_exception_handlers(converter, definition):
         return None
     return definition
 
@@ -171,8 +170,7 @@ class DeskExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._fast = _no_middleware(self.middleware_manager)
         # Strawberry's converter, which decided each field's resolver; without it (not a
         # Strawberry schema) no field counts as basic.
-        strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
-        self._converter = getattr(strawberry_schema, "schema_converter", None)
+        self._converter = strawberry_internals.converter(self.schema)
         # Per request: graphql-core memoizes (and keeps alive) each grouped field set for the
         # whole execution, and so do we, so an id here can never be reused by another.
         self._plans: dict[int, tuple[Any, list, Callable | None]] = {}

@@ -19,7 +19,6 @@ class Loaders:
         self.user = DataLoader(batches.users)
         self.session = DataLoader(batches.sessions)
         self.messages = DataLoader(batches.messages)
-        self.seen = DataLoader(batches.seen)
         self.history = DataLoader(batches.history)
         self.session_handoffs = DataLoader(batches.session_handoffs)
         self.handoff_view = DataLoader(batches.handoff_views)

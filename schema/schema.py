@@ -14,7 +14,6 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     SchemaExtension,
 )
-from strawberry.schema.schema import validate_document
 
 from schema.cost import query_cost_rule
 from schema.documents import BoundedCache, cached_parse, digest, document_size, parse_cache
@@ -24,6 +23,7 @@ from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
 from schema.suggestions import HideSuggestions, without_suggestions
+from vendor_internals import strawberry as strawberry_internals
 
 # Parsed documents and their validation, per schema, bounded by bytes (schema/documents.py):
 # 512 documents as long as a request body would otherwise be 512 bodies and their trees.
@@ -69,7 +69,9 @@ class _ValidationCache(SchemaExtension):
         )
         errors = self.cache.get(key)
         if errors is None:
-            errors = validate_document(context.schema._schema, document, context.validation_rules)
+            errors = strawberry_internals.validate(
+                context.schema, document, context.validation_rules
+            )
             # Errors point into the document's tree, and so hold all of it.
             self.cache.put(key, errors, document_size(document) if errors else 64)
         context.pre_execution_errors = errors

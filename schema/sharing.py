@@ -24,7 +24,8 @@ from graphql import (
     Visitor,
     visit,
 )
-from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+from vendor_internals import strawberry as strawberry_internals
 
 _KEY = "handoff_desk.viewer"
 SHARED = {_KEY: "independent"}  # the same for every user of the account and role
@@ -43,14 +44,14 @@ def per_viewer(**kwargs: Any) -> Any:
 
 def declared(field: GraphQLField) -> str | None:
     """What the field's definition declares: "independent", "dependent", or None."""
-    definition = field.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    definition = strawberry_internals.definition(field)
     metadata = getattr(definition, "metadata", None) or {}
     return metadata.get(_KEY)
 
 
 def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
     """The graphql-core schema a Strawberry schema wraps."""
-    return schema._schema
+    return strawberry_internals.graphql_schema(schema)
 
 
 class _PerUser(Visitor):

@@ -14,13 +14,13 @@ from __future__ import annotations
 from graphql import ValidationContext, ValidationRule
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from vendor_internals import graphql_core as graphql_internals
+
 
 class HideSuggestions(ValidationRule):
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
-        # The attribute behind the read-only `hide_suggestions` property (graphql-core 3.3);
-        # tests/test_suggestions.py fails if a graphql-core upgrade moves it.
-        context._hide_suggestions = True
+        graphql_internals.hide_suggestions(context)
 
 
 def without_suggestions(executor_class: type | None) -> type:

@@ -45,29 +45,43 @@ class Team:
 
 
 async def make_tenant(desk: Desk, name: str, people: list[tuple[str, Role]]) -> Tenant:
-    account = Account(name=name)
-    users = [
-        User(
-            account_id=account.id,
-            name=person,
-            email=f"{person.lower().replace(' ', '.')}@{name.lower()}.test",
-            role=role,
-            password_hash=_HASH,
-        )
-        for person, role in people
-    ]
-    async with transaction(desk) as tx:
-        tx.session.add(account)
-        await tx.session.flush()
-        tx.session.add_all(users)
-    tenant = Tenant(account=account)
-    for user in users:
-        key = user.name.split()[0].lower()
-        assert key not in tenant.members, f"two members would be called {key!r}"
-        tenant.members[key] = Member(
-            user=user, token=issue_token(desk, user).token, viewer=viewer_of(user)
-        )
+    (tenant,) = await _make_tenants(desk, [(name, people)])
     return tenant
+
+
+async def _make_tenants(
+    desk: Desk, accounts: list[tuple[str, list[tuple[str, Role]]]]
+) -> list[Tenant]:
+    """The accounts and their people, in one transaction (one commit, not one per account)."""
+    made: list[tuple[Account, list[User]]] = []
+    for name, people in accounts:
+        account = Account(name=name)
+        users = [
+            User(
+                account_id=account.id,
+                name=person,
+                email=f"{person.lower().replace(' ', '.')}@{name.lower()}.test",
+                role=role,
+                password_hash=_HASH,
+            )
+            for person, role in people
+        ]
+        made.append((account, users))
+    async with transaction(desk) as tx:
+        tx.session.add_all([account for account, _ in made])
+        await tx.session.flush()  # the accounts before the users that name them
+        tx.session.add_all([user for _, users in made for user in users])
+    tenants = []
+    for account, users in made:
+        tenant = Tenant(account=account)
+        for user in users:
+            key = user.name.split()[0].lower()
+            assert key not in tenant.members, f"two members would be called {key!r}"
+            tenant.members[key] = Member(
+                user=user, token=issue_token(desk, user).token, viewer=viewer_of(user)
+            )
+        tenants.append(tenant)
+    return tenants
 
 
 def viewer_of(user: User) -> Viewer:
@@ -75,19 +89,21 @@ def viewer_of(user: User) -> Viewer:
 
 
 async def make_team(desk: Desk) -> Team:
-    acme = await make_tenant(
+    acme, globex = await _make_tenants(
         desk,
-        "Acme",
         [
-            ("Dana Admin", Role.ADMIN),
-            ("Sam Senior", Role.ENGINEER),
-            ("Kim Senior", Role.ENGINEER),
-            ("Alex Junior", Role.ENGINEER),
-            ("Vic Viewer", Role.VIEWER),
+            (
+                "Acme",
+                [
+                    ("Dana Admin", Role.ADMIN),
+                    ("Sam Senior", Role.ENGINEER),
+                    ("Kim Senior", Role.ENGINEER),
+                    ("Alex Junior", Role.ENGINEER),
+                    ("Vic Viewer", Role.VIEWER),
+                ],
+            ),
+            ("Globex", [("Gail Admin", Role.ADMIN), ("Gus Engineer", Role.ENGINEER)]),
         ],
-    )
-    globex = await make_tenant(
-        desk, "Globex", [("Gail Admin", Role.ADMIN), ("Gus Engineer", Role.ENGINEER)]
     )
     return Team(acme=acme, globex=globex)
 

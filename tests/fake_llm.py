@@ -36,13 +36,36 @@ class Behaviour:
     answer: dict = field(default_factory=lambda: dict(GOOD_ANSWER))
 
 
+class _Server(uvicorn.Server):
+    """Stops as soon as it is told to, not at uvicorn's next 0.1 s tick."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.told_to_stop: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.told_to_stop = asyncio.Event()
+        await self.on_tick(0)  # sets the default headers, as uvicorn's first tick does
+        await self.told_to_stop.wait()
+
+    def stop(self) -> None:
+        self.should_exit = True
+        self.force_exit = True
+        if self.loop is not None and self.told_to_stop is not None:
+            self.loop.call_soon_threadsafe(self.told_to_stop.set)
+
+
 class FakeChatCompletions:
     def __init__(self) -> None:
         self.behaviour = Behaviour()
         self.requests: list[dict] = []
         self.port = free_port()
-        self._server: uvicorn.Server | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._released = threading.Event()  # cleared by `hold`
+        self._released.set()
 
     @property
     def base_url(self) -> str:
@@ -51,9 +74,25 @@ class FakeChatCompletions:
     def set(self, mode: str, delay: float = 0.0, answer: dict | None = None) -> None:
         self.behaviour = Behaviour(mode=mode, delay=delay, answer=answer or dict(GOOD_ANSWER))
 
+    def reset(self) -> None:
+        """As new: answers well and at once, and has received nothing (a test sharing the server
+        with others starts with this)."""
+        self.behaviour = Behaviour()
+        self.requests.clear()
+        self._released.set()
+
+    def hold(self) -> None:
+        """Replies wait until `release()`: the test decides when an answer lands."""
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
     async def _completions(self, request: Request):
         body = await request.json()
         self.requests.append({"body": body, "headers": dict(request.headers)})
+        while not self._released.is_set():  # polled: cancelled at exit like a "hang"
+            await asyncio.sleep(0.01)
         b = self.behaviour
         if b.mode in ("slow", "hang"):
             await asyncio.sleep(b.delay if b.mode == "slow" else 3600)
@@ -82,17 +121,16 @@ class FakeChatCompletions:
         # Critical only: at exit it cancels replies still sleeping ("slow", "hang"), which
         # uvicorn would otherwise report as application errors.
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical")
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:
+        while not (self._server.started and self._server.told_to_stop is not None):
             if time.monotonic() > deadline:
                 raise RuntimeError("fake chat-completions server did not start")
             time.sleep(0.02)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.should_exit = True
-        self._server.force_exit = True
+        self._server.stop()
         self._thread.join(10)

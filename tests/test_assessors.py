@@ -1,6 +1,6 @@
 """The assessors: the OpenAI-compatible one against a real local chat-completions server (good,
-slow, failing and malformed replies), end to end through a real server process, and the
-embedded rule-based one."""
+slow, failing and malformed replies), end to end through the app served on real sockets (its
+workers included), and the embedded rule-based one."""
 
 import asyncio
 import dataclasses
@@ -14,6 +14,7 @@ from handoff_desk.settings import Settings
 from tests.factories import make_session
 from tests.fake_llm import GOOD_ANSWER, FakeChatCompletions
 from tests.http import GraphQLClient
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from workers.assessors import (
     AssessmentError,
     AssessmentRequest,
@@ -37,10 +38,17 @@ VPN_REQUEST = AssessmentRequest(
 )
 
 
-@pytest.fixture
-def llm():
+@pytest.fixture(scope="module")
+def chat_completions():
     with FakeChatCompletions() as fake:
         yield fake
+
+
+@pytest.fixture
+def llm(chat_completions):
+    """The module's chat-completions server, as new for each test."""
+    chat_completions.reset()
+    return chat_completions
 
 
 def openai_assessor(llm: FakeChatCompletions, timeout: float = 5.0, api_key: str = "sk-test"):
@@ -154,7 +162,7 @@ async def test_malformed_content_is_an_assessment_error(llm, mode, answer):
         await openai_assessor(llm).assess(VPN_REQUEST)
 
 
-# --- end to end: a real server process assessing with the model ---
+# --- end to end: the served app's workers assessing with the model ---
 
 HANDOFF = """
 query One($id: ID!) {
@@ -182,18 +190,20 @@ async def wait_assessed(http: GraphQLClient, token: str, handoff_id: str) -> dic
         await asyncio.sleep(0.05)
 
 
-def openai_env(llm: FakeChatCompletions, **extra: str) -> dict:
+def openai_settings(llm: FakeChatCompletions, **extra) -> dict:
+    """Settings of a server whose workers assess with the model (jobs retry after 0.1 s)."""
     return {
-        "HANDOFF_ASSESSOR": "openai",
-        "HANDOFF_OPENAI_BASE_URL": llm.base_url,
-        "HANDOFF_OPENAI_MODEL": "test-model",
-        "HANDOFF_RETRY_BASE_SECONDS": "0.1",
+        "run_workers": True,
+        "assessor": "openai",
+        "openai_base_url": llm.base_url,
+        "openai_model": "test-model",
+        "retry_base_seconds": 0.1,
         **extra,
     }
 
 
-async def test_a_served_escalation_gets_the_models_assessment(llm, serve, desk, team):
-    server = serve(**openai_env(llm))
+async def test_a_served_escalation_gets_the_models_assessment(llm, in_process, desk, team):
+    server = await in_process(**openai_settings(llm))
     session = await make_session(desk, team.acme["alex"], "VPN drops at home")
     async with GraphQLClient(server.url) as http:
         handoff_id = await http.escalate(team.acme["alex"].token, session.id, "HIGH")
@@ -214,10 +224,13 @@ async def test_a_served_escalation_gets_the_models_assessment(llm, serve, desk, 
 
 
 async def test_a_served_escalation_whose_model_answers_garbage_fails_but_stays_queued(
-    llm, serve, desk, team
+    llm, in_process, desk, team
 ):
     llm.set("malformed")
-    server = serve(**openai_env(llm, HANDOFF_ASSESSMENT_ATTEMPTS="2"))
+    server = await in_process(**openai_settings(llm, assessment_attempts=2))
+    # The retry is due 0.1 s after the first failure; an idle worker looks for due jobs every
+    # poll_seconds (2 s as create_worker makes it): looking every 50 ms, it finds it sooner.
+    server.app.state.worker.poll_seconds = 0.05
     session = await make_session(desk, team.acme["alex"], "Outlook keeps prompting")
     async with GraphQLClient(server.url) as http:
         handoff_id = await http.escalate(team.acme["alex"].token, session.id)

@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 from handoff_desk.app import create_app
 from tests.factories import make_escalation, make_session
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.ws import LEGACY_WS, GraphQLSocket
 
 pytestmark = pytest.mark.anyio
@@ -47,16 +48,6 @@ async def populated(desk, team):
     return await _row_counts(desk)
 
 
-@pytest.mark.parametrize("operation", sorted(ID_OPERATIONS))
-async def test_a_malformed_id_is_bad_input(operation, api, desk, team, populated):
-    for bad in MALFORMED_IDS:
-        body = await api.post(ID_OPERATIONS[operation], {"id": bad}, token=team.acme["dana"].token)
-        _no_traceback(body)
-        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
-        assert "not a valid id" in body["errors"][0]["message"]
-    assert await _row_counts(desk) == populated
-
-
 BAD_REQUESTS = {
     "unknown enum value": (
         'mutation { startSession(input: {intakeType: CARRIER_PIGEON, intakeContent: "c", '
@@ -83,20 +74,20 @@ BAD_REQUESTS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD_REQUESTS))
-async def test_bad_requests_get_clear_errors_and_change_nothing(case, api, desk, team, populated):
-    query, variables = BAD_REQUESTS[case]
-    if "$s" in query:
-        session = await make_session(desk, team.acme["alex"], turns=0)
-        variables = {**variables, "s": str(session.id)}
-        populated = await _row_counts(desk)
-    body = await api.post(query, variables, token=team.acme["alex"].token)
-    _no_traceback(body)
-    assert body.get("errors"), body
-    message = body["errors"][0]["message"]
-    assert message and "Internal error" not in message, message
-    assert not (body.get("data") or {}).get("startSession")
-    assert await _row_counts(desk) == populated
+async def test_bad_requests_get_clear_errors_and_change_nothing(api, desk, team, populated):
+    # One desk for every case: each must leave it as it found it.
+    for case, (query, variables) in sorted(BAD_REQUESTS.items()):
+        if "$s" in query:
+            session = await make_session(desk, team.acme["alex"], turns=0)
+            variables = {**variables, "s": str(session.id)}
+            populated = await _row_counts(desk)
+        body = await api.post(query, variables, token=team.acme["alex"].token)
+        _no_traceback(body)
+        assert body.get("errors"), (case, body)
+        message = body["errors"][0]["message"]
+        assert message and "Internal error" not in message, (case, message)
+        assert not (body.get("data") or {}).get("startSession"), (case, body)
+        assert await _row_counts(desk) == populated, case
 
 
 # --- Each malformed id, each operation: the raw answer, and nothing changed ---------------------
@@ -138,24 +129,35 @@ def _field_has_no_data(body: dict, field: str) -> None:
     assert data is None or data.get(field) is None, body
 
 
-@pytest.mark.parametrize("bad", ["nope", "", "123", " ", "12345678-1234-1234-1234-12345678"])
-@pytest.mark.parametrize("operation", LISTED_ID_OPERATIONS)
-async def test_each_malformed_id_is_bad_input_for_each_operation(
-    operation, bad, api, desk, team, populated
+LISTED_MALFORMED_IDS = ["nope", "", "123", " ", "12345678-1234-1234-1234-12345678"]
+
+
+@pytest.mark.parametrize("operation", sorted(ID_OPERATIONS))
+async def test_a_malformed_id_is_bad_input_for_each_operation(
+    operation, api, desk, team, populated
 ):
-    body = await _raw(api, ID_OPERATIONS[operation], {"id": bad}, token=team.acme["dana"].token)
-    assert len(body["errors"]) == 1, body
-    error = body["errors"][0]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT", body
-    assert error["path"] == [operation]
-    assert repr(bad) in error["message"] or "not a valid id" in error["message"]
-    _field_has_no_data(body, operation)
+    """Each malformed id (and, for the listed operations, each of a longer list and an id sent
+    as a number): BAD_USER_INPUT naming it, no data, nothing changed. One desk for every id."""
+    dana = team.acme["dana"].token
+    for bad in MALFORMED_IDS:
+        body = await api.post(ID_OPERATIONS[operation], {"id": bad}, token=dana)
+        _no_traceback(body)
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", (bad, body)
+        assert "not a valid id" in body["errors"][0]["message"], bad
     assert await _row_counts(desk) == populated
-
-
-@pytest.mark.parametrize("operation", LISTED_ID_OPERATIONS)
-async def test_an_id_sent_as_a_number_is_bad_input_too(operation, api, desk, team, populated):
-    body = await _raw(api, ID_OPERATIONS[operation], {"id": 123}, token=team.acme["dana"].token)
+    if operation not in LISTED_ID_OPERATIONS:
+        return
+    for bad in LISTED_MALFORMED_IDS:
+        body = await _raw(api, ID_OPERATIONS[operation], {"id": bad}, token=dana)
+        assert len(body["errors"]) == 1, (bad, body)
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", (bad, body)
+        assert error["path"] == [operation], bad
+        assert repr(bad) in error["message"] or "not a valid id" in error["message"], bad
+        _field_has_no_data(body, operation)
+        assert await _row_counts(desk) == populated, bad
+    # An id sent as a number is bad input too.
+    body = await _raw(api, ID_OPERATIONS[operation], {"id": 123}, token=dana)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
     _field_has_no_data(body, operation)
     assert await _row_counts(desk) == populated
@@ -280,21 +282,19 @@ ENUM_AND_TYPE_ERRORS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(ENUM_AND_TYPE_ERRORS))
-async def test_unknown_enum_values_and_wrong_types_get_a_graphql_error(
-    case, api, desk, team, populated
-):
-    query, variables, field = ENUM_AND_TYPE_ERRORS[case]
+async def test_unknown_enum_values_and_wrong_types_get_a_graphql_error(api, desk, team, populated):
+    # One session to aim at for every case: each must leave the desk as it found it.
     session = await make_session(desk, team.acme["alex"], turns=0)
     before = await _row_counts(desk)
-    variables = {"s": str(session.id), "u": team.acme["kim"].id, **variables}
-    used = {k: v for k, v in variables.items() if f"${k}" in query}
-    body = await _raw(api, query, used, token=team.acme["dana"].token)
-    assert body.get("errors"), body
-    message = body["errors"][0]["message"]
-    assert message and "Internal error" not in message, body
-    _field_has_no_data(body, field)
-    assert await _row_counts(desk) == before
+    for case, (query, variables, field) in sorted(ENUM_AND_TYPE_ERRORS.items()):
+        variables = {"s": str(session.id), "u": team.acme["kim"].id, **variables}
+        used = {k: v for k, v in variables.items() if f"${k}" in query}
+        body = await _raw(api, query, used, token=team.acme["dana"].token)
+        assert body.get("errors"), (case, body)
+        message = body["errors"][0]["message"]
+        assert message and "Internal error" not in message, (case, body)
+        _field_has_no_data(body, field)
+        assert await _row_counts(desk) == before, case
 
 
 # --- Empty and over-long text: BAD_USER_INPUT, nothing stored; the limits themselves pass -------
@@ -333,16 +333,15 @@ async def _text_request(api, desk, team, query, overrides):
     return body, before
 
 
-@pytest.mark.parametrize("case", sorted(TEXT_CASES))
-async def test_empty_or_over_long_text_is_bad_user_input(case, api, desk, team):
-    query, overrides, field, argument = TEXT_CASES[case]
-    body, before = await _text_request(api, desk, team, query, overrides)
-    assert body.get("errors"), body
-    error = body["errors"][0]
-    assert error["extensions"]["code"] == "BAD_USER_INPUT", body
-    assert argument in error["message"], error["message"]  # says which input is wrong
-    _field_has_no_data(body, field)
-    assert await _row_counts(desk) == before
+async def test_empty_or_over_long_text_is_bad_user_input(api, desk, team):
+    for case, (query, overrides, field, argument) in sorted(TEXT_CASES.items()):
+        body, before = await _text_request(api, desk, team, query, overrides)
+        assert body.get("errors"), (case, body)
+        error = body["errors"][0]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", (case, body)
+        assert argument in error["message"], (case, error["message"])  # says which input
+        _field_has_no_data(body, field)
+        assert await _row_counts(desk) == before, case
 
 
 AT_THE_LIMIT = {
@@ -353,14 +352,13 @@ AT_THE_LIMIT = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(AT_THE_LIMIT))
-async def test_text_at_the_limit_is_accepted_and_kept_whole(case, api, desk, team):
-    query, overrides, field = AT_THE_LIMIT[case]
-    body, _ = await _text_request(api, desk, team, query, overrides)
-    assert not body.get("errors"), body
-    answer = body["data"][field]
-    assert answer["__typename"].endswith("Success"), answer
-    assert next(iter(overrides.values())) in _strings(answer)  # kept whole, not truncated
+async def test_text_at_the_limit_is_accepted_and_kept_whole(api, desk, team):
+    for case, (query, overrides, field) in sorted(AT_THE_LIMIT.items()):
+        body, _ = await _text_request(api, desk, team, query, overrides)
+        assert not body.get("errors"), (case, body)
+        answer = body["data"][field]
+        assert answer["__typename"].endswith("Success"), (case, answer)
+        assert next(iter(overrides.values())) in _strings(answer), case  # kept whole
 
 
 # --- Characters no database column can hold: refused clearly, or stored exactly ----------------
@@ -373,19 +371,18 @@ ODD_TEXT = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(ODD_TEXT))
-async def test_a_nul_character_is_refused_as_bad_input_or_kept(case, api, desk, team):
+async def test_a_nul_character_is_refused_as_bad_input_or_kept(api, desk, team):
     """JSON and GraphQL strings may carry U+0000. The desk may refuse it (BAD_USER_INPUT) or
     keep it, but must answer the same clear way on every database, never 'Internal error'."""
-    query, overrides, field = ODD_TEXT[case]
-    body, before = await _text_request(api, desk, team, query, overrides)
-    if body.get("errors"):
-        error = body["errors"][0]
-        assert error["extensions"]["code"] == "BAD_USER_INPUT", body
-        _field_has_no_data(body, field)
-        assert await _row_counts(desk) == before
-    else:
-        assert next(iter(overrides.values())) in _strings(body["data"][field]), body
+    for case, (query, overrides, field) in sorted(ODD_TEXT.items()):
+        body, before = await _text_request(api, desk, team, query, overrides)
+        if body.get("errors"):
+            error = body["errors"][0]
+            assert error["extensions"]["code"] == "BAD_USER_INPUT", (case, body)
+            _field_has_no_data(body, field)
+            assert await _row_counts(desk) == before, case
+        else:
+            assert next(iter(overrides.values())) in _strings(body["data"][field]), (case, body)
 
 
 async def test_a_nul_character_in_a_login_email_is_just_invalid_credentials(api, team):
@@ -431,33 +428,33 @@ async def http(settings):
             yield client
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        b"",
-        b"not json",
-        b'{"query": "{ me { id } ',
-        b"[1, 2]",
-        b'"a string"',
-        b"42",
-        b"null",
-        b"\xff\xfe\x00",
-    ],
-)
+NOT_GRAPHQL_BODIES = [
+    b"",
+    b"not json",
+    b'{"query": "{ me { id } ',
+    b"[1, 2]",
+    b'"a string"',
+    b"42",
+    b"null",
+    b"\xff\xfe\x00",
+]
+
+
 async def test_a_body_that_is_not_a_graphql_request_gets_a_plain_refusal(
-    http, desk, team, populated, content
+    http, desk, team, populated
 ):
-    response = await http.post(
-        "/graphql",
-        content=content,
-        headers={
-            "authorization": f"Bearer {team.acme['dana'].token}",
-            "content-type": "application/json",
-        },
-    )
-    assert "Traceback" not in response.text and 'File "' not in response.text, response.text
-    assert 400 <= response.status_code < 500, (response.status_code, response.text)
-    assert await _row_counts(desk) == populated
+    for content in NOT_GRAPHQL_BODIES:
+        response = await http.post(
+            "/graphql",
+            content=content,
+            headers={
+                "authorization": f"Bearer {team.acme['dana'].token}",
+                "content-type": "application/json",
+            },
+        )
+        assert "Traceback" not in response.text and 'File "' not in response.text, response.text
+        assert 400 <= response.status_code < 500, (content, response.status_code, response.text)
+        assert await _row_counts(desk) == populated, content
 
 
 # --- Websocket messages of the wrong shape: a protocol close, never a dropped connection --------
@@ -495,10 +492,10 @@ WS_REFUSALS = {
 }
 
 
-async def test_a_malformed_websocket_message_closes_the_connection_with_4400(serve, team):
+async def test_a_malformed_websocket_message_closes_the_connection_with_4400(in_process, team):
     """Each of these raised out of Strawberry's handler: the connection dropped without a close
     code (or the client got an INTERNAL error, or only `complete`)."""
-    server = serve()
+    server = await in_process()
     for case, (frames, code, reason) in WS_REFUSALS.items():
         async with GraphQLSocket(server.url) as ws:
             await ws.connect(team.acme["dana"].token)
@@ -508,8 +505,10 @@ async def test_a_malformed_websocket_message_closes_the_connection_with_4400(ser
         assert (closed.code, reason in closed.reason) == (code, True), (case, closed)
 
 
-async def test_legacy_graphql_ws_refuses_malformed_messages_and_answers_syntax_errors(serve, team):
-    server = serve()
+async def test_legacy_graphql_ws_refuses_malformed_messages_and_answers_syntax_errors(
+    in_process, team
+):
+    server = await in_process()
     for frame in ["[1]", '{"type": "start", "id": "1", "payload": {"query": null}}']:
         async with GraphQLSocket(server.url, LEGACY_WS) as ws:
             await ws.connect(team.acme["dana"].token)

@@ -1,7 +1,7 @@
 """The console's login for a person who is a user of two accounts with one password: it asks
-which account, and opens the one chosen. Chromium against `handoff-desk serve --demo` on SQLite,
-as in test_console_e2e (the API under it is tested on both databases in
-test_email_per_account)."""
+which account, and opens the one chosen. Chromium against the console served in the test's
+process on the demo's data (SQLite), as in test_console_e2e (the API under it is tested on both
+databases in test_email_per_account)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ from tests import test_console_e2e as e2e
 from tests.http import GraphQLClient
 from tests.test_console_e2e import NAMES, PASSWORD, SAM, api_token, is_live, screenshot
 
-# The console's fixtures: Chromium, and a demo server on its own SQLite file.
-browser, server, desk_env = e2e.browser, e2e.server, e2e.desk_env
+# The console's fixtures: Chromium (one for this module), browser contexts closed after the test,
+# and the demo's data served on its own SQLite file.
+browser, new_context, server, demo_settings = (
+    e2e.browser,
+    e2e.new_context,
+    e2e.server,
+    e2e.demo_settings,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -20,7 +26,7 @@ CASEY = "casey@contoso.example"  # the demo's admin of Contoso Helpdesk
 ADD = """mutation($input: AddUserInput!) { addUser(input: $input) { __typename } }"""
 
 
-async def test_a_person_of_two_accounts_chooses_one_at_login(browser, server):
+async def test_a_person_of_two_accounts_chooses_one_at_login(new_context, server):
     from playwright.async_api import expect
 
     # Sam of Northwind is also an engineer of Contoso, with the same password.
@@ -29,7 +35,7 @@ async def test_a_person_of_two_accounts_chooses_one_at_login(browser, server):
         added = await client.data(ADD, {"input": person}, token=await api_token(server, CASEY))
     assert added["addUser"]["__typename"] == "AddUserSuccess"
 
-    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    context = await new_context()
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -65,4 +71,3 @@ async def test_a_person_of_two_accounts_chooses_one_at_login(browser, server):
     await expect(page.locator("#topbar .account")).to_have_text("Northwind IT Services")
     await expect(page.locator("#who")).to_contain_text("Dana Whitfield")
     assert errors == []
-    await context.close()

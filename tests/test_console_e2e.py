@@ -1,25 +1,35 @@
 """The web console, driven the way a person uses it: Debian's Chromium (headless, through
-Playwright) against a real `handoff-desk serve --demo` process on SQLite.
+Playwright) against the console and its API served by uvicorn in the test's process, on a SQLite
+file seeded with `serve --demo`'s data.
 
 One database is enough here: the API under the page is tested on SQLite and PostgreSQL elsewhere.
-Screenshots land in test-artifacts/e2e/ (git-ignored).
+One Chromium serves the module; each person is a browser context of their own, closed after the
+test. Screenshots land in test-artifacts/e2e/ (git-ignored).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 
+from db.engine import Database
+from handoff_desk.app import create_app
+from handoff_desk.demo import seed_demo
+from handoff_desk.settings import Settings
+from resolvers.desk import Desk
 from tests import services
 from tests.http import GraphQLClient
-from tests.server import ROOT, ServerProcess, free_port
+from tests.inprocess import serving
+from tests.server import ROOT, free_port
+from workers import create_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -45,52 +55,84 @@ PRINTER = "Shared printer offline for the finance team"  # escalated, urgent
 SECRET = secrets.token_urlsafe(48)  # made per run: servers refuse a placeholder
 
 
-class DemoServer(ServerProcess):
-    """`handoff-desk serve --demo`: the README's demo users and sessions."""
-
-    def _arguments(self) -> list[str]:
-        return [*super()._arguments(), "--demo"]
-
-
 @pytest.fixture
-def desk_env(tmp_path) -> dict[str, str]:
-    return {
-        "HANDOFF_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}",
-        "HANDOFF_TOKEN_SECRET": SECRET,
-        "HANDOFF_RETRY_BASE_SECONDS": "0.1",
-        # Assessments run in a worker process the test starts when it wants them to land; the
-        # server hears of them through its poll of the event log (memory broadcast is per process).
-        "HANDOFF_RUN_WORKERS": "false",
-        "HANDOFF_EVENT_POLL_SECONDS": "0.2",
-    }
-
-
-@pytest.fixture
-async def server(desk_env, tmp_path) -> AsyncIterator[ServerProcess]:
-    process = DemoServer(desk_env, tmp_path / "server.log")
-    await anyio.to_thread.run_sync(process.start)
+async def demo_settings(sqlite_template, tmp_path) -> Settings:
+    """A migrated SQLite file with the demo's accounts, users and sessions, as `serve --demo`
+    seeds them."""
+    path = tmp_path / "desk.db"
+    shutil.copy(sqlite_template, path)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{path}",
+        token_secret=SECRET,
+        retry_base_seconds=0.1,
+        # Assessments run in a worker the test starts when it wants them to land, on a desk of
+        # its own: the server hears of them through its poll of the event log.
+        run_workers=False,
+        event_poll_seconds=0.2,
+    )
+    desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
     try:
-        yield process
+        assert await seed_demo(desk)
     finally:
-        await anyio.to_thread.run_sync(process.stop)
+        await desk.db.dispose()
+    return settings
+
+
+class ConsoleServer:
+    """The app on real sockets at a fixed address: stopped, it can come back at the same one
+    (the page reconnects to where it was loaded from)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self._running: contextlib.AsyncExitStack | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(serving(create_app(self.settings), self.port))
+            self._running = stack.pop_all()
+
+    async def stop(self) -> None:
+        running, self._running = self._running, None
+        if running is not None:
+            await running.aclose()
 
 
 @pytest.fixture
-async def start_worker(desk_env, tmp_path):
-    """Starts `handoff-desk worker`: the pending assessments land."""
-    started: list[ServerProcess] = []
+async def server(demo_settings) -> AsyncIterator[ConsoleServer]:
+    console = ConsoleServer(demo_settings)
+    await console.start()
+    try:
+        yield console
+    finally:
+        await console.stop()
+
+
+@pytest.fixture
+async def start_worker(demo_settings):
+    """Starts a worker (the product's, with its own connection pool, as `handoff-desk worker`
+    runs it): the pending assessments land."""
+    started: list[tuple] = []
 
     def start() -> None:
-        log = tmp_path / f"worker-{len(started)}.log"
-        started.append(ServerProcess(desk_env, log, command="worker").start())
+        desk = Desk(settings=demo_settings, db=Database.from_url(demo_settings.database_url))
+        worker = create_worker(desk)
+        worker.start()
+        started.append((worker, desk))
 
     yield start
-    for process in started:
-        await anyio.to_thread.run_sync(process.stop)
+    for worker, desk in started:
+        await worker.stop()
+        await desk.db.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def browser():
+    """One Chromium for the module: each test opens browser contexts of its own."""
     if not CHROMIUM.exists():
         services.unavailable("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
     try:
@@ -109,11 +151,26 @@ async def browser():
 
 
 @pytest.fixture
-def open_desk(browser, server):
+async def new_context(browser):
+    """A fresh browser context (another person's browser), closed after the test."""
+    contexts = []
+
+    async def new_context():
+        context = await browser.new_context(viewport={"width": 1280, "height": 860})
+        contexts.append(context)
+        return context
+
+    yield new_context
+    for context in contexts:
+        await context.close()
+
+
+@pytest.fixture
+def open_desk(new_context, server):
     """A new browser context (another person's browser) logged in as `email`."""
 
     async def open_desk(email: str):
-        context = await browser.new_context(viewport={"width": 1280, "height": 860})
+        context = await new_context()
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -204,7 +261,7 @@ async def test_two_seniors_race_and_a_junior_escalates(open_desk, server, start_
         await expect(senior.locator(".assessment")).to_contain_text("Assessment pending")
         await expect(senior.locator(".detail .conversation")).to_contain_text("home Wi-Fi")
 
-    # The assessment lands (a worker process runs it) and fills in by itself.
+    # The assessment lands (a worker runs it) and fills in by itself.
     start_worker()
     for senior in (sam, dana):
         await expect(senior.locator(".assessment")).to_contain_text("Rule-based triage")
@@ -320,29 +377,25 @@ async def test_a_double_click_claims_once(open_desk, server):
     assert dana.errors == []
 
 
-async def test_the_queue_catches_up_after_a_reconnect(open_desk, server, desk_env, tmp_path):
+async def test_the_queue_catches_up_after_a_reconnect(open_desk, server):
     """Escalated while the page had no connection: the page learns of it when the socket is
     back, by resubscribing after the last event it saw, without a reload."""
     from playwright.async_api import expect
 
     sam = await open_desk(SAM)
     await expect(sam.locator("#queue .card")).to_have_count(2)
-    await anyio.to_thread.run_sync(server.stop)
+    await server.stop()
     await expect(sam.locator("#live")).to_have_text("Reconnecting…")
 
-    # Meanwhile, through another server process on the same database, Alex escalates.
-    other = ServerProcess(desk_env, tmp_path / "other.log", port=free_port())
-    await anyio.to_thread.run_sync(other.start)
-    try:
+    # Meanwhile, through another server on the same database, Alex escalates.
+    async with serving(create_app(server.settings)) as other:
         alex = await api_token(other, ALEX)
         async with GraphQLClient(other.url) as client:
             sessions = await client.data("{ mySessions(status: ACTIVE) { id } }", token=alex)
             [session] = sessions["mySessions"]
             await client.escalate(alex, session["id"], priority="LOW")
-    finally:
-        await anyio.to_thread.run_sync(other.stop)
 
-    await anyio.to_thread.run_sync(server.start)  # the page's server is back, same address
+    await server.start()  # the page's server is back, same address
     await is_live(sam)
     await expect(sam.locator("#queue .card-title")).to_have_text([PRINTER, OUTLOOK, VPN])
     await expect(card(sam, VPN).locator(".badge")).to_have_text("low")

@@ -19,6 +19,7 @@ from db.models import EmailMessage, Handoff, Job, TroubleshootingSession
 from resolvers import accounts
 from resolvers.desk import Desk
 from tests.factories import make_escalation, make_session
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.server import free_port
 from tests.test_workers import refused_attempts
 from tests.waiting import wait_for
@@ -359,6 +360,9 @@ async def test_two_slots_of_one_worker_settle_a_slow_email_once(desk, team, stal
     )
     worker = create_worker(Desk(settings=settings, db=desk.db))
     assert worker.concurrency == 2 and worker.lease_seconds == 1.0
+    # An idle slot looks for jobs (an expired lease included) every poll_seconds: 2 s as
+    # create_worker makes it; every 50 ms here, so the lease's expiry is what the test waits on.
+    worker.poll_seconds = 0.05
 
     async def first_attempt_over():
         rows = await emails_of(desk, handoff.id)
@@ -394,7 +398,7 @@ async def test_two_slots_of_one_worker_settle_a_slow_email_once(desk, team, stal
     assert peer.deliveries == [["gail.admin@globex.test"]] * final.attempts
 
 
-# --- end to end: a real server process ---
+# --- end to end: the app served on real sockets, its workers delivering ---
 
 CREATE_HANDOFF = """
 mutation Escalate($s: ID!) {
@@ -407,8 +411,10 @@ mutation Escalate($s: ID!) {
 """
 
 
-async def test_a_served_escalation_delivers_its_emails(serve, desk, team, smtp):
-    server = serve(HANDOFF_SMTP_URL=smtp.url, HANDOFF_PUBLIC_URL="https://desk.example.test")
+async def test_a_served_escalation_delivers_its_emails(in_process, desk, team, smtp):
+    server = await in_process(
+        run_workers=True, smtp_url=smtp.url, public_url="https://desk.example.test"
+    )
     session = await make_session(desk, team.acme["alex"], "Label printer jams on floor 3")
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         response = await client.post(

@@ -374,7 +374,15 @@ async def test_guarded_fields_through_the_desks_http_edge(tmp_path):
     settings = Settings(token_secret="test-secret-not-for-production-0123456789")
     owner = Desk(settings=settings, db=Database.from_url(f"sqlite+aiosqlite:///{tmp_path}/x.db"))
     apps = [
-        DeskGraphQL(schema, owner, hub=None, cache=None, shared=None, graphql_ide=None)
+        DeskGraphQL(
+            schema,
+            owner,
+            hub=None,
+            cache=None,
+            shared=None,
+            max_query_tokens=2000,
+            graphql_ide=None,
+        )
         for schema in (guarded_core, guarded_lean)
     ]
     try:

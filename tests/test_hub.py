@@ -10,6 +10,7 @@ from handoff_desk.notifier import LiveNotifier
 from resolvers.desk import SilentNotifier
 from resolvers.errors import SubscriberTooSlow
 from tests.factories import make_escalation
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.anyio
 async def hub(desk):
     broadcast = create_broadcast("memory://")
     await broadcast.connect()
-    hub = Hub(desk, broadcast, max_queue=3, poll_seconds=0.2)
+    # Polls often: the lost-doorbell test waits for a poll.
+    hub = Hub(desk, broadcast, max_queue=3, poll_seconds=0.05)
     desk.notifier = LiveNotifier(hub)
     yield hub
     await hub.close()
@@ -29,10 +31,17 @@ async def _next(stream, timeout=5):
     return await asyncio.wait_for(anext(stream), timeout)
 
 
+async def _until_attached(hub: Hub, count: int) -> None:
+    async def attached() -> bool:
+        return hub.open_subscriptions >= count
+
+    await wait_for(attached, f"{count} subscriber(s) attached", timeout=5, interval=0.01)
+
+
 async def test_a_subscriber_that_falls_behind_is_cut_off_and_catches_up(desk, hub, team):
     slow = hub.events(team.acme.account.id, after=None)
     first = asyncio.create_task(_next(slow))  # attaches; then never reads again
-    await asyncio.sleep(0.1)
+    await _until_attached(hub, 1)
     created = [await make_escalation(desk, team.acme["alex"], f"Case {n}") for n in range(8)]
 
     assert (await first).handoff.id == created[0].id
@@ -52,7 +61,7 @@ async def test_a_subscriber_that_falls_behind_is_cut_off_and_catches_up(desk, hu
 async def test_one_feed_per_account_serves_many_subscribers(desk, hub, team):
     streams = [hub.events(team.acme.account.id, after=None) for _ in range(20)]
     waits = [asyncio.create_task(_next(s)) for s in streams]
-    await asyncio.sleep(0.2)
+    await _until_attached(hub, 20)
     assert hub.open_subscriptions == 20
     assert len(hub._feeds) == 1
     handoff = await make_escalation(desk, team.acme["alex"])
@@ -67,7 +76,7 @@ async def test_one_feed_per_account_serves_many_subscribers(desk, hub, team):
 async def test_a_lost_doorbell_is_healed_by_the_poll(desk, hub, team):
     stream = hub.events(team.acme.account.id, after=None)
     waiting = asyncio.create_task(_next(stream))
-    await asyncio.sleep(0.1)
+    await _until_attached(hub, 1)
     desk.notifier = SilentNotifier()  # commits ring nothing now, as if the broadcast were down
     handoff = await make_escalation(desk, team.acme["alex"])
     assert (await asyncio.wait_for(waiting, 3)).handoff.id == handoff.id

@@ -42,6 +42,7 @@ def test_the_contracts_catch_a_domain_module_that_imports_graphql_or_the_app(tmp
         "schema": "",
         "workers": "",
         "handoff_desk": "",
+        "vendor_internals": "",
     }.items():
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")

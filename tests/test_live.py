@@ -1,4 +1,6 @@
-"""The live desk through real websockets against a running server, on SQLite and PostgreSQL."""
+"""The live desk through real websockets against a server (uvicorn, in the test's process), on
+SQLite and PostgreSQL. The test's own commits (the `desk` fixture: another engine, and no doorbell
+to that server) reach it as another process's would: at its next poll of the event log."""
 
 import asyncio
 
@@ -7,6 +9,8 @@ import pytest
 from tests.factories import make_escalation, make_session
 from tests.fake_llm import FakeChatCompletions
 from tests.http import GraphQLClient
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
+from tests.waiting import wait_for
 from tests.ws import LEGACY_WS, TRANSPORT_WS, Closed, GraphQLSocket
 
 pytestmark = pytest.mark.anyio
@@ -20,20 +24,21 @@ CLAIMS = """subscription { handoffClaimed {
   seq kind actor { name } handoff { id claimedBy { name } } } }"""
 
 
-async def test_a_new_escalation_arrives_and_its_slow_assessment_fills_in(serve, desk, team):
+async def test_a_new_escalation_arrives_and_its_slow_assessment_fills_in(in_process, desk, team):
     with FakeChatCompletions() as llm:
-        llm.set("slow", delay=1.5)
-        server = serve(
-            HANDOFF_ASSESSOR="openai",
-            HANDOFF_OPENAI_BASE_URL=llm.base_url,
-            HANDOFF_OPENAI_MODEL="test-model",
-            HANDOFF_ASSESSMENT_TIMEOUT_SECONDS="10",
+        llm.hold()  # the model answers when the test says: after the client asked to be told
+        server = await in_process(
+            run_workers=True,
+            assessor="openai",
+            openai_base_url=llm.base_url,
+            openai_model="test-model",
+            assessment_timeout_seconds=10.0,
         )
         session = await make_session(desk, team.acme["alex"], "VPN drops at home")
         async with GraphQLSocket(server.url) as ws, GraphQLClient(server.url) as http:
             await ws.connect(team.acme["sam"].token)
             await ws.subscribe(CREATED)
-            await asyncio.sleep(0.2)  # the subscription is registered before the escalation
+            await server.until_streams(1)  # the subscription is registered before the escalation
             handoff_id = await http.escalate(team.acme["alex"].token, session.id, "HIGH")
 
             created = (await ws.next_data())["handoffCreated"]
@@ -45,6 +50,8 @@ async def test_a_new_escalation_arrives_and_its_slow_assessment_fills_in(serve, 
 
             # The client shows the card without an assessment and asks to be told when it lands.
             await ws.subscribe(ASSESSED, {"id": handoff_id})
+            await server.until_streams(2)
+            llm.release()
             landed = (await ws.next_data(timeout=15))["assessmentReady"]
             assert landed["handoff"]["id"] == handoff_id
             assessment = landed["handoff"]["assessment"]
@@ -58,8 +65,8 @@ async def test_a_new_escalation_arrives_and_its_slow_assessment_fills_in(serve, 
             assert landed["seq"] > created["seq"]
 
 
-async def test_parks_and_other_accounts_escalations_are_never_delivered(serve, desk, team):
-    server = serve()
+async def test_parks_and_other_accounts_escalations_are_never_delivered(in_process, desk, team):
+    server = await in_process()
     acme_park = await make_session(desk, team.acme["alex"], "Parked one")
     globex_session = await make_session(desk, team.globex["gus"], "Globex trouble")
     acme_session = await make_session(desk, team.acme["alex"], "Acme trouble")
@@ -72,7 +79,7 @@ async def test_parks_and_other_accounts_escalations_are_never_delivered(serve, d
         await globex_ws.connect(team.globex["gail"].token)
         await acme_ws.subscribe(CREATED)
         await globex_ws.subscribe(CREATED)
-        await asyncio.sleep(0.2)
+        await server.until_streams(2)
         parked = await http.data(
             """mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: PARK}) {
                  __typename } }""",
@@ -87,17 +94,19 @@ async def test_parks_and_other_accounts_escalations_are_never_delivered(serve, d
         # account's escalation never reached it.
         assert (await acme_ws.next_data())["handoffCreated"]["handoff"]["id"] == acme_id
         assert (await globex_ws.next_data())["handoffCreated"]["handoff"]["id"] == globex_id
-        with pytest.raises(TimeoutError):
-            await acme_ws.next_data(timeout=1)
+        # Nor anything after: any other event would have been fanned out by now (the park
+        # before Acme's escalation, Globex's before Globex's socket had it), and the server
+        # sent Acme's socket nothing more before it answered this ping.
+        assert await acme_ws.barrier() == []
 
 
-async def test_claims_and_releases_reach_every_other_senior(serve, desk, team):
-    server = serve()
+async def test_claims_and_releases_reach_every_other_senior(in_process, desk, team):
+    server = await in_process()
     handoff = await make_escalation(desk, team.acme["alex"])
     async with GraphQLSocket(server.url) as ws, GraphQLClient(server.url) as http:
         await ws.connect(team.acme["kim"].token)
         await ws.subscribe(CLAIMS)
-        await asyncio.sleep(0.2)
+        await server.until_streams(1)
         assert await http.claim(team.acme["sam"].token, str(handoff.id)) == "ClaimHandoffSuccess"
         claimed = (await ws.next_data())["handoffClaimed"]
         assert claimed["kind"] == "CLAIMED"
@@ -117,16 +126,16 @@ async def test_claims_and_releases_reach_every_other_senior(serve, desk, team):
 
 
 @pytest.mark.parametrize("token", [None, "not-a-token"])
-async def test_graphql_transport_ws_without_a_valid_token_is_closed_4403(serve, token):
-    server = serve()
+async def test_graphql_transport_ws_without_a_valid_token_is_closed_4403(in_process, token):
+    server = await in_process()
     ws = GraphQLSocket(server.url, TRANSPORT_WS)
     with pytest.raises(Closed) as closed:
         await ws.connect(token)
     assert closed.value.code == 4403
 
 
-async def test_legacy_graphql_ws_without_a_valid_token_gets_connection_error(serve):
-    server = serve()
+async def test_legacy_graphql_ws_without_a_valid_token_gets_connection_error(in_process):
+    server = await in_process()
     async with GraphQLSocket(server.url, LEGACY_WS) as ws:
         with pytest.raises(AssertionError, match="connection_error"):
             await ws.connect("not-a-token")
@@ -134,19 +143,19 @@ async def test_legacy_graphql_ws_without_a_valid_token_gets_connection_error(ser
         assert closed.code is not None
 
 
-async def test_legacy_graphql_ws_delivers_events(serve, desk, team):
-    server = serve()
+async def test_legacy_graphql_ws_delivers_events(in_process, desk, team):
+    server = await in_process()
     session = await make_session(desk, team.acme["alex"])
     async with GraphQLSocket(server.url, LEGACY_WS) as ws, GraphQLClient(server.url) as http:
         await ws.connect(team.acme["sam"].token)
         await ws.subscribe(CREATED)
-        await asyncio.sleep(0.2)
+        await server.until_streams(1)
         handoff_id = await http.escalate(team.acme["alex"].token, session.id)
         assert (await ws.next_data())["handoffCreated"]["handoff"]["id"] == handoff_id
 
 
-async def test_a_dropped_subscriber_catches_up_without_gaps_or_duplicates(serve, desk, team):
-    server = serve()
+async def test_a_dropped_subscriber_catches_up_without_gaps_or_duplicates(in_process, desk, team):
+    server = await in_process()
     sessions = [
         await make_session(desk, team.acme["alex"], f"Case {n}", turns=0) for n in range(12)
     ]
@@ -166,13 +175,17 @@ async def test_a_dropped_subscriber_catches_up_without_gaps_or_duplicates(serve,
         first = GraphQLSocket(server.url)
         await first.connect(team.acme["sam"].token)
         await first.subscribe(CREATED)
-        await asyncio.sleep(0.2)
+        await server.until_streams(1)
         producer = asyncio.create_task(escalate_and_claim(http))
         for _ in range(3):
             event = (await first.next_data())["handoffCreated"]
             received.append((event["seq"], event["handoff"]["id"]))
         await first.close()  # the connection drops; events keep coming
-        await asyncio.sleep(0.3)
+
+        async def missed() -> bool:
+            return len(escalated) >= len(received) + 2 or producer.done()
+
+        await wait_for(missed, "escalations while the subscriber is away", interval=0.01)
 
         async with GraphQLSocket(server.url) as second:
             await second.connect(team.acme["sam"].token)
@@ -187,20 +200,21 @@ async def test_a_dropped_subscriber_catches_up_without_gaps_or_duplicates(serve,
     assert [handoff_id for _, handoff_id in received] == escalated
 
 
-async def test_history_tells_what_happened_to_an_escalation(serve, desk, team):
-    server = serve()
+async def test_history_tells_what_happened_to_an_escalation(in_process, desk, team):
+    server = await in_process(run_workers=True)
     session = await make_session(desk, team.acme["alex"], "Outlook password prompts")
     async with GraphQLClient(server.url) as http:
         handoff_id = await http.escalate(team.acme["alex"].token, session.id)
-        for _ in range(100):  # the in-process worker assesses it after the commit
+
+        async def assessed() -> bool:  # the server's worker assesses it after the commit
             data = await http.data(
                 "query($h: ID!) { handoff(id: $h) { assessment { status } } }",
                 {"h": handoff_id},
                 team.acme["sam"].token,
             )
-            if data["handoff"]["assessment"]["status"] != "PENDING":
-                break
-            await asyncio.sleep(0.1)
+            return data["handoff"]["assessment"]["status"] != "PENDING"
+
+        await wait_for(assessed, "the assessment")
         await http.claim(team.acme["sam"].token, handoff_id)
         await http.data(
             "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }",
@@ -224,14 +238,14 @@ async def test_history_tells_what_happened_to_an_escalation(serve, desk, team):
     assert times == sorted(times)
 
 
-async def test_a_subscriber_too_far_behind_is_closed_1013_and_catches_up(serve, desk, team):
-    server = serve(HANDOFF_SUBSCRIBER_QUEUE="1", HANDOFF_EVENT_POLL_SECONDS="0.5")
+async def test_a_subscriber_too_far_behind_is_closed_1013_and_catches_up(in_process, desk, team):
+    server = await in_process(subscriber_queue=1, event_poll_seconds=0.5)
     async with GraphQLSocket(server.url) as ws:
         await ws.connect(team.acme["sam"].token)
         await ws.subscribe(CREATED)
-        await asyncio.sleep(0.3)
-        # Committed from another process, these reach the server in one read of the log:
-        # three events for a queue of one.
+        await server.until_streams(1)
+        # Committed as if from another process (no doorbell), these reach the server in one
+        # read of the log, at its next poll: three events for a queue of one.
         created = [await make_escalation(desk, team.acme["alex"], f"Case {n}") for n in range(3)]
         closed = await ws.wait_closed()
     assert closed.code == 1013
@@ -243,8 +257,8 @@ async def test_a_subscriber_too_far_behind_is_closed_1013_and_catches_up(serve, 
     assert ids == [str(h.id) for h in created]
 
 
-async def test_each_subscriber_hears_its_own_unread(serve, desk, team):
-    server = serve()
+async def test_each_subscriber_hears_its_own_unread(in_process, desk, team):
+    server = await in_process()
     session = await make_session(desk, team.acme["alex"])
     query = "subscription { handoffCreated { handoff { id unread } } }"
     async with (
@@ -256,7 +270,7 @@ async def test_each_subscriber_hears_its_own_unread(serve, desk, team):
         await teammate.connect(team.acme["sam"].token)
         await escalator.subscribe(query)
         await teammate.subscribe(query)
-        await asyncio.sleep(0.2)
+        await server.until_streams(2)  # `unread` is per user: a stream each
         handoff_id = await http.escalate(team.acme["alex"].token, session.id)
         mine = (await escalator.next_data())["handoffCreated"]["handoff"]
         theirs = (await teammate.next_data())["handoffCreated"]["handoff"]

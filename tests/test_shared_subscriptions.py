@@ -1,8 +1,6 @@
 """Subscribers who ask the same thing share one resolution per event; what differs per user
 (`unread`) stays per user, and one subscriber leaving or falling behind never affects another."""
 
-import asyncio
-
 import pytest
 from graphql import GraphQLNamedType, GraphQLObjectType, get_named_type
 
@@ -11,7 +9,12 @@ from schema.schema import schema as strawberry_schema
 from schema.sharing import declared, graphql_schema
 from tests.factories import make_escalation, make_session, viewer_of
 from tests.http import GraphQLClient
+from tests.inprocess import (
+    InProcessServer,
+    in_process_fixture,  # noqa: F401  (the in_process fixture)
+)
 from tests.test_metrics import scrape
+from tests.waiting import wait_for
 from tests.ws import GraphQLSocket
 
 pytestmark = pytest.mark.anyio
@@ -26,16 +29,26 @@ async def _escalate(http: GraphQLClient, desk, team, summary: str) -> str:
     return await http.escalate(team.acme["alex"].token, session.id, "HIGH")
 
 
-async def test_subscribers_asking_the_same_thing_each_receive_every_event(serve, desk, team):
-    server = serve()
+async def _until_subscribers(http: GraphQLClient, count: int) -> None:
+    """Until operators see `count` open subscriptions (each member of a group counts)."""
+
+    async def seen() -> bool:
+        return (await scrape(http._client))("handoff_desk_subscriptions_open") == count
+
+    await wait_for(seen, f"{count} open subscriptions on /metrics", timeout=10, interval=0.01)
+
+
+async def test_subscribers_asking_the_same_thing_each_receive_every_event(in_process, desk, team):
+    server = await in_process()
     sockets = [GraphQLSocket(server.url) for _ in range(3)]
     async with GraphQLClient(server.url) as http:
         for ws, who in zip(sockets, ("sam", "kim", "dana"), strict=True):
             await ws.connect(team.acme[who].token)
             await ws.subscribe(CREATED)
-        await asyncio.sleep(0.3)
-        # Operators see three subscribers, though the hub feeds one shared stream.
-        assert (await scrape(http._client))("handoff_desk_subscriptions_open") == 3
+        # Operators see three subscribers, though the hub feeds two streams: the two seniors
+        # share one, the admin (another role) has her own.
+        await _until_subscribers(http, 3)
+        await server.until_streams(2)
         first = await _escalate(http, desk, team, "Printer jams")
         second = await _escalate(http, desk, team, "VPN drops")
         for ws in sockets:
@@ -45,16 +58,16 @@ async def test_subscribers_asking_the_same_thing_each_receive_every_event(serve,
             await ws.close()
 
 
-async def test_unread_stays_each_subscribers_own(serve, desk, team):
+async def test_unread_stays_each_subscribers_own(in_process, desk, team):
     """The claimer's mark is cleared by the claim; the other senior's is not."""
-    server = serve()
+    server = await in_process()
     handoff = await make_escalation(desk, team.acme["alex"])
     async with GraphQLSocket(server.url) as sam_ws, GraphQLSocket(server.url) as kim_ws:
         await sam_ws.connect(team.acme["sam"].token)
         await kim_ws.connect(team.acme["kim"].token)
         await sam_ws.subscribe(CLAIMS_WITH_UNREAD)
         await kim_ws.subscribe(CLAIMS_WITH_UNREAD)
-        await asyncio.sleep(0.3)
+        await server.until_streams(2)  # `unread` is per user: a stream each
         async with GraphQLClient(server.url) as http:
             assert await http.claim(team.acme["sam"].token, str(handoff.id)) == (
                 "ClaimHandoffSuccess"
@@ -65,8 +78,8 @@ async def test_unread_stays_each_subscribers_own(serve, desk, team):
         assert kim_sees == {"id": str(handoff.id), "unread": True}
 
 
-async def test_one_subscriber_completing_leaves_the_others_subscribed(serve, desk, team):
-    server = serve()
+async def test_one_subscriber_completing_leaves_the_others_subscribed(in_process, desk, team):
+    server = await in_process()
     async with (
         GraphQLSocket(server.url) as leaving,
         GraphQLSocket(server.url) as staying,
@@ -76,34 +89,47 @@ async def test_one_subscriber_completing_leaves_the_others_subscribed(serve, des
         await staying.connect(team.acme["kim"].token)
         leaving_id = await leaving.subscribe(CREATED)
         await staying.subscribe(CREATED)
-        await asyncio.sleep(0.3)
+        await _until_subscribers(http, 2)
+        await server.until_streams(1)  # one group, started by the subscriber that leaves
         await leaving._send({"id": leaving_id, "type": "complete"})
-        await asyncio.sleep(0.2)
+        await _until_subscribers(http, 1)
         handoff_id = await _escalate(http, desk, team, "Printer jams")
         assert (await staying.next_data())["handoffCreated"]["handoff"]["id"] == handoff_id
-        with pytest.raises(TimeoutError):
-            await leaving.next_data(timeout=1)
+        # The group's frame went to its members at once; the server sent the one that left
+        # nothing before it answered this ping.
+        assert await leaving.barrier() == []
 
 
-async def test_a_subscription_started_after_everyone_left_is_served_afresh(serve, desk, team):
-    server = serve()
+async def test_a_subscription_started_after_everyone_left_is_served_afresh(in_process, desk, team):
+    server = await in_process()
     async with GraphQLClient(server.url) as http:
         async with GraphQLSocket(server.url) as ws:
             await ws.connect(team.acme["sam"].token)
             await ws.subscribe(CREATED)
-            await asyncio.sleep(0.3)
+            await server.until_streams(1)
             await _escalate(http, desk, team, "Printer jams")
             await ws.next_data()
+        await _until_everyone_left(server, http)
         async with GraphQLSocket(server.url) as ws:
             await ws.connect(team.acme["kim"].token)
             await ws.subscribe(CREATED)
-            await asyncio.sleep(0.3)
+            await server.until_streams(1)
             handoff_id = await _escalate(http, desk, team, "VPN drops")
             assert (await ws.next_data())["handoffCreated"]["handoff"]["id"] == handoff_id
 
 
-async def test_an_invalid_subscription_is_answered_as_before(serve, team):
-    server = serve()
+async def _until_everyone_left(server: InProcessServer, http: GraphQLClient) -> None:
+    await _until_subscribers(http, 0)
+    hub = server.app.state.hub
+
+    async def no_stream() -> bool:
+        return hub.open_subscriptions == 0
+
+    await wait_for(no_stream, "the group's stream to end", timeout=10, interval=0.01)
+
+
+async def test_an_invalid_subscription_is_answered_as_before(in_process, team):
+    server = await in_process()
     async with GraphQLSocket(server.url) as ws:
         await ws.connect(team.acme["sam"].token)
         await ws.subscribe("subscription { handoffCreated { seq handoff { noSuchField } } }")

@@ -66,6 +66,16 @@ class GraphQLSocket:
         assert not payload.get("errors"), payload["errors"]
         return payload["data"]
 
+    async def barrier(self, timeout: float = 10) -> list[dict]:
+        """Everything the server sent before it answered this ping (a connection's messages
+        arrive in order). graphql-transport-ws only: legacy graphql-ws has no ping."""
+        assert self.protocol == TRANSPORT_WS, "legacy graphql-ws has no ping"
+        await self._send({"type": "ping"})
+        messages = []
+        while (message := await self.receive(timeout))["type"] != "pong":
+            messages.append(message)
+        return messages
+
     async def wait_closed(self, timeout: float = 10) -> Closed:
         try:
             while True:

@@ -1,0 +1,22 @@
+"""graphql-core's internals: the only place the desk uses them.
+
+Checked against graphql-core 3.3 (`TESTED`, the bound in pyproject.toml);
+tests/test_vendor_internals.py fails, naming this module, if an upgrade moves any of them.
+
+- `ValidationContext._hide_suggestions`: the attribute behind the read-only `hide_suggestions`
+  property. graphql-core takes `hide_suggestions=True` in `validate`, but Strawberry does not
+  pass it, and a validation rule only gets the context Strawberry's validation made: a rule of
+  ours turns it on there (schema/suggestions.py). Were it moved, setting it would change
+  nothing, and errors would suggest names again ("Did you mean …?") with introspection off.
+"""
+
+from __future__ import annotations
+
+from graphql import ValidationContext
+
+TESTED = "graphql-core>=3.3.2,<3.4"
+
+
+def hide_suggestions(context: ValidationContext) -> None:
+    """No "Did you mean …?" in the errors of this validation."""
+    context._hide_suggestions = True
