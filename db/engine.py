@@ -6,14 +6,18 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event, exc
+from sqlalchemy import Connection, event, exc
+from sqlalchemy.engine import Dialect, ExceptionContext
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 _IMMEDIATE = "handoff_desk_sqlite_immediate"
@@ -52,14 +56,18 @@ def _survive_restarts(engine: AsyncEngine) -> None:
     from asyncpg.exceptions import InternalClientError
 
     @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection, _record, _proxy) -> None:
+    def _on_checkout(
+        dbapi_connection: DBAPIConnection,
+        _record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
         is_closed = getattr(dbapi_connection.driver_connection, "is_closed", None)
         if is_closed is not None and is_closed():
             # Closed by the server (a restart, most likely): so are the others made before it.
             raise exc.InvalidatePoolError("the server closed this pooled connection")
 
     @event.listens_for(engine.sync_engine, "handle_error")
-    def _on_error(context) -> None:
+    def _on_error(context: ExceptionContext) -> None:
         # A server shutting down sends each connection a FATAL error, then closes it; a
         # statement sent in between finds asyncpg's protocol still consuming that error
         # ("another operation is in progress"). Such a connection is unusable: a disconnect.
@@ -91,16 +99,22 @@ def _keep_to_the_file(engine: AsyncEngine) -> None:
         return found.st_dev, found.st_ino
 
     @event.listens_for(engine.sync_engine, "do_connect")
-    def _open_existing(_dialect, _record, cargs, cparams) -> None:
+    def _open_existing(
+        _dialect: Dialect, _record: ConnectionPoolEntry, cargs: list[Any], cparams: dict[str, Any]
+    ) -> None:
         cargs[0] = path.as_uri() + "?mode=rw"  # read-write, never create
         cparams["uri"] = True
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _note_file(_dbapi_connection, record) -> None:
+    def _note_file(_dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info[_FILE] = identity()
 
     @event.listens_for(engine.sync_engine, "checkout")
-    def _same_file(_dbapi_connection, record, _proxy) -> None:
+    def _same_file(
+        _dbapi_connection: DBAPIConnection,
+        record: ConnectionPoolEntry,
+        _proxy: PoolProxiedConnection,
+    ) -> None:
         if identity() != record.info.get(_FILE):
             # Reconnecting finds the file, or fails as unavailable; so do the other pooled ones.
             raise exc.InvalidatePoolError("the database file moved or is gone")
@@ -132,7 +146,7 @@ def unavailable(error: BaseException | None) -> bool:
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Take transaction control from the driver so that we can choose BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -142,7 +156,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn) -> None:
+    def _on_begin(conn: Connection) -> None:
         # A write transaction takes the write lock up front: a deferred one that reads first and
         # writes later cannot wait for the lock and fails at once when another writer holds it.
         immediate = conn.get_execution_options().get(_IMMEDIATE, False)

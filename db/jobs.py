@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -72,7 +73,13 @@ async def lease_job(
             attempts=Job.attempts + 1,
             updated_at=now,
         )
-        .returning(Job.id, Job.kind, Job.account_id, Job.subject_id, Job.attempts)
+        .returning(
+            col(Job.id),
+            col(Job.kind),
+            col(Job.account_id),
+            col(Job.subject_id),
+            col(Job.attempts),
+        )
     )
     async with db.write() as session:
         row = (await session.exec(stmt)).first()
@@ -98,7 +105,7 @@ async def settle_job(
 ) -> bool:
     """Done, failed, or back to pending after `retry_in` seconds; False if the lease was lost."""
     now = utcnow()
-    values: dict = {
+    values: dict[str, Any] = {
         "state": state,
         "lease_owner": None,
         "lease_expires_at": None,
@@ -116,7 +123,7 @@ async def settle_job(
             col(Job.state) == JobState.RUNNING,
         )
         .values(**values)
-        .returning(Job.id)
+        .returning(col(Job.id))
     )
     return (await session.exec(stmt)).first() is not None
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,7 +26,7 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         await conn.run_sync(_upgrade, revision)
 
 
-def _upgrade(sync_connection, revision: str) -> None:
+def _upgrade(sync_connection: Connection, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = sync_connection
     command.upgrade(config, revision)

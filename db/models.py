@@ -82,7 +82,7 @@ class TroubleshootingSession(SQLModel, table=True):
     confidence_tier: str | None = _short(16, default=None, nullable=True)
     handoff_count: int = Field(default=0)
     message_count: int = Field(default=0)
-    escalation_package: dict | None = Field(default=None, sa_type=JSONType, nullable=True)
+    escalation_package: dict[str, Any] | None = Field(default=None, sa_type=JSONType, nullable=True)
     created_at: datetime = _when()
     updated_at: datetime = _when()
 
@@ -122,7 +122,7 @@ class Handoff(SQLModel, table=True):
     engineer_notes: str = _text()
     priority: str = _short(16)
     priority_rank: int
-    snapshot: dict = Field(sa_type=JSONType)  # the session's fields at handoff time
+    snapshot: dict[str, Any] = Field(sa_type=JSONType)  # the session's fields at handoff time
     # The snapshot's conversation is a reference, not a copy: the session's messages up to this
     # position (0: none). Messages are append-only, so they read back as they stood. If they
     # ever become editable or deletable, the snapshot must copy them again.
@@ -134,7 +134,9 @@ class Handoff(SQLModel, table=True):
     assessment_status: str = _short(16)
     assessment_summary: str | None = _text(nullable=True)
     assessment_likely_cause: str | None = _text(nullable=True)
-    assessment_suggested_steps: list | None = Field(default=None, sa_type=JSONType, nullable=True)
+    assessment_suggested_steps: list[str] | None = Field(
+        default=None, sa_type=JSONType, nullable=True
+    )
     assessment_confidence: str | None = _short(16, default=None, nullable=True)
     assessment_updated_at: datetime | None = _when(nullable=True)
     claimed_by_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)

@@ -7,8 +7,10 @@ import contextlib
 import functools
 import logging
 import weakref
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import Any
 
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, OperationType
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -17,9 +19,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.schema.base import BaseSchema
+from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
@@ -30,7 +36,7 @@ from handoff_desk.broadcast import create_broadcast
 from handoff_desk.hub import Hub
 from handoff_desk.metrics import GraphQLMetrics, Metrics, note_cached, note_errors, note_operation
 from handoff_desk.notifier import LiveNotifier
-from handoff_desk.query_cache import ResponseCache, request_key
+from handoff_desk.query_cache import CacheKey, ResponseCache, request_key
 from handoff_desk.request_id import RequestIdMiddleware
 from handoff_desk.settings import Settings
 from handoff_desk.shared_subscriptions import SharedSubscriptions, SharedTransportWSHandler
@@ -55,7 +61,7 @@ log = logging.getLogger(__name__)
 CONNECTION_CONTEXT = "handoff_desk.connection_context"
 
 
-class DeskGraphQL(GraphQL):
+class DeskGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = per_operation(
         checked_transport_ws(SharedTransportWSHandler)
     )
@@ -63,13 +69,13 @@ class DeskGraphQL(GraphQL):
 
     def __init__(
         self,
-        schema,
+        schema: BaseSchema,
         desk: Desk,
         hub: Hub,
         cache: ResponseCache | None,
         shared: SharedSubscriptions | None,
         max_query_tokens: int,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.desk = desk
@@ -77,10 +83,16 @@ class DeskGraphQL(GraphQL):
         self.hub = hub
         self.cache = cache
         self.shared = shared  # None: every subscription resolves its own events
-        self._websockets: weakref.WeakSet = weakref.WeakSet()  # open ones, for shutdown
+        self._websockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()  # open ones, for shutdown
 
-    async def run(self, request, context=UNSET, root_value=UNSET):
-        if request.scope["type"] == "websocket":
+    # (Strawberry declares run overloaded per kind of request; like its own, this takes both.)
+    async def run(  # type: ignore[override]
+        self,
+        request: Request | WebSocket,
+        context: Context = UNSET,
+        root_value: None = UNSET,
+    ) -> Response | WebSocket:
+        if isinstance(request, WebSocket):
             try:
                 return await super().run(request, context, root_value)
             finally:
@@ -120,10 +132,10 @@ class DeskGraphQL(GraphQL):
             _retry_later(response)
         return response
 
-    async def _answer(self, request, context, root_value) -> Response:
+    async def _answer(self, request: Request, context: Context, root_value: None) -> Response:
         body = await _json_body(request)
         key = self._cache_key(request, body) if self.cache is not None else None
-        if key is None:
+        if key is None or self.cache is None:
             return await super().run(request, context, root_value)
         context = await self.get_context(request, None)
         try:
@@ -131,30 +143,30 @@ class DeskGraphQL(GraphQL):
         except AuthenticationError:
             return await super().run(request, context, root_value)  # answers the error
         key = (*key, viewer.user_id, viewer.account_version)
-        body = self.cache.get(key)
-        if body is not None:
+        cached = self.cache.get(key)
+        if cached is not None:
             note_cached(request)
-            return Response(body, media_type="application/json")  # `finish` sets the type
+            return Response(cached, media_type="application/json")  # `finish` sets the type
         response = await super().run(request, context, root_value)
         if response.status_code == 200 and getattr(request.state, "cacheable", False):
             self.cache.put(key, response.body)
         return response
 
-    def _cache_key(self, request, body: dict | None) -> tuple | None:
+    def _cache_key(self, request: Request, body: dict[str, Any] | None) -> CacheKey | None:
         if body is None:
             return None
         # Keyed by the negotiated media type: bodies are the same, statuses may not be.
         media_type = request.state.media_type
         return request_key(body, media_type, self.max_query_tokens)
 
-    def parse_query_params(self, params) -> dict:
+    def parse_query_params(self, params: Mapping[str, str | None]) -> dict[str, Any]:
         # An empty optional parameter of a GET is one not given (GraphQL over HTTP).
         parsed = super().parse_query_params({k: v for k, v in dict(params).items() if v != ""})
         if json_depth.TOO_DEEP in (parsed.get("variables"), parsed.get("extensions")):
             raise graphql_http.Refusal(400, json_depth.MESSAGE)
         return parsed
 
-    def decode_json(self, data):
+    def decode_json(self, data: str | bytes) -> object:
         # Websocket messages come through here too: one nested too deeply becomes a value that
         # the protocol handlers close the connection on (ws_frames), not a RecursionError.
         try:
@@ -163,8 +175,14 @@ class DeskGraphQL(GraphQL):
             return json_depth.TOO_DEEP
 
     async def execute_single(
-        self, request, request_adapter, sub_response, context, root_value, request_data
-    ):
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
         selected = graphql_http.operation(
             request_data.query, request_data.operation_name, self.max_query_tokens
         )
@@ -183,7 +201,9 @@ class DeskGraphQL(GraphQL):
             request_data=request_data,
         )
 
-    async def process_result(self, request, result):
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         request.state.cacheable = not result.errors
         note_errors(request, result.errors)
         answer = await super().process_result(request, result)
@@ -198,12 +218,14 @@ class DeskGraphQL(GraphQL):
                 answer.pop("data", None)  # nothing was produced: a 5xx answer carries no `data`
         return answer
 
-    async def get_context(self, request, response) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket | None
+    ) -> Context:
         authorization = (
             request.headers.get("authorization") if request.scope["type"] == "http" else None
         )
         context = Context(self.desk, self.hub, authorization, request)
-        if request.scope["type"] == "websocket":
+        if isinstance(request, WebSocket):
             self._websockets.add(request)
             # Its token's expiry timer is stopped in run. (In the scope, not request.state: a
             # State object per socket is memory that every idle subscription pays.)
@@ -214,13 +236,13 @@ class DeskGraphQL(GraphQL):
         """Shutdown: close every open websocket with 1001 (going away), which tells clients to
         reconnect, to another process, at once; what they missed they replay with `after`."""
 
-        async def close(websocket) -> None:
+        async def close(websocket: WebSocket) -> None:
             with contextlib.suppress(Exception):  # closed already, or its client is gone
                 await websocket.close(code=1001, reason="server shutting down")
 
         await asyncio.gather(*(close(ws) for ws in list(self._websockets)))
 
-    async def on_ws_connect(self, context: Context):
+    async def on_ws_connect(self, context: Context) -> None:
         # The bearer token comes in connection_init's payload; no valid token, no connection.
         # Each operation authenticates again (ws_operations); the socket ends with its token.
         try:
@@ -237,7 +259,7 @@ class DeskGraphQL(GraphQL):
             raise WebSocketDisconnected from None  # the handler's way out: nothing more to say
 
 
-def _could_not_run(result) -> bool:
+def _could_not_run(result: ExecutionResult) -> bool:
     """The database was unreachable and nothing was answered: every error says so and every
     root field is null. Partial answers stay 200."""
     if not result.errors or not all(is_unavailable_error(e) for e in result.errors):
@@ -255,7 +277,7 @@ def _retry_later(response: Response) -> Response:
     return response
 
 
-async def _json_body(request) -> dict | None:
+async def _json_body(request: Request) -> dict[str, Any] | None:
     """The JSON object a POST carries (None for other requests); a Refusal saying why it is not
     one. Strawberry would answer a body such as `42` or `null` with a 500."""
     if request.method != "POST":
@@ -284,7 +306,7 @@ async def _database_answers(desk: Desk) -> None:
 _PROBE_SECONDS = 2.0
 
 
-async def _check(probe) -> str:
+async def _check(probe: Awaitable[object]) -> str:
     try:
         async with asyncio.timeout(_PROBE_SECONDS):
             await probe
@@ -349,7 +371,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await broadcast.connect()
         if worker:
             worker.start()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handoff_desk import graphql_http
 
@@ -22,25 +23,25 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    def __call__(self, scope, receive, send) -> Awaitable[None]:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         # Not a coroutine itself: a websocket passes straight through, and an idle subscription
         # keeps no frame of ours (nor the cells of the closures below) for its lifetime.
         if scope["type"] != "http":
             return self.app(scope, receive, send)
         return self._limited(scope, receive, send)
 
-    async def _limited(self, scope, receive, send) -> None:
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         length = _content_length(scope)
         if length is not None and length > self.max_bytes:
             return await self._refuse(scope, receive, send)
         received = 0
         started = False
 
-        async def limited_receive():
+        async def limited_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
@@ -49,7 +50,7 @@ class BodyLimit:
                     raise BodyTooLarge
             return message
 
-        async def watched_send(message) -> None:
+        async def watched_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -62,7 +63,7 @@ class BodyLimit:
                 raise  # an answer is under way: too late for a 413
             await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope, receive, send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         accept = None
         for name, value in scope.get("headers", ()):
             if name == b"accept":
@@ -74,7 +75,7 @@ class BodyLimit:
         await graphql_http.finish(response, media_type)(scope, receive, send)
 
 
-def _content_length(scope) -> int | None:
+def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
+from typing import Any
 
 import asyncpg
 from broadcaster import Broadcast, BroadcastBackend, Event
@@ -44,7 +46,7 @@ class RedisDoorbellBackend(BroadcastBackend):
         self._channels: set[str] = set()  # wanted
         self._subscribed: set[str] = set()  # subscribed on the current connection
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._listener: asyncio.Task | None = None
+        self._listener: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self._lost = False  # the connection went away; ring every channel once it is back
 
@@ -117,7 +119,7 @@ class RedisDoorbellBackend(BroadcastBackend):
                     Event(channel=message["channel"].decode(), message=message["data"].decode())
                 )
 
-    async def _next_message(self) -> dict | None:
+    async def _next_message(self) -> dict[str, Any] | None:
         missing = self._channels - self._subscribed
         if missing:
             await self._pubsub.subscribe(*missing)
@@ -127,7 +129,8 @@ class RedisDoorbellBackend(BroadcastBackend):
             log.warning("Redis connection back: every channel rings once")
             for channel in self._channels:
                 await self._queue.put(Event(channel=channel, message="reconnected"))
-        return await self._pubsub.get_message(timeout=self._READ_SECONDS)
+        message: dict[str, Any] | None = await self._pubsub.get_message(timeout=self._READ_SECONDS)
+        return message
 
     async def _reset(self) -> None:
         """Drops the pub/sub connection: the listener opens a new one, subscribes every channel
@@ -166,7 +169,7 @@ class PostgresDoorbellBackend(BroadcastBackend):
         self._publishing: asyncpg.Connection | None = None
         self._listen_lock = asyncio.Lock()  # one command at a time on the listening connection
         self._publish_lock = asyncio.Lock()
-        self._supervisor: asyncio.Task | None = None
+        self._supervisor: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         # In the background: a process starts (and serves from its log) while the broadcast is
@@ -230,7 +233,9 @@ class PostgresDoorbellBackend(BroadcastBackend):
                 self._publishing = None
             raise
 
-    def _notified(self, connection, pid, channel: str, payload: str) -> None:
+    def _notified(
+        self, connection: asyncpg.Connection, pid: int | None, channel: str, payload: str
+    ) -> None:
         try:
             self._queue.put_nowait(Event(channel=channel, message=payload))
         except asyncio.QueueFull:
@@ -324,6 +329,6 @@ def create_broadcast(url: str) -> Broadcast:
     return Broadcast(url)
 
 
-def account_channel(account_id) -> str:
+def account_channel(account_id: uuid.UUID) -> str:
     # A Postgres channel is an identifier of at most 63 bytes: "account_" and 32 hex digits.
     return f"account_{account_id.hex}"

@@ -9,13 +9,22 @@ import gc
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from handoff_desk import logs, token_secret
 from handoff_desk.redact import mask_url, settings_secrets
 from handoff_desk.settings import Settings, SettingsError
 
+if TYPE_CHECKING:  # imported where used: a command loads only what it needs
+    from starlette.applications import Starlette
+
+    from db.models import Account, User
+    from resolvers.desk import Desk
+
 log = logging.getLogger("handoff_desk.cli")
+_T = TypeVar("_T")
 
 
 def log_format(settings: Settings, args: argparse.Namespace) -> str:
@@ -34,7 +43,7 @@ async def _migrate(settings: Settings) -> None:
         await engine.dispose()
 
 
-async def _with_desk(settings: Settings, work):
+async def _with_desk(settings: Settings, work: Callable[[Desk], Awaitable[_T]]) -> _T:
     from db.engine import Database
     from resolvers.desk import Desk
 
@@ -106,7 +115,7 @@ def _settle_garbage_collector() -> None:
     gc.enable()
 
 
-def _run_server(settings: Settings, **options) -> int:
+def _run_server(settings: Settings, **options: Any) -> int:
     """uvicorn, except for how it sends websockets away on shutdown: uvicorn closes them with
     1012 (service restart), this with 1001 (going away), before waiting for requests in flight."""
     import uvicorn
@@ -115,7 +124,7 @@ def _run_server(settings: Settings, **options) -> int:
     from vendor_internals import uvicorn as uvicorn_internals
 
     class DeskServer(uvicorn_internals.Server):
-        app = None
+        app: Starlette | None = None
 
         def after_startup(self) -> None:
             _settle_garbage_collector()
@@ -124,7 +133,7 @@ def _run_server(settings: Settings, **options) -> int:
             if self.app is not None:
                 await self.app.state.send_websockets_away()
 
-    def app():
+    def app() -> Starlette:
         server.app = create_app(settings)
         return server.app
 
@@ -174,7 +183,7 @@ def cmd_create_account(settings: Settings, args: argparse.Namespace) -> int:
     from resolvers.accounts import create_account
     from resolvers.errors import BadInput
 
-    async def work(desk):
+    async def work(desk: Desk) -> tuple[Account, User]:
         return await create_account(
             desk,
             name=args.name,
@@ -256,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure(log_format(settings, args), secrets=settings_secrets(settings))
     logs.replay(held.records)
     try:
-        return args.run(settings, args)
+        code: int = args.run(settings, args)
+        return code
     except Exception as error:
         # Logged, so scrubbed of secrets (a driver's message may quote the URL it was given),
         # rather than printed whole by Python.

@@ -7,6 +7,7 @@ the directory answers `/` with a redirect to GraphiQL instead.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -43,7 +44,7 @@ class Assets(StaticFiles):
     def __init__(self) -> None:
         super().__init__(directory=WEB_DIR, check_dir=False)
 
-    def file_response(self, *args, **kwargs) -> Response:
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
         response = super().file_response(*args, **kwargs)
         response.headers["Cache-Control"] = "no-cache"
         response.headers["X-Content-Type-Options"] = "nosniff"

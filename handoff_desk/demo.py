@@ -5,10 +5,12 @@ Seeded through the resolvers, so the demo obeys the same rules as the API.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import select
 
 from db.enums import Confidence, HandoffIntent, IntakeType, MessageRole, Priority, Role
-from db.models import User
+from db.models import TroubleshootingSession, User
 from resolvers import accounts, handoffs, sessions
 from resolvers.auth import Viewer
 from resolvers.desk import Desk
@@ -22,7 +24,7 @@ TEAM = [
     ("Vic Chen", "vic@northwind.example", Role.VIEWER),
 ]
 
-SESSIONS = [
+SESSIONS: list[dict[str, Any]] = [
     {
         "summary": "VPN drops every ten minutes on home Wi-Fi",
         "intake": (IntakeType.CHAT, "Customer: my VPN disconnects all the time since Monday."),
@@ -96,11 +98,13 @@ async def seed_demo(desk: Desk) -> bool:
         admin_password=DEMO_PASSWORD,
     )
     admin = _viewer(dana)
-    team = {}
+    team: dict[str, User] = {}
     for name, email, role in TEAM:
-        team[email] = await accounts.add_user(
+        user = await accounts.add_user(
             desk, admin, name=name, email=email, role=role, password=DEMO_PASSWORD
         )
+        assert isinstance(user, User), user  # a new account's admin adds new emails
+        team[email] = user
     junior = _viewer(team["alex@northwind.example"])
     for spec in SESSIONS:
         await _seed_session(desk, junior, spec)
@@ -114,7 +118,7 @@ async def seed_demo(desk: Desk) -> bool:
     return True
 
 
-async def _seed_session(desk: Desk, junior: Viewer, spec: dict) -> None:
+async def _seed_session(desk: Desk, junior: Viewer, spec: dict[str, Any]) -> None:
     intake_type, intake_content = spec["intake"]
     session = await sessions.start_session(
         desk,
@@ -123,6 +127,7 @@ async def _seed_session(desk: Desk, junior: Viewer, spec: dict) -> None:
         intake_content=intake_content,
         problem_summary=spec["summary"],
     )
+    assert isinstance(session, TroubleshootingSession), session  # the junior works sessions
     for role, content in spec["turns"]:
         tier = Confidence.LOW if role == MessageRole.ASSISTANT else None
         await sessions.add_message(

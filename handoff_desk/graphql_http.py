@@ -13,11 +13,13 @@ Either way a mutation over GET gets 405 (`Allow: POST`), an unknown body type 41
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cross_web import HTTPException
 from graphql import GraphQLError, GraphQLSyntaxError, OperationType
 from starlette.responses import JSONResponse, Response
+from strawberry.types import ExecutionResult
 
 from schema.documents import operations as document_operations
 
@@ -32,7 +34,7 @@ def negotiate(accept: str | None) -> str | None:
     if not accept or not accept.strip():
         return JSON
     ranges = list(_media_ranges(accept))
-    best: tuple | None = None
+    best: tuple[tuple[float, int, int, int], str] | None = None
     for preference, media_type in enumerate(reversed(_SUPPORTED)):
         # The most specific range that names this type decides its quality (RFC 9110 12.5.1).
         matches = [r for r in ranges if r[1] in _patterns(media_type)]
@@ -52,7 +54,7 @@ def _patterns(media_type: str) -> tuple[str, str, str]:
     return (media_type, f"{kind}/*", "*/*")
 
 
-def _media_ranges(accept: str):
+def _media_ranges(accept: str) -> Iterator[tuple[int, str, int, float]]:
     """(position, range, specificity, quality) of each well-formed element of an Accept header."""
     for position, element in enumerate(accept.split(",")):
         name, *params = (part.strip() for part in element.split(";"))
@@ -73,7 +75,7 @@ def _media_ranges(accept: str):
         yield position, name, specificity, quality
 
 
-def request_error_status(result) -> int | None:
+def request_error_status(result: ExecutionResult) -> int | None:
     """The status of an answer whose request failed before execution; None once it executed.
 
     Execution errors always carry a path (even when null propagation left `data` null); errors

@@ -27,8 +27,6 @@ from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_se
 
 log = logging.getLogger(__name__)
 
-_OVERFLOW = object()
-
 # How long a commit's doorbell may hold the mutation that rang it. Locally the feed is woken
 # before publishing; other processes hear of the commit at their next poll, or when their
 # broadcast reconnects, if the broadcast does not take the doorbell in time (a silent Redis or
@@ -38,7 +36,8 @@ PUBLISH_SECONDS = 0.5
 
 class LocalSubscriber:
     def __init__(self, max_queue: int) -> None:
-        self._queue: asyncio.Queue = asyncio.Queue(max_queue)
+        # None: the subscriber fell too far behind.
+        self._queue: asyncio.Queue[LoggedEvent | None] = asyncio.Queue(max_queue)
 
     def offer(self, event: LoggedEvent) -> None:
         try:
@@ -47,11 +46,11 @@ class LocalSubscriber:
             # Drop what it has not read (it will catch up from the log) and tell it to go.
             while not self._queue.empty():
                 self._queue.get_nowait()
-            self._queue.put_nowait(_OVERFLOW)
+            self._queue.put_nowait(None)
 
     async def get(self) -> LoggedEvent:
         item = await self._queue.get()
-        if item is _OVERFLOW:
+        if item is None:
             raise SubscriberTooSlow("this subscriber fell too far behind; reconnect with `after`")
         return item
 
@@ -66,7 +65,7 @@ class AccountFeed:
         self.last_seq = 0
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
-        self._tasks: list[asyncio.Task] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         # Fresh contexts: the feed outlives the request that started it (and its request id).
@@ -103,7 +102,8 @@ class AccountFeed:
         try:
             async with self.hub.broadcast.subscribe(account_channel(self.account_id)) as doorbell:
                 self._ready.set()
-                async for _ in doorbell:
+                # (broadcaster annotates its async generator as one that may be None.)
+                async for _ in doorbell:  # type: ignore[union-attr]
                     self._wake.set()
         except asyncio.CancelledError:
             raise

@@ -10,6 +10,7 @@ comes near MAX_DEPTH: a body, its variables, an input object, a list in it.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 MAX_DEPTH = 32
 MESSAGE = f"The JSON is nested too deeply (more than {MAX_DEPTH} levels)."
@@ -45,13 +46,13 @@ def loads(data: str | bytes) -> object:
 def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
     """Whether objects and arrays nest more than `limit` levels. Level by level, without
     recursion; json.loads makes exact dicts and lists."""
-    level = [value] if type(value) in (dict, list) else []
+    level: list[Any] = [value] if type(value) in (dict, list) else []
     depth = 0
     while level:
         depth += 1
         if depth > limit:
             return True
-        children: list = []
+        children: list[Any] = []
         for item in level:
             children.extend(item.values() if type(item) is dict else item)
         level = [child for child in children if type(child) in (dict, list)]

@@ -12,6 +12,7 @@ import json
 import logging
 import logging.config
 from datetime import UTC, datetime
+from typing import Any
 
 from handoff_desk.redact import Redactor
 from handoff_desk.request_id import current_request_id
@@ -32,7 +33,7 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def _without_query(path):
+def _without_query(path: object) -> object:
     return path.partition("?")[0] if isinstance(path, str) else path
 
 
@@ -92,7 +93,9 @@ class TextFormatter(logging.Formatter):
         return self.redact(super().format(record))
 
 
-def logging_config(log_format: str, level: str = "INFO", secrets: tuple[str, ...] = ()) -> dict:
+def logging_config(
+    log_format: str, level: str = "INFO", secrets: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """A dictConfig for this process: one handler on stderr, the chosen formatter, the request
     id and query string filters; uvicorn's loggers hand their lines to it (pass this as
     uvicorn's log_config). No line shows any of `secrets`."""

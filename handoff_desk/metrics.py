@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, OperationType
 from prometheus_client import (
@@ -28,6 +30,7 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.enums import JobKind
 from db.jobs import pending_jobs_by_kind
@@ -130,9 +133,9 @@ class Metrics:
             buckets=_LAG_BUCKETS,
             registry=registry,
         )
-        self._request_series: dict[tuple[str, str], tuple] = {}
+        self._request_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
-    def watch_subscriptions(self, count) -> None:
+    def watch_subscriptions(self, count: Callable[[], float]) -> None:
         """`count()` is read at every scrape."""
         self.subscriptions_open.set_function(count)
 
@@ -173,14 +176,14 @@ class GraphQLMetrics:
     and the operations they start."""
 
     def __init__(
-        self, app, metrics: Metrics, path: str = "/graphql", max_tokens: int | None = None
+        self, app: ASGIApp, metrics: Metrics, path: str = "/graphql", max_tokens: int | None = None
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.path = path
         self.max_tokens = max_tokens
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("path") != self.path:
             return await self.app(scope, receive, send)
         if scope["type"] == "websocket":
@@ -191,7 +194,7 @@ class GraphQLMetrics:
         status = 500
         started = time.perf_counter()
 
-        async def send_and_see(message) -> None:
+        async def send_and_see(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -213,8 +216,8 @@ class GraphQLMetrics:
             for code in codes:
                 self.metrics.errors.labels(code).inc()
 
-    async def _websocket(self, scope, receive, send) -> None:
-        async def receive_and_count():
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def receive_and_count() -> Message:
             message = await receive()
             text = message.get("text")
             # Only the client's frames are read here (a few per subscription), never the events.
@@ -230,7 +233,8 @@ class GraphQLMetrics:
 
     def _count_operation(self, text: str) -> None:
         try:
-            frame = json_depth.loads(text)  # nested too deeply: ValueError, like bad JSON
+            # Nested too deeply: ValueError, like bad JSON; not an object: AttributeError.
+            frame: Any = json_depth.loads(text)
             if frame.get("type") not in ("subscribe", "start"):
                 return
             payload = frame.get("payload") or {}

@@ -9,7 +9,10 @@ An answer is kept only if it has no errors. Bounded by bytes, keys and entries c
 
 from __future__ import annotations
 
+import builtins
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from graphql import OperationType
 
@@ -21,13 +24,20 @@ def operation_type(
 ) -> OperationType | None:
     """The type of the operation a request would run; None when it would not run at all
     (including a document over the token limit: the schema refuses it with a clear error)."""
-    found = operations(document, max_tokens) or ()  # cached per document, by digest
+    # Cached per document, by digest.
+    found: Sequence[tuple[str | None, OperationType]] = operations(document, max_tokens) or ()
     if operation_name is not None:
         found = [o for o in found if o[0] == operation_name]
     return found[0][1] if len(found) == 1 else None
 
 
-def request_key(body: dict, accept: str, max_tokens: int | None = None) -> tuple | None:
+# A request's key: its own part (document, operation, variables, Accept), then the caller's.
+CacheKey = tuple[object, ...]
+
+
+def request_key(
+    body: dict[str, Any], accept: str, max_tokens: int | None = None
+) -> CacheKey | None:
     """The caller-independent part of the key, or None if the request is no cacheable query."""
     document = body.get("query")
     operation_name = body.get("operationName")
@@ -68,8 +78,9 @@ class ResponseCache:
     def __len__(self) -> int:
         return len(self._answers)
 
-    def get(self, key: tuple) -> bytes | None:
-        return self._answers.get(digest(*key))
+    def get(self, key: CacheKey) -> builtins.bytes | memoryview | None:
+        answer: builtins.bytes | memoryview | None = self._answers.get(digest(*key))
+        return answer
 
-    def put(self, key: tuple, body: bytes) -> None:
+    def put(self, key: CacheKey, body: builtins.bytes | memoryview) -> None:
         self._answers.put(digest(*key), body, len(body))

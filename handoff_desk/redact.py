@@ -6,7 +6,12 @@ driver's error message, a traceback that quotes a URL).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from handoff_desk.settings import Settings
 
 MASK = "***"
 
@@ -36,7 +41,7 @@ def url_password(url: str) -> str | None:
         return None
 
 
-def settings_secrets(settings) -> tuple[str, ...]:
+def settings_secrets(settings: Settings) -> tuple[str, ...]:
     """What the settings hold that no log line may show: the passwords of their URLs (as
     written and decoded), the token secret, the assessor's API key."""
     found = [settings.token_secret, settings.openai_api_key]
@@ -50,8 +55,8 @@ def settings_secrets(settings) -> tuple[str, ...]:
 class Redactor:
     """Replaces each secret, as written and as JSON would escape it, with ***."""
 
-    def __init__(self, secrets=()) -> None:
-        forms = set()
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        forms: set[str] = set()
         for secret in secrets:
             if secret and len(secret) >= _SHORTEST:
                 forms |= {secret, json.dumps(secret, ensure_ascii=False)[1:-1]}

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._-]{1,64}")
@@ -21,7 +24,7 @@ def current_request_id() -> str | None:
     return _current.get()
 
 
-def _given(headers) -> str | None:
+def _given(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     for name, value in headers:
         if name == HEADER:
             return value.decode() if _SANE.fullmatch(value) else None
@@ -31,10 +34,10 @@ def _given(headers) -> str | None:
 class RequestIdMiddleware:
     """Pure ASGI middleware."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
         request_id = _given(scope["headers"]) or secrets.token_hex(8)
@@ -46,7 +49,7 @@ class RequestIdMiddleware:
             return
         header = (HEADER, request_id.encode())
 
-        async def send_with_id(message) -> None:
+        async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)

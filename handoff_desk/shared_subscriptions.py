@@ -44,6 +44,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
@@ -78,7 +79,7 @@ class _Shape:
 
 def _shape_of(schema: GraphQLSchema, query: str, operation_name: str | None) -> _Shape | None:
     key = digest(query, operation_name, id(schema))  # each app's schema decides for itself
-    shape = _SHAPES.get(key, _UNKNOWN)
+    shape: _Shape | None = _SHAPES.get(key, _UNKNOWN)
     if shape is _UNKNOWN:
         shape = _shape(schema, query, operation_name)
         _SHAPES.put(key, shape, shape.size if shape is not None else 0)
@@ -86,6 +87,8 @@ def _shape_of(schema: GraphQLSchema, query: str, operation_name: str | None) -> 
 
 
 _UNKNOWN = object()
+# What decides a subscriber's answers (see `share_key`): subscribers with equal keys share.
+ShareKey = tuple[object, ...]
 
 
 def _shape(schema: GraphQLSchema, query: str, operation_name: str | None) -> _Shape | None:
@@ -112,7 +115,7 @@ def _shape(schema: GraphQLSchema, query: str, operation_name: str | None) -> _Sh
     return _Shape(operation, root, root_field, per_user(schema, document), document_size(document))
 
 
-def share_key(payload: dict, viewer: Viewer, schema: GraphQLSchema) -> tuple | None:
+def share_key(payload: dict[str, Any], viewer: Viewer, schema: GraphQLSchema) -> ShareKey | None:
     """What decides a subscriber's answers, or None if this subscription runs alone."""
     query, variables = payload.get("query"), payload.get("variables")
     operation_name = payload.get("operationName")
@@ -160,9 +163,9 @@ class Member:
     __slots__ = ("_frames", "_limit", "_waiter", "viewer")
 
     def __init__(self, limit: int, viewer: Viewer) -> None:
-        self._frames: deque = deque()
+        self._frames: deque[Any] = deque()
         self._limit = limit
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self.viewer = viewer
 
     def offer(self, item: Any) -> None:
@@ -201,13 +204,15 @@ class GroupContext(Context):
 
 
 class Group:
-    def __init__(self, registry: SharedSubscriptions, key: tuple, view: Any, payload: dict):
+    def __init__(
+        self, registry: SharedSubscriptions, key: ShareKey, view: Any, payload: dict[str, Any]
+    ) -> None:
         self.registry = registry
         self.key = key
         self.view = view
         self.payload = payload
         self.members: set[Member] = set()
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def start(self, template: Context, viewer: Viewer) -> None:
         context = GroupContext(template, viewer, self)
@@ -250,7 +255,7 @@ class Group:
         self.send_everyone(_DONE)
 
 
-def _next_payload(result: ExecutionResult) -> dict:
+def _next_payload(result: ExecutionResult) -> dict[str, Any]:
     payload: dict[str, Any] = {"data": result.data}
     if result.errors:
         payload["errors"] = [error.formatted for error in result.errors]
@@ -264,7 +269,7 @@ class SharedSubscriptions:
 
     def __init__(self, max_queue: int) -> None:
         self.max_queue = max_queue
-        self._groups: dict[tuple, Group] = {}
+        self._groups: dict[ShareKey, Group] = {}
 
     @property
     def open_members(self) -> int:
@@ -274,7 +279,9 @@ class SharedSubscriptions:
     def open_groups(self) -> int:
         return len(self._groups)
 
-    def join(self, key: tuple, view: Any, payload: dict, context: Context, viewer: Viewer):
+    def join(
+        self, key: ShareKey, view: Any, payload: dict[str, Any], context: Context, viewer: Viewer
+    ) -> tuple[Group, Member]:
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = Group(self, key, view, payload)
@@ -295,13 +302,13 @@ class SharedSubscriptions:
             del self._groups[group.key]
 
 
-class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
+class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws, with live subscriptions served from their group."""
 
-    async def run_operation(self, operation) -> None:
-        shared = getattr(self.view, "shared", None)
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        shared: SharedSubscriptions | None = getattr(self.view, "shared", None)
         joined = await self._join(shared, operation) if shared is not None else None
-        if joined is None:
+        if joined is None or shared is None:
             return await super().run_operation(operation)
         group, member = joined
         try:
@@ -312,7 +319,9 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
             return await super().run_operation(operation)
         return None
 
-    async def _join(self, shared: SharedSubscriptions, operation) -> tuple[Group, Member] | None:
+    async def _join(
+        self, shared: SharedSubscriptions, operation: Operation[Context, None]
+    ) -> tuple[Group, Member] | None:
         """This operation as a member of its group; None if it is not shared. (Apart from
         run_operation so that the operation's context is not kept while it waits for frames: the
         member keeps the viewer, and an idle subscription pays for nothing more.)"""
@@ -325,12 +334,13 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
         viewer = await _viewer(context)
         if viewer is None:
             return None
-        key = share_key(payload, viewer, graphql_schema(self.view.schema))
+        # (Strawberry types a view's schema as any BaseSchema; the desk's is a strawberry.Schema.)
+        key = share_key(payload, viewer, graphql_schema(self.view.schema))  # type: ignore[arg-type]
         if key is None:
             return None
         return shared.join(key, self.view, payload, context, viewer)
 
-    async def _send_frames(self, operation, member: Member) -> bool:
+    async def _send_frames(self, operation: Operation[Context, None], member: Member) -> bool:
         """Sends the group's frames until it ends; True if this operation must run alone."""
         prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
         socket = self.websocket
@@ -354,7 +364,8 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler):
             if operation.completed:
                 return False
             try:
-                await socket.ws.send_text(prefix + item + "}")
+                # (Strawberry types the socket as any framework's; under ASGI it has Starlette's.)
+                await socket.ws.send_text(prefix + item + "}")  # type: ignore[attr-defined]
             except Exception:
                 return False  # the socket is gone; the handler's shutdown cleans up
 

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import string
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy import make_url
@@ -120,7 +121,7 @@ def require_strong(secret: str) -> None:
         raise SettingsError(f"HANDOFF_TOKEN_SECRET {problem}; make one with: {HOW_TO_MAKE}")
 
 
-def demo_secret_path(database_url: str, environ: dict[str, str] | None = None) -> Path | None:
+def demo_secret_path(database_url: str, environ: Mapping[str, str] | None = None) -> Path | None:
     """Where `serve --demo` keeps the secret it made for this database; None: nowhere (an
     in-memory database lives only as long as its process, and so may its secret).
 
@@ -143,7 +144,7 @@ def demo_secret_path(database_url: str, environ: dict[str, str] | None = None) -
     return Path(state) / "handoff-desk" / f"demo-token-secret-{digest}"
 
 
-def demo_secret(database_url: str, environ: dict[str, str] | None = None) -> str:
+def demo_secret(database_url: str, environ: Mapping[str, str] | None = None) -> str:
     """The demo's secret for this database: read back, or made and kept (readable by its owner
     only) the first time, so tokens outlive a restart of the demo."""
     path = demo_secret_path(database_url, environ)

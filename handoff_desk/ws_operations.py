@@ -39,7 +39,10 @@ def per_operation(handler_class: type) -> type:
     # for no wrapper of its own (several apps in one process still get their own, only slower).
     last: list[_PerOperationSchema] = []
 
-    class PerOperationHandler(handler_class):
+    # (A base chosen at run time: mypy cannot type it, and takes it for Any.)
+    class PerOperationHandler(handler_class):  # type: ignore[misc]
+        schema: Any
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             if not last or last[0]._schema is not self.schema:

@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import EventKind, Role
 from db.models import Account, User
@@ -39,7 +40,9 @@ def _check_password(password: str) -> str:
     return password
 
 
-async def _new_user(account_id, name: str, email: str, role: Role, password: str) -> User:
+async def _new_user(
+    account_id: uuid.UUID, name: str, email: str, role: Role, password: str
+) -> User:
     return User(
         account_id=account_id,
         name=limits.check_text(name, "name", maximum=limits.NAME_MAX),
@@ -65,7 +68,7 @@ async def create_account(
 
 async def get_account(desk: Desk, viewer: Viewer) -> Account:
     async with desk.db.read() as db:
-        return await db.get(Account, viewer.account_id)
+        return await db.get_one(Account, viewer.account_id)  # the caller's: it exists
 
 
 async def list_users(desk: Desk, viewer: Viewer) -> list[User]:
@@ -90,6 +93,7 @@ async def add_user(
     except IntegrityError:  # the unique (email, account_id): in this account already
         return EmailTaken(user.email)
     except Abort as abort:
+        assert isinstance(abort.outcome, NotPermitted)  # the admin check is all that aborts
         return abort.outcome
     return user
 
@@ -106,7 +110,7 @@ async def deactivate_user(
     return await _change_user(desk, viewer, user_id, active=False)
 
 
-async def _lock_admins_as_one_of_them(session, viewer: Viewer) -> None:
+async def _lock_admins_as_one_of_them(session: AsyncSession, viewer: Viewer) -> None:
     """Lock the account's active admins, and go on only if the caller is still one of them.
 
     The lock makes two admins demoting each other at once see each other's change; the check
@@ -159,11 +163,12 @@ async def _change_user(
                     viewer.account_id, EventKind.ACCESS_CHANGED, actor_id=viewer.user_id
                 )
     except Abort as abort:
+        assert isinstance(abort.outcome, NotPermitted | LastAdmin)
         return abort.outcome
     return user
 
 
-async def _active_admins(db, account_id: uuid.UUID) -> int:
+async def _active_admins(db: AsyncSession, account_id: uuid.UUID) -> int:
     stmt = select(func.count()).where(
         in_account(User, account_id), col(User.role).in_(_ADMIN_ROLES), User.active
     )

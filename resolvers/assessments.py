@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -52,7 +53,7 @@ async def fail_assessment(tx: Tx, handoff: Handoff) -> bool:
     )
 
 
-async def _land(tx: Tx, handoff: Handoff, kind: EventKind, **values) -> bool:
+async def _land(tx: Tx, handoff: Handoff, kind: EventKind, **values: Any) -> bool:
     now = utcnow()
     landed = (
         await tx.session.exec(
@@ -62,7 +63,7 @@ async def _land(tx: Tx, handoff: Handoff, kind: EventKind, **values) -> bool:
                 col(Handoff.assessment_status) == AssessmentStatus.PENDING,
             )
             .values(assessment_updated_at=now, **values)
-            .returning(Handoff.id)
+            .returning(col(Handoff.id))
         )
     ).first()
     if landed is None:

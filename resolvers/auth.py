@@ -221,8 +221,9 @@ def _decode(desk: Desk, token: str) -> tuple[uuid.UUID, uuid.UUID, datetime]:
         raise AuthenticationError("Your token is not valid: log in again") from None
 
 
+# (SQLModel types select() for at most four columns, and declares no __table__; both work.)
 _VIEWER = (
-    select(
+    select(  # type: ignore[call-overload]
         User.id,
         User.account_id,
         User.role,
@@ -232,7 +233,7 @@ _VIEWER = (
         (col(Account.version) + col(User.read_marks)).label("version"),
     )
     .join(Account, col(Account.id) == col(User.account_id))
-    .where(col(User.id) == bindparam("user_id", type_=User.__table__.c.id.type))
+    .where(col(User.id) == bindparam("user_id", type_=User.__table__.c.id.type))  # type: ignore[attr-defined]
 )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, or_
-from sqlmodel import col, select
+from sqlalchemy import Executable, Select, and_, func, or_
+from sqlalchemy.orm import Mapped
+from sqlmodel import SQLModel, col, select
 
 from db.models import (
     AccountEvent,
@@ -27,6 +29,9 @@ from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer
 from resolvers.tenancy import in_account
 from resolvers.visibility import visible_to
 
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
 
 class Batches:
     """Each method loads a batch of keys for one viewer, answering in the keys' order (None, or
@@ -36,9 +41,10 @@ class Batches:
         self._desk = desk
         self._viewer = viewer
 
-    async def _rows(self, stmt, params: dict | None = None):
+    async def _rows(self, stmt: Executable, params: dict[str, Any] | None = None) -> list[Any]:
         async with self._desk.db.read() as db:
-            return list((await db.exec(stmt, params=params or {})).all())
+            # (SQLModel types exec() for its own selects; it runs SQLAlchemy's just the same.)
+            return list((await db.exec(stmt, params=params or {})).all())  # type: ignore[call-overload]
 
     async def users(self, ids: Sequence[uuid.UUID]) -> list[User | None]:
         rows = await self._rows(
@@ -62,11 +68,11 @@ class Batches:
     ) -> list[list[SessionMessage]]:
         # Callers pass ids of sessions they already loaded through the account-scoped loader.
         numbered = _numbered(
-            select(SessionMessage.id, SessionMessage.session_id.label("key")),
-            SessionMessage.session_id,
+            select(SessionMessage.id, col(SessionMessage.session_id).label("key")),
+            col(SessionMessage.session_id),
             col(SessionMessage.position),
         ).where(col(SessionMessage.session_id).in_({k for k, _ in keys}))
-        return await self._windows(SessionMessage, numbered, keys, SessionMessage.id)
+        return await self._windows(SessionMessage, numbered, keys, col(SessionMessage.id))
 
     async def snapshot_messages(
         self, keys: Sequence[tuple[uuid.UUID, Window]]
@@ -75,23 +81,29 @@ class Batches:
         handoff kept, numbered per handoff (two handoffs of one session see different ones)."""
         numbered = (
             _numbered(
-                select(SessionMessage.id, Handoff.id.label("key")),
-                Handoff.id,
+                select(SessionMessage.id, col(Handoff.id).label("key")),
+                col(Handoff.id),
                 col(SessionMessage.position),
             )
             .select_from(Handoff)
             .join(
                 SessionMessage,
                 and_(
-                    SessionMessage.session_id == Handoff.session_id,
-                    SessionMessage.position <= Handoff.snapshot_through,
+                    col(SessionMessage.session_id) == col(Handoff.session_id),
+                    col(SessionMessage.position) <= col(Handoff.snapshot_through),
                 ),
             )
             .where(col(Handoff.id).in_({k for k, _ in keys}), visible_to(self._viewer))
         )
-        return await self._windows(SessionMessage, numbered, keys, SessionMessage.id)
+        return await self._windows(SessionMessage, numbered, keys, col(SessionMessage.id))
 
-    async def _windows(self, entity, numbered, keys, id_column) -> list[list]:
+    async def _windows(
+        self,
+        entity: type[SQLModel],
+        numbered: Select[*tuple[Any, ...]],
+        keys: Sequence[tuple[uuid.UUID, Window]],
+        id_column: Mapped[uuid.UUID],
+    ) -> list[list[Any]]:
         """One statement for every key's window: rows numbered from both ends within their key,
         kept if some key's window takes them, then picked per key."""
         inner = numbered.subquery()
@@ -107,8 +119,8 @@ class Batches:
 
     async def history(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[AccountEvent]]:
         numbered = _numbered(
-            select(AccountEvent.seq.label("id"), AccountEvent.handoff_id.label("key")),
-            AccountEvent.handoff_id,
+            select(col(AccountEvent.seq).label("id"), col(AccountEvent.handoff_id).label("key")),
+            col(AccountEvent.handoff_id),
             col(AccountEvent.seq),
         ).where(
             in_account(AccountEvent, self._viewer),
@@ -137,8 +149,8 @@ class Batches:
         # The first `size` per session (visible ones only), numbered in one statement.
         inner = (
             _numbered(
-                select(Handoff.id, Handoff.session_id.label("key")),
-                Handoff.session_id,
+                select(Handoff.id, col(Handoff.session_id).label("key")),
+                col(Handoff.session_id),
                 col(Handoff.created_at),
                 col(Handoff.id),
             )
@@ -165,7 +177,7 @@ class Batches:
         by_id = {view.id: view for view in views}
         return [by_id.get(i) for i in ids]
 
-    async def snapshots(self, handoff_ids: Sequence[uuid.UUID]) -> list[dict | None]:
+    async def snapshots(self, handoff_ids: Sequence[uuid.UUID]) -> list[dict[str, Any] | None]:
         rows = await self._rows(
             select(Handoff.id, Handoff.snapshot).where(
                 col(Handoff.id).in_(handoff_ids), visible_to(self._viewer)
@@ -174,7 +186,9 @@ class Batches:
         by_id = dict(rows)
         return [by_id.get(i) for i in handoff_ids]
 
-    async def escalation_packages(self, session_ids: Sequence[uuid.UUID]) -> list[dict | None]:
+    async def escalation_packages(
+        self, session_ids: Sequence[uuid.UUID]
+    ) -> list[dict[str, Any] | None]:
         rows = await self._rows(
             select(TroubleshootingSession.id, TroubleshootingSession.escalation_package).where(
                 col(TroubleshootingSession.id).in_(session_ids),
@@ -185,7 +199,9 @@ class Batches:
         return [by_id.get(i) for i in session_ids]
 
 
-def _numbered(stmt, partition, *order):
+def _numbered(
+    stmt: Select[*tuple[Any, ...]], partition: Mapped[Any], *order: Mapped[Any]
+) -> Select[*tuple[Any, ...]]:
     """`stmt` with each row's place in its partition counted from the start and from the end."""
     return stmt.add_columns(
         func.row_number().over(partition_by=partition, order_by=order).label("from_start"),
@@ -195,9 +211,9 @@ def _numbered(stmt, partition, *order):
     )
 
 
-def _picked(rows, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list]:
+def _picked(rows: list[Any], keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[Any]]:
     """Rows (entity, key, from_start, from_end) in order, picked per (key, window)."""
-    groups: dict = defaultdict(list)
+    groups: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for row in rows:
         groups[row[1]].append(row)
     return [
@@ -206,8 +222,8 @@ def _picked(rows, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list]:
     ]
 
 
-def _grouped(rows, keys, key_of) -> list[list]:
-    groups: dict = defaultdict(list)
+def _grouped(rows: list[_V], keys: list[_K], key_of: Callable[[_V], _K]) -> list[list[_V]]:
+    groups: dict[_K, list[_V]] = defaultdict(list)
     for row in rows:
         groups[key_of(row)].append(row)
     return [groups.get(k, []) for k in keys]

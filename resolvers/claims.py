@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
+from sqlalchemy import ColumnElement, Row
 from sqlmodel import col, select, update
 
 from db.enums import EventKind, HandoffIntent, SessionStatus
@@ -17,11 +19,11 @@ from resolvers.tenancy import in_account
 from resolvers.unread import mark_seen
 
 
-def _escalation(viewer: Viewer, handoff_id: uuid.UUID):
+def _escalation(viewer: Viewer, handoff_id: uuid.UUID) -> ColumnElement[bool]:
     return (
-        (Handoff.id == handoff_id)
+        (col(Handoff.id) == handoff_id)
         & in_account(Handoff, viewer)
-        & (Handoff.intent == HandoffIntent.ESCALATE)
+        & (col(Handoff.intent) == HandoffIntent.ESCALATE)
     )
 
 
@@ -55,7 +57,9 @@ async def claim_handoff(
             return NotFound("handoff")
         if handoff.claimed_by_id == viewer.user_id:
             return handoff  # the win, or the winner's repeated claim: a harmless no-op
-        claimer = await tx.session.get(User, handoff.claimed_by_id)
+        # Claimed by another: the claim we lost to, or the one we found under the row lock.
+        assert handoff.claimed_by_id is not None and handoff.claimed_at is not None
+        claimer = await tx.session.get_one(User, handoff.claimed_by_id)
         return AlreadyClaimed(handoff=handoff, claimer=claimer, claimed_at=handoff.claimed_at)
 
 
@@ -76,16 +80,18 @@ async def _still_may_claim(tx: Tx, viewer: Viewer) -> bool:
     return role is not None and allows(role, Capability.CLAIM)
 
 
-async def _claim_if_free(tx: Tx, viewer: Viewer, handoff_id: uuid.UUID, now):
+async def _claim_if_free(
+    tx: Tx, viewer: Viewer, handoff_id: uuid.UUID, now: datetime
+) -> Row[uuid.UUID] | None:
     """One conditional update, no read-then-write window: on PostgreSQL a concurrent claimer
     waits for the winner's row lock, re-checks `claimed_by_id IS NULL` and matches nothing;
     SQLite runs write transactions one at a time. The won row's session id, or None."""
     return (
         await tx.session.exec(
             update(Handoff)
-            .where(_escalation(viewer, handoff_id), Handoff.claimed_by_id.is_(None))
+            .where(_escalation(viewer, handoff_id), col(Handoff.claimed_by_id).is_(None))
             .values(claimed_by_id=viewer.user_id, claimed_at=now)
-            .returning(Handoff.session_id)
+            .returning(col(Handoff.session_id))
         )
     ).first()
 
@@ -115,7 +121,9 @@ async def release_handoff(
         return handoff
 
 
-async def release_claims_of(tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID, actor_id) -> int:
+async def release_claims_of(
+    tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID, actor_id: uuid.UUID
+) -> int:
     """Give back every open claim the user holds (deactivated or demoted), each with its RELEASED
     event; claims whose session has moved on stay as history. How many were given back."""
     held = (
@@ -193,11 +201,11 @@ async def _locked_session(tx: Tx, session_id: uuid.UUID) -> TroubleshootingSessi
     return (await tx.session.exec(stmt)).one()
 
 
-async def _take_over_session(tx: Tx, viewer: Viewer, session_id: uuid.UUID, now) -> None:
+async def _take_over_session(tx: Tx, viewer: Viewer, session_id: uuid.UUID, now: datetime) -> None:
     """The claimer works the session from now on."""
     await tx.session.exec(
         update(TroubleshootingSession)
-        .where(TroubleshootingSession.id == session_id)
+        .where(col(TroubleshootingSession.id) == session_id)
         .values(status=SessionStatus.ACTIVE, assignee_id=viewer.user_id, updated_at=now)
     )
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlmodel import update
+from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
 from db.enums import EventKind, JobKind
 from db.models import Account, AccountEvent, Job
 from db.types import utcnow
+from resolvers.outcomes import Failure
 
 
 class Notifier(Protocol):
@@ -111,11 +112,11 @@ class Tx:
         locks the account's counter row, and taking that lock last keeps writers deadlock-free."""
         bump = (
             update(Account)
-            .where(Account.id == account_id)
+            .where(col(Account.id) == account_id)
             .values(last_seq=Account.last_seq + 1)
-            .returning(Account.last_seq)
+            .returning(col(Account.last_seq))
         )
-        seq = (await self.session.exec(bump)).scalar_one()
+        seq: int = (await self.session.exec(bump)).scalar_one()
         self.touched.add(account_id)
         self.session.add(
             AccountEvent(
@@ -138,7 +139,7 @@ class Tx:
 class Abort(Exception):
     """Raised inside a transaction to roll it back and answer with `outcome` instead."""
 
-    def __init__(self, outcome: object) -> None:
+    def __init__(self, outcome: Failure) -> None:
         super().__init__(outcome)
         self.outcome = outcome
 
@@ -150,7 +151,9 @@ async def transaction(desk: Desk) -> AsyncIterator[Tx]:
         yield tx
         for account_id in sorted(tx.touched):  # the account row is locked last, in one order
             await session.exec(
-                update(Account).where(Account.id == account_id).values(version=Account.version + 1)
+                update(Account)
+                .where(col(Account.id) == account_id)
+                .values(version=Account.version + 1)
             )
     # Committed: only now may anyone hear of it.
     for account_id, seq in tx.last_seq.items():

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import EventKind
 from db.models import Account, AccountEvent, Handoff, User
@@ -72,7 +73,8 @@ async def events_after(
         views = handoff_views().where(
             col(Handoff.id).in_(handoff_ids), col(Handoff.account_id) == account_id
         )
-        handoffs = {v.id: v for v in to_views((await db.exec(views, params=_NOBODY)).all())}
+        # (SQLModel types exec() for its own selects; it runs SQLAlchemy's just the same.)
+        handoffs = {v.id: v for v in to_views((await db.exec(views, params=_NOBODY)).all())}  # type: ignore[call-overload]
         read_by = await readers(db, handoff_ids)
         actor_ids = list({e.actor_id for e in events if e.actor_id is not None})
         actors = select(*(getattr(User, f) for f in UserView.__dataclass_fields__)).where(
@@ -86,14 +88,14 @@ async def events_after(
             actor=users.get(e.actor_id),
             read_by=read_by[e.handoff_id],
         )
-        if e.kind != EventKind.ACCESS_CHANGED
+        if e.kind != EventKind.ACCESS_CHANGED and e.handoff_id is not None
         else LoggedEvent(event=e, handoff=None, actor=None, read_by=frozenset(), standing=standing)
         for e in events
         if e.handoff_id in handoffs or e.kind == EventKind.ACCESS_CHANGED
     ]
 
 
-async def _standing(db, account_id: uuid.UUID) -> Mapping[uuid.UUID, Standing]:
+async def _standing(db: AsyncSession, account_id: uuid.UUID) -> Mapping[uuid.UUID, Standing]:
     rows = await db.exec(
         select(User.id, User.role, User.active).where(col(User.account_id) == account_id)
     )
@@ -140,5 +142,7 @@ async def live_events(
                 on_access_change(logged.standing)
             elif not still_allowed(viewer, logged.standing):
                 raise AccessRevoked("your access changed: reconnect")
-        elif logged.event.kind in kinds and (handoff_id is None or logged.handoff.id == handoff_id):
+        elif logged.event.kind in kinds and (
+            handoff_id is None or (logged.handoff is not None and logged.handoff.id == handoff_id)
+        ):
             yield logged

@@ -6,12 +6,15 @@ escalation package) are left out; they load on demand."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import Handoff, TroubleshootingSession, User
 from resolvers.auth import Viewer
@@ -59,7 +62,7 @@ class HandoffView:
     assessment_status: str
     assessment_summary: str | None
     assessment_likely_cause: str | None
-    assessment_suggested_steps: list | None
+    assessment_suggested_steps: list[str] | None
     assessment_confidence: str | None
     assessment_updated_at: datetime | None
     claimed_by_id: uuid.UUID | None
@@ -96,11 +99,11 @@ _creator = aliased(User, name="creator")
 _claimer = aliased(User, name="claimer")
 
 
-def viewer_params(viewer: Viewer) -> dict:
+def viewer_params(viewer: Viewer) -> dict[str, Any]:
     return {"viewer_id": viewer.user_id}
 
 
-def handoff_views() -> Select:
+def handoff_views() -> Select[*tuple[Any, ...]]:
     """The joined select, built once; callers add WHERE, ORDER BY and LIMIT, and execute it with
     `viewer_params(viewer)`. Tenancy is the callers': every use filters `Handoff.account_id`
     (see `visible_to`)."""
@@ -115,9 +118,9 @@ def handoff_views() -> Select:
     return (
         select(*columns)
         .select_from(Handoff)
-        .join(TroubleshootingSession, TroubleshootingSession.id == Handoff.session_id)
-        .join(_creator, _creator.id == Handoff.created_by_id)
-        .outerjoin(_claimer, _claimer.id == Handoff.claimed_by_id)
+        .join(TroubleshootingSession, col(TroubleshootingSession.id) == col(Handoff.session_id))
+        .join(_creator, col(_creator.id) == col(Handoff.created_by_id))
+        .outerjoin(_claimer, col(_claimer.id) == col(Handoff.claimed_by_id))
     )
 
 
@@ -126,7 +129,7 @@ _N_SESSION = len(_SESSION_FIELDS)
 _N_USER = len(_USER_FIELDS)
 
 
-def to_views(rows) -> list[HandoffView]:
+def to_views(rows: Iterable[Sequence[Any]]) -> list[HandoffView]:
     views = []
     s0 = _N_HANDOFF + 1
     c0 = s0 + _N_SESSION
@@ -134,7 +137,8 @@ def to_views(rows) -> list[HandoffView]:
     for row in rows:
         claimer = UserView(*row[k0 : k0 + _N_USER]) if row[k0] is not None else None
         views.append(
-            HandoffView(
+            # (mypy takes the starred row for every field, and counts the others as too many.)
+            HandoffView(  # type: ignore[call-arg]
                 *row[:_N_HANDOFF],
                 not row[_N_HANDOFF],  # unread: no read mark
                 SessionView(*row[s0:c0]),
@@ -145,7 +149,10 @@ def to_views(rows) -> list[HandoffView]:
     return views
 
 
-async def views_by_id(db, viewer: Viewer, ids) -> dict[uuid.UUID, HandoffView]:
+async def views_by_id(
+    db: AsyncSession, viewer: Viewer, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, HandoffView]:
     stmt = handoff_views().where(col(Handoff.id).in_(list(ids)), visible_to(viewer))
-    rows = (await db.exec(stmt, params=viewer_params(viewer))).all()
+    # (SQLModel types exec() for its own selects; it runs SQLAlchemy's just the same.)
+    rows = (await db.exec(stmt, params=viewer_params(viewer))).all()  # type: ignore[call-overload]
     return {view.id: view for view in to_views(rows)}

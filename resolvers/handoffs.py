@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import (
     AssessmentStatus,
@@ -111,7 +113,7 @@ async def _hand_off(
 
 
 async def snapshot_conversation(
-    db, handoff: Handoff, *, limit: int = caps.MESSAGES.maximum
+    db: AsyncSession, handoff: Handoff, *, limit: int = caps.MESSAGES.maximum
 ) -> list[SessionMessage]:
     """The snapshot's conversation (its last `limit` messages) for work done outside a request,
     such as the assessment."""
@@ -127,7 +129,7 @@ async def snapshot_conversation(
     return list(reversed((await db.exec(stmt)).all()))
 
 
-def session_snapshot(session: TroubleshootingSession, *, taken_at: str) -> dict:
+def session_snapshot(session: TroubleshootingSession, *, taken_at: str) -> dict[str, Any]:
     """The session's fields as they stood at handoff time, kept with the handoff whatever
     happens later. The conversation is kept as a position (`Handoff.snapshot_through`)."""
     return {
@@ -141,7 +143,7 @@ def session_snapshot(session: TroubleshootingSession, *, taken_at: str) -> dict:
     }
 
 
-def conversation_path(messages: list[SessionMessage]) -> list[dict]:
+def conversation_path(messages: list[SessionMessage]) -> list[dict[str, Any]]:
     """The path the conversation took: each turn's speaker and its opening line."""
     path = []
     for m in messages:

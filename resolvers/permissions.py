@@ -6,10 +6,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from enum import Enum, auto
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from db.enums import Role
+from db.models import TroubleshootingSession
 from resolvers.outcomes import NotPermitted
+
+if TYPE_CHECKING:  # (resolvers.auth imports this module)
+    from resolvers.auth import Viewer
 
 
 class Capability(Enum):
@@ -48,7 +52,7 @@ def roles_with(capability: Capability) -> tuple[Role, ...]:
     return tuple(role for role, grants in _GRANTS.items() if capability in grants)
 
 
-def may_work(viewer, session) -> bool:
+def may_work(viewer: Viewer, session: TroubleshootingSession) -> bool:
     """The engineer a session is assigned to works it; an admin may step in."""
     return viewer.can(Capability.STEP_IN) or session.assignee_id == viewer.user_id
 

@@ -8,8 +8,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import Boolean, Integer, Select, bindparam, func, tuple_
+from sqlalchemy import Boolean, ColumnElement, Integer, Select, bindparam, func, tuple_
 from sqlmodel import col, select
 
 from db.enums import HandoffIntent
@@ -93,17 +94,18 @@ def decode_cursor(cursor: str) -> tuple[int, int, datetime, uuid.UUID]:
     return key
 
 
-_ACCOUNT_ID = bindparam("account_id", type_=Handoff.__table__.c.account_id.type)
+# (SQLModel's types declare no __table__; SQLAlchemy's declarative mapping adds it.)
+_ACCOUNT_ID = bindparam("account_id", type_=Handoff.__table__.c.account_id.type)  # type: ignore[attr-defined]
 _AFTER = (
     bindparam("after_unclaimed", type_=Boolean()),
     bindparam("after_rank", type_=Integer()),
     bindparam("after_created_at", type_=UTCDateTime()),
-    bindparam("after_id", type_=Handoff.__table__.c.id.type),
+    bindparam("after_id", type_=Handoff.__table__.c.id.type),  # type: ignore[attr-defined]
 )
 
 
-def _in_queue(status: QueueFilter) -> list:
-    clauses = [in_account(Handoff, _ACCOUNT_ID), Handoff.intent == HandoffIntent.ESCALATE]
+def _in_queue(status: QueueFilter) -> list[ColumnElement[bool]]:
+    clauses = [in_account(Handoff, _ACCOUNT_ID), col(Handoff.intent) == HandoffIntent.ESCALATE]
     if status is QueueFilter.UNCLAIMED:
         clauses.append(col(Handoff.claimed_by_id).is_(None))
     elif status is QueueFilter.CLAIMED:
@@ -111,14 +113,14 @@ def _in_queue(status: QueueFilter) -> list:
     return clauses
 
 
-def _page(status: QueueFilter, after: bool) -> Select:
+def _page(status: QueueFilter, after: bool) -> Select[*tuple[Any, ...]]:
     page = handoff_views().where(*_in_queue(status))
     if after:
         page = page.where(tuple_(*_sort_key) < tuple_(*_AFTER))
     return page.order_by(*(k.desc() for k in _sort_key)).limit(bindparam("limit"))
 
 
-def _counts(status: QueueFilter) -> Select:
+def _counts(status: QueueFilter) -> Select[int, int]:
     """The queue's size, and how many of it the caller has read."""
     where = _in_queue(status)
     total = select(func.count()).select_from(Handoff).where(*where)
@@ -159,7 +161,7 @@ async def handoff_queue(
 
 async def mark_handoff_seen(
     desk: Desk, viewer: Viewer, handoff_id: uuid.UUID
-) -> Handoff | NotFound:
+) -> HandoffView | NotFound:
     """Opening an escalation clears the caller's unread mark (and only theirs)."""
     handoff = await get_handoff(desk, viewer, handoff_id)
     if handoff is None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import Confidence, IntakeType, MessageRole, SessionStatus
 from db.models import SessionMessage, TroubleshootingSession
@@ -19,7 +21,9 @@ from resolvers.tenancy import in_account
 _OPEN = (SessionStatus.ACTIVE, SessionStatus.PAUSED)
 
 
-async def get_session(desk: Desk, viewer: Viewer, session_id: uuid.UUID):
+async def get_session(
+    desk: Desk, viewer: Viewer, session_id: uuid.UUID
+) -> TroubleshootingSession | None:
     async with desk.db.read() as db:
         return (
             await db.exec(
@@ -98,7 +102,7 @@ async def add_message(
                 session.status,
             )
         # The position comes from a counter bumped in this transaction: never two at one place.
-        values: dict = {
+        values: dict[str, Any] = {
             "message_count": TroubleshootingSession.message_count + 1,
             "updated_at": utcnow(),
             # A parked session waits on the customer; their reply (or ours) resumes it.
@@ -106,12 +110,12 @@ async def add_message(
         }
         if confidence_tier is not None:
             values["confidence_tier"] = confidence_tier
-        position = (
+        position: int = (
             await tx.session.exec(
                 update(TroubleshootingSession)
-                .where(TroubleshootingSession.id == session.id)
+                .where(col(TroubleshootingSession.id) == session.id)
                 .values(**values)
-                .returning(TroubleshootingSession.message_count)
+                .returning(col(TroubleshootingSession.message_count))
             )
         ).scalar_one()
         message = SessionMessage(
@@ -142,7 +146,9 @@ async def resolve_session(
     return session
 
 
-async def locked_session(db, viewer: Viewer, session_id: uuid.UUID):
+async def locked_session(
+    db: AsyncSession, viewer: Viewer, session_id: uuid.UUID
+) -> TroubleshootingSession | None:
     """The caller's account's session, locked for this transaction (PostgreSQL row lock; SQLite
     write transactions are already exclusive)."""
     stmt = (

@@ -22,4 +22,5 @@ def in_account(
 ) -> ColumnElement[bool]:
     """`entity`'s rows of `account` (a viewer's own, an account id, or a bound parameter)."""
     account_id = getattr(account, "account_id", account)  # a viewer's, or the id itself
-    return entity.account_id == account_id
+    condition: ColumnElement[bool] = entity.account_id == account_id
+    return condition

@@ -21,9 +21,11 @@ import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select
-from sqlmodel import delete
+from sqlalchemy.orm import Mapped
+from sqlmodel import col, delete
 
 from db.models import LoginAttempt
 from db.types import utcnow
@@ -37,6 +39,10 @@ class Throttled:
     retry_after_seconds: int
 
 
+class _Peer(Protocol):
+    host: str  # what an ASGI request's `client` has
+
+
 @dataclass(frozen=True)
 class Attempt:
     """A login attempt written down and not throttled; its password may be checked now."""
@@ -45,11 +51,11 @@ class Attempt:
     email_key: str
 
 
-def client_address(request) -> str | None:
+def client_address(request: object) -> str | None:
     """The caller's address from the ASGI scope (uvicorn fills it from X-Forwarded-For, for
     trusted proxies only). An IPv6 client is counted by its /64: one host usually holds all of
     it, so counting single addresses would let it rotate through billions."""
-    client = getattr(request, "client", None)
+    client: _Peer | None = getattr(request, "client", None)
     if client is None or not client.host:
         return None
     try:
@@ -74,11 +80,13 @@ async def begin(desk: Desk, email: str, address: str | None) -> Attempt | Thrott
     """Write the attempt down; Throttled if the failures before it exceed a limit."""
     settings = desk.settings
     email_key = _key(desk, "email", email)
-    limits = [(LoginAttempt.email_key, email_key, settings.login_max_failures)]
+    limits: list[tuple[Mapped[str | None], str, int]] = [
+        (col(LoginAttempt.email_key), email_key, settings.login_max_failures)
+    ]
     address_key = _key(desk, "address", address) if address is not None else None
     if address_key is not None:
         limits.append(
-            (LoginAttempt.address_key, address_key, settings.login_max_failures_per_address)
+            (col(LoginAttempt.address_key), address_key, settings.login_max_failures_per_address)
         )
     limits = [(column, key, most) for column, key, most in limits if most > 0]
     if not limits:
@@ -89,9 +97,12 @@ async def begin(desk: Desk, email: str, address: str | None) -> Attempt | Thrott
         if not desk.db.is_sqlite:  # (SQLite's writers are serialized already)
             # Attempts commit one at a time, so ids are in commit order: counting the ids below
             # its own, an attempt sees every attempt before it, even one still being checked.
-            await session.exec(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
+            # (SQLModel types exec() for its own selects; it runs SQLAlchemy's just the same.)
+            await session.exec(select(func.pg_advisory_xact_lock(_LOCK_KEY)))  # type: ignore[call-overload]
         # Attempts that left the window count no more; dropping them keeps the table small.
-        await session.exec(delete(LoginAttempt).where(LoginAttempt.attempted_at <= now - window))
+        await session.exec(
+            delete(LoginAttempt).where(col(LoginAttempt.attempted_at) <= now - window)
+        )
         attempt = LoginAttempt(email_key=email_key, address_key=address_key, attempted_at=now)
         session.add(attempt)
         await session.flush()
@@ -102,13 +113,13 @@ async def begin(desk: Desk, email: str, address: str | None) -> Attempt | Thrott
         for column, key, most in limits:
             # The failure that, once out of the window, leaves fewer than `most` before us.
             oldest_that_counts = await conn.scalar(
-                select(LoginAttempt.attempted_at)
+                select(col(LoginAttempt.attempted_at))
                 .where(
                     column == key,
-                    LoginAttempt.attempted_at > now - window,
-                    LoginAttempt.id < attempt_id,
+                    col(LoginAttempt.attempted_at) > now - window,
+                    col(LoginAttempt.id) < attempt_id,
                 )
-                .order_by(LoginAttempt.attempted_at.desc(), LoginAttempt.id.desc())
+                .order_by(col(LoginAttempt.attempted_at).desc(), col(LoginAttempt.id).desc())
                 .offset(most - 1)
                 .limit(1)
             )
@@ -118,7 +129,7 @@ async def begin(desk: Desk, email: str, address: str | None) -> Attempt | Thrott
     if retry_after <= 0:
         return Attempt(id=attempt_id, email_key=email_key)
     async with desk.db.write() as session:
-        await session.exec(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
+        await session.exec(delete(LoginAttempt).where(col(LoginAttempt.id) == attempt_id))
     return Throttled(retry_after_seconds=max(1, math.ceil(retry_after)))
 
 
@@ -127,4 +138,6 @@ async def succeeded(desk: Desk, attempt: Attempt) -> None:
     if attempt.id is None:
         return
     async with desk.db.write() as session:
-        await session.exec(delete(LoginAttempt).where(LoginAttempt.email_key == attempt.email_key))
+        await session.exec(
+            delete(LoginAttempt).where(col(LoginAttempt.email_key) == attempt.email_key)
+        )

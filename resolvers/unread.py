@@ -14,31 +14,34 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func
+from sqlalchemy import ColumnElement, bindparam, exists, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from db.models import Handoff, HandoffSeen, User
 from db.types import utcnow
 
 # Whose marks a prepared statement reads: bound per request, so statements are built once.
-VIEWER_ID = bindparam("viewer_id", type_=Handoff.__table__.c.id.type)
+# (SQLModel's types declare no __table__; SQLAlchemy's declarative mapping adds it.)
+VIEWER_ID = bindparam("viewer_id", type_=Handoff.__table__.c.id.type)  # type: ignore[attr-defined]
 
 
-async def mark_seen(db, user_id: uuid.UUID, handoff_id: uuid.UUID) -> bool:
+async def mark_seen(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID) -> bool:
     """Idempotent: the first time a user saw it is kept. True if this is the first time."""
-    insert = pg_insert if db.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     stmt = (
         insert(HandoffSeen)
         .values(user_id=user_id, handoff_id=handoff_id, seen_at=utcnow())
         .on_conflict_do_nothing(index_elements=["user_id", "handoff_id"])
-        .returning(HandoffSeen.handoff_id)
+        .returning(col(HandoffSeen.handoff_id))
     )
     return (await db.exec(stmt)).first() is not None
 
 
-async def mark_read(db, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
+async def mark_read(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
     """The user opened it: mark it, and move the user's read-mark count if the mark is new (a
     repeated mark changes no answer, so it moves nothing)."""
     if await mark_seen(db, user_id, handoff_id):
@@ -52,12 +55,14 @@ def seen_flag() -> ColumnElement[bool]:
     key), not joined for the whole account."""
     return (
         exists()
-        .where(HandoffSeen.handoff_id == Handoff.id, HandoffSeen.user_id == VIEWER_ID)
+        .where(
+            col(HandoffSeen.handoff_id) == col(Handoff.id), col(HandoffSeen.user_id) == VIEWER_ID
+        )
         .label("seen")
     )
 
 
-def read_count(*where: ColumnElement[bool]) -> Select:
+def read_count(*where: ColumnElement[bool]) -> SelectOfScalar[int]:
     """How many handoffs matching `where` VIEWER_ID has read: their marks are a range of one
     index, where probing a mark per handoff would cost one lookup per row."""
     return (
@@ -68,7 +73,9 @@ def read_count(*where: ColumnElement[bool]) -> Select:
     )
 
 
-async def readers(db, handoff_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
+async def readers(
+    db: AsyncSession, handoff_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, frozenset[uuid.UUID]]:
     """Who has seen each handoff: one read for the subscribers of a batch of events."""
     stmt = select(HandoffSeen.handoff_id, HandoffSeen.user_id).where(
         col(HandoffSeen.handoff_id).in_(handoff_ids)

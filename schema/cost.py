@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
@@ -165,7 +166,8 @@ def _field_cost(
         field_type = fields[name].type
     cost = multiplier
     named = get_named_type(field_type)
-    if is_leaf_type(named):
+    # (named is never None: every schema has __Schema and __Type.)
+    if named is None or is_leaf_type(named):
         return cost  # a scalar list costs no more than one scalar
     key = f"{parent.name}.{name}"
     inner = multiplier
@@ -214,7 +216,9 @@ def query_cost_rule(max_cost: int) -> type[ValidationRule]:
         def enter_operation_definition(self, node: OperationDefinitionNode, *_args) -> None:
             document = self.context.document
             fragments = {
-                d.name.value: d for d in document.definitions if hasattr(d, "type_condition")
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
             }
             cost = operation_cost(self.context.schema, node, fragments)
             if cost > max_cost:

@@ -17,10 +17,10 @@ import hashlib
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import GraphQLError, OperationType, parse
-from graphql.language import DocumentNode, OperationDefinitionNode
+from graphql.language import DocumentNode, OperationDefinitionNode, Token
 
 # What an entry costs besides its value: the OrderedDict's slot and links, the digest's bytes
 # object, the (value, size) pair. Measured with tracemalloc at about 200 bytes; rounded up.
@@ -31,6 +31,7 @@ ENTRY_OVERHEAD = 256
 _BYTES_PER_TOKEN = 1200
 
 _MISSING = object()
+_F = TypeVar("_F", bound=Callable[..., Any])
 _live: weakref.WeakSet[BoundedCache] = weakref.WeakSet()
 
 
@@ -113,7 +114,7 @@ def live_caches() -> list[BoundedCache]:
     return list(_live)
 
 
-def memoized(cache: BoundedCache, size: Callable[[Any], int]):
+def memoized(cache: BoundedCache, size: Callable[[Any], int]) -> Callable[[_F], _F]:
     """`functools.lru_cache` for functions of a document (and other small arguments), with the
     discipline above: keyed by a digest of the arguments, values charged `size(value)` bytes."""
 
@@ -127,7 +128,7 @@ def memoized(cache: BoundedCache, size: Callable[[Any], int]):
                 cache.put(key, value, size(value))
             return value
 
-        wrapper.cache = cache
+        wrapper.cache = cache  # type: ignore[attr-defined]  # (a function takes attributes)
         return wrapper
 
     return decorate
@@ -142,7 +143,7 @@ def document_size(document: DocumentNode) -> int:
     if loc is None:
         return 64 * 1024  # parsed without locations: nothing to measure by; never the desk's
     tokens = 0
-    token = loc.start_token
+    token: Token | None = loc.start_token
     while token is not None:  # at most the token limit, comments included
         tokens += 1
         token = token.next

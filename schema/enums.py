@@ -7,22 +7,34 @@ import strawberry
 from db import enums
 from resolvers.queue import QueueFilter
 
-Role = strawberry.enum(enums.Role, name="Role")
-SessionStatus = strawberry.enum(enums.SessionStatus, name="SessionStatus")
-IntakeType = strawberry.enum(enums.IntakeType, name="IntakeType")
-MessageRole = strawberry.enum(enums.MessageRole, name="MessageRole")
-Confidence = strawberry.enum(enums.Confidence, name="Confidence")
-HandoffIntent = strawberry.enum(enums.HandoffIntent, name="HandoffIntent")
-Priority = strawberry.enum(enums.Priority, name="Priority")
-AssessmentStatus = strawberry.enum(enums.AssessmentStatus, name="AssessmentStatus")
+# strawberry.enum makes the class it is given a GraphQL enum, and returns it: these names are
+# the db's classes themselves (so that annotations may use them).
+Role = enums.Role
+SessionStatus = enums.SessionStatus
+IntakeType = enums.IntakeType
+MessageRole = enums.MessageRole
+Confidence = enums.Confidence
+HandoffIntent = enums.HandoffIntent
+Priority = enums.Priority
+AssessmentStatus = enums.AssessmentStatus
+strawberry.enum(Role, name="Role")
+strawberry.enum(SessionStatus, name="SessionStatus")
+strawberry.enum(IntakeType, name="IntakeType")
+strawberry.enum(MessageRole, name="MessageRole")
+strawberry.enum(Confidence, name="Confidence")
+strawberry.enum(HandoffIntent, name="HandoffIntent")
+strawberry.enum(Priority, name="Priority")
+strawberry.enum(AssessmentStatus, name="AssessmentStatus")
 # A handoff's history: every kind the event log records but ACCESS_CHANGED, which concerns a user.
-HandoffEventKind = strawberry.enum(
-    StrEnum(  # type: ignore[misc]
+# (mypy cannot type an enum made by the functional API from a computed dict.)
+HandoffEventKind = strawberry.enum(  # type: ignore[call-overload]
+    StrEnum(
         "HandoffEventKind",
         {k.name: k.value for k in enums.EventKind if k is not enums.EventKind.ACCESS_CHANGED},
     ),
     name="HandoffEventKind",
 )
-QueueStatus = strawberry.enum(
-    QueueFilter, name="QueueStatus", description="Which escalations of the queue to list."
+QueueStatus = QueueFilter
+strawberry.enum(
+    QueueStatus, name="QueueStatus", description="Which escalations of the queue to list."
 )

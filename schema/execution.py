@@ -125,7 +125,8 @@ def _basic_field(field_def: GraphQLField, converter) -> StrawberryField | None:
     definition = strawberry_internals.definition(field_def)
     if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
         return None
-    if not is_default_resolver(field_def.resolve) or definition.default_resolver is not getattr:
+    # (Strawberry annotates is_default_resolver for a function; it reads an attribute of any value.)
+    if not is_default_resolver(field_def.resolve) or definition.default_resolver is not getattr:  # type: ignore[arg-type]
         return None
     if converter is None or strawberry_internals.has_exception_handlers(converter, definition):
         return None
@@ -148,7 +149,8 @@ def _field_plan(field_def: GraphQLField | None, node, converter) -> tuple:
     if is_leaf_type(inner):
         names = _enum_names(inner)
         if names is not None:  # the enum class rides along: it keeps the members (and ids)
-            return (ENUM, getter, names, non_null, False, inner.wrapped_cls, attribute)
+            # (_enum_names found Strawberry's enum type, which carries wrapped_cls.)
+            return (ENUM, getter, names, non_null, False, inner.wrapped_cls, attribute)  # type: ignore[union-attr]
         return (LEAF, getter, _serializer(inner), non_null, False, _self_type(inner), attribute)
     if isinstance(inner, GraphQLList):
         item, item_non_null = _unwrap(inner.of_type)

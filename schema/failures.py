@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import assert_never
+from typing import Any, assert_never
 
 import strawberry
 
@@ -11,9 +11,10 @@ from schema import enums, results
 from schema.types import User
 
 
-def failure(outcome: outcomes.Failure, subject_id: str) -> object:
+def failure(outcome: outcomes.Failure, subject_id: str) -> Any:
     """The union member telling `outcome`; `subject_id` is the id the caller named (the session,
-    handoff or user that was not found)."""
+    handoff or user that was not found). (Any: which member depends on the outcome; Strawberry
+    checks that the field's union has it.)"""
     match outcome:
         case outcomes.NotPermitted(message=message):
             return results.NotPermitted(message=message)

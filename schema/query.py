@@ -25,7 +25,9 @@ class Query:
     @strawberry.field(description="The caller.")
     async def me(self, info: Info) -> User:
         viewer = await info.context.viewer()
-        return User.from_row(await info.context.loaders.user.load(viewer.user_id))
+        user = await info.context.loaders.user.load(viewer.user_id)
+        assert user is not None  # authenticated from the database just now
+        return User.from_row(user)
 
     @strawberry.field(description="The caller's account.")
     async def account(self, info: Info) -> Account:

@@ -44,9 +44,10 @@ class _ParserCache(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         with contextlib.suppress(GraphQLError):
-            context.graphql_document = cached_parse(
-                self.cache, context.query, **context.parse_options
-            )
+            if context.query is not None:  # None: a document given parsed already
+                context.graphql_document = cached_parse(
+                    self.cache, context.query, **context.parse_options
+                )
         yield
 
 
@@ -60,6 +61,7 @@ class _ValidationCache(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
+        assert document is not None  # validation follows a parse that succeeded
         key = digest(
             context.query,
             *sorted(context.parse_options.items()),
@@ -109,7 +111,7 @@ def build_schema(limits: Limits | None = None, lean_executor: bool = True) -> st
     parsed = parse_cache(PARSE_CACHE_BYTES, _MAX_ENTRY_BYTES)
     validated = BoundedCache("validation results", VALIDATION_CACHE_BYTES, _MAX_ENTRY_BYTES)
     extensions += [lambda: _ParserCache(parsed), lambda: _ValidationCache(validated)]
-    executor = DeskExecutionContext if lean_executor else None
+    executor: type | None = DeskExecutionContext if lean_executor else None
     if limits is not None and not limits.introspection:
         executor = without_suggestions(executor)
     return strawberry.Schema(

@@ -10,7 +10,7 @@ import strawberry
 
 from db import models
 from resolvers import caps
-from resolvers.handoff_views import HandoffView
+from resolvers.handoff_views import HandoffView, UserView
 from resolvers.handoffs import conversation_path
 from schema import enums
 from schema.context import Context
@@ -50,7 +50,7 @@ class Account:
 
     @classmethod
     def from_row(cls, row: models.Account) -> Account:
-        return cls(id=str(row.id), name=row.name)
+        return cls(id=strawberry.ID(str(row.id)), name=row.name)
 
 
 @strawberry.type
@@ -62,10 +62,10 @@ class User:
     active: bool = shared()
 
     @classmethod
-    def from_row(cls, row: models.User) -> User:
+    def from_row(cls, row: models.User | UserView) -> User:
         """From a user row or a UserView (they share these attributes)."""
         return cls(
-            id=str(row.id),
+            id=strawberry.ID(str(row.id)),
             name=row.name,
             email=row.email,
             role=_ROLE[row.role],
@@ -222,7 +222,7 @@ class Session:
         """From a session row or a SessionView (they share these attributes)."""
         tier = row.confidence_tier
         return cls(
-            id=str(row.id),
+            id=strawberry.ID(str(row.id)),
             problem_summary=row.problem_summary,
             intake_type=_INTAKE_TYPE[row.intake_type],
             intake_content=row.intake_content,
@@ -243,13 +243,17 @@ class Session:
 
     @strawberry.field(metadata=SHARED)
     async def owner(self, info: Info) -> User:
-        return await _user(info, self.owner_id)
+        owner = await _user(info, self.owner_id)
+        assert owner is not None  # a session's users are users of its account
+        return owner
 
     @strawberry.field(
         description="Who works the session now: its owner, or the claimer.", metadata=SHARED
     )
     async def assignee(self, info: Info) -> User:
-        return await _user(info, self.assignee_id)
+        assignee = await _user(info, self.assignee_id)
+        assert assignee is not None  # a session's users are users of its account
+        return assignee
 
     @strawberry.field(description="The conversation, oldest first.", metadata=SHARED)
     async def messages(
@@ -337,7 +341,7 @@ class Handoff:
     @classmethod
     def from_view(cls, view: HandoffView) -> Handoff:
         return cls(
-            id=str(view.id),
+            id=strawberry.ID(str(view.id)),
             intent=_HANDOFF_INTENT[view.intent],
             priority=_PRIORITY[view.priority],
             engineer_notes=view.engineer_notes,
@@ -371,7 +375,9 @@ class Handoff:
 
 async def handoff_by_id(info: Info, handoff_id: uuid.UUID) -> Handoff:
     """A handoff as the caller sees it now (after a mutation committed, or an event)."""
-    return Handoff.from_view(await info.context.loaders.handoff_view.load(handoff_id))
+    view = await info.context.loaders.handoff_view.load(handoff_id)
+    assert view is not None  # the mutation just acted on it, on the caller's behalf
+    return Handoff.from_view(view)
 
 
 @strawberry.type

@@ -12,6 +12,8 @@ uvicorn documents `Config` and `Server.run`/`serve`; what happens between is its
 
 from __future__ import annotations
 
+import socket
+
 import uvicorn
 
 TESTED = "uvicorn>=0.54.0,<0.55"
@@ -26,11 +28,11 @@ class Server(uvicorn.Server):
     async def before_shutdown(self) -> None:
         """Runs as shutdown starts: new connections are refused, open ones are still open."""
 
-    async def startup(self, sockets=None) -> None:
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         self.after_startup()
 
-    async def shutdown(self, sockets=None) -> None:
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:  # first no new connections: none comes back here
             server.close()
         await self.before_shutdown()

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from db.models import Handoff
 from resolvers.assessments import fail_assessment, pending_handoff, store_assessment
-from resolvers.desk import transaction
+from resolvers.desk import Tx, transaction
 from resolvers.handoffs import snapshot_conversation
 from workers.assessors import AssessmentError, AssessmentRequest, Assessor
-from workers.runner import JobRun
+from workers.runner import Handler, JobRun
 
 log = logging.getLogger(__name__)
 
 
-def assessment_job(assessor: Assessor, timeout_seconds: float):
+def assessment_job(assessor: Assessor, timeout_seconds: float) -> Handler:
     async def run(job: JobRun) -> None:
         async with job.desk.db.read() as db:
             handoff = await pending_handoff(db, job.job.subject_id)
@@ -41,14 +42,14 @@ def assessment_job(assessor: Assessor, timeout_seconds: float):
     return run
 
 
-async def give_up_assessment(job: JobRun, tx) -> None:
+async def give_up_assessment(job: JobRun, tx: Tx) -> None:
     """The job failed for good: the escalation shows a failed assessment, not a pending one."""
     handoff = await pending_handoff(tx.session, job.job.subject_id)
     if handoff is not None:
         await fail_assessment(tx, handoff)
 
 
-async def _not_this_time(job: JobRun, handoff, reason: str) -> None:
+async def _not_this_time(job: JobRun, handoff: Handoff, reason: str) -> None:
     async with transaction(job.desk) as tx:
         if job.last_attempt:
             log.warning("assessment of %s failed for good: %s", handoff.id, reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -27,7 +27,9 @@ class AssessmentRequest:
     priority: str
 
     @classmethod
-    def from_snapshot(cls, snapshot: dict, notes: str, priority: str) -> AssessmentRequest:
+    def from_snapshot(
+        cls, snapshot: dict[str, Any], notes: str, priority: str
+    ) -> AssessmentRequest:
         return cls(
             problem_summary=snapshot["problem_summary"],
             intake=snapshot["intake_content"],
@@ -51,7 +53,7 @@ class Assessor(Protocol):
 @dataclass(frozen=True)
 class _Rule:
     name: str
-    pattern: re.Pattern
+    pattern: re.Pattern[str]
     likely_cause: str
     steps: tuple[str, ...]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from email.message import EmailMessage as MimeMessage
+from typing import Any
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
@@ -12,15 +13,15 @@ from sqlmodel import col, select, update
 from db.enums import EmailStatus
 from db.models import EmailMessage
 from db.types import utcnow
-from resolvers.desk import transaction
-from workers.runner import JobRun
+from resolvers.desk import Tx, transaction
+from workers.runner import Handler, JobRun
 
 log = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
 
 
-def email_job(smtp_url: str, sender: str):
+def email_job(smtp_url: str, sender: str) -> Handler:
     async def run(job: JobRun) -> None:
         async with job.desk.db.read() as db:
             email = (
@@ -83,7 +84,7 @@ async def _not_sent(job: JobRun, email: EmailMessage, reason: str) -> None:
             await job.retry(tx, reason)
 
 
-async def give_up_email(job: JobRun, tx) -> None:
+async def give_up_email(job: JobRun, tx: Tx) -> None:
     await tx.session.exec(
         update(EmailMessage)
         .where(col(EmailMessage.id) == job.job.subject_id)
@@ -91,7 +92,7 @@ async def give_up_email(job: JobRun, tx) -> None:
     )
 
 
-async def _update(tx, email: EmailMessage, **values) -> None:
+async def _update(tx: Tx, email: EmailMessage, **values: Any) -> None:
     await tx.session.exec(
         update(EmailMessage).where(col(EmailMessage.id) == email.id).values(**values)
     )

@@ -11,6 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from db.engine import unavailable
 from db.enums import JobKind, JobState
@@ -42,7 +43,7 @@ class JobRun:
         return self.job.attempts >= self.max_attempts
 
     def backoff(self) -> float:
-        return self.worker.retry_base_seconds * 2 ** (self.job.attempts - 1)
+        return self.worker.retry_base_seconds * 2.0 ** (self.job.attempts - 1)
 
     async def done(self, tx: Tx) -> None:
         await self._settle(tx, JobState.DONE)
@@ -53,7 +54,7 @@ class JobRun:
     async def retry(self, tx: Tx, error: str) -> None:
         await self._settle(tx, JobState.PENDING, error=error, retry_in=self.backoff())
 
-    async def _settle(self, tx: Tx, state: JobState, **kwargs) -> None:
+    async def _settle(self, tx: Tx, state: JobState, **kwargs: Any) -> None:
         if not await settle_job(tx.session, self.job, state, **kwargs):
             raise LeaseLost(str(self.job.id))
 
@@ -79,8 +80,8 @@ class Worker:
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._slots: list[asyncio.Task] = []
-        self._in_flight: dict[asyncio.Task, LeasedJob] = {}
+        self._slots: list[asyncio.Task[None]] = []
+        self._in_flight: dict[asyncio.Task[None], LeasedJob] = {}
 
     def wake(self) -> None:
         self._wake.set()

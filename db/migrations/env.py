@@ -8,6 +8,7 @@ import asyncio
 import os
 
 from alembic import context
+from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import db.models  # noqa: F401  (registers the tables on the metadata)
@@ -16,7 +17,7 @@ from db.engine import normalize_database_url
 target_metadata = SQLModel.metadata
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
