@@ -178,13 +178,15 @@ def collector_as_served():
     objects frozen, young ones collected less often); the test process's own afterwards. The
     flood leaves cyclic garbage (token lists): with the defaults, in a test process far larger
     than a server's, a fifth of the flood went on collecting it."""
-    thresholds = gc.get_threshold()
+    thresholds, enabled = gc.get_threshold(), gc.isenabled()
     _settle_garbage_collector()
     try:
         yield
     finally:
         gc.unfreeze()
         gc.set_threshold(*thresholds)
+        if not enabled:
+            gc.disable()
 
 
 async def test_a_flood_of_distinct_documents_leaves_every_cache_within_its_budget(small_bodies):
