@@ -41,23 +41,18 @@ auth.use_hashing(CHEAP_HASHING)
 DATABASES = ["sqlite", "postgresql"]
 # Made once per test session: servers refuse a placeholder or a weak one.
 TOKEN_SECRET = secrets.token_urlsafe(48)
-# HANDOFF_TEST_LEAN_EXECUTOR=false runs the apps under test without the lean executor
-# (scripts/test does, for the API tests on SQLite, after the main run).
-LEAN_EXECUTOR = os.environ.get("HANDOFF_TEST_LEAN_EXECUTOR", "true").lower() not in (
-    "0",
-    "false",
-    "no",
-    "off",
-)
-_API_SQLITE = "api_sqlite"
+# Which execution the apps under test use. By default, on SQLite graphql-core's own (the lean
+# executor off, HANDOFF_LEAN_EXECUTOR=false) and on PostgreSQL the lean executor (production's
+# default): the whole API suite runs once with each, and every query is also answered by a
+# shadow app with the other and compared as text (`Shadow`). HANDOFF_TEST_LEAN_EXECUTOR=true or
+# false puts every app on one.
+_LEAN_OVERRIDE = os.environ.get("HANDOFF_TEST_LEAN_EXECUTOR", "").lower()
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{_API_SQLITE}: uses the `api` client on SQLite (set by conftest; scripts/test runs "
-        "these again with the lean executor off)",
-    )
+def _lean_executor(database_url: str) -> bool:
+    if _LEAN_OVERRIDE:
+        return _LEAN_OVERRIDE not in ("0", "false", "no", "off")
+    return not database_url.startswith("sqlite")
 
 
 # Before pytest-xdist's own hook, which reads the xdist_group markers given here.
@@ -65,10 +60,6 @@ def pytest_configure(config) -> None:
 def pytest_collection_modifyitems(items) -> None:
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
-        callspec = getattr(item, "callspec", None)
-        on_sqlite = callspec is not None and callspec.params.get("database_url") == "sqlite"
-        if on_sqlite and "api" in fixtures:
-            item.add_marker(_API_SQLITE)
         if "private_postgres_cluster" in fixtures:
             # A module's private cluster is made once per worker that runs its tests (initdb
             # costs seconds): under `--dist loadgroup` one worker runs them all.
@@ -177,7 +168,7 @@ def settings(request, database_url: str) -> Settings:
         token_secret=TOKEN_SECRET,
         run_workers=False,
         query_cache_mb=0 if request.node.get_closest_marker("no_query_cache") else 64,
-        lean_executor=LEAN_EXECUTOR,
+        lean_executor=_lean_executor(database_url),
     )
 
 
@@ -201,12 +192,14 @@ def _is_query(document: str) -> bool:
 
 
 class Shadow:
-    """A second app on the same database with the lean executor off and no answer cache, built
-    on the first query it is asked: every query is answered by both, and the two answers must
-    be the same text, byte for byte (key order included)."""
+    """A second app on the same database with the other executor (lean or graphql-core's) and
+    no answer cache, built on the first query it is asked: every query is answered by both, and
+    the two answers must be the same text, byte for byte (key order included)."""
 
     def __init__(self, settings: Settings, stack: contextlib.AsyncExitStack) -> None:
-        self.settings = replace(settings, lean_executor=False, query_cache_mb=0, run_workers=False)
+        self.settings = replace(
+            settings, lean_executor=not settings.lean_executor, query_cache_mb=0, run_workers=False
+        )
         self.stack = stack
         self.client: httpx.AsyncClient | None = None
 
@@ -216,16 +209,19 @@ class Shadow:
             await self.stack.enter_async_context(app.router.lifespan_context(app))
             self.client = await self.stack.enter_async_context(_client(app))
         twin = await self.client.post("/graphql", json=body, headers=headers)
-        lean = (response.status_code, response.text)
-        assert lean == (twin.status_code, twin.text), (
-            f"the lean executor answered {lean}, graphql-core {(twin.status_code, twin.text)}"
+        answers = {
+            self.settings.lean_executor: (twin.status_code, twin.text),
+            not self.settings.lean_executor: (response.status_code, response.text),
+        }
+        assert answers[True] == answers[False], (
+            f"the lean executor answered {answers[True]}, graphql-core {answers[False]}"
         )
 
 
 @dataclass
 class Api:
     """Speaks GraphQL over HTTP to the app, as a client would. With a shadow, every query is
-    also answered by graphql-core's own execution, and must be answered the same."""
+    also answered by the other executor, and must be answered the same."""
 
     client: httpx.AsyncClient
     shadow: Shadow | None = None
@@ -261,8 +257,7 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = await stack.enter_async_context(_client(app))
         # The lean executor's answers, checked against graphql-core's as the tests go.
-        shadow = Shadow(settings, stack) if settings.lean_executor else None
-        yield Api(client, shadow)
+        yield Api(client, Shadow(settings, stack))
 
 
 @pytest.fixture
