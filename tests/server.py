@@ -77,7 +77,7 @@ class ServerProcess:
         return self.launch().wait_ready(timeout)
 
     def launch(self) -> ServerProcess:
-        """Starts the process and returns at once (see `start_together`)."""
+        """Starts the process and returns at once (see `wait_ready`)."""
         log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
         self.process = subprocess.Popen(
             [sys.executable, "-c", _LAUNCH, *self._arguments()],
@@ -132,15 +132,9 @@ class ServerProcess:
         self.stop(signal.SIGKILL)
 
 
-def start_together(*processes: ServerProcess, timeout: float = 30) -> tuple[ServerProcess, ...]:
-    """Launches every process, then waits until each is ready: they start side by side."""
-    for process in processes:
-        process.launch()
-    return wait_ready(*processes, timeout=timeout)
-
-
 def wait_ready(*processes: ServerProcess, timeout: float = 30) -> tuple[ServerProcess, ...]:
-    """Waits until every launched process is ready (stopping them all if one is not)."""
+    """Waits until every launched process is ready (stopping them all if one is not): launched
+    one after another, without waiting, they start side by side."""
     try:
         for process in processes:
             process.wait_ready(timeout)
