@@ -28,7 +28,7 @@ HOW_TO_MAKE = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 # random values now and then (a chance run such as "abcd" or "7777" is counted as predictable),
 # so the bar sits 24 bits lower: over 200,000 values each of `secrets.token_urlsafe(32)`,
 # `secrets.token_hex(32)` (= `openssl rand -hex 32`) and `openssl rand -base64 32`, the lowest
-# estimates were 240, 244 and 258 bits (tests/test_secrets.py checks a sample of each). A
+# estimates were 240, 244 and 258 bits (tests/unit/test_secrets.py checks a sample of each). A
 # repeated character, a sequence, a phrase or anything under about 29 random bytes stays below.
 MINIMUM_BITS = 232
 

@@ -1,6 +1,6 @@
 """Tenancy: every query of the domain scopes its rows to one account through `in_account`.
 
-tests/test_tenancy_walk.py walks the whole schema as a user of another account and finds
+tests/api/test_tenancy_walk.py walks the whole schema as a user of another account and finds
 nothing of this one; this helper is how each query earns that.
 """
 

@@ -34,8 +34,11 @@ from tests.private_services import (  # noqa: F401  (fixtures: throwaway Postgre
 )
 from tests.server import CHEAP_HASHING
 
+# Fixtures that tests of several tiers share (tests/support/).
+pytest_plugins = ["tests.support.console_e2e", "tests.support.fuzz"]
+
 # Passwords hashed in this process use the cheap profile (servers the tests start do too, see
-# tests/server.py); tests/test_password_hashing.py switches back to production's for its test.
+# tests/server.py); tests/api/test_password_hashing.py switches back to production's for its test.
 auth.use_hashing(CHEAP_HASHING)
 
 DATABASES = ["sqlite", "postgresql"]
@@ -65,8 +68,9 @@ def pytest_collection_modifyitems(items) -> None:
             # costs seconds): under `--dist loadgroup` one worker runs them all.
             item.add_marker(pytest.mark.xdist_group(f"cluster:{item.module.__name__}"))
         # One tier each (README, "Test tiers"), unless the test names its own.
-        if not any(item.get_closest_marker(name) for name in tiers.TIERS):
-            item.add_marker(tiers.tier(item))
+        if (why := tiers.misplaced(item)) is not None:
+            raise pytest.UsageError(why)
+        item.add_marker(tiers.folder_tier(item))
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from argon2 import Parameters, Type
 
 ROOT = Path(__file__).parent.parent
 # The argon2id parameters tests hash passwords with: a production hash costs a quarter of a second
-# of CPU and 64 MiB, and the suite hashes and checks thousands. tests/test_password_hashing.py
+# of CPU and 64 MiB, and the suite hashes and checks thousands. tests/api/test_password_hashing.py
 # checks the production parameters (resolvers.auth.PRODUCTION_HASHING) themselves.
 CHEAP_HASHING = Parameters(
     type=Type.ID,

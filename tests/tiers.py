@@ -1,11 +1,16 @@
-"""Test tiers, read from what each test uses: its fixtures, and the names its code (and the code of
-its fixtures and of the helpers in tests/ they call) reads. tests/conftest.py marks every test
-with exactly one tier, so `pytest -m <tier>` runs one layer and the four make the whole suite.
+"""Test tiers: a test's folder says its tier, and what the test uses must fit it.
 
-- unit:     no database, app, network or process
-- api:      the app, a database or a loopback server in this process, on SQLite
-- postgres: the same on PostgreSQL: where PostgreSQL differs
-- system:   real `serve`/`worker` processes, private clusters, Redis, Chromium, websocket fuzz
+- tests/unit/:     no database, app, network or process
+- tests/api/:      the app, a database or a loopback server in this process; each database test
+                   runs on SQLite (tier `api`) and on PostgreSQL (tier `postgres`)
+- tests/postgres/: behaviours only PostgreSQL has (tier `postgres`)
+- tests/system/:   real `serve`/`worker` processes, private clusters, Redis, Chromium, fuzz,
+                   the import contract and mypy (tier `system`)
+
+tests/conftest.py marks every test with its tier, so `pytest -m <tier>` runs one layer and the
+four make the whole suite; a test whose use (its fixtures, and the names its code and the code of
+its fixtures and of the helpers in tests/ they call read) reaches past its folder's tier fails
+to collect, naming the folder it belongs in.
 """
 
 from __future__ import annotations
@@ -46,6 +51,32 @@ _IN_PROCESS = frozenset(
         "FakeChatCompletions",
     }
 )
+
+
+_RANK = {name: n for n, name in enumerate(TIERS)}
+_FOLDERS = {"unit": "unit", "api": "api", "postgres": "postgres", "system": "system"}
+
+
+def folder_tier(item: pytest.Item) -> str:
+    """The tier the test's folder gives it (the PostgreSQL runs of tests/api/ are `postgres`)."""
+    folder = _FOLDERS.get(item.path.parent.name)
+    if folder is None:
+        raise pytest.UsageError(
+            f"{item.nodeid}: a test lives in tests/unit, api, postgres or system"
+        )
+    callspec = getattr(item, "callspec", None)
+    if folder == "api" and callspec is not None and "postgresql" in callspec.params.values():
+        return "postgres"
+    return folder
+
+
+def misplaced(item: pytest.Item) -> str | None:
+    """Why the test does not fit its folder, or None."""
+    used, folder = tier(item), item.path.parent.name
+    allowed = {"unit": {"unit"}, "api": {"unit", "api", "postgres"}, "postgres": set(TIERS[:3])}
+    if folder in allowed and used not in allowed[folder]:
+        return f"{item.nodeid} uses what the {used} tier does: it belongs in tests/{used}/"
+    return None
 
 
 def tier(item: pytest.Item) -> str:

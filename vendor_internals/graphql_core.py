@@ -1,7 +1,7 @@
 """graphql-core's internals: the only place the desk uses them.
 
 Checked against graphql-core 3.3 (`TESTED`, the bound in pyproject.toml);
-tests/test_vendor_internals.py fails, naming this module, if an upgrade moves any of them.
+tests/unit/test_vendor_internals.py fails, naming this module, if an upgrade moves any of them.
 
 - `ValidationContext._hide_suggestions`: the attribute behind the read-only `hide_suggestions`
   property. graphql-core takes `hide_suggestions=True` in `validate`, but Strawberry does not

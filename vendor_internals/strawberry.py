@@ -1,7 +1,7 @@
 """Strawberry's internals: the only place the desk uses them.
 
 Checked against strawberry-graphql 0.341 (`TESTED`, the bound in pyproject.toml);
-tests/test_vendor_internals.py fails, naming this module, if an upgrade moves any of them.
+tests/unit/test_vendor_internals.py fails, naming this module, if an upgrade moves any of them.
 
 - `Schema._schema`: the graphql-core schema a Strawberry schema wraps; Strawberry has no public
   accessor. Sharing walks it with graphql-core's TypeInfo (schema/sharing.py), the validation

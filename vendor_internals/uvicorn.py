@@ -1,7 +1,7 @@
 """uvicorn's internals: the only place the desk uses them.
 
 Checked against uvicorn 0.54 (`TESTED`, the bound in pyproject.toml);
-tests/test_vendor_internals.py fails, naming this module, if an upgrade moves any of them.
+tests/unit/test_vendor_internals.py fails, naming this module, if an upgrade moves any of them.
 
 uvicorn documents `Config` and `Server.run`/`serve`; what happens between is its own.
 - `Server.startup(sockets)` and `Server.shutdown(sockets)`: the steps `serve` runs; overridden

@@ -1,0 +1,360 @@
+"""Tenant walls, walked from the schema itself: every query, mutation and subscription, called by
+one account's admin, engineer and viewer with another account's ids, reads, changes and delivers
+nothing of that account.
+
+The walk is generated: a field added to the schema is walked without a change here. An ID
+argument added to the schema needs one entry in ID_KINDS (which kind of row its id names); until
+it has one, `test_every_id_argument_says_which_rows_it_names` fails and says so.
+
+The other account ("B") gives every text a marker, so its rows are recognised in any answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from dataclasses import replace
+
+import pytest
+from sqlmodel import select
+
+from db.enums import Confidence, HandoffIntent, IntakeType, JobKind, MessageRole, Priority, Role
+from db.models import Handoff
+from resolvers import claims, handoffs, sessions
+from resolvers.assessments import AssessmentResult
+from tests.api.test_tenancy import _everything_of
+from tests.factories import Member, Tenant, make_tenant
+from tests.http import GraphQLClient
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
+from tests.support.tenancy_walk import (
+    MARKER,
+    ROOTS,
+    AccountB,
+    Call,
+    calls,
+    every_field,
+)
+from tests.waiting import wait_for
+from tests.ws import Closed, GraphQLSocket
+from workers.assessments import assessment_job
+from workers.runner import Worker
+
+pytestmark = pytest.mark.anyio
+
+
+class MarkedAssessor:
+    """Deterministic, and its assessment of a B escalation carries B's marker."""
+
+    async def assess(self, request) -> AssessmentResult:
+        mark = MARKER if MARKER in request.problem_summary.lower() else "plain"
+        return AssessmentResult(
+            summary=f"{mark} summary",
+            likely_cause=f"{mark} cause",
+            suggested_steps=[f"{mark} step"],
+            confidence=Confidence.LOW,
+        )
+
+
+@contextlib.asynccontextmanager
+async def assessing(desk):
+    """Assessments land while inside (the test settings run no worker of their own)."""
+    worker = Worker(
+        desk,
+        {JobKind.ASSESS: (assessment_job(MarkedAssessor(), 10.0), 3)},
+        lease_seconds=30.0,
+        concurrency=1,
+        poll_seconds=0.05,
+    )
+    worker.start()
+    try:
+        yield
+    finally:
+        await worker.stop(5.0)
+
+
+async def assessed(desk, handoff_id) -> bool:
+    query = select(Handoff.assessment_status).where(Handoff.id == uuid.UUID(str(handoff_id)))
+    async with desk.db.read() as db:
+        return (await db.exec(query)).one() == "ready"
+
+
+async def _session(desk, owner: Member, what: str, turns: int = 2):
+    session = await sessions.start_session(
+        desk,
+        owner.viewer,
+        intake_type=IntakeType.EMAIL,
+        intake_content=f"Bsecret intake: {what}",
+        problem_summary=f"Bsecret problem: {what}",
+    )
+    for n in range(turns):
+        await sessions.add_message(
+            desk,
+            owner.viewer,
+            session.id,
+            role=MessageRole.CUSTOMER if n % 2 == 0 else MessageRole.ASSISTANT,
+            content=f"Bsecret turn {n + 1} of {what}",
+            confidence_tier=Confidence.MEDIUM,
+        )
+    return session
+
+
+async def _hand_off(desk, owner: Member, session, intent=HandoffIntent.ESCALATE) -> Handoff:
+    handoff = await handoffs.create_handoff(
+        desk,
+        owner.viewer,
+        session.id,
+        intent=intent,
+        engineer_notes=f"Bsecret notes, {intent}",
+        priority=Priority.HIGH,
+    )
+    assert isinstance(handoff, Handoff), handoff
+    return handoff
+
+
+async def make_account_b(desk) -> AccountB:
+    tenant = await make_tenant(
+        desk,
+        "Bsecretcorp",
+        [
+            ("Bea Bsecretadmin", Role.ADMIN),
+            ("Ben Bsecretsenior", Role.ENGINEER),
+            ("Bo Bsecretjunior", Role.ENGINEER),
+            ("Bix Bsecretviewer", Role.VIEWER),
+        ],
+    )
+    bo, ben = tenant["bo"], tenant["ben"]
+    active = await _session(desk, bo, "active")
+    parked_session = await _session(desk, bo, "parked")
+    parked = await _hand_off(desk, bo, parked_session, HandoffIntent.PARK)
+    first_session = await _session(desk, bo, "assessed")
+    first = await _hand_off(desk, bo, first_session)
+    async with assessing(desk):
+        await wait_for(lambda: assessed(desk, first.id), "B's first assessment to be ready")
+    claimed_session = await _session(desk, bo, "claimed")
+    claimed = await _hand_off(desk, bo, claimed_session)
+    assert isinstance(await claims.claim_handoff(desk, ben.viewer, claimed.id), Handoff)
+    released_session = await _session(desk, bo, "released")
+    released = await _hand_off(desk, bo, released_session)
+    assert isinstance(await claims.claim_handoff(desk, ben.viewer, released.id), Handoff)
+    assert isinstance(await claims.release_handoff(desk, ben.viewer, released.id), Handoff)
+    resolved = await _session(desk, bo, "resolved")
+    await sessions.resolve_session(desk, bo.viewer, resolved.id)
+    sessions_ = [active, parked_session, first_session, claimed_session, released_session]
+    return AccountB(
+        tenant=tenant,
+        ids={
+            "session": [str(s.id) for s in [*sessions_, resolved]],
+            "handoff": [str(h.id) for h in (parked, first, claimed, released)],
+            "user": [m.id for m in tenant.members.values()],
+            "account": [str(tenant.account.id)],
+        },
+        pending=[str(claimed.id), str(released.id)],
+    )
+
+
+async def make_account_a(desk) -> Tenant:
+    return await make_tenant(
+        desk,
+        "Walkers",
+        [("Ada Admin", Role.ADMIN), ("Eli Engineer", Role.ENGINEER), ("Val Viewer", Role.VIEWER)],
+    )
+
+
+CALLERS = ["ada", "eli", "val"]  # A's admin, engineer and viewer
+
+
+@pytest.fixture
+def settings(settings):
+    """The walk asks for every field at once, lists at their default sizes (mySessions costs
+    about 120,000), which no client does: a cost limit that lets it through."""
+    return replace(settings, max_query_cost=1_000_000)
+
+
+@pytest.fixture
+async def accounts(desk):
+    return await make_account_a(desk), await make_account_b(desk)
+
+
+def _scrub(value, asked: set[str]):
+    """The answer without the one thing it may show of B: the asked id, echoed by a NotFound."""
+    if isinstance(value, list):
+        return [_scrub(v, asked) for v in value]
+    if isinstance(value, dict):
+        not_found = str(value.get("__typename", "")).endswith("NotFound")
+        return {
+            k: "<asked id>" if not_found and v in asked else _scrub(v, asked)
+            for k, v in value.items()
+        }
+    return value
+
+
+def leaked(answer, b: AccountB, asked: set[str]) -> list[str]:
+    text = json.dumps(_scrub(answer, asked), ensure_ascii=False).lower()
+    return [secret for secret in b.secrets() if secret in text]
+
+
+def trouble(answer: dict, b: AccountB, asked: set[str]) -> str | None:
+    """What is wrong with an answer to A's caller, or None."""
+    found = leaked(answer, b, asked)
+    if found:
+        return f"shows B's {found}"
+    codes = {(e.get("extensions") or {}).get("code") for e in answer.get("errors") or []}
+    if codes - {"FORBIDDEN"}:
+        return "answers with an error: the walk did not reach the resolver"
+    return None
+
+
+async def _walk(api, desk, a: Tenant, b: AccountB, kind: str, callers: list[str]) -> list[str]:
+    """Every call of every field of `kind` by each caller: what went wrong, if anything."""
+    before = await _everything_of(desk, b.tenant.account.id)
+    problems = []
+    for name in ROOTS[kind].fields:
+        for call in calls(kind, name, b):
+            for who in callers:
+                answer = await api.post(call.document, call.variables, token=a[who].token)
+                problem = trouble(answer, b, call.asked)
+                if problem:
+                    problems.append(f"{who}: {call.where} {problem}: {json.dumps(answer)[:600]}")
+                if await _everything_of(desk, b.tenant.account.id) != before:
+                    problems.append(f"{who}: {call.where} changed B's rows")
+                    before = await _everything_of(desk, b.tenant.account.id)
+    return problems
+
+
+async def test_no_query_shows_another_accounts_rows(api, desk, accounts):
+    a, b = accounts
+    problems = await _walk(api, desk, a, b, "Query", CALLERS)
+    assert not problems, "\n".join(problems)
+
+
+async def test_no_mutation_shows_or_changes_another_accounts_rows(api, desk, accounts):
+    a, b = accounts
+    problems = await _walk(api, desk, a, b, "Mutation", CALLERS)
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_same_queries_show_bs_rows_to_b(api, desk, accounts):
+    """The walk would see a leak: B's own junior, asking the same, gets B's rows."""
+    _, b = accounts
+    for name in ROOTS["Query"].fields:
+        for call in calls("Query", name, b):
+            answer = await api.data(call.document, call.variables, token=b.tenant["bo"].token)
+            assert MARKER in json.dumps(answer).lower() or leaked(answer, b, set()), (
+                call.where,
+                answer,
+            )
+            assert not call.asked or any(i in json.dumps(answer) for i in call.asked), answer
+
+
+async def _until(ws: GraphQLSocket, op_ids: set[str], received: dict) -> None:
+    """Reads messages until each of `op_ids` has one."""
+    while not op_ids <= {k for k, v in received.items() if v}:
+        message = await ws.receive(15)
+        received.setdefault(message.get("id"), []).append(message)
+
+
+ESCALATE = """mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: ESCALATE,
+  engineerNotes: "stuck"}) { __typename ... on CreateHandoffSuccess { handoff { id } } } }"""
+
+
+CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
+
+
+RELEASE = "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }"
+
+
+WITNESS = """subscription { %s { seq handoff { id } } }"""
+
+
+async def test_no_subscription_delivers_another_accounts_events(in_process, desk, accounts):
+    a, b = accounts
+    # Assessments land through the test's own worker (`assessing`), which rings no doorbell of
+    # the server's: the server hears of them at its next poll of the log.
+    server = await in_process(run_workers=False, event_poll_seconds=0.05)
+    subscriptions = {name for kind, name in every_field() if kind == "Subscription"}
+    async with contextlib.AsyncExitStack() as stack:
+        http = await stack.enter_async_context(GraphQLClient(server.url))
+        sockets: dict[str, GraphQLSocket] = {}
+        walked: dict[str, list[tuple[str, Call]]] = {}
+        for who in CALLERS:
+            ws = sockets[who] = await stack.enter_async_context(GraphQLSocket(server.url))
+            await ws.connect(a[who].token)
+            walked[who] = []
+            for name in sorted(subscriptions):
+                for call in calls("Subscription", name, b):
+                    walked[who].append((await ws.subscribe(call.document, call.variables), call))
+        # B's own admin witnesses B's events, live.
+        witness = await stack.enter_async_context(GraphQLSocket(server.url))
+        await witness.connect(b.tenant["bea"].token)
+        for name in subscriptions:
+            await witness.subscribe(WITNESS % name)
+        # Each connection has handled its subscribe messages (and answered any at once).
+        early = {who: await ws.barrier() for who, ws in sockets.items()}
+        assert await witness.barrier() == []
+
+        # Changes in B: a new escalation, claimed and released, and assessments landing.
+        bo, ben = b.tenant["bo"], b.tenant["ben"]
+        fresh = await _session(desk, bo, "live")
+        new_id = (await http.data(ESCALATE, {"s": str(fresh.id)}, bo.token))["createHandoff"]
+        new_id = new_id["handoff"]["id"]
+        claimed = await http.data(CLAIM, {"h": new_id}, ben.token)
+        released = await http.data(RELEASE, {"h": new_id}, ben.token)
+        assert claimed["claimHandoff"]["__typename"] == "ClaimHandoffSuccess", claimed
+        assert released["releaseHandoff"]["__typename"] == "ReleaseHandoffSuccess", released
+        async with assessing(desk):
+            for pending in [*b.pending, new_id]:
+                await wait_for(lambda p=pending: assessed(desk, p), "B assessed")
+            # The server has B's events: its witness got them all (created, claimed, released,
+            # and the three assessments).
+            witnessed = [await witness.next_data(15) for _ in range(6)]
+            assert {next(iter(d)) for d in witnessed} == subscriptions, witnessed
+
+            # The sentinel: A's own escalation, claimed, assessed.
+            eli = a["eli"]
+            own = await sessions.start_session(
+                desk,
+                eli.viewer,
+                intake_type=IntakeType.CHAT,
+                intake_content="Walker intake",
+                problem_summary="Walker sentinel",
+            )
+            sentinel = (await http.data(ESCALATE, {"s": str(own.id)}, eli.token))["createHandoff"]
+            sentinel = sentinel["handoff"]["id"]
+            claimed = await http.data(CLAIM, {"h": sentinel}, a["ada"].token)
+            assert claimed["claimHandoff"]["__typename"] == "ClaimHandoffSuccess", claimed
+
+            problems = []
+            for who, ws in sockets.items():
+                received: dict[str, list] = {}
+                for message in early[who]:
+                    received.setdefault(message.get("id"), []).append(message)
+                unfiltered = {op for op, call in walked[who] if not call.asked}
+                try:
+                    await _until(ws, unfiltered, received)
+                    for message in await ws.barrier():
+                        received.setdefault(message.get("id"), []).append(message)
+                except (Closed, TimeoutError) as error:
+                    problems.append(f"{who}: {error!r}, having received {received}")
+                    continue
+                for op, call in walked[who]:
+                    messages = received.pop(op, [])
+                    problems += _subscription_trouble(who, call, messages, sentinel, b)
+                if received:
+                    problems.append(f"{who}: messages for no subscription: {received}")
+    assert not problems, "\n".join(problems)
+
+
+def _subscription_trouble(who, call: Call, messages: list, sentinel: str, b) -> list[str]:
+    where = f"{who}: {call.where}"
+    found = leaked(messages, b, call.asked)
+    problems = [f"{where} delivered B's {found}"] if found else []
+    if call.asked:  # filtered to B's handoff: nothing, or an error saying no
+        if [m for m in messages if m["type"] == "next" and not m["payload"].get("errors")]:
+            problems.append(f"{where} delivered events: {messages}")
+        return problems
+    handoffs_ = [m["payload"]["data"] for m in messages if m["type"] == "next"]
+    ids = [next(iter(d.values()))["handoff"]["id"] for d in handoffs_ if d]
+    if ids[:1] != [sentinel] or set(ids) != {sentinel}:
+        problems.append(f"{where} received {messages}, not only A's sentinel {sentinel}")
+    return problems

@@ -1,0 +1,40 @@
+"""Every query and mutation of the schema, for each role: allowed, or refused by the role rules
+(`resolvers/permissions.py`) with NotPermitted and nothing written.
+
+The table below must have a row for every operation the schema has: a new operation without
+one fails `test_every_operation_has_a_row`.
+"""
+
+ROLES = ["admin", "engineer", "viewer"]
+
+
+ALL = frozenset(ROLES)
+
+
+WORKERS = frozenset({"admin", "engineer"})  # WORK_SESSIONS, HAND_OFF, CLAIM
+
+
+ADMINS = frozenset({"admin"})  # ADMINISTER
+
+
+# operation: (kind, the roles allowed to run it). Everyone else gets NotPermitted.
+TABLE = {
+    "me": ("query", ALL),
+    "account": ("query", ALL),
+    "users": ("query", ALL),
+    "session": ("query", ALL),
+    "mySessions": ("query", ALL),
+    "handoff": ("query", ALL),
+    "handoffQueue": ("query", ALL),
+    "login": ("mutation", ALL),
+    "startSession": ("mutation", WORKERS),
+    "addSessionMessage": ("mutation", WORKERS),
+    "resolveSession": ("mutation", WORKERS),
+    "createHandoff": ("mutation", WORKERS),
+    "claimHandoff": ("mutation", WORKERS),
+    "releaseHandoff": ("mutation", WORKERS),
+    "markHandoffSeen": ("mutation", ALL),
+    "addUser": ("mutation", ADMINS),
+    "setUserRole": ("mutation", ADMINS),
+    "deactivateUser": ("mutation", ADMINS),
+}

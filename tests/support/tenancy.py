@@ -1,0 +1,143 @@
+"""Tenant walls: with another account's ids, every query and mutation answers exactly as it does
+for an id that does not exist, nothing of that account is read, and nothing of it changes.
+(Subscriptions: tests/api/test_live.py shows another account's events are never delivered.)"""
+
+# How each field is exercised by a Globex admin against Acme. "ids" cases run twice, with an Acme
+# id and with a random one, and must answer alike; "own" cases must show nothing of Acme.
+CASES = {
+    "Query.me": ("own", "{ me { id name email } }", {}),
+    "Query.account": ("own", "{ account { id name } }", {}),
+    "Query.users": ("own", "{ users { id email } }", {}),
+    "Query.mySessions": ("own", "{ mySessions { id problemSummary } }", {}),
+    "Query.handoffQueue": ("own", "{ handoffQueue { totalCount edges { node { id } } } }", {}),
+    "Query.session": ("ids", "query($id: ID!) { session(id: $id) { id } }", {"id": "session"}),
+    "Query.handoff": ("ids", "query($id: ID!) { handoff(id: $id) { id } }", {"id": "handoff"}),
+    "Mutation.login": (
+        "own",
+        'mutation { login(email: "gail.admin@globex.test", password: "correct-horse-42") '
+        "{ ... on LoginSuccess { user { id email } } } }",
+        {},
+    ),
+    "Mutation.startSession": (
+        "own",
+        'mutation { startSession(input: {intakeType: CHAT, intakeContent: "c", '
+        'problemSummary: "Globex issue"}) { ... on StartSessionSuccess { session { id } } } }',
+        {},
+    ),
+    "Mutation.addUser": (
+        "own",
+        'mutation { addUser(input: {name: "N", email: "n@globex.test", role: ENGINEER, '
+        'password: "long-enough-1"}) { ... on AddUserSuccess { user { id email } } } }',
+        {},
+    ),
+    "Mutation.addSessionMessage": (
+        "ids",
+        "mutation($id: ID!) { addSessionMessage(input: "
+        '{sessionId: $id, role: CUSTOMER, content: "x"}) '
+        "{ __typename ... on SessionNotFound { sessionId message } } }",
+        {"id": "session"},
+    ),
+    "Mutation.resolveSession": (
+        "ids",
+        "mutation($id: ID!) { resolveSession(sessionId: $id) { __typename } }",
+        {"id": "session"},
+    ),
+    "Mutation.createHandoff": (
+        "ids",
+        "mutation($id: ID!) { createHandoff(input: {sessionId: $id, intent: ESCALATE}) "
+        "{ __typename } }",
+        {"id": "session"},
+    ),
+    "Mutation.claimHandoff": (
+        "ids",
+        "mutation($id: ID!) { claimHandoff(handoffId: $id) { __typename } }",
+        {"id": "handoff"},
+    ),
+    "Mutation.releaseHandoff": (
+        "ids",
+        "mutation($id: ID!) { releaseHandoff(handoffId: $id) { __typename } }",
+        {"id": "handoff"},
+    ),
+    "Mutation.markHandoffSeen": (
+        "ids",
+        "mutation($id: ID!) { markHandoffSeen(handoffId: $id) { __typename } }",
+        {"id": "handoff"},
+    ),
+    "Mutation.setUserRole": (
+        "ids",
+        "mutation($id: ID!) { setUserRole(userId: $id, role: VIEWER) { __typename } }",
+        {"id": "user"},
+    ),
+    "Mutation.deactivateUser": (
+        "ids",
+        "mutation($id: ID!) { deactivateUser(userId: $id) { __typename } }",
+        {"id": "user"},
+    ),
+}
+
+
+TABLES = {
+    "account": "id = :a",
+    "app_user": "account_id = :a",
+    "troubleshooting_session": "account_id = :a",
+    "session_message": (
+        "session_id IN (SELECT id FROM troubleshooting_session WHERE account_id = :a)"
+    ),
+    "handoff": "account_id = :a",
+    "handoff_seen": "handoff_id IN (SELECT id FROM handoff WHERE account_id = :a)",
+    "account_event": "account_id = :a",
+    "job": "account_id = :a",
+    "email_message": "account_id = :a",
+    # Failed logins are counted by keyed digests of the email and the address, not by account:
+    # no row says which account it concerns, so none is the account's.
+    "login_attempt": "1 = 0",
+}
+
+
+# What each "ids" case must answer: None for a query (the field is null), else the NotFound member
+# and the argument it echoes back.
+NOT_FOUND = {
+    "Query.session": ("query($id: ID!) { session(id: $id) { id problemSummary } }", None),
+    "Query.handoff": ("query($id: ID!) { handoff(id: $id) { id engineerNotes } }", None),
+    "Mutation.addSessionMessage": (
+        "mutation($id: ID!) { addSessionMessage(input: "
+        '{sessionId: $id, role: CUSTOMER, content: "x"})'
+        " { __typename ... on SessionNotFound { sessionId message } } }",
+        ("SessionNotFound", "sessionId"),
+    ),
+    "Mutation.resolveSession": (
+        "mutation($id: ID!) { resolveSession(sessionId: $id)"
+        " { __typename ... on SessionNotFound { sessionId message } } }",
+        ("SessionNotFound", "sessionId"),
+    ),
+    "Mutation.createHandoff": (
+        "mutation($id: ID!) { createHandoff(input: {sessionId: $id, intent: ESCALATE})"
+        " { __typename ... on SessionNotFound { sessionId message } } }",
+        ("SessionNotFound", "sessionId"),
+    ),
+    "Mutation.claimHandoff": (
+        "mutation($id: ID!) { claimHandoff(handoffId: $id)"
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.releaseHandoff": (
+        "mutation($id: ID!) { releaseHandoff(handoffId: $id)"
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.markHandoffSeen": (
+        "mutation($id: ID!) { markHandoffSeen(handoffId: $id)"
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.setUserRole": (
+        "mutation($id: ID!) { setUserRole(userId: $id, role: VIEWER)"
+        " { __typename ... on UserNotFound { userId message } } }",
+        ("UserNotFound", "userId"),
+    ),
+    "Mutation.deactivateUser": (
+        "mutation($id: ID!) { deactivateUser(userId: $id)"
+        " { __typename ... on UserNotFound { userId message } } }",
+        ("UserNotFound", "userId"),
+    ),
+}

@@ -1,0 +1,354 @@
+"""The web console, driven the way a person uses it: Debian's Chromium (headless, through
+Playwright) against the console and its API served by uvicorn in the test's process, on a SQLite
+file seeded with `serve --demo`'s data.
+
+One database is enough here: the API under the page is tested on SQLite and PostgreSQL elsewhere.
+One Chromium serves the module; each person is a browser context of their own, closed after the
+test. Screenshots land in test-artifacts/e2e/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+from db.engine import Database
+from handoff_desk.app import create_app
+from resolvers.desk import Desk
+from tests import services
+from tests.http import GraphQLClient
+from tests.inprocess import serving
+from tests.server import ROOT
+from workers import create_worker
+
+pytestmark = pytest.mark.anyio
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+# Without the background-networking flags a machine without network makes Chromium slow.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+
+
+PASSWORD = "handoff-demo"  # the demo users'
+
+
+SAM, DANA, ALEX = "sam@northwind.example", "dana@northwind.example", "alex@northwind.example"
+
+
+NAMES = {SAM: "Sam Okafor", DANA: "Dana Whitfield", ALEX: "Alex Rivera"}
+
+
+VPN = "VPN drops every ten minutes on home Wi-Fi"  # Alex's active demo session
+
+
+OUTLOOK = "Outlook keeps prompting for a password after the MFA change"  # escalated, high
+
+
+PRINTER = "Shared printer offline for the finance team"  # escalated, urgent
+
+
+@pytest.fixture
+async def start_worker(demo_settings):
+    """Starts a worker (the product's, with its own connection pool, as `handoff-desk worker`
+    runs it): the pending assessments land."""
+    started: list[tuple] = []
+
+    def start() -> None:
+        desk = Desk(settings=demo_settings, db=Database.from_url(demo_settings.database_url))
+        worker = create_worker(desk)
+        worker.start()
+        started.append((worker, desk))
+
+    yield start
+    for worker, desk in started:
+        await worker.stop()
+        await desk.db.dispose()
+
+
+@pytest.fixture(scope="module")
+async def browser():
+    """One Chromium for the module: each test opens browser contexts of its own."""
+    if not CHROMIUM.exists():
+        services.unavailable("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.async_api import async_playwright, expect
+    except ImportError as error:
+        services.unavailable("Chromium", f"playwright is not installed ({error})")
+    expect.set_options(timeout=15_000)
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def new_context(browser):
+    """A fresh browser context (another person's browser), closed after the test."""
+    contexts = []
+
+    async def new_context():
+        context = await browser.new_context(viewport={"width": 1280, "height": 860})
+        contexts.append(context)
+        return context
+
+    yield new_context
+    for context in contexts:
+        await context.close()
+
+
+@pytest.fixture
+def open_desk(new_context, server):
+    """A new browser context (another person's browser) logged in as `email`."""
+
+    async def open_desk(email: str):
+        context = await new_context()
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.errors = errors
+        await page.goto(server.url)
+        await log_in(page, email)
+        return page
+
+    return open_desk
+
+
+async def log_in(page, email: str) -> None:
+    from playwright.async_api import expect
+
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.locator("#who")).to_contain_text(NAMES[email])
+    await is_live(page)
+
+
+async def is_live(page) -> None:
+    from playwright.async_api import expect
+
+    await expect(page.locator("body")).to_have_attribute("data-live", "live")
+
+
+def card(page, summary: str, where: str = "#queue"):
+    return page.locator(f"{where} .card", has_text=summary)
+
+
+def screenshot(page, name: str, full_page: bool = False):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
+
+
+async def api_token(server, email: str) -> str:
+    async with GraphQLClient(server.url) as client:
+        data = await client.data(
+            """mutation($e: String!, $p: String!) {
+                 login(email: $e, password: $p) { ... on LoginSuccess { token } } }""",
+            {"e": email, "p": PASSWORD},
+        )
+    return data["login"]["token"]
+
+
+async def handoff_state(server, token: str, summary: str) -> dict:
+    """The escalation of the queue with this summary, as the API tells it."""
+    async with GraphQLClient(server.url) as client:
+        data = await client.data(
+            """{ handoffQueue(first: 50) { nodes {
+                   session { problemSummary } claimedBy { name } unread
+                   history { kind actor { name } } } } }""",
+            token=token,
+        )
+    [node] = [n for n in data["handoffQueue"]["nodes"] if n["session"]["problemSummary"] == summary]
+    return node
+
+
+async def test_two_seniors_race_and_a_junior_escalates(open_desk, server, start_worker):
+    from playwright.async_api import expect
+
+    sam, dana = await open_desk(SAM), await open_desk(DANA)
+    alex = await open_desk(ALEX)
+    for senior in (sam, dana):  # the demo's escalations, newest unclaimed first by priority
+        await expect(senior.locator("#queue .card-title")).to_have_text([PRINTER, OUTLOOK])
+        await expect(card(senior, PRINTER).locator(".badge")).to_have_text("urgent")
+
+    # The junior escalates the session they are stuck on, from the escalate page.
+    await alex.get_by_role("link", name="Escalate").click()
+    # The field keeps its name once the page has listed Alex's sessions in it.
+    session_field = alex.get_by_label("Session", exact=True)
+    await expect(session_field).to_contain_text(VPN)
+    await session_field.select_option(label=VPN)
+    await alex.get_by_label("Priority").select_option(label="Urgent")
+    await alex.get_by_label("What you tried").fill("Reinstalled the client; drops persist.")
+    await alex.get_by_role("button", name="Escalate to the team").click()
+    await expect(alex.get_by_role("status").filter(has_text="Escalated")).to_contain_text(VPN)
+
+    # Both seniors see it arrive, unread, newest first among the urgent ones; its assessment
+    # is pending: no worker runs yet.
+    for senior in (sam, dana):
+        await expect(senior.locator("#queue .card-title")).to_have_text([VPN, PRINTER, OUTLOOK])
+        await expect(card(senior, VPN).locator(".dot")).to_be_visible()
+        await card(senior, VPN).click()
+        await expect(senior.locator(".detail h2")).to_have_text(VPN)
+        await expect(senior.locator(".detail .notes")).to_contain_text("Reinstalled the client")
+        await expect(senior.locator(".assessment")).to_contain_text("Assessment pending")
+        await expect(senior.locator(".detail .conversation")).to_contain_text("home Wi-Fi")
+
+    # The assessment lands (a worker runs it) and fills in by itself.
+    start_worker()
+    for senior in (sam, dana):
+        await expect(senior.locator(".assessment")).to_contain_text("Rule-based triage")
+        await expect(senior.locator(".assessment .steps li").first).to_be_visible()
+        await expect(card(senior, VPN).locator(".assessing")).to_have_count(0)
+        await expect(card(senior, VPN).locator(".dot")).to_have_count(0)  # opened: seen
+    await expect(card(sam, PRINTER).locator(".assessing")).to_have_count(0)
+    await screenshot(sam, "queue.png")
+
+    # Both pick it up at the same moment: real mouse clicks where each one's button is.
+    boxes = [await page.locator("#pick-up").bounding_box() for page in (sam, dana)]
+    await asyncio.gather(
+        *(
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            for page, box in zip((sam, dana), boxes, strict=True)
+        )
+    )
+    for page in (sam, dana):
+        await expect(page.locator("#holder")).to_have_text(re.compile(r"^Claimed by "))
+    holders = {
+        email: await page.locator("#holder").inner_text()
+        for email, page in ((SAM, sam), (DANA, dana))
+    }
+    winners = [email for email, text in holders.items() if text == "Claimed by you"]
+    assert len(winners) == 1, holders
+    [winner] = winners
+    winner_page, loser_page = (sam, dana) if winner == SAM else (dana, sam)
+    winner_name = NAMES[winner]
+    assert holders[SAM if winner == DANA else DANA] == f"Claimed by {winner_name}"
+
+    # The other one is told who won, and the card leaves their queue.
+    await expect(loser_page.locator("#toast")).to_have_text(
+        re.compile(rf"^Already claimed by {winner_name}, \d+ minutes? ago$")
+    )
+    await expect(card(loser_page, VPN)).to_have_count(0)
+    await expect(loser_page.locator("#queue .card-title")).to_have_text([PRINTER, OUTLOOK])
+    # The server agrees: one claim, by the winner.
+    state = await handoff_state(server, await api_token(server, SAM), VPN)
+    assert state["claimedBy"]["name"] == winner_name
+    assert [e["actor"]["name"] for e in state["history"] if e["kind"] == "CLAIMED"] == [winner_name]
+
+    # The winner works it: the suggested steps are chips above the message box.
+    await expect(card(winner_page, VPN, "#mine")).to_be_visible()
+    await expect(card(winner_page, VPN)).to_have_count(0)
+    chips = winner_page.get_by_role("group", name="Suggested steps")
+    await expect(chips.locator(".chip").first).to_be_visible()
+    await screenshot(winner_page, "claimed.png", full_page=True)
+    step = await chips.locator(".chip").first.inner_text()
+    await chips.locator(".chip").first.click()
+    box = winner_page.get_by_label("Message")
+    await expect(box).to_have_value(step)
+    await expect(box).to_be_focused()
+    await winner_page.get_by_role("button", name="Send").click()
+    await expect(winner_page.locator(".conversation .message").last).to_contain_text(step)
+    await expect(box).to_have_value("")
+    await expect(chips).to_have_count(0)
+    # Hidden for that session, not only until the page reloads.
+    await winner_page.reload()
+    await is_live(winner_page)
+    await expect(winner_page.locator(".detail h2")).to_have_text(VPN)
+    await expect(winner_page.get_by_label("Message")).to_be_visible()
+    await expect(winner_page.get_by_role("group", name="Suggested steps")).to_have_count(0)
+
+    for page in (sam, dana, alex):
+        assert page.errors == [], page.errors
+
+
+async def test_unread_dot_until_opened_and_follows_the_user(open_desk):
+    from playwright.async_api import expect
+
+    sam = await open_desk(SAM)
+    dot = card(sam, OUTLOOK).locator(".dot")
+    await expect(dot).to_be_visible()
+    size = await dot.bounding_box()
+    assert (size["width"], size["height"]) == (6, 6)
+    await expect(sam.locator("#unread-count")).to_have_text("2")
+
+    # Hovering is not opening: after a reload (the dot comes from the server) it is still there.
+    await card(sam, OUTLOOK).hover()
+    await sam.reload()
+    await is_live(sam)
+    await expect(card(sam, OUTLOOK).locator(".dot")).to_be_visible()
+    await expect(card(sam, PRINTER).locator(".dot")).to_be_visible()
+
+    await card(sam, OUTLOOK).click()
+    await expect(sam.locator(".detail h2")).to_have_text(OUTLOOK)
+    await expect(card(sam, OUTLOOK).locator(".dot")).to_have_count(0)
+    await expect(sam.locator("#unread-count")).to_have_text("1")
+
+    # Sam in another browser: the mark followed; Dana's marks are her own.
+    elsewhere, dana = await open_desk(SAM), await open_desk(DANA)
+    await expect(card(elsewhere, PRINTER).locator(".dot")).to_be_visible()
+    await expect(card(elsewhere, OUTLOOK).locator(".dot")).to_have_count(0)
+    await expect(card(dana, OUTLOOK).locator(".dot")).to_be_visible()
+
+
+async def test_a_double_click_claims_once(open_desk, server):
+    from playwright.async_api import expect
+
+    dana = await open_desk(DANA)
+    claims: list[str] = []
+    dana.on(
+        "request",
+        lambda r: claims.append(r.url) if "claimHandoff" in (r.post_data or "") else None,
+    )
+    await card(dana, PRINTER).click()
+    await dana.get_by_role("button", name="Pick up").dblclick()
+    await expect(dana.locator("#holder")).to_have_text("Claimed by you")
+    await expect(card(dana, PRINTER, "#mine")).to_be_visible()
+    assert len(claims) == 1, claims
+    state = await handoff_state(server, await api_token(server, DANA), PRINTER)
+    assert [e["kind"] for e in state["history"]].count("CLAIMED") == 1
+    assert dana.errors == []
+
+
+async def test_the_queue_catches_up_after_a_reconnect(open_desk, server):
+    """Escalated while the page had no connection: the page learns of it when the socket is
+    back, by resubscribing after the last event it saw, without a reload."""
+    from playwright.async_api import expect
+
+    sam = await open_desk(SAM)
+    await expect(sam.locator("#queue .card")).to_have_count(2)
+    await server.stop()
+    await expect(sam.locator("#live")).to_have_text("Reconnecting…")
+
+    # Meanwhile, through another server on the same database, Alex escalates.
+    async with serving(create_app(server.settings)) as other:
+        alex = await api_token(other, ALEX)
+        async with GraphQLClient(other.url) as client:
+            sessions = await client.data("{ mySessions(status: ACTIVE) { id } }", token=alex)
+            [session] = sessions["mySessions"]
+            await client.escalate(alex, session["id"], priority="LOW")
+
+    await server.start()  # the page's server is back, same address
+    await is_live(sam)
+    await expect(sam.locator("#queue .card-title")).to_have_text([PRINTER, OUTLOOK, VPN])
+    await expect(card(sam, VPN).locator(".badge")).to_have_text("low")
+    assert sam.errors == []

@@ -1,0 +1,80 @@
+"""Several processes serve one account: events cross them on Redis or Postgres broadcast.
+
+Elsewhere: that a mutation on one `serve` process reaches a subscriber on another by the
+doorbell alone (either database) is shown on PostgreSQL's broadcast by
+tests/system/test_channels.py's cut-path test (before it cuts the path), and on Redis by
+tests/system/test_faults.py's Redis restart test (once Redis is back, both ways); that a server
+killed mid-assessment has it finished after a restart, by tests/system/test_faults.py's frozen-
+and-killed workers test (its server B, then C)."""
+
+import uuid
+
+import asyncpg
+import pytest
+from redis import asyncio as redis
+
+from db.enums import AssessmentStatus
+from db.models import Handoff
+from handoff_desk.broadcast import account_channel
+from tests import services
+from tests.api.test_live import ASSESSED
+from tests.factories import make_session
+from tests.http import GraphQLClient
+from tests.waiting import wait_for
+from tests.ws import GraphQLSocket
+
+pytestmark = pytest.mark.anyio
+
+# A long poll: within these tests' timeouts only the broadcast doorbell can deliver an event
+# from another process.
+NO_POLL = {"HANDOFF_EVENT_POLL_SECONDS": "120"}
+
+
+@pytest.fixture(params=["redis", "postgres"])
+def broadcast_url(request) -> str:
+    if request.param == "redis":
+        services.require_redis()
+        return services.REDIS_URL
+    services.require_postgres()
+    return services.POSTGRES_URL
+
+
+async def listening(broadcast_url: str, channel: str) -> bool:
+    """Whether a process listens on the channel: Redis's PUBSUB NUMSUB, or, on PostgreSQL, a
+    connection whose last statement is its LISTEN."""
+    if broadcast_url.startswith("redis"):
+        client = redis.Redis.from_url(broadcast_url)
+        try:
+            return dict(await client.pubsub_numsub(channel)).get(channel.encode(), 0) > 0
+        finally:
+            await client.aclose()
+    conn = await asyncpg.connect(broadcast_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        listen = f'LISTEN "{channel}"'
+        return await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE query = $1", listen)
+    finally:
+        await conn.close()
+
+
+async def test_a_separate_worker_process_assesses_and_subscribers_hear_of_it(
+    serve, desk, team, broadcast_url
+):
+    api = serve(HANDOFF_BROADCAST_URL=broadcast_url, HANDOFF_RUN_WORKERS="false", **NO_POLL)
+    session = await make_session(desk, team.acme["alex"], "Printer spooler crashes")
+    channel = account_channel(team.acme.account.id)
+    async with GraphQLSocket(api.url) as ws, GraphQLClient(api.url) as http:
+        await ws.connect(team.acme["sam"].token)
+        await ws.subscribe(ASSESSED)
+        await wait_for(lambda: listening(broadcast_url, channel), "the API to hear doorbells")
+        handoff_id = await http.escalate(team.acme["alex"].token, session.id)
+        # No worker in the API: nothing is assessed, however long one would have needed.
+        with pytest.raises(TimeoutError):
+            await ws.receive(timeout=0.5)
+        async with desk.db.read() as db:
+            handoff = await db.get(Handoff, uuid.UUID(handoff_id))
+        assert handoff.assessment_status == AssessmentStatus.PENDING
+
+        serve("worker", HANDOFF_BROADCAST_URL=broadcast_url, **NO_POLL)
+        landed = (await ws.next_data(timeout=20))["assessmentReady"]
+    assert landed["handoff"]["id"] == handoff_id
+    assert landed["handoff"]["assessment"]["status"] == "READY"

@@ -1,0 +1,65 @@
+"""Input and memory are bounded: request bodies (413 before they are read whole), the caches
+documents and answers go into (by bytes, keyed by digests, documents too large never kept), and
+JSON nesting (400 over HTTP, 4400 over websockets, on both protocols)."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+
+import pytest
+
+from handoff_desk.query_cache import ResponseCache
+from schema.documents import cached_parse, parse_cache
+from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
+from tests.support.input_bounds import MiB
+
+pytestmark = pytest.mark.anyio
+
+
+def _retained(make) -> tuple[int, object]:
+    """The bytes `make()` leaves allocated, and what it returned."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        made = make()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before, made
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_answer_cache_holds_digests_not_documents_and_counts_them():
+    documents = [f"query Q{n} {{ __typename }} #" + "x" * 65536 for n in range(100)]
+
+    def fill() -> ResponseCache:
+        cache = ResponseCache(MiB)
+        for document in documents:
+            cache.put((document, None, "{}", "application/json", "user", 1), b'{"data":{}}')
+        return cache
+
+    retained, cache = _retained(fill)
+    assert len(cache) == 100
+    assert retained <= cache.bytes <= cache.max_bytes
+
+
+def test_a_parsed_document_costs_no_more_than_the_parse_cache_counts():
+    documents = [
+        "{ handoffQueue(first: 50) { unreadCount edges { node { id unread } } } }",
+        "query Many { " + " ".join(f"a{n}: __typename" for n in range(600)) + " }",
+        "{ __typename } #" + "x" * 100_000,
+        '{ __typename @include(if: true) } query B { me { name } } # "' + "y" * 50_000,
+    ]
+    for document in documents:
+        cache = parse_cache(64 * MiB)
+        retained, _ = _retained(lambda: cached_parse(cache, document, max_tokens=2000))  # noqa: B023
+        assert len(cache) == 1
+        assert retained <= cache.bytes, (document[:40], retained, cache.bytes)
+
+
+def test_a_document_too_large_for_its_cache_is_parsed_but_never_kept():
+    cache = parse_cache(4 * MiB, max_entry_bytes=MiB)
+    document = "{ __typename } #" + "x" * MiB
+    assert cached_parse(cache, document).definitions
+    assert (len(cache), cache.bytes, cache.skipped) == (0, 0, 1)
