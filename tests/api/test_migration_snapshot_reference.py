@@ -1,4 +1,5 @@
-"""Handing a session off through the API: escalate to the team, or park it privately."""
+"""Migration 0005: a handoff keeps a reference to its conversation instead of a copy, and answers
+as before, on both databases."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
