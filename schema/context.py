@@ -39,6 +39,7 @@ class Context:
         self._events = events
         self._authorization = authorization
         self._viewer: Viewer | None = None
+        self._authenticating: asyncio.Future[Viewer] | None = None
         self._loaders: Loaders | None = None
         # Set by Strawberry from the websocket's connection_init payload.
         self.connection_params: dict | None = None
@@ -64,9 +65,15 @@ class Context:
         return context
 
     async def viewer(self) -> Viewer:
-        """The authenticated caller; raises a clear authentication error otherwise."""
+        """The authenticated caller; raises a clear authentication error otherwise.
+
+        Fields resolve concurrently: they share one authentication (one read), and when it fails
+        they fail in the order they asked, which is the document's, so an answer names the same
+        field every time."""
         if self._viewer is None:
-            self._viewer = await self.authenticate()
+            if self._authenticating is None:
+                self._authenticating = asyncio.ensure_future(self.authenticate())
+            self._viewer = await self._authenticating
         return self._viewer
 
     async def authenticate(self) -> Viewer:

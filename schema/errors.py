@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.exceptions import MissingQueryError
@@ -62,11 +63,27 @@ def _rewritten(error: GraphQLError) -> bool:
     return is_unexpected(error) or isinstance(error.original_error, DeskError)
 
 
+def _document_order(error: GraphQLError) -> tuple[int, int, str]:
+    location = error.locations[0] if error.locations else None
+    line, column = (location.line, location.column) if location else (0, 0)
+    return line, column, ".".join(str(p) for p in error.path or ())
+
+
 class MaskUnexpectedErrors(MaskErrors):
     """A desk error is told with its code; anything unexpected as a short message with an id."""
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=_rewritten)
+
+    def on_operation(self) -> Iterator[None]:
+        yield from super().on_operation()
+        # Fields resolve concurrently, so their errors arrive in whichever order they failed; an
+        # answer is told in the document's order, the same every time (the answer cache, and the
+        # tests comparing two executors' answers as text, depend on it).
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if isinstance(errors, list) and len(errors) > 1:
+            errors.sort(key=_document_order)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         if isinstance(error.original_error, DeskError):
