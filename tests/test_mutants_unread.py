@@ -9,6 +9,7 @@ pytestmark = pytest.mark.anyio
 
 QUEUE = "{ handoffQueue(first: 50) { unreadCount edges { node { id unread claimedBy { id } } } } }"
 SEEN = "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }"
+ONE = "query($h: ID!) { handoff(id: $h) { id unread } }"
 CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
 
 
@@ -36,3 +37,16 @@ async def test_a_read_then_a_teammates_claim_never_bring_back_an_older_answer(
     assert unread(after)[str(opened.id)] is False
     assert after["handoffQueue"]["unreadCount"] == before["handoffQueue"]["unreadCount"] - 1
     assert after == await fresh.data(QUEUE, token=vic.token)
+
+
+async def test_reading_one_escalation_leaves_the_others_unread(api, desk, team):
+    """`unread` is about that escalation, not whether its reader has read any."""
+    read = await make_escalation(desk, team.acme["alex"], "Printer offline")
+    other = await make_escalation(desk, team.acme["alex"], "VPN down")
+    sam = team.acme["sam"]
+    seen = await api.data(SEEN, {"h": str(read.id)}, token=sam.token)
+    assert seen["markHandoffSeen"]["__typename"] == "MarkHandoffSeenSuccess"
+
+    for handoff, unread_now in ((read, False), (other, True)):
+        shown = await api.data(ONE, {"h": str(handoff.id)}, token=sam.token)
+        assert shown["handoff"] == {"id": str(handoff.id), "unread": unread_now}
