@@ -10,7 +10,7 @@ from db.enums import EmailStatus, HandoffIntent, Priority, Role
 from resolvers import handoffs
 from resolvers.desk import Desk
 from tests.factories import make_session
-from tests.test_emails import emails_of
+from tests.api.test_emails import emails_of
 
 pytestmark = pytest.mark.anyio
 
