@@ -9,8 +9,8 @@ import pytest
 from db.enums import EmailStatus, HandoffIntent, Priority, Role
 from resolvers import handoffs
 from resolvers.desk import Desk
-from tests.factories import make_session
 from tests.api.test_emails import emails_of
+from tests.factories import make_session
 
 pytestmark = pytest.mark.anyio
 
