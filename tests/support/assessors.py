@@ -1,6 +1,4 @@
-"""The assessors: the OpenAI-compatible one against a real local chat-completions server (good,
-slow, failing and malformed replies), end to end through the app served on real sockets (its
-workers included), and the embedded rule-based one."""
+"""The assessors: what its tests share (the whole story: tests/api/test_assessors.py)."""
 
 from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from workers.assessors import (

@@ -1,11 +1,5 @@
-"""The web console, driven the way a person uses it: Debian's Chromium (headless, through
-Playwright) against the console and its API served by uvicorn in the test's process, on a SQLite
-file seeded with `serve --demo`'s data.
-
-One database is enough here: the API under the page is tested on SQLite and PostgreSQL elsewhere.
-One Chromium serves the module; each person is a browser context of their own, closed after the
-test. Screenshots land in test-artifacts/e2e/ (git-ignored).
-"""
+"""The web console, driven the way a person uses it: what its tests share (the whole story:
+tests/api/test_console_e2e.py)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""Fuzzing (hypothesis): malformed GraphQL documents, variables and websocket frames.
-
-Every answer is a clean one (a JSON answer with `data` or errors a client can read: never a 500,
-never an INTERNAL error, never a traceback; over a websocket, a protocol close code or an error
-message), the server stays up, and an answer that is an error changed nothing.
-"""
+"""Fuzzing (hypothesis): what its tests share (the whole story: tests/api/test_fuzz.py)."""
 
 from __future__ import annotations
 

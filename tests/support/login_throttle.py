@@ -1,5 +1,4 @@
-"""Login throttling: too many failures for an email, or from an address, and `login` answers
-LoginThrottled, checking no password, for known and unknown emails alike."""
+"""Login throttling: what its tests share (the whole story: tests/api/test_login_throttle.py)."""
 
 LOGIN = """mutation($email: String!, $password: String!) {
   login(email: $email, password: $password) { __typename

@@ -1,5 +1,5 @@
-"""Subscribers who ask the same thing share one resolution per event; what differs per user
-(`unread`) stays per user, and one subscriber leaving or falling behind never affects another."""
+"""Subscribers who ask the same thing share one resolution per event: what its tests share (the
+whole story: tests/api/test_shared_subscriptions.py)."""
 
 from schema.schema import schema as strawberry_schema
 from schema.sharing import graphql_schema

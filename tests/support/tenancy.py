@@ -1,6 +1,4 @@
-"""Tenant walls: with another account's ids, every query and mutation answers exactly as it does
-for an id that does not exist, nothing of that account is read, and nothing of it changes.
-(Subscriptions: tests/api/test_live.py shows another account's events are never delivered.)"""
+"""Tenant walls: what its tests share (the whole story: tests/api/test_tenancy.py)."""
 
 # How each field is exercised by a Globex admin against Acme. "ids" cases run twice, with an Acme
 # id and with a random one, and must answer alike; "own" cases must show nothing of Acme.

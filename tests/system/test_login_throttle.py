@@ -1,5 +1,4 @@
-"""Login throttling: too many failures for an email, or from an address, and `login` answers
-LoginThrottled, checking no password, for known and unknown emails alike."""
+"""Login throttling: its system-tier tests (the whole story: tests/api/test_login_throttle.py)."""
 
 import httpx
 import pytest

@@ -1,6 +1,4 @@
-"""The assessors: the OpenAI-compatible one against a real local chat-completions server (good,
-slow, failing and malformed replies), end to end through the app served on real sockets (its
-workers included), and the embedded rule-based one."""
+"""The assessors: its unit-tier tests (the whole story: tests/api/test_assessors.py)."""
 
 import dataclasses
 import json

@@ -1,4 +1,4 @@
-"""The query cost limit: nested lists multiply, and a document over the limit never runs."""
+"""The query cost limit: its unit-tier tests (the whole story: tests/api/test_cost.py)."""
 
 import pytest
 

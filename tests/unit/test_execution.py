@@ -1,6 +1,5 @@
-"""The lean execution of plain fields answers exactly as graphql-core does: same data, same
-errors at the same paths, same null propagation. Differential: one schema, two executors. Each
-query runs twice on the lean one: once making its plans, once with the plans it shares."""
+"""The lean execution of plain fields answers exactly as graphql-core does: its unit-tier tests
+(the whole story: tests/api/test_execution.py)."""
 
 import enum
 import json

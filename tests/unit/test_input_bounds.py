@@ -1,6 +1,5 @@
-"""Input and memory are bounded: request bodies (413 before they are read whole), the caches
-documents and answers go into (by bytes, keyed by digests, documents too large never kept), and
-JSON nesting (400 over HTTP, 4400 over websockets, on both protocols)."""
+"""Input and memory are bounded: its unit-tier tests (the whole story:
+tests/api/test_input_bounds.py)."""
 
 from __future__ import annotations
 

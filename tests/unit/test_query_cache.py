@@ -1,9 +1,5 @@
-"""A cached answer is never served after a change that affects it.
-
-For every mutation of the schema: prime the cache with a query that shows the mutation's effect,
-run the mutation, ask again. The cached app must answer exactly what an uncached app over the
-same database answers, and the answer must have changed.
-"""
+"""A cached answer is never served after a change that affects it: its unit-tier tests (the whole
+story: tests/api/test_query_cache.py)."""
 
 import pytest
 

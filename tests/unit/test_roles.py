@@ -1,9 +1,5 @@
-"""Every query and mutation of the schema, for each role: allowed, or refused by the role rules
-(`resolvers/permissions.py`) with NotPermitted and nothing written.
-
-The table below must have a row for every operation the schema has: a new operation without
-one fails `test_every_operation_has_a_row`.
-"""
+"""Every query and mutation of the schema, for each role: its unit-tier tests (the whole story:
+tests/api/test_roles.py)."""
 
 import pytest
 

@@ -1,6 +1,5 @@
-"""Secrets an operator hands the desk stay secret: no command that signs tokens starts without a
-strong token secret (only the demo makes its own, once per database), and no password of a URL
-or query string reaches the output or the logs."""
+"""Secrets an operator hands the desk stay secret: its unit-tier tests (the whole story:
+tests/api/test_secrets.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Subscribers who ask the same thing share one resolution per event; what differs per user
-(`unread`) stays per user, and one subscriber leaving or falling behind never affects another."""
+"""Subscribers who ask the same thing share one resolution per event: its unit-tier tests (the
+whole story: tests/api/test_shared_subscriptions.py)."""
 
 import pytest
 from graphql import GraphQLNamedType, GraphQLObjectType, get_named_type

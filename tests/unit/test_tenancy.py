@@ -1,6 +1,4 @@
-"""Tenant walls: with another account's ids, every query and mutation answers exactly as it does
-for an id that does not exist, nothing of that account is read, and nothing of it changes.
-(Subscriptions: tests/api/test_live.py shows another account's events are never delivered.)"""
+"""Tenant walls: its unit-tier tests (the whole story: tests/api/test_tenancy.py)."""
 
 import pytest
 from graphql import parse

@@ -1,13 +1,5 @@
-"""Tenant walls, walked from the schema itself: every query, mutation and subscription, called by
-one account's admin, engineer and viewer with another account's ids, reads, changes and delivers
-nothing of that account.
-
-The walk is generated: a field added to the schema is walked without a change here. An ID
-argument added to the schema needs one entry in ID_KINDS (which kind of row its id names); until
-it has one, `test_every_id_argument_says_which_rows_it_names` fails and says so.
-
-The other account ("B") gives every text a marker, so its rows are recognised in any answer.
-"""
+"""Tenant walls, walked from the schema itself: its unit-tier tests (the whole story:
+tests/api/test_tenancy_walk.py)."""
 
 from __future__ import annotations
 
