@@ -81,7 +81,6 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._slots: list[asyncio.Task[None]] = []
-        self._in_flight: dict[asyncio.Task[None], LeasedJob] = {}
 
     def wake(self) -> None:
         self._wake.set()
