@@ -3,18 +3,14 @@ test here is behaviour a mutant of resolvers/unread.py changed while every test 
 
 import pytest
 
+from tests.api.test_read_marks import SEEN, unread
 from tests.factories import make_escalation
 
 pytestmark = pytest.mark.anyio
 
 QUEUE = "{ handoffQueue(first: 50) { unreadCount edges { node { id unread claimedBy { id } } } } }"
-SEEN = "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }"
 ONE = "query($h: ID!) { handoff(id: $h) { id unread } }"
 CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
-
-
-def unread(answer: dict) -> dict[str, bool]:
-    return {e["node"]["id"]: e["node"]["unread"] for e in answer["handoffQueue"]["edges"]}
 
 
 async def test_a_read_then_a_teammates_claim_never_bring_back_an_older_answer(
