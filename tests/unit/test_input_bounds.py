@@ -29,6 +29,23 @@ def _retained(make) -> tuple[int, object]:
         tracemalloc.stop()
 
 
+def _retained_within(make, bound, tries: int = 3) -> tuple[int, object]:
+    """What `make()` leaves allocated, measured again (up to `tries` times, each a fresh
+    `make()`) while it exceeds `bound(made)`; the least measurement. tracemalloc counts the
+    whole process, and another thread of a test worker (pytest-xdist's channel reading a
+    message) may allocate during a measurement; that only ever adds, so the least of the tries
+    is `make()`'s own cost."""
+    least: tuple[int, object] | None = None
+    for _ in range(tries):
+        measured = _retained(make)
+        if least is None or measured[0] < least[0]:
+            least = measured
+        if least[0] <= bound(least[1]):
+            break
+    assert least is not None
+    return least
+
+
 def test_the_answer_cache_holds_digests_not_documents_and_counts_them():
     documents = [f"query Q{n} {{ __typename }} #" + "x" * 65536 for n in range(100)]
 
@@ -38,7 +55,7 @@ def test_the_answer_cache_holds_digests_not_documents_and_counts_them():
             cache.put((document, None, "{}", "application/json", "user", 1), b'{"data":{}}')
         return cache
 
-    retained, cache = _retained(fill)
+    retained, cache = _retained_within(fill, lambda cache: cache.bytes)
     assert len(cache) == 100
     assert retained <= cache.bytes <= cache.max_bytes
 
@@ -51,8 +68,13 @@ def test_a_parsed_document_costs_no_more_than_the_parse_cache_counts():
         '{ __typename @include(if: true) } query B { me { name } } # "' + "y" * 50_000,
     ]
     for document in documents:
-        cache = parse_cache(64 * MiB)
-        retained, _ = _retained(lambda: cached_parse(cache, document, max_tokens=2000))  # noqa: B023
+
+        def parse_into_a_new_cache():
+            cache = parse_cache(64 * MiB)
+            cached_parse(cache, document, max_tokens=2000)  # noqa: B023
+            return cache
+
+        retained, cache = _retained_within(parse_into_a_new_cache, lambda cache: cache.bytes)
         assert len(cache) == 1
         assert retained <= cache.bytes, (document[:40], retained, cache.bytes)
 
