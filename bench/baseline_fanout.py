@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from handoff_desk.broadcast import create_broadcast
+from handoff_desk.live.broadcast import create_broadcast
 
 subscribers: dict[WebSocket, str] = {}
 

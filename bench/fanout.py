@@ -35,7 +35,7 @@ from bench.common import (
 )
 from bench.seed import seed
 from bench.wsfleet import Fleet
-from handoff_desk.broadcast import create_broadcast
+from handoff_desk.live.broadcast import create_broadcast
 
 DATABASE = "handoff_bench_fanout"
 SUBSCRIPTION = "subscription { handoffCreated { seq handoff { id priority session { id } } } }"

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from handoff_desk import logs, token_secret
-from handoff_desk.redact import mask_url, settings_secrets
+from handoff_desk import token_secret
+from handoff_desk.ops import logs
+from handoff_desk.ops.redact import mask_url, settings_secrets
 from handoff_desk.settings import Settings, SettingsError
 
 if TYPE_CHECKING:  # imported where used: a command loads only what it needs
@@ -153,9 +154,9 @@ async def _run_worker(settings: Settings) -> None:
     import signal
 
     from db.engine import Database
-    from handoff_desk.broadcast import create_broadcast
-    from handoff_desk.hub import Hub
-    from handoff_desk.notifier import LiveNotifier
+    from handoff_desk.live.broadcast import create_broadcast
+    from handoff_desk.live.hub import Hub
+    from handoff_desk.live.notifier import LiveNotifier
     from resolvers.desk import Desk
     from workers import create_worker
 

@@ -164,7 +164,7 @@ class Ran:
     stderr: str
 
 
-# What `main()` configures logging on (handoff_desk.logs.logging_config): put back afterwards.
+# What `main()` configures logging on (handoff_desk.ops.logs.logging_config): put back afterwards.
 _CONFIGURED_LOGGERS = (
     "",
     "uvicorn",
@@ -204,12 +204,12 @@ def run_main(*argv: str, **env: str) -> Ran:
 
 @contextlib.contextmanager
 def logging_as_configured_by_main(log_format: str, settings) -> Iterator[io.StringIO]:
-    """This process logs as `handoff-desk` configures it (handoff_desk.logs.configure: the
+    """This process logs as `handoff-desk` configures it (handoff_desk.ops.logs.configure: the
     format, the request id, no query strings, the settings' secrets scrubbed), into the buffer
     given, instead of stderr; as before afterwards. Configured after any in-process server has
     started: uvicorn configures its own loggers when it is set up."""
-    from handoff_desk import logs
-    from handoff_desk.redact import settings_secrets
+    from handoff_desk.ops import logs
+    from handoff_desk.ops.redact import settings_secrets
 
     saved = [_logger_state(name) for name in _CONFIGURED_LOGGERS]
     stream = io.StringIO()

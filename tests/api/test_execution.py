@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from db.engine import Database
-from handoff_desk.app import DeskGraphQL
+from handoff_desk.http.view import DeskGraphQL
 from handoff_desk.settings import Settings
 from resolvers.desk import Desk
 from tests.support.execution import GUARDED, guarded_core, guarded_lean

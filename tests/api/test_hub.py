@@ -4,9 +4,9 @@ import asyncio
 
 import pytest
 
-from handoff_desk.broadcast import create_broadcast
-from handoff_desk.hub import Hub
-from handoff_desk.notifier import LiveNotifier
+from handoff_desk.live.broadcast import create_broadcast
+from handoff_desk.live.hub import Hub
+from handoff_desk.live.notifier import LiveNotifier
 from resolvers.desk import SilentNotifier
 from resolvers.errors import SubscriberTooSlow
 from tests.factories import make_escalation

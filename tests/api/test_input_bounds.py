@@ -13,7 +13,7 @@ import pytest
 
 from handoff_desk.app import create_app
 from handoff_desk.cli import _settle_garbage_collector
-from handoff_desk.json_depth import MAX_DEPTH
+from handoff_desk.http.json_depth import MAX_DEPTH
 from handoff_desk.settings import Settings
 from schema.documents import live_caches
 from tests.conftest import Api

@@ -11,8 +11,8 @@ import secrets
 
 import pytest
 
-from handoff_desk.logs import JsonFormatter
-from handoff_desk.redact import Redactor, settings_secrets
+from handoff_desk.ops.logs import JsonFormatter
+from handoff_desk.ops.redact import Redactor, settings_secrets
 from handoff_desk.settings import Settings
 from tests.support.secrets import PASSWORD
 

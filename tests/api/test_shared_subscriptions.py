@@ -3,7 +3,7 @@
 
 import pytest
 
-from handoff_desk.shared_subscriptions import share_key
+from handoff_desk.live.shared_subscriptions import share_key
 from tests.api.test_metrics import scrape
 from tests.factories import make_escalation, make_session, viewer_of
 from tests.http import GraphQLClient

@@ -15,7 +15,7 @@ from redis import asyncio as redis
 
 from db.enums import AssessmentStatus
 from db.models import Handoff
-from handoff_desk.broadcast import account_channel
+from handoff_desk.live.broadcast import account_channel
 from tests import services
 from tests.api.test_live import ASSESSED
 from tests.factories import make_session

@@ -26,9 +26,9 @@ from db.engine import Database, create_engine, unavailable
 from db.enums import AssessmentStatus, EventKind, HandoffIntent, JobKind, JobState
 from db.migrate import upgrade
 from db.models import AccountEvent, Handoff, HandoffSeen, Job
-from handoff_desk.broadcast import create_broadcast
-from handoff_desk.hub import Hub
-from handoff_desk.notifier import LiveNotifier
+from handoff_desk.live.broadcast import create_broadcast
+from handoff_desk.live.hub import Hub
+from handoff_desk.live.notifier import LiveNotifier
 from handoff_desk.settings import Settings
 from resolvers.desk import Desk
 from tests.api.test_live import ASSESSED, CREATED

@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from handoff_desk.query_cache import ResponseCache
+from handoff_desk.http.answer_cache import ResponseCache
 from schema.documents import cached_parse, parse_cache
 from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.support.input_bounds import MiB

@@ -4,7 +4,7 @@ whole story: tests/api/test_shared_subscriptions.py)."""
 import pytest
 from graphql import GraphQLNamedType, GraphQLObjectType, get_named_type
 
-from handoff_desk.shared_subscriptions import _DONE, _TOO_SLOW, Member
+from handoff_desk.live.shared_subscriptions import _DONE, _TOO_SLOW, Member
 from schema.sharing import declared
 from tests.inprocess import (
     in_process_fixture,  # noqa: F401  (the in_process fixture)

@@ -37,7 +37,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from strawberry.types.field import StrawberryField
 
-from handoff_desk.broadcast import PostgresDoorbellBackend, RedisDoorbellBackend
+from handoff_desk.live.broadcast import PostgresDoorbellBackend, RedisDoorbellBackend
 from schema.execution import DeskExecutionContext, _basic_field, _self_type
 from schema.sharing import declared, shared
 from schema.suggestions import HideSuggestions

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocketDisconnected as SocketClosed
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
-from handoff_desk.json_depth import TOO_DEEP
+from handoff_desk.http.json_depth import TOO_DEEP
 from resolvers.limits import encodable
 
 INVALID_MESSAGE = 4400

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from broadcaster import Broadcast
 
 from db.engine import unavailable
-from handoff_desk.broadcast import account_channel
+from handoff_desk.live.broadcast import account_channel
 from resolvers.desk import Desk
 from resolvers.errors import SubscriberTooSlow
 from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_seq

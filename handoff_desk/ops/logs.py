@@ -3,7 +3,7 @@
 Every line names the request it was written for (`request_id`; null outside a request), and
 uvicorn's own lines go through the same formatter. No line shows a query string (a GraphQL
 request by GET carries its document and variables there, a `login` its password) or a secret
-the settings hold (handoff_desk/redact.py).
+the settings hold (handoff_desk/ops/redact.py).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
-from handoff_desk.redact import Redactor
-from handoff_desk.request_id import current_request_id
+from handoff_desk.http.request_id import current_request_id
+from handoff_desk.ops.redact import Redactor
 
 # What every LogRecord has; anything else on a record was passed in `extra=` and is kept.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {

@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handoff_desk import graphql_http
+from handoff_desk.http import protocol
 
 
 class BodyTooLarge(Exception):
@@ -68,11 +68,11 @@ class BodyLimit:
         for name, value in scope.get("headers", ()):
             if name == b"accept":
                 accept = value.decode("latin-1")
-        media_type = graphql_http.negotiate(accept) or graphql_http.JSON
+        media_type = protocol.negotiate(accept) or protocol.JSON
         message = f"The request body is larger than the limit of {self.max_bytes} bytes."
         response = JSONResponse({"errors": [{"message": message}]}, status_code=413)
         response.headers["connection"] = "close"  # what is left of the body is not read
-        await graphql_http.finish(response, media_type)(scope, receive, send)
+        await protocol.finish(response, media_type)(scope, receive, send)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -34,8 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db.enums import JobKind
 from db.jobs import pending_jobs_by_kind
-from handoff_desk import json_depth
-from handoff_desk.query_cache import operation_type
+from handoff_desk.http import json_depth
+from handoff_desk.http.answer_cache import operation_type
 from resolvers.desk import Desk
 from resolvers.events import LoggedEvent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from handoff_desk.hub import Hub
+from handoff_desk.live.hub import Hub
 
 
 class LiveNotifier:
