@@ -21,6 +21,7 @@ from broadcaster import Broadcast
 
 from db.engine import unavailable
 from handoff_desk.live.broadcast import account_channel
+from handoff_desk.live.queues import BoundedQueue, FellBehind
 from resolvers.desk import Desk
 from resolvers.errors import SubscriberTooSlow
 from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_seq
@@ -34,25 +35,18 @@ log = logging.getLogger(__name__)
 PUBLISH_SECONDS = 0.5
 
 
-class LocalSubscriber:
-    def __init__(self, max_queue: int) -> None:
-        # None: the subscriber fell too far behind.
-        self._queue: asyncio.Queue[LoggedEvent | None] = asyncio.Queue(max_queue)
+class LocalSubscriber(BoundedQueue[LoggedEvent]):
+    """One subscription's events, waiting to be sent (see live/queues.py)."""
 
-    def offer(self, event: LoggedEvent) -> None:
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            # Drop what it has not read (it will catch up from the log) and tell it to go.
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            self._queue.put_nowait(None)
+    __slots__ = ()
 
     async def get(self) -> LoggedEvent:
-        item = await self._queue.get()
-        if item is None:
-            raise SubscriberTooSlow("this subscriber fell too far behind; reconnect with `after`")
-        return item
+        try:
+            return await self.take()
+        except FellBehind:
+            raise SubscriberTooSlow(
+                "this subscriber fell too far behind; reconnect with `after`"
+            ) from None
 
 
 class AccountFeed:

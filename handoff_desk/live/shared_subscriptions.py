@@ -27,7 +27,6 @@ import contextvars
 import json
 import logging
 import uuid
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +48,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from handoff_desk.live.queues import BoundedQueue, FellBehind
 from resolvers.auth import Standing, Viewer, still_allowed
 from schema.context import ACCESS_ENDED_CLOSE_CODE, Context
 from schema.documents import BoundedCache, digest, document_size
@@ -58,7 +58,6 @@ from schema.subscription import ACCESS_CHANGED_REASON, TOO_SLOW_CLOSE_CODE, TOO_
 log = logging.getLogger(__name__)
 
 _DONE = object()
-_TOO_SLOW = object()
 _FALLBACK = object()
 
 # Shapes of the documents subscribers send, by digest, bounded by the bytes they hold.
@@ -157,34 +156,15 @@ class _AccessCheck:
     standing: Mapping[uuid.UUID, Standing]
 
 
-class Member:
-    """One subscriber of a group: its caller, and the frames waiting to be sent to it, bounded."""
+class Member(BoundedQueue[Any]):
+    """One subscriber of a group: its caller, and the frames waiting to be sent to it, bounded
+    (see live/queues.py)."""
 
-    __slots__ = ("_frames", "_limit", "_waiter", "viewer")
+    __slots__ = ("viewer",)
 
     def __init__(self, limit: int, viewer: Viewer) -> None:
-        self._frames: deque[Any] = deque()
-        self._limit = limit
-        self._waiter: asyncio.Future[None] | None = None
+        super().__init__(limit)
         self.viewer = viewer
-
-    def offer(self, item: Any) -> None:
-        if len(self._frames) >= self._limit and item is not _DONE and item is not _FALLBACK:
-            # Drop what it has not sent (it catches up from the log) and tell it to go.
-            self._frames.clear()
-            item = _TOO_SLOW
-        self._frames.append(item)
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def take(self) -> Any:
-        while not self._frames:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        return self._frames.popleft()
 
 
 class GroupContext(Context):
@@ -197,7 +177,8 @@ class GroupContext(Context):
         self._group = group
 
     async def close_connection(self, code: int, reason: str) -> None:
-        self._group.send_everyone(_TOO_SLOW)
+        for member in list(self._group.members):
+            member.fall_behind()
 
     def on_access_change(self, standing: Mapping[uuid.UUID, Standing]) -> None:
         self._group.send_everyone(_AccessCheck(standing))
@@ -223,8 +204,9 @@ class Group:
         )
 
     def send_everyone(self, item: Any) -> None:
+        ends = item is _DONE or item is _FALLBACK  # queued past a member's limit
         for member in list(self.members):
-            member.offer(item)
+            member.offer(item, always=ends)
 
     async def _run(self, context: GroupContext) -> None:
         try:
@@ -345,15 +327,16 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
         socket = self.websocket
         while True:
-            item = await member.take()
+            try:
+                item = await member.take()
+            except FellBehind:
+                with contextlib.suppress(Exception):
+                    await socket.close(TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
+                return False
             if item is _FALLBACK:
                 return True
             if item is _DONE:
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
-                return False
-            if item is _TOO_SLOW:
-                with contextlib.suppress(Exception):
-                    await socket.close(TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
                 return False
             if isinstance(item, _AccessCheck):
                 if still_allowed(member.viewer, item.standing):

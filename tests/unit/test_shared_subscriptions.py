@@ -4,7 +4,8 @@ whole story: tests/api/test_shared_subscriptions.py)."""
 import pytest
 from graphql import GraphQLNamedType, GraphQLObjectType, get_named_type
 
-from handoff_desk.live.shared_subscriptions import _DONE, _TOO_SLOW, Member
+from handoff_desk.live.queues import FellBehind
+from handoff_desk.live.shared_subscriptions import _DONE, Member
 from schema.sharing import declared
 from tests.inprocess import (
     in_process_fixture,  # noqa: F401  (the in_process fixture)
@@ -35,6 +36,15 @@ async def test_a_member_that_falls_behind_is_told_to_go_without_growing():
     member = Member(limit=3, viewer=None)
     for frame in range(10):
         member.offer(str(frame))
-    assert await member.take() is _TOO_SLOW
-    member.offer(_DONE)
-    assert await member.take() is _DONE
+    assert len(member) == 0  # what it had not sent is dropped, nothing more is kept
+    for _ in range(2):  # and it stays told
+        with pytest.raises(FellBehind):
+            await member.take()
+
+
+async def test_the_end_of_a_group_reaches_a_member_that_is_full():
+    member = Member(limit=3, viewer=None)
+    for frame in range(3):
+        member.offer(str(frame))
+    member.offer(_DONE, always=True)
+    assert [await member.take() for _ in range(4)] == ["0", "1", "2", _DONE]
