@@ -99,7 +99,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         hub,
         cache,
         shared,
-        max_query_tokens=settings.max_query_tokens,
         graphql_ide="graphiql" if settings.graphiql else None,
         allowed_origins=settings.cors_origins,  # websocket handshakes from other origins
     )
@@ -145,7 +144,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),  # outermost: every log line of a request has it
-            Middleware(GraphQLMetrics, metrics=metrics, max_tokens=settings.max_query_tokens),
+            Middleware(GraphQLMetrics, metrics=metrics, documents=schema.documents),
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),

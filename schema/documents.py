@@ -12,12 +12,11 @@ Every cache built here is listed by `live_caches()`, with its entries and the by
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any
 
 from graphql import GraphQLError, OperationType, parse
 from graphql.language import DocumentNode, OperationDefinitionNode, Token
@@ -30,8 +29,6 @@ ENTRY_OVERHEAD = 256
 # (387 to 580 bytes measured with tracemalloc; the lean executor's plans for it come on top).
 _BYTES_PER_TOKEN = 1200
 
-_MISSING = object()
-_F = TypeVar("_F", bound=Callable[..., Any])
 _live: weakref.WeakSet[BoundedCache] = weakref.WeakSet()
 
 
@@ -114,26 +111,6 @@ def live_caches() -> list[BoundedCache]:
     return list(_live)
 
 
-def memoized(cache: BoundedCache, size: Callable[[Any], int]) -> Callable[[_F], _F]:
-    """`functools.lru_cache` for functions of a document (and other small arguments), with the
-    discipline above: keyed by a digest of the arguments, values charged `size(value)` bytes."""
-
-    def decorate(function):
-        @functools.wraps(function)
-        def wrapper(*args):
-            key = digest(*args)
-            value = cache.get(key, _MISSING)
-            if value is _MISSING:
-                value = function(*args)
-                cache.put(key, value, size(value))
-            return value
-
-        wrapper.cache = cache  # type: ignore[attr-defined]  # (a function takes attributes)
-        return wrapper
-
-    return decorate
-
-
 # --- parsed documents, and the plans the lean executor makes for them ------------------------
 
 
@@ -150,65 +127,87 @@ def document_size(document: DocumentNode) -> int:
     return 2 * len(loc.source.body) + tokens * _BYTES_PER_TOKEN
 
 
-# The lean executor's shared plans, per operation of a document the parse cache holds: they go
+# The lean executor's shared plans, per operation of a document a DocumentCache holds: they go
 # when the document goes. Keyed by the operation node's id, which is unique while its document
 # is held (the entry is removed when the document is evicted).
 _plans: dict[int, dict] = {}
 
 
-def _forget_plans(document: Any) -> None:
-    if isinstance(document, DocumentNode):
-        for definition in document.definitions:
-            _plans.pop(id(definition), None)
+def _forget_plans(document: Document) -> None:
+    for operation in document.operations:
+        _plans.pop(id(operation), None)
 
 
-def parse_cache(max_bytes: int, max_entry_bytes: int | None = None) -> BoundedCache:
-    """A cache of parsed documents (see `cached_parse`)."""
-    return BoundedCache("parsed documents", max_bytes, max_entry_bytes, on_evict=_forget_plans)
+class Document:
+    """A GraphQL document as the desk reads it, parsed once (with locations, under the schema's
+    token limit): the view selects its operation, the answer cache and the metrics read the
+    operation's type, shared subscriptions read its one root field, and execution runs its tree,
+    all from this one parse."""
+
+    __slots__ = ("ast", "error", "operations", "size")
+
+    def __init__(self, ast: DocumentNode | None, error: GraphQLError | None) -> None:
+        self.ast = ast
+        self.error = error  # why it does not parse (a document over the token limit included)
+        self.operations: tuple[OperationDefinitionNode, ...] = tuple(
+            d for d in (ast.definitions if ast else ()) if isinstance(d, OperationDefinitionNode)
+        )
+        self.size = document_size(ast) if ast is not None else _error_size(error)
+
+    def select(self, operation_name: str | None) -> OperationDefinitionNode | GraphQLError | None:
+        """GraphQL's GetOperation: the operation a request with `operation_name` runs, or the
+        request error that it selects none. None when the document does not parse (its
+        execution answers the syntax error)."""
+        if self.ast is None or not self.operations:
+            return None
+        if operation_name is None:
+            if len(self.operations) > 1:
+                # Strawberry would run the first one; the GraphQL spec says this is an error.
+                return GraphQLError(
+                    "Must provide operation name if query contains multiple operations."
+                )
+            return self.operations[0]
+        for operation in self.operations:
+            if operation.name is not None and operation.name.value == operation_name:
+                return operation
+        return GraphQLError(f"Unknown operation named '{operation_name}'.")
+
+    def operation_type(self, operation_name: str | None) -> OperationType | None:
+        """The type of the operation a request runs; None when it would not run at all."""
+        selected = self.select(operation_name)
+        return selected.operation if isinstance(selected, OperationDefinitionNode) else None
 
 
-def cached_parse(cache: BoundedCache, text: str, **options: Any) -> DocumentNode:
-    """graphql-core's `parse`, remembered while the document is small enough to keep. A syntax
-    error is raised, and not kept."""
-    key = digest(text, *sorted(options.items()))
-    document = cache.get(key)
-    if document is None:
-        document = parse(text, **options)
-        if cache.put(key, document, document_size(document)):
-            for definition in document.definitions:
-                if isinstance(definition, OperationDefinitionNode):
-                    _plans[id(definition)] = {}
-    return document
+def _error_size(error: GraphQLError | None) -> int:
+    source = error.source if error is not None else None
+    return 1024 + (2 * len(source.body) if source is not None else 0)
+
+
+class DocumentCache:
+    """Documents by a digest of their text (see `Document`), bounded by the bytes their trees
+    hold. A document too large to keep is parsed for each reader and never kept."""
+
+    def __init__(
+        self, max_bytes: int, max_entry_bytes: int | None = None, max_tokens: int | None = None
+    ) -> None:
+        self.max_tokens = max_tokens
+        self.cache = BoundedCache("parsed documents", max_bytes, max_entry_bytes, _forget_plans)
+
+    def read(self, text: str) -> Document:
+        key = digest(text)
+        document: Document | None = self.cache.get(key)
+        if document is None:
+            try:
+                document = Document(parse(text, max_tokens=self.max_tokens), None)
+            except GraphQLError as error:
+                document = Document(None, error)
+            if self.cache.put(key, document, document.size):
+                for operation in document.operations:
+                    _plans[id(operation)] = {}
+        return document
 
 
 def shared_plans(operation: OperationDefinitionNode) -> dict | None:
     """Where the lean executor keeps plans to share between requests that run `operation`; None
     if its document is not cached (a plan for nodes parsed for one request is never met again)."""
     return _plans.get(id(operation))
-
-
-# --- which operations a document has ----------------------------------------------------------
-
-OPERATIONS = BoundedCache("document operations", max_bytes=4 * 2**20, max_entry_bytes=2**16)
-
-
-def _operations_size(operations: tuple | None) -> int:
-    return 64 + sum(64 + len(name or "") for name, _ in operations or ())
-
-
-@memoized(OPERATIONS, _operations_size)
-def operations(
-    document: str, max_tokens: int | None
-) -> tuple[tuple[str | None, OperationType], ...] | None:
-    """(name, type) of each operation of a document; None if it does not parse (including a
-    document over the token limit: the schema refuses it with a clear error). The answer is kept
-    even for a long document: it holds only the operations' names."""
-    try:
-        ast = parse(document, max_tokens=max_tokens, no_location=True)
-    except GraphQLError:
-        return None
-    return tuple(
-        (d.name.value if d.name else None, d.operation)
-        for d in ast.definitions
-        if isinstance(d, OperationDefinitionNode)
-    )

@@ -1,11 +1,9 @@
 """The schema: `build_schema(limits)` for a server, `schema` (no limits) for the exported SDL."""
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -16,7 +14,7 @@ from strawberry.extensions import (
 )
 
 from schema.cost import query_cost_rule
-from schema.documents import BoundedCache, cached_parse, digest, document_size, parse_cache
+from schema.documents import BoundedCache, DocumentCache, digest, document_size
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import DeskExecutionContext
 from schema.mutation import Mutation
@@ -32,22 +30,30 @@ VALIDATION_CACHE_BYTES = 16 * 2**20
 _MAX_ENTRY_BYTES = 2 * 2**20  # a document at the token limit (2000) takes about 2.4 MB
 
 
-class _ParserCache(SchemaExtension):
-    """A document that does not parse is left to Strawberry's own parse, which answers its syntax
-    error. Strawberry's ParserCache raised it instead, out of a websocket operation's stream: the
-    client saw the operation complete, unexplained, and the log got a traceback."""
+class DeskSchema(strawberry.Schema):
+    """The schema, and the one cache of the documents it is asked (schema/documents.py), which
+    the view, the answer cache, the metrics and shared subscriptions read too."""
 
-    def __init__(self, cache: BoundedCache) -> None:
+    documents: DocumentCache
+
+
+class _ParserCache(SchemaExtension):
+    """Execution runs the tree the schema's DocumentCache holds. A document that does not parse
+    is left to Strawberry's own parse, which answers its syntax error. (Strawberry's ParserCache
+    raised it instead, out of a websocket operation's stream: the client saw the operation
+    complete, unexplained, and the log got a traceback.)"""
+
+    def __init__(self, documents: DocumentCache) -> None:
         super().__init__()
-        self.cache = cache
+        self.documents = documents
 
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
-        with contextlib.suppress(GraphQLError):
-            if context.query is not None:  # None: a document given parsed already
-                context.graphql_document = cached_parse(
-                    self.cache, context.query, **context.parse_options
-                )
+        # The token limit is the cache's own (MaxTokensLimiter sets the same for Strawberry's).
+        if context.query is not None:  # None: a document given parsed already
+            document = self.documents.read(context.query)
+            if document.ast is not None:
+                context.graphql_document = document.ast
         yield
 
 
@@ -87,7 +93,7 @@ class Limits:
     max_cost: int | None = None  # see schema/cost.py
 
 
-def build_schema(limits: Limits | None = None, lean_executor: bool = True) -> strawberry.Schema:
+def build_schema(limits: Limits | None = None, lean_executor: bool = True) -> DeskSchema:
     """`lean_executor=False`: plain graphql-core execution (schema/execution.py is the lean one),
     to compare answers with, or to fall back on."""
     extensions: list = [MaskUnexpectedErrors]
@@ -108,19 +114,22 @@ def build_schema(limits: Limits | None = None, lean_executor: bool = True) -> st
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         ]
     # Parse and validation are paid once per distinct document, not per request.
-    parsed = parse_cache(PARSE_CACHE_BYTES, _MAX_ENTRY_BYTES)
+    max_tokens = limits.max_tokens if limits is not None else None
+    documents = DocumentCache(PARSE_CACHE_BYTES, _MAX_ENTRY_BYTES, max_tokens)
     validated = BoundedCache("validation results", VALIDATION_CACHE_BYTES, _MAX_ENTRY_BYTES)
-    extensions += [lambda: _ParserCache(parsed), lambda: _ValidationCache(validated)]
+    extensions += [lambda: _ParserCache(documents), lambda: _ValidationCache(validated)]
     executor: type | None = DeskExecutionContext if lean_executor else None
     if limits is not None and not limits.introspection:
         executor = without_suggestions(executor)
-    return strawberry.Schema(
+    schema = DeskSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         execution_context_class=executor,
         extensions=extensions,
     )
+    schema.documents = documents
+    return schema
 
 
 schema = build_schema()

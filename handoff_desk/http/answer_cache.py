@@ -11,44 +11,28 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from graphql import OperationType
 
-from schema.documents import BoundedCache, digest, operations
-
-
-def operation_type(
-    document: str, operation_name: str | None, max_tokens: int | None = None
-) -> OperationType | None:
-    """The type of the operation a request would run; None when it would not run at all
-    (including a document over the token limit: the schema refuses it with a clear error)."""
-    # Cached per document, by digest.
-    found: Sequence[tuple[str | None, OperationType]] = operations(document, max_tokens) or ()
-    if operation_name is not None:
-        found = [o for o in found if o[0] == operation_name]
-    return found[0][1] if len(found) == 1 else None
-
+from schema.documents import BoundedCache, DocumentCache, digest
 
 # A request's key: its own part (document, operation, variables, Accept), then the caller's.
 CacheKey = tuple[object, ...]
 
 
-def request_key(
-    body: dict[str, Any], accept: str, max_tokens: int | None = None
-) -> CacheKey | None:
+def request_key(body: dict[str, Any], accept: str, documents: DocumentCache) -> CacheKey | None:
     """The caller-independent part of the key, or None if the request is no cacheable query."""
-    document = body.get("query")
+    text = body.get("query")
     operation_name = body.get("operationName")
     variables = body.get("variables") or {}
-    if not isinstance(document, str) or not isinstance(variables, dict):
+    if not isinstance(text, str) or not isinstance(variables, dict):
         return None
     if operation_name is not None and not isinstance(operation_name, str):
         return None
-    if operation_type(document, operation_name, max_tokens) is not OperationType.QUERY:
+    if documents.read(text).operation_type(operation_name) is not OperationType.QUERY:
         return None
-    return document, operation_name, json.dumps(variables, sort_keys=True), accept
+    return text, operation_name, json.dumps(variables, sort_keys=True), accept
 
 
 class ResponseCache:

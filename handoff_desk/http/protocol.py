@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 from cross_web import HTTPException
 from graphql import GraphQLError, GraphQLSyntaxError, OperationType
+from graphql.language import OperationDefinitionNode
 from starlette.responses import JSONResponse, Response
 from strawberry.types import ExecutionResult
 
-from schema.documents import operations as document_operations
+from schema.documents import Document
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -91,28 +92,16 @@ def request_error_status(result: ExecutionResult) -> int | None:
 
 
 def operation(
-    document: object, operation_name: object, max_tokens: int | None
+    document: Document, operation_name: str | None
 ) -> OperationType | GraphQLError | None:
     """The type of the operation a request selects, or the request error that it selects none
     (GraphQL's GetOperation). None when the document does not parse: execution reports that."""
-    operations = document_operations(document, max_tokens) if isinstance(document, str) else None
-    if not operations:
-        return None
-    if operation_name is None:
-        if len(operations) > 1:
-            # Strawberry would run the first one; the GraphQL spec says this is an error.
-            return GraphQLError(
-                "Must provide operation name if query contains multiple operations."
-            )
-        selected = operations[0][1]
-    else:
-        named = [kind for name, kind in operations if name == operation_name]
-        if not named:
-            return GraphQLError(f"Unknown operation named '{operation_name}'.")
-        selected = named[0]
-    if selected is OperationType.SUBSCRIPTION:
+    selected = document.select(operation_name)
+    if not isinstance(selected, OperationDefinitionNode):
+        return selected
+    if selected.operation is OperationType.SUBSCRIPTION:
         return GraphQLError("Subscriptions are served over the websocket at /graphql only.")
-    return selected
+    return selected.operation
 
 
 @dataclass

@@ -20,7 +20,6 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.schema.base import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
@@ -44,6 +43,7 @@ from schema.errors import (
     new_error_id,
     unavailable_extensions,
 )
+from schema.schema import DeskSchema
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +59,16 @@ class DeskGraphQL(GraphQL[Context, None]):
 
     def __init__(
         self,
-        schema: BaseSchema,
+        schema: DeskSchema,
         desk: Desk,
         hub: Hub,
         cache: ResponseCache | None,
         shared: SharedSubscriptions | None,
-        max_query_tokens: int,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, **kwargs)
         self.desk = desk
-        self.max_query_tokens = max_query_tokens
+        self.documents = schema.documents  # every document read once (schema/documents.py)
         self.hub = hub
         self.cache = cache
         self.shared = shared  # None: every subscription resolves its own events
@@ -147,7 +146,7 @@ class DeskGraphQL(GraphQL[Context, None]):
             return None
         # Keyed by the negotiated media type: bodies are the same, statuses may not be.
         media_type = request.state.media_type
-        return request_key(body, media_type, self.max_query_tokens)
+        return request_key(body, media_type, self.documents)
 
     def parse_query_params(self, params: Mapping[str, str | None]) -> dict[str, Any]:
         # An empty optional parameter of a GET is one not given (GraphQL over HTTP).
@@ -173,9 +172,10 @@ class DeskGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        selected = protocol.operation(
-            request_data.query, request_data.operation_name, self.max_query_tokens
-        )
+        selected = None
+        if isinstance(request_data.query, str):
+            document = self.documents.read(request_data.query)
+            selected = protocol.operation(document, request_data.operation_name)
         if isinstance(selected, GraphQLError):
             return PreExecutionError(data=None, errors=[selected])
         if selected is not None:

@@ -35,10 +35,8 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLField,
-    GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    parse,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -51,7 +49,8 @@ from strawberry.utils.aio import aclosing
 from handoff_desk.live.queues import BoundedQueue, FellBehind
 from resolvers.auth import Standing, Viewer, still_allowed
 from schema.context import ACCESS_ENDED_CLOSE_CODE, Context
-from schema.documents import BoundedCache, digest, document_size
+from schema.documents import BoundedCache, digest
+from schema.schema import DeskSchema
 from schema.sharing import declared, graphql_schema, per_user
 from schema.subscription import ACCESS_CHANGED_REASON, TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON
 
@@ -62,7 +61,6 @@ _FALLBACK = object()
 
 # Shapes of the documents subscribers send, by digest, bounded by the bytes they hold.
 _SHAPES = BoundedCache("subscription shapes", max_bytes=4 * 2**20, max_entry_bytes=2**18)
-_MAX_TOKENS = 2000  # the schema's own default limit; a longer document runs alone
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ class _Shape:
     size: int  # bytes held, about
 
 
-def _shape_of(schema: GraphQLSchema, query: str, operation_name: str | None) -> _Shape | None:
+def _shape_of(schema: DeskSchema, query: str, operation_name: str | None) -> _Shape | None:
     key = digest(query, operation_name, id(schema))  # each app's schema decides for itself
     shape: _Shape | None = _SHAPES.get(key, _UNKNOWN)
     if shape is _UNKNOWN:
@@ -90,31 +88,28 @@ _UNKNOWN = object()
 ShareKey = tuple[object, ...]
 
 
-def _shape(schema: GraphQLSchema, query: str, operation_name: str | None) -> _Shape | None:
+def _shape(schema: DeskSchema, query: str, operation_name: str | None) -> _Shape | None:
     """The shape of a live subscription that may share; None for any other document (the
     ordinary path answers it, errors included)."""
-    try:
-        document = parse(query, max_tokens=_MAX_TOKENS)
-    except (GraphQLError, RecursionError):
+    document = schema.documents.read(query)  # the parse execution runs, read once
+    operation = document.select(operation_name)
+    if document.ast is None or not isinstance(operation, OperationDefinitionNode):
         return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    if len(operations) != 1 or operations[0].operation != OperationType.SUBSCRIPTION:
+    if operation.operation != OperationType.SUBSCRIPTION:
         return None
-    operation = operations[0]
     roots = operation.selection_set.selections
-    subscription_type = schema.subscription_type
+    subscription_type = graphql_schema(schema).subscription_type
     if len(roots) != 1 or not isinstance(roots[0], FieldNode) or subscription_type is None:
         return None
     root = roots[0]
     root_field = subscription_type.fields.get(root.name.value)
     if root_field is None or declared(root_field) != "independent":
         return None
-    return _Shape(operation, root, root_field, per_user(schema, document), document_size(document))
+    per_user_ = per_user(graphql_schema(schema), document.ast)
+    return _Shape(operation, root, root_field, per_user_, document.size)
 
 
-def share_key(payload: dict[str, Any], viewer: Viewer, schema: GraphQLSchema) -> ShareKey | None:
+def share_key(payload: dict[str, Any], viewer: Viewer, schema: DeskSchema) -> ShareKey | None:
     """What decides a subscriber's answers, or None if this subscription runs alone."""
     query, variables = payload.get("query"), payload.get("variables")
     operation_name = payload.get("operationName")
@@ -127,7 +122,7 @@ def share_key(payload: dict[str, Any], viewer: Viewer, schema: GraphQLSchema) ->
         return None
     # Defaults count like values given: `after: $a = 0` replays for every subscriber.
     coerced = get_variable_values(
-        schema, shape.operation.variable_definitions or (), variables or {}
+        graphql_schema(schema), shape.operation.variable_definitions or (), variables or {}
     )
     if isinstance(coerced, list):
         return None  # variables that do not coerce: the ordinary path answers the errors
@@ -316,8 +311,8 @@ class SharedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         viewer = await _viewer(context)
         if viewer is None:
             return None
-        # (Strawberry types a view's schema as any BaseSchema; the desk's is a strawberry.Schema.)
-        key = share_key(payload, viewer, graphql_schema(self.view.schema))  # type: ignore[arg-type]
+        # (Strawberry types a view's schema as any BaseSchema; the desk's is a DeskSchema.)
+        key = share_key(payload, viewer, self.view.schema)  # type: ignore[arg-type]
         if key is None:
             return None
         return shared.join(key, self.view, payload, context, viewer)

@@ -35,9 +35,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from db.enums import JobKind
 from db.jobs import pending_jobs_by_kind
 from handoff_desk.http import json_depth
-from handoff_desk.http.answer_cache import operation_type
 from resolvers.desk import Desk
 from resolvers.events import LoggedEvent
+from schema.documents import DocumentCache
 
 log = logging.getLogger(__name__)
 
@@ -176,12 +176,12 @@ class GraphQLMetrics:
     and the operations they start."""
 
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, path: str = "/graphql", max_tokens: int | None = None
+        self, app: ASGIApp, metrics: Metrics, documents: DocumentCache, path: str = "/graphql"
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.path = path
-        self.max_tokens = max_tokens
+        self.documents = documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("path") != self.path:
@@ -243,5 +243,5 @@ class GraphQLMetrics:
             return  # the protocol handler answers a malformed frame
         kind = None
         if isinstance(query, str) and isinstance(name, str | None):
-            kind = operation_type(query, name, self.max_tokens)  # cached per document
+            kind = self.documents.read(query).operation_type(name)  # read once per document
         self.metrics.websocket_operations.labels(kind.value if kind else "none").inc()

@@ -27,7 +27,6 @@ async def test_guarded_fields_through_the_desks_http_edge(tmp_path):
             hub=None,
             cache=None,
             shared=None,
-            max_query_tokens=2000,
             graphql_ide=None,
         )
         for schema in (guarded_core, guarded_lean)

@@ -11,7 +11,7 @@ from tests.inprocess import (
     InProcessServer,
     in_process_fixture,  # noqa: F401  (the in_process fixture)
 )
-from tests.support.shared_subscriptions import SCHEMA
+from tests.support.shared_subscriptions import DESK_SCHEMA
 from tests.waiting import wait_for
 from tests.ws import GraphQLSocket
 
@@ -143,7 +143,7 @@ async def test_what_decides_sharing(team):
     gus = viewer_of(team.globex["gus"].user)
 
     def key(query, viewer, variables=None):
-        return share_key({"query": query, "variables": variables}, viewer, SCHEMA)
+        return share_key({"query": query, "variables": variables}, viewer, DESK_SCHEMA)
 
     assert key(CREATED, sam) == key(CREATED, kim)  # same account and role, nothing per user
     assert key(CREATED, sam) != key(CREATED, gus)  # never across accounts

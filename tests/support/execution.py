@@ -7,8 +7,10 @@ import strawberry
 from strawberry.extensions import FieldExtension, ParserCache
 from strawberry.permission import BasePermission
 
+from schema.documents import DocumentCache
 from schema.errors import MaskUnexpectedErrors
 from schema.execution import DeskExecutionContext
+from schema.schema import DeskSchema
 
 
 class Deny(BasePermission):
@@ -64,11 +66,13 @@ GUARDED = {
 
 # As the desk's schema builds it (its execution context, its error masking, a parser cache so
 # that a document sent twice shares its plans), but with fields the desk does not have.
-guarded_lean = strawberry.Schema(
+guarded_lean = DeskSchema(
     query=GuardedQuery,
     execution_context_class=DeskExecutionContext,
     extensions=[MaskUnexpectedErrors, ParserCache],
 )
+guarded_lean.documents = DocumentCache(2**20)  # what the desk's HTTP edge reads documents with
 
 
-guarded_core = strawberry.Schema(query=GuardedQuery)
+guarded_core = DeskSchema(query=GuardedQuery)
+guarded_core.documents = DocumentCache(2**20)

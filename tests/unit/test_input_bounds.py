@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 
 from handoff_desk.http.answer_cache import ResponseCache
-from schema.documents import cached_parse, parse_cache
+from schema.documents import DocumentCache
 from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.support.input_bounds import MiB
 
@@ -70,9 +70,9 @@ def test_a_parsed_document_costs_no_more_than_the_parse_cache_counts():
     for document in documents:
 
         def parse_into_a_new_cache():
-            cache = parse_cache(64 * MiB)
-            cached_parse(cache, document, max_tokens=2000)  # noqa: B023
-            return cache
+            documents = DocumentCache(64 * MiB, max_tokens=2000)
+            documents.read(document)  # noqa: B023
+            return documents.cache
 
         retained, cache = _retained_within(parse_into_a_new_cache, lambda cache: cache.bytes)
         assert len(cache) == 1
@@ -80,7 +80,8 @@ def test_a_parsed_document_costs_no_more_than_the_parse_cache_counts():
 
 
 def test_a_document_too_large_for_its_cache_is_parsed_but_never_kept():
-    cache = parse_cache(4 * MiB, max_entry_bytes=MiB)
+    documents = DocumentCache(4 * MiB, max_entry_bytes=MiB)
     document = "{ __typename } #" + "x" * MiB
-    assert cached_parse(cache, document).definitions
+    assert documents.read(document).operations
+    cache = documents.cache
     assert (len(cache), cache.bytes, cache.skipped) == (0, 0, 1)
