@@ -16,7 +16,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -324,7 +323,3 @@ def summary(values: list[float]) -> str:
         f"n={len(values)} p50={percentile(values, 50) * 1000:.1f}ms "
         f"p99={percentile(values, 99) * 1000:.1f}ms mean={statistics.fmean(values) * 1000:.1f}ms"
     )
-
-
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()

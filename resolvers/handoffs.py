@@ -24,8 +24,8 @@ from resolvers.desk import Desk, Tx, transaction
 from resolvers.handoff_views import HandoffView, views_by_id
 from resolvers.notifications import record_escalation_emails
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
-from resolvers.permissions import Capability, may_work, requires
-from resolvers.sessions import locked_session
+from resolvers.permissions import Capability, requires
+from resolvers.sessions import session_to_work
 from resolvers.unread import mark_seen
 
 _EXCERPT = 140
@@ -50,13 +50,15 @@ async def create_handoff(
         engineer_notes, "engineerNotes", maximum=limits.ENGINEER_NOTES_MAX, required=False
     )
     async with transaction(desk) as tx:
-        session = await locked_session(tx.session, viewer, session_id)
-        if session is None:
-            return NotFound("session")
-        if not may_work(viewer, session):
-            return NotPermitted("Only the engineer working this session may hand it off.")
-        if session.status not in (SessionStatus.ACTIVE, SessionStatus.PAUSED):
-            return InvalidState(f"A {session.status} session cannot be handed off.", session.status)
+        session = await session_to_work(
+            tx.session,
+            viewer,
+            session_id,
+            to="hand it off",
+            closed=lambda status: f"A {status} session cannot be handed off.",
+        )
+        if not isinstance(session, TroubleshootingSession):
+            return session
         return await _hand_off(tx, desk, viewer, session, intent, notes, priority)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import col, select, update
@@ -91,16 +92,15 @@ async def add_message(
 ) -> SessionMessage | NotFound | NotPermitted | InvalidState:
     content = limits.check_text(content, "content", maximum=limits.MESSAGE_MAX)
     async with transaction(desk) as tx:
-        session = await locked_session(tx.session, viewer, session_id)
-        if session is None:
-            return NotFound("session")
-        if not may_work(viewer, session):
-            return NotPermitted("Only the engineer working this session may add to it.")
-        if session.status not in _OPEN:
-            return InvalidState(
-                f"A {session.status} session takes no messages until it is claimed.",
-                session.status,
-            )
+        session = await session_to_work(
+            tx.session,
+            viewer,
+            session_id,
+            to="add to it",
+            closed=lambda status: f"A {status} session takes no messages until it is claimed.",
+        )
+        if not isinstance(session, TroubleshootingSession):
+            return session
         # The position comes from a counter bumped in this transaction: never two at one place.
         values: dict[str, Any] = {
             "message_count": TroubleshootingSession.message_count + 1,
@@ -131,18 +131,42 @@ async def resolve_session(
     desk: Desk, viewer: Viewer, session_id: uuid.UUID
 ) -> TroubleshootingSession | NotFound | NotPermitted | InvalidState:
     async with transaction(desk) as tx:
-        session = await locked_session(tx.session, viewer, session_id)
-        if session is None:
-            return NotFound("session")
-        if not may_work(viewer, session):
-            return NotPermitted("Only the engineer working this session may resolve it.")
-        if session.status not in _OPEN:
-            hint = " Claim its escalation first." if session.status == "escalated" else ""
-            return InvalidState(f"The session is {session.status}.{hint}", session.status)
+        session = await session_to_work(
+            tx.session, viewer, session_id, to="resolve it", closed=_not_resolvable
+        )
+        if not isinstance(session, TroubleshootingSession):
+            return session
         session.status = SessionStatus.RESOLVED
         session.updated_at = utcnow()
         tx.session.add(session)
         tx.touch(viewer.account_id)
+    return session
+
+
+def _not_resolvable(status: str) -> str:
+    hint = " Claim its escalation first." if status == "escalated" else ""
+    return f"The session is {status}.{hint}"
+
+
+async def session_to_work(
+    db: AsyncSession,
+    viewer: Viewer,
+    session_id: uuid.UUID,
+    *,
+    to: str,
+    closed: Callable[[str], str],
+) -> TroubleshootingSession | NotFound | NotPermitted | InvalidState:
+    """The session a write works on, locked (`locked_session`): found in the caller's account,
+    worked by the caller, and open (active or paused); or why not. `to` finishes the refusal
+    "Only the engineer working this session may ..."; `closed` words the refusal for a session
+    in another state, given that state."""
+    session = await locked_session(db, viewer, session_id)
+    if session is None:
+        return NotFound("session")
+    if not may_work(viewer, session):
+        return NotPermitted(f"Only the engineer working this session may {to}.")
+    if session.status not in _OPEN:
+        return InvalidState(closed(session.status), session.status)
     return session
 
 

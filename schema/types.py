@@ -116,7 +116,11 @@ HistoryFirst = Annotated[int | None, _first(caps.HISTORY)]
 HistoryLast = Annotated[int | None, _last(caps.HISTORY)]
 
 
-async def _snapshot_messages(info: Info, handoff_id: uuid.UUID, window: caps.Window) -> list:
+async def _snapshot_messages(
+    info: Info, handoff_id: uuid.UUID, first: int | None, last: int | None
+) -> list:
+    """The handoff's snapshot of the conversation, in the window `first` or `last` asks for."""
+    window = caps.window(caps.MESSAGES, first, last)
     return await info.context.loaders.snapshot_messages.load((handoff_id, window))
 
 
@@ -151,8 +155,7 @@ class SessionSnapshot:
     async def messages(
         self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
     ) -> list[Message]:
-        window = caps.window(caps.MESSAGES, first, last)
-        rows = await _snapshot_messages(info, self.handoff_id, window)
+        rows = await _snapshot_messages(info, self.handoff_id, first, last)
         return [Message.from_row(m) for m in rows]
 
 
@@ -192,8 +195,7 @@ class EscalationPackage:
     async def conversation_path(
         self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
     ) -> list[ConversationStep]:
-        window = caps.window(caps.MESSAGES, first, last)
-        rows = await _snapshot_messages(info, self.escalation_id, window)
+        rows = await _snapshot_messages(info, self.escalation_id, first, last)
         return [
             ConversationStep(
                 position=s["position"], role=_MESSAGE_ROLE[s["role"]], excerpt=s["excerpt"]
