@@ -152,9 +152,15 @@ def start_process(
 
 
 def desk_server(
-    name: str, database_url: str, port: int | None = None, cores: str = SERVER_CORE, **env: str
+    name: str,
+    database_url: str,
+    port: int | None = None,
+    cores: str = SERVER_CORE,
+    module: str = "handoff_desk.cli",
+    **env: str,
 ) -> Process:
-    """`handoff-desk serve` (uvicorn, one process) pinned to `cores`."""
+    """`handoff-desk serve` (uvicorn, one process) pinned to `cores`; `module` runs it (a bench
+    variant of the desk's command line)."""
     port = port or free_port()
     settings = {
         "HANDOFF_DATABASE_URL": database_url,
@@ -165,7 +171,7 @@ def desk_server(
     }
     return start_process(
         name,
-        [sys.executable, "-m", "handoff_desk.cli", "serve", "--log-level", "warning"],
+        [sys.executable, "-m", module, "serve", "--log-level", "warning"],
         settings,
         port=port,
         cores=cores,

@@ -503,3 +503,53 @@ def _builder(shape: tuple) -> Callable[[Any], dict[str, Any]]:
     lines.append(f"    return {{{', '.join(items)}}}")
     exec("\n".join(lines), namespace)  # names are safe to write out: see the docstring
     return namespace["build"]
+
+
+class MinimalExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's execution, except that a basic field (see `_basic_field`) whose type is a
+    leaf is read straight from its source and completed by graphql-core's `complete_leaf_value`:
+    no ResolveInfo, no resolver chain. A null in a non-null field, an exception or a value that
+    does not serialize goes the ordinary way (`execute_field`), which reads it again (a plain
+    read has no side effect) and reports it as graphql-core does. With middleware, nothing
+    here applies."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._converter = (
+            strawberry_internals.converter(self.schema)
+            if _no_middleware(self.middleware_manager)
+            else None
+        )
+        self._leaves: dict[tuple[Any, str], tuple[str, Any, bool] | None] = {}
+
+    def _leaf(self, parent_type, name: str) -> tuple[str, Any, bool] | None:
+        """(attribute, leaf type, non-null) for a basic leaf field; None for any other."""
+        key = (parent_type, name)
+        if key in self._leaves:
+            return self._leaves[key]
+        field_def = self.schema.get_field(parent_type, name)
+        leaf = None
+        if field_def is not None and not field_def.args:
+            definition = _basic_field(field_def, self._converter)
+            inner, non_null = _unwrap(field_def.type)
+            if definition is not None and is_leaf_type(inner):
+                leaf = (definition.python_name, inner, non_null)
+        self._leaves[key] = leaf
+        return leaf
+
+    def execute_field(self, parent_type, source, field_details_list, path, position_context):
+        node = field_details_list[0].node
+        leaf = self._leaf(parent_type, node.name.value)
+        if leaf is not None and not node.arguments:
+            attribute, leaf_type, non_null = leaf
+            try:
+                value = getattr(source, attribute)
+                if value is not None:
+                    return self.complete_leaf_value(leaf_type, value)
+                if not non_null:
+                    return None
+            except Exception:
+                pass  # the ordinary way reports it
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
