@@ -3,13 +3,14 @@ PostgreSQL with 10,000 handoffs across 20 accounts, against a hand-written Starl
 baseline running the same SQL and returning the same bytes, in the same run.
 
     .venv/bin/python -m bench.queue_read [--seconds 8] [--concurrency 16] [--rounds 2]
-        [--executor lean|off|minimal]
+        [--executor lean|off|minimal|builders]
 
 Cold: the desk with its answer cache off, so every read executes the query (what a read costs
 when the data changed since the last one). Warm: the cache on, nothing changing. Each server is
 one uvicorn process pinned to the server core; this load generator runs on the other core.
 `--executor` picks the desk's execution: lean (schema/execution.py, the default), off (plain
-graphql-core, HANDOFF_LEAN_EXECUTOR=false) or minimal (bench/minimal_desk.py).
+graphql-core, HANDOFF_LEAN_EXECUTOR=false), or one of schema/execution.py's other forms
+(bench/desk_with_executor.py): minimal, builders.
 """
 
 from __future__ import annotations
@@ -48,7 +49,14 @@ DATABASE = "handoff_bench_queue"
 EXECUTORS = {
     "lean": ("handoff_desk.cli", {"HANDOFF_LEAN_EXECUTOR": "true"}),
     "off": ("handoff_desk.cli", {"HANDOFF_LEAN_EXECUTOR": "false"}),
-    "minimal": ("bench.minimal_desk", {"HANDOFF_LEAN_EXECUTOR": "true"}),
+    "minimal": (
+        "bench.desk_with_executor",
+        {"HANDOFF_LEAN_EXECUTOR": "true", "BENCH_EXECUTOR_CLASS": "MinimalExecutionContext"},
+    ),
+    "builders": (
+        "bench.desk_with_executor",
+        {"HANDOFF_LEAN_EXECUTOR": "true", "BENCH_EXECUTOR_CLASS": "BuildersExecutionContext"},
+    ),
 }
 
 

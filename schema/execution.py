@@ -553,3 +553,21 @@ class MinimalExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+
+class BuildersExecutionContext(DeskExecutionContext):
+    """The lean executor with its builders only: a selection whose fields are all plain all the
+    way down, in a document the parse cache holds, is built by its builder; anything else runs
+    as graphql-core runs it (no per-field entries, no plain-object completion)."""
+
+    def execute_fields(self, parent_type, source_value, path, grouped_field_set, position_context):
+        if self._fast and position_context is None:
+            builder = self._plan(parent_type, grouped_field_set)[2]
+            if builder is not None:
+                try:
+                    return builder(source_value)
+                except Exception:
+                    pass  # the ordinary way, which reports it
+        return StrawberryGraphQLCoreExecutionContext.execute_fields(
+            self, parent_type, source_value, path, grouped_field_set, position_context
+        )
