@@ -152,15 +152,9 @@ def start_process(
 
 
 def desk_server(
-    name: str,
-    database_url: str,
-    port: int | None = None,
-    cores: str = SERVER_CORE,
-    module: str = "handoff_desk.cli",
-    **env: str,
+    name: str, database_url: str, port: int | None = None, cores: str = SERVER_CORE, **env: str
 ) -> Process:
-    """`handoff-desk serve` (uvicorn, one process) pinned to `cores`; `module` runs it (a bench
-    variant of the desk's command line)."""
+    """`handoff-desk serve` (uvicorn, one process) pinned to `cores`."""
     port = port or free_port()
     settings = {
         "HANDOFF_DATABASE_URL": database_url,
@@ -171,7 +165,7 @@ def desk_server(
     }
     return start_process(
         name,
-        [sys.executable, "-m", module, "serve", "--log-level", "warning"],
+        [sys.executable, "-m", "handoff_desk.cli", "serve", "--log-level", "warning"],
         settings,
         port=port,
         cores=cores,

@@ -3,14 +3,13 @@ PostgreSQL with 10,000 handoffs across 20 accounts, against a hand-written Starl
 baseline running the same SQL and returning the same bytes, in the same run.
 
     .venv/bin/python -m bench.queue_read [--seconds 8] [--concurrency 16] [--rounds 2]
-        [--executor lean|off|minimal|builders]
+        [--executor lean|off]
 
 Cold: the desk with its answer cache off, so every read executes the query (what a read costs
 when the data changed since the last one). Warm: the cache on, nothing changing. Each server is
 one uvicorn process pinned to the server core; this load generator runs on the other core.
-`--executor` picks the desk's execution: lean (schema/execution.py, the default), off (plain
-graphql-core, HANDOFF_LEAN_EXECUTOR=false), or one of schema/execution.py's other forms
-(bench/desk_with_executor.py): minimal, builders.
+`--executor` picks the desk's execution: lean (schema/execution.py, the default) or off (plain
+graphql-core, HANDOFF_LEAN_EXECUTOR=false), to see what the lean executor earns.
 """
 
 from __future__ import annotations
@@ -45,19 +44,7 @@ QUEUE_SCREEN = """query Queue($first: Int!) { handoffQueue(first: $first) {
     claimedBy { id name }
     assessment { status summary likelyCause suggestedSteps confidence } } } } }"""
 DATABASE = "handoff_bench_queue"
-# What each --executor runs: the desk's command line module and its settings.
-EXECUTORS = {
-    "lean": ("handoff_desk.cli", {"HANDOFF_LEAN_EXECUTOR": "true"}),
-    "off": ("handoff_desk.cli", {"HANDOFF_LEAN_EXECUTOR": "false"}),
-    "minimal": (
-        "bench.desk_with_executor",
-        {"HANDOFF_LEAN_EXECUTOR": "true", "BENCH_EXECUTOR_CLASS": "MinimalExecutionContext"},
-    ),
-    "builders": (
-        "bench.desk_with_executor",
-        {"HANDOFF_LEAN_EXECUTOR": "true", "BENCH_EXECUTOR_CLASS": "BuildersExecutionContext"},
-    ),
-}
+EXECUTORS = {"lean": "true", "off": "false"}  # --executor: HANDOFF_LEAN_EXECUTOR
 
 
 def _ok(body: bytes) -> bool:
@@ -139,16 +126,17 @@ def main() -> int:
                 port=baseline_port,
             )
         )
-        module, executor = EXECUTORS[args.executor]
+        lean = EXECUTORS[args.executor]
         cold = desk_server(
             "desk-cold",
             url,
-            module=module,
             HANDOFF_QUERY_CACHE_MB="0",
             HANDOFF_RUN_WORKERS="false",
-            **executor,
+            HANDOFF_LEAN_EXECUTOR=lean,
         )
-        warm = desk_server("desk-warm", url, module=module, HANDOFF_RUN_WORKERS="false", **executor)
+        warm = desk_server(
+            "desk-warm", url, HANDOFF_RUN_WORKERS="false", HANDOFF_LEAN_EXECUTOR=lean
+        )
         processes += [cold, warm]
         ports = {"baseline": baseline_port, "desk cold": cold.port, "desk warm": warm.port}
         pin_self_to_client_core()
