@@ -3,10 +3,13 @@ PostgreSQL with 10,000 handoffs across 20 accounts, against a hand-written Starl
 baseline running the same SQL and returning the same bytes, in the same run.
 
     .venv/bin/python -m bench.queue_read [--seconds 8] [--concurrency 16] [--rounds 2]
+        [--executor lean|off]
 
 Cold: the desk with its answer cache off, so every read executes the query (what a read costs
 when the data changed since the last one). Warm: the cache on, nothing changing. Each server is
 one uvicorn process pinned to the server core; this load generator runs on the other core.
+`--executor` picks the desk's execution: lean (schema/execution.py, the default) or off (plain
+graphql-core, HANDOFF_LEAN_EXECUTOR=false), to see what the lean executor earns.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ QUEUE_SCREEN = """query Queue($first: Int!) { handoffQueue(first: $first) {
     claimedBy { id name }
     assessment { status summary likelyCause suggestedSteps confidence } } } } }"""
 DATABASE = "handoff_bench_queue"
+EXECUTORS = {"lean": "true", "off": "false"}  # --executor: HANDOFF_LEAN_EXECUTOR
 
 
 def _ok(body: bytes) -> bool:
@@ -87,6 +91,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--first", type=int, default=50)
+    parser.add_argument("--executor", choices=list(EXECUTORS), default="lean")
     args = parser.parse_args()
 
     print("seeding 10,000 handoffs across 20 accounts on PostgreSQL ...", flush=True)
@@ -121,10 +126,17 @@ def main() -> int:
                 port=baseline_port,
             )
         )
+        lean = EXECUTORS[args.executor]
         cold = desk_server(
-            "desk-cold", url, HANDOFF_QUERY_CACHE_MB="0", HANDOFF_RUN_WORKERS="false"
+            "desk-cold",
+            url,
+            HANDOFF_QUERY_CACHE_MB="0",
+            HANDOFF_RUN_WORKERS="false",
+            HANDOFF_LEAN_EXECUTOR=lean,
         )
-        warm = desk_server("desk-warm", url, HANDOFF_RUN_WORKERS="false")
+        warm = desk_server(
+            "desk-warm", url, HANDOFF_RUN_WORKERS="false", HANDOFF_LEAN_EXECUTOR=lean
+        )
         processes += [cold, warm]
         ports = {"baseline": baseline_port, "desk cold": cold.port, "desk warm": warm.port}
         pin_self_to_client_core()
@@ -137,7 +149,10 @@ def main() -> int:
             process.stop()
         drop_postgres_database(DATABASE)
 
-    print(f"\nqueue read, first: {args.first}, {args.concurrency} connections, closed loop")
+    print(
+        f"\nqueue read, first: {args.first}, {args.concurrency} connections, closed loop, "
+        f"executor {args.executor}"
+    )
     summary = {}
     for name, runs in results.items():
         rps, p50, p99, errors = _combined(runs)
@@ -162,7 +177,8 @@ def main() -> int:
             ">= 1.0",
         )
     )
-    print(json.dumps({"bench": "queue_read", **{k: round(v, 1) for k, v in summary.items()}}))
+    rounded = {k: round(v, 1) for k, v in summary.items()}
+    print(json.dumps({"bench": "queue_read", "executor": args.executor, **rounded}))
     return 0
 
 
