@@ -51,16 +51,23 @@ def is_unavailable_error(error: GraphQLError) -> bool:
 _REQUEST_MISTAKES = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
+def cause_of(error: GraphQLError) -> Exception | None:
+    """The exception a resolver raised, if this error wraps one (graphql-core's `cause`; its
+    `original_error` is deprecated since 3.3)."""
+    cause = error.cause
+    return cause if isinstance(cause, Exception) else None
+
+
 def is_unexpected(error: GraphQLError) -> bool:
     """Desk errors, parse/validation errors and bad variables are the client's to read."""
-    original = error.original_error
+    original = cause_of(error)
     return original is not None and not isinstance(
         original, (GraphQLError, DeskError, *_REQUEST_MISTAKES)
     )
 
 
 def _rewritten(error: GraphQLError) -> bool:
-    return is_unexpected(error) or isinstance(error.original_error, DeskError)
+    return is_unexpected(error) or isinstance(cause_of(error), DeskError)
 
 
 def _document_order(error: GraphQLError) -> tuple[int, int, str]:
@@ -86,24 +93,25 @@ class MaskUnexpectedErrors(MaskErrors):
             errors.sort(key=_document_order)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if isinstance(error.original_error, DeskError):
+        cause = cause_of(error)
+        if isinstance(cause, DeskError):
             return GraphQLError(
-                message=error.original_error.message,
+                message=cause.message,
                 nodes=error.nodes,
                 source=error.source,
                 positions=error.positions,
                 path=error.path,
-                original_error=error.original_error,
-                extensions={"code": error.original_error.code},
+                cause=cause,
+                extensions={"code": cause.code},
             )
-        if unavailable(error.original_error):
+        if unavailable(cause):
             # Expected while the database restarts: one line in the log, no stack trace.
             error_id = new_error_id()
             log.warning(
                 "database unavailable (error %s) at %s: %s",
                 error_id,
                 error.path,
-                error.original_error,
+                cause,
             )
             return GraphQLError(
                 message=UNAVAILABLE_MESSAGE,
@@ -118,7 +126,7 @@ class MaskUnexpectedErrors(MaskErrors):
             "unexpected error %s at %s",
             error_id,
             error.path,
-            exc_info=error.original_error,
+            exc_info=cause,
         )
         return GraphQLError(
             message=f"Internal error (id {error_id}); it has been logged.",

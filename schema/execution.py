@@ -44,13 +44,13 @@ from graphql import (
     TypeNameMetaFieldDef,
     is_leaf_type,
 )
-from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
 from strawberry.resolvers import is_default_resolver
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.field import StrawberryField
 
 from schema.documents import shared_plans as shared_plans_of
 from vendor_internals import strawberry as strawberry_internals
+from vendor_internals.graphql_core import serialize_boolean, serialize_id, serialize_string
 
 LEAF, ENUM, LEAF_LIST, OBJECT, OBJECT_LIST, TYPENAME = range(6)
 # Values of exactly these types are what these output coercions answer for them: no call needed.

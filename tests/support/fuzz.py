@@ -8,7 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
-from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLList, GraphQLNonNull, Undefined
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    is_required_argument,
+    is_required_input_field,
+)
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -94,7 +101,7 @@ def _literal(coordinate: str, path: tuple[str, ...], type_) -> str:
         fields = [
             f"{name}: {_literal(coordinate, (*path, name), f.type)}"
             for name, f in inner.fields.items()
-            if isinstance(f.type, GraphQLNonNull) and f.default_value is Undefined
+            if is_required_input_field(f)
         ]
         return "{" + ", ".join(fields) + "}"
     if inner.name == "ID":
@@ -110,7 +117,7 @@ def _corpus() -> list[str]:
             arguments = ", ".join(
                 f"{arg}: {_literal(f'{kind}.{name}', (arg,), a.type)}"
                 for arg, a in field.args.items()
-                if isinstance(a.type, GraphQLNonNull) and a.default_value is Undefined
+                if is_required_argument(a)
             )
             call = f"{name}({arguments})" if arguments else name
             documents.append(f"{kind.lower()} {{ {call} {selection(field.type, 1)} }}")

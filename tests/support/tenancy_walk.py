@@ -10,15 +10,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from graphql import (
+    GraphQLArgument,
     GraphQLEnumType,
+    GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLUnionType,
-    Undefined,
     get_named_type,
     is_leaf_type,
+    is_required_argument,
+    is_required_input_field,
 )
 
 from schema.schema import schema as desk_schema
@@ -100,8 +103,10 @@ class IdSlot:
     required: bool
 
 
-def _required(type_, default) -> bool:
-    return isinstance(type_, GraphQLNonNull) and default is Undefined
+def _required(argument_or_field: GraphQLArgument | GraphQLInputField) -> bool:
+    if isinstance(argument_or_field, GraphQLArgument):
+        return is_required_argument(argument_or_field)
+    return is_required_input_field(argument_or_field)
 
 
 def id_slots(coordinate: str, arguments: dict, prefix: tuple[str, ...] = ()) -> list[IdSlot]:
@@ -110,7 +115,7 @@ def id_slots(coordinate: str, arguments: dict, prefix: tuple[str, ...] = ()) -> 
     for name, argument in arguments.items():
         path = (*prefix, name)
         named = get_named_type(argument.type)
-        required = _required(argument.type, argument.default_value)
+        required = _required(argument)
         if named.name == "ID":
             slots.append(IdSlot(path, _id_kind(coordinate, path), required))
         elif isinstance(named, GraphQLInputObjectType):
@@ -145,7 +150,7 @@ def selection(type_, depth: int) -> str:
 def _fields(object_type: GraphQLObjectType, depth: int, alias: set[str] = frozenset()) -> str:
     parts = ["__typename"]
     for name, child in object_type.fields.items():
-        if any(_required(a.type, a.default_value) for a in child.args.values()):
+        if any(_required(a) for a in child.args.values()):
             continue
         asked = f"{name}_{object_type.name}: {name}" if name in alias else name
         if is_leaf_type(get_named_type(child.type)):
@@ -175,7 +180,7 @@ def generated(coordinate: str, path: tuple[str, ...], type_, b: AccountB):
         return {
             name: generated(coordinate, (*path, name), f.type, b)
             for name, f in inner.fields.items()
-            if _required(f.type, f.default_value)
+            if _required(f)
         }
     name = path[-1]
     values = {
@@ -228,7 +233,7 @@ def calls(kind: str, name: str, b: AccountB) -> list[Call]:
             values = {
                 arg: generated(coordinate, (arg,), a.type, b)
                 for arg, a in field_.args.items()
-                if _required(a.type, a.default_value)
+                if _required(a)
             }
             for slot, value in zip(slots, picked, strict=True):
                 _set(values, slot.path, value)

@@ -285,3 +285,12 @@ def test_our_broadcast_backends_implement_all_of_broadcasters_interface(backend)
     missing = {name for name in interface if getattr(backend, name) is vars(BroadcastBackend)[name]}
     assert not missing, f"{backend.__name__} does not implement {sorted(missing)}"
     Broadcast(backend=backend("redis://127.0.0.1:1"))  # how create_broadcast hands it over
+
+
+def test_the_scalars_lean_execution_passes_through_are_still_graphql_cores_own():
+    from graphql import GraphQLBoolean, GraphQLID, GraphQLString
+
+    with relied_on(graphql_internals, "graphql.type.scalars.serialize_string/_id/_boolean"):
+        assert GraphQLString.serialize is graphql_internals.serialize_string
+        assert GraphQLID.serialize is graphql_internals.serialize_id
+        assert GraphQLBoolean.serialize is graphql_internals.serialize_boolean
