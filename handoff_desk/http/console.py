@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"  # handoff_desk/http/ -> the root
 
 # Everything the page needs comes from this server; the websocket is same-origin too.
 _PAGE_HEADERS = {
