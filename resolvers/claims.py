@@ -101,11 +101,7 @@ async def _claim_if_free(
     return (
         await tx.session.exec(
             update(Handoff)
-            .where(
-                _escalation(viewer, handoff_id),
-                col(Handoff.claimed_by_id).is_(None),
-                col(Handoff.withdrawn_at).is_(None),
-            )
+            .where(_free_escalation(viewer, handoff_id))
             .values(claimed_by_id=viewer.user_id, claimed_at=now)
             .returning(col(Handoff.session_id))
         )
@@ -246,6 +242,16 @@ async def _fresh_handoff(
 
 
 # --- an escalation's lifecycle: claims of one's own, withdrawn escalations ---
+
+
+def _free_escalation(viewer: Viewer, handoff_id: uuid.UUID) -> ColumnElement[bool]:
+    """The escalation, if nobody holds it and nobody took it back: what a claim and a
+    withdrawal each take, in one conditional update (so that one of them does)."""
+    return (
+        _escalation(viewer, handoff_id)
+        & col(Handoff.claimed_by_id).is_(None)
+        & col(Handoff.withdrawn_at).is_(None)
+    )
 
 
 async def _not_to_claim(

@@ -15,6 +15,7 @@ from db.types import utcnow
 from resolvers.auth import Viewer
 from resolvers.claims import (
     _escalation,
+    _free_escalation,
     _fresh_handoff,
     _is_open_claim,
     _locked_session,
@@ -63,11 +64,7 @@ async def withdraw_handoff(
             session_id = (
                 await tx.session.exec(
                     update(Handoff)
-                    .where(
-                        _escalation(viewer, handoff_id),
-                        col(Handoff.claimed_by_id).is_(None),
-                        col(Handoff.withdrawn_at).is_(None),
-                    )
+                    .where(_free_escalation(viewer, handoff_id))
                     .values(withdrawn_at=now, withdrawn_by_id=viewer.user_id)
                     .returning(col(Handoff.session_id))
                 )

@@ -44,9 +44,14 @@ def _subject(what: str, session: TroubleshootingSession) -> str:
 def escalation_body(
     public_url: str, handoff: Handoff, session: TroubleshootingSession, viewer: Viewer
 ) -> str:
+    opening = f"{viewer.name} escalated a troubleshooting session ({handoff.priority} priority)."
+    return _body(opening, public_url, handoff, session)
+
+
+def _body(opening: str, public_url: str, handoff: Handoff, session: TroubleshootingSession) -> str:
     notes = handoff.engineer_notes or "(no notes)"
     return (
-        f"{viewer.name} escalated a troubleshooting session ({handoff.priority} priority).\n\n"
+        f"{opening}\n\n"
         f"Problem: {session.problem_summary}\n\n"
         f"Engineer notes:\n{notes}\n\n"
         f"Open it: {public_url}/handoffs/{handoff.id}\n"
@@ -82,14 +87,11 @@ def transfer_subject(session: TroubleshootingSession) -> str:
 def transfer_body(
     public_url: str, handoff: Handoff, session: TroubleshootingSession, viewer: Viewer
 ) -> str:
-    notes = handoff.engineer_notes or "(no notes)"
-    return (
+    opening = (
         f"{viewer.name} handed you an escalation ({handoff.priority} priority): "
-        "it is yours to work now.\n\n"
-        f"Problem: {session.problem_summary}\n\n"
-        f"Engineer notes:\n{notes}\n\n"
-        f"Open it: {public_url}/handoffs/{handoff.id}\n"
+        "it is yours to work now."
     )
+    return _body(opening, public_url, handoff, session)
 
 
 async def record_transfer_email(
