@@ -73,6 +73,10 @@ class EventKind(StrEnum):
     CLAIMED = "claimed"
     RELEASED = "released"
     ACCESS_CHANGED = "access_changed"
+    # An escalation's lifecycle after it is raised (resolvers/lifecycle.py).
+    WITHDRAWN = "withdrawn"
+    PRIORITY_CHANGED = "priority_changed"
+    TRANSFERRED = "transferred"
 
 
 class JobKind(StrEnum):

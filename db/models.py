@@ -5,7 +5,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from db.types import JSONType, UTCDateTime, utcnow
@@ -44,6 +55,10 @@ class Account(SQLModel, table=True):
     # answers are valid for one version.
     version: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     created_at: datetime = _when()
+    # Whether a user may claim an escalation they raised themselves (off: they withdraw it).
+    allow_self_claim: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class User(SQLModel, table=True):
@@ -141,6 +156,12 @@ class Handoff(SQLModel, table=True):
     assessment_updated_at: datetime | None = _when(nullable=True)
     claimed_by_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)
     claimed_at: datetime | None = _when(nullable=True)
+    # Taken back by its escalator (or an admin) before anyone claimed it: out of the queue, kept
+    # as history. Never claimed after that.
+    withdrawn_at: datetime | None = _when(nullable=True)
+    withdrawn_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="app_user.id", nullable=True
+    )
 
 
 class HandoffSeen(SQLModel, table=True):
@@ -165,6 +186,11 @@ class AccountEvent(SQLModel, table=True):
     handoff_id: uuid.UUID | None = Field(default=None, foreign_key="handoff.id", nullable=True)
     actor_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)
     occurred_at: datetime = _when()
+    # What a lifecycle event says besides who and when: TRANSFERRED names the colleague it was
+    # handed to; PRIORITY_CHANGED the priority before and after.
+    to_user_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)
+    priority: str | None = _short(16, default=None, nullable=True)
+    previous_priority: str | None = _short(16, default=None, nullable=True)
 
 
 class Job(SQLModel, table=True):

@@ -173,3 +173,25 @@ async def _active_admins(db: AsyncSession, account_id: uuid.UUID) -> int:
         in_account(User, account_id), col(User.role).in_(_ADMIN_ROLES), User.active
     )
     return (await db.exec(stmt)).one()
+
+
+# --- the account's settings for an escalation's lifecycle ---
+
+
+@requires(Capability.ADMINISTER)
+async def set_self_claim_allowed(
+    desk: Desk, viewer: Viewer, allowed: bool
+) -> Account | NotPermitted:
+    """Whether the account's users may claim escalations they raised themselves (by default
+    they may not: they withdraw them instead)."""
+    try:
+        async with transaction(desk) as tx:
+            await _lock_admins_as_one_of_them(tx.session, viewer)
+            account = await tx.session.get_one(Account, viewer.account_id)
+            account.allow_self_claim = allowed
+            tx.session.add(account)
+            tx.touch(viewer.account_id)
+    except Abort as abort:
+        assert isinstance(abort.outcome, NotPermitted)  # the admin check is all that aborts
+        return abort.outcome
+    return account

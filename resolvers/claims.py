@@ -9,11 +9,18 @@ from sqlalchemy import ColumnElement, Row
 from sqlmodel import col, select, update
 
 from db.enums import EventKind, HandoffIntent, SessionStatus
-from db.models import Handoff, TroubleshootingSession, User
+from db.models import Account, Handoff, TroubleshootingSession, User
 from db.types import utcnow
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
-from resolvers.outcomes import AlreadyClaimed, InvalidState, NotFound, NotPermitted
+from resolvers.outcomes import (
+    AlreadyClaimed,
+    InvalidState,
+    NotFound,
+    NotPermitted,
+    OwnEscalation,
+    Withdrawn,
+)
 from resolvers.permissions import Capability, allows, requires
 from resolvers.tenancy import in_account
 from resolvers.unread import mark_seen
@@ -30,17 +37,20 @@ def _escalation(viewer: Viewer, handoff_id: uuid.UUID) -> ColumnElement[bool]:
 @requires(Capability.CLAIM)
 async def claim_handoff(
     desk: Desk, viewer: Viewer, handoff_id: uuid.UUID
-) -> Handoff | AlreadyClaimed | NotFound | NotPermitted:
+) -> Handoff | AlreadyClaimed | NotFound | NotPermitted | Withdrawn | OwnEscalation:
     async with transaction(desk) as tx:
         if not await _still_may_claim(tx, viewer):
             return NotPermitted(_NO_LONGER)
+        refused = await _not_to_claim(tx, viewer, handoff_id)
+        if refused is not None:
+            return refused
         now = utcnow()
         won = await _claim_if_free(tx, viewer, handoff_id, now)
         if won is None:
             # Lost, or found the holder mid-release: their release may have committed since
             # our update looked. Under the row lock the answer is final; a free row is ours.
             current = await _fresh_handoff(tx, viewer, handoff_id, lock=True)
-            if current is not None and current.claimed_by_id is None:
+            if current is not None and current.claimed_by_id is None and not current.withdrawn_at:
                 won = await _claim_if_free(tx, viewer, handoff_id, now)
         if won is not None:
             await _take_over_session(tx, viewer, won.session_id, now)
@@ -57,6 +67,8 @@ async def claim_handoff(
             return NotFound("handoff")
         if handoff.claimed_by_id == viewer.user_id:
             return handoff  # the win, or the winner's repeated claim: a harmless no-op
+        if handoff.withdrawn_at is not None:
+            return await withdrawn(tx, handoff)  # its escalator took it back first
         # Claimed by another: the claim we lost to, or the one we found under the row lock.
         assert handoff.claimed_by_id is not None and handoff.claimed_at is not None
         claimer = await tx.session.get_one(User, handoff.claimed_by_id)
@@ -89,7 +101,7 @@ async def _claim_if_free(
     return (
         await tx.session.exec(
             update(Handoff)
-            .where(_escalation(viewer, handoff_id), col(Handoff.claimed_by_id).is_(None))
+            .where(_free_escalation(viewer, handoff_id))
             .values(claimed_by_id=viewer.user_id, claimed_at=now)
             .returning(col(Handoff.session_id))
         )
@@ -110,7 +122,7 @@ async def release_handoff(
         if handoff.claimed_by_id != viewer.user_id and not await _admin_frees_inactive(
             tx, viewer, handoff
         ):
-            return NotPermitted("Only the engineer who claimed this escalation may release it.")
+            return NotPermitted(await _only_the_claimer(tx, handoff))
         session = await _locked_session(tx, handoff.session_id)
         if not await _is_open_claim(tx, handoff, session):
             return InvalidState(
@@ -175,16 +187,24 @@ def may_claim(user: User) -> bool:
     return user.active and allows(user.role, Capability.CLAIM)
 
 
-async def _is_open_claim(tx: Tx, handoff: Handoff, session: TroubleshootingSession) -> bool:
-    """The claimer still works the session on this escalation's behalf: it is active, theirs,
-    and no newer escalation of it exists. Releasing a superseded escalation would put the
+async def _is_open_claim(
+    tx: Tx,
+    handoff: Handoff,
+    session: TroubleshootingSession,
+    holder: uuid.UUID | None = None,
+) -> bool:
+    """The claimer (`holder`, if the handoff's row has changed hands already) still works the
+    session on this escalation's behalf: it is active, theirs, and no newer escalation of it
+    exists (a withdrawn one does not count). Releasing a superseded escalation would put the
     session back in the queue under the old one while a newer one owns it."""
-    if session.status != SessionStatus.ACTIVE or session.assignee_id != handoff.claimed_by_id:
+    claimer = handoff.claimed_by_id if holder is None else holder
+    if session.status != SessionStatus.ACTIVE or session.assignee_id != claimer:
         return False
     newer = select(Handoff.id).where(
         Handoff.session_id == session.id,
         Handoff.intent == HandoffIntent.ESCALATE,
         Handoff.created_at > handoff.created_at,
+        col(Handoff.withdrawn_at).is_(None),
     )
     return (await tx.session.exec(newer.limit(1))).first() is None
 
@@ -219,3 +239,56 @@ async def _fresh_handoff(
     # populate_existing: what the database says now, not what this session saw earlier.
     stmt = stmt.execution_options(populate_existing=True)
     return (await tx.session.exec(stmt)).first()
+
+
+# --- an escalation's lifecycle: claims of one's own, withdrawn escalations ---
+
+
+def _free_escalation(viewer: Viewer, handoff_id: uuid.UUID) -> ColumnElement[bool]:
+    """The escalation, if nobody holds it and nobody took it back: what a claim and a
+    withdrawal each take, in one conditional update (so that one of them does)."""
+    return (
+        _escalation(viewer, handoff_id)
+        & col(Handoff.claimed_by_id).is_(None)
+        & col(Handoff.withdrawn_at).is_(None)
+    )
+
+
+async def _not_to_claim(
+    tx: Tx, viewer: Viewer, handoff_id: uuid.UUID
+) -> NotFound | Withdrawn | OwnEscalation | None:
+    """What refuses a claim before it is tried: no such escalation, one withdrawn already, or
+    the caller's own (unless their account lets people claim their own; a holder's repeated
+    claim is still the harmless no-op). None: try the claim."""
+    row = (
+        await tx.session.exec(
+            select(Handoff, Account.allow_self_claim)
+            .join(Account, col(Account.id) == col(Handoff.account_id))
+            .where(_escalation(viewer, handoff_id))
+            .execution_options(populate_existing=True)
+        )
+    ).first()
+    if row is None:
+        return NotFound("handoff")
+    handoff, self_claim = row
+    if handoff.withdrawn_at is not None:
+        return await withdrawn(tx, handoff)
+    own = handoff.created_by_id == viewer.user_id and handoff.claimed_by_id != viewer.user_id
+    return OwnEscalation() if own and not self_claim else None
+
+
+async def withdrawn(tx: Tx, handoff: Handoff) -> Withdrawn:
+    """The answer to acting on a withdrawn escalation: who took it back, and when."""
+    assert handoff.withdrawn_at is not None and handoff.withdrawn_by_id is not None
+    by = await tx.session.get_one(User, handoff.withdrawn_by_id)
+    return Withdrawn(handoff=handoff, by=by, at=handoff.withdrawn_at)
+
+
+async def _only_the_claimer(tx: Tx, handoff: Handoff) -> str:
+    """Why a release is refused, naming who holds the escalation now (it may have been handed
+    on while the caller released it)."""
+    refusal = "Only the engineer who claimed this escalation may release it."
+    if handoff.claimed_by_id is None:
+        return f"{refusal} Nobody holds it now."
+    holder = await tx.session.get_one(User, handoff.claimed_by_id)
+    return f"{refusal} {holder.name} holds it now."

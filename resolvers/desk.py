@@ -107,9 +107,13 @@ class Tx:
         handoff_id: uuid.UUID | None = None,
         actor_id: uuid.UUID | None = None,
         at: datetime | None = None,
+        to_user_id: uuid.UUID | None = None,
+        priority: str | None = None,
+        previous_priority: str | None = None,
     ) -> int:
         """Append to the account's event log. Call it after the transaction's other writes: it
-        locks the account's counter row, and taking that lock last keeps writers deadlock-free."""
+        locks the account's counter row, and taking that lock last keeps writers deadlock-free.
+        A lifecycle event says more: a transfer's colleague, a priority change's priorities."""
         bump = (
             update(Account)
             .where(col(Account.id) == account_id)
@@ -126,6 +130,9 @@ class Tx:
                 handoff_id=handoff_id,
                 actor_id=actor_id,
                 occurred_at=at or utcnow(),
+                to_user_id=to_user_id,
+                priority=priority,
+                previous_priority=previous_priority,
             )
         )
         self.last_seq[account_id] = seq

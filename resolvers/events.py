@@ -35,6 +35,7 @@ class LoggedEvent:
     # ACCESS_CHANGED only: every user of the account as they stand now, so that each open
     # subscription re-checks its caller without a query of its own.
     standing: Mapping[uuid.UUID, Standing] | None = None
+    to: UserView | None = None  # TRANSFERRED: the colleague it was handed to
 
     @property
     def seq(self) -> int:
@@ -76,7 +77,9 @@ async def events_after(
         # (SQLModel types exec() for its own selects; it runs SQLAlchemy's just the same.)
         handoffs = {v.id: v for v in to_views((await db.exec(views, params=_NOBODY)).all())}  # type: ignore[call-overload]
         read_by = await readers(db, handoff_ids)
-        actor_ids = list({e.actor_id for e in events if e.actor_id is not None})
+        # The actors, and the colleagues transfers named: one read.
+        named = [(e.actor_id, e.to_user_id) for e in events]
+        actor_ids = list({user_id for pair in named for user_id in pair if user_id is not None})
         actors = select(*(getattr(User, f) for f in UserView.__dataclass_fields__)).where(
             col(User.id).in_(actor_ids), col(User.account_id) == account_id
         )
@@ -87,6 +90,7 @@ async def events_after(
             handoff=handoffs[e.handoff_id],
             actor=users.get(e.actor_id),
             read_by=read_by[e.handoff_id],
+            to=users.get(e.to_user_id),
         )
         if e.kind != EventKind.ACCESS_CHANGED and e.handoff_id is not None
         else LoggedEvent(event=e, handoff=None, actor=None, read_by=frozenset(), standing=standing)
@@ -110,6 +114,17 @@ _NOBODY = {"viewer_id": uuid.UUID(int=0)}
 HANDOFF_CREATED = frozenset({EventKind.ESCALATED})
 ASSESSMENT_LANDED = frozenset({EventKind.ASSESSMENT_READY, EventKind.ASSESSMENT_FAILED})
 CLAIM_CHANGED = frozenset({EventKind.CLAIMED, EventKind.RELEASED})
+# Every change of an escalation after it was raised: who holds it, whether it is still wanted,
+# how urgent it is.
+HANDOFF_CHANGED = frozenset(
+    {
+        EventKind.CLAIMED,
+        EventKind.RELEASED,
+        EventKind.WITHDRAWN,
+        EventKind.PRIORITY_CHANGED,
+        EventKind.TRANSFERRED,
+    }
+)
 
 
 class EventSource(Protocol):

@@ -67,6 +67,8 @@ class HandoffView:
     assessment_updated_at: datetime | None
     claimed_by_id: uuid.UUID | None
     claimed_at: datetime | None
+    withdrawn_at: datetime | None
+    withdrawn_by_id: uuid.UUID | None
     unread: bool
     session: SessionView
     created_by: UserView
@@ -91,6 +93,8 @@ _HANDOFF_FIELDS = (
     "assessment_updated_at",
     "claimed_by_id",
     "claimed_at",
+    "withdrawn_at",
+    "withdrawn_by_id",
 )
 _HANDOFF = [col(getattr(Handoff, name)) for name in _HANDOFF_FIELDS]
 _SESSION_FIELDS = list(SessionView.__dataclass_fields__)

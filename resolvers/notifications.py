@@ -31,18 +31,27 @@ async def escalation_recipients(tx: Tx, viewer: Viewer) -> list[User]:
 
 
 def escalation_subject(session: TroubleshootingSession) -> str:
+    return _subject("Escalated", session)
+
+
+def _subject(what: str, session: TroubleshootingSession) -> str:
     # A header is one line: a summary typed with line breaks must not break the email.
     summary = " ".join(session.problem_summary.split())
-    subject = f"Escalated: {summary}"
+    subject = f"{what}: {summary}"
     return subject if len(subject) <= _SUBJECT_MAX else subject[: _SUBJECT_MAX - 1] + "…"
 
 
 def escalation_body(
     public_url: str, handoff: Handoff, session: TroubleshootingSession, viewer: Viewer
 ) -> str:
+    opening = f"{viewer.name} escalated a troubleshooting session ({handoff.priority} priority)."
+    return _body(opening, public_url, handoff, session)
+
+
+def _body(opening: str, public_url: str, handoff: Handoff, session: TroubleshootingSession) -> str:
     notes = handoff.engineer_notes or "(no notes)"
     return (
-        f"{viewer.name} escalated a troubleshooting session ({handoff.priority} priority).\n\n"
+        f"{opening}\n\n"
         f"Problem: {session.problem_summary}\n\n"
         f"Engineer notes:\n{notes}\n\n"
         f"Open it: {public_url}/handoffs/{handoff.id}\n"
@@ -66,3 +75,42 @@ async def record_escalation_emails(
         )
         tx.session.add(email)
         tx.enqueue(JobKind.EMAIL, handoff.account_id, email.id)
+
+
+# --- a transfer: the colleague it is handed to is told ---
+
+
+def transfer_subject(session: TroubleshootingSession) -> str:
+    return _subject("Handed to you", session)
+
+
+def transfer_body(
+    public_url: str, handoff: Handoff, session: TroubleshootingSession, viewer: Viewer
+) -> str:
+    opening = (
+        f"{viewer.name} handed you an escalation ({handoff.priority} priority): "
+        "it is yours to work now."
+    )
+    return _body(opening, public_url, handoff, session)
+
+
+async def record_transfer_email(
+    tx: Tx,
+    public_url: str,
+    handoff: Handoff,
+    session: TroubleshootingSession,
+    viewer: Viewer,
+    colleague: User,
+) -> None:
+    """One email to the colleague a claimed escalation was handed to, sent by the email job."""
+    email = EmailMessage(
+        account_id=handoff.account_id,
+        handoff_id=handoff.id,
+        recipient_id=colleague.id,
+        to_address=colleague.email,
+        subject=transfer_subject(session),
+        body=transfer_body(public_url, handoff, session, viewer),
+        status=EmailStatus.PENDING,
+    )
+    tx.session.add(email)
+    tx.enqueue(JobKind.EMAIL, handoff.account_id, email.id)

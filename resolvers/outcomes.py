@@ -41,5 +41,48 @@ class LastAdmin:
     message: str = "An account must keep at least one active admin."
 
 
+# --- an escalation's lifecycle (resolvers/lifecycle.py, and claims of one's own) ---
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """The escalation was taken back by its escalator (or an admin): by whom, and when."""
+
+    handoff: Handoff
+    by: User
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OwnEscalation:
+    message: str = (
+        "You raised this escalation yourself: withdraw it (withdrawHandoff) instead of claiming it."
+    )
+
+
+@dataclass(frozen=True)
+class NotClaimedByYou:
+    message: str
+
+
+@dataclass(frozen=True)
+class CannotClaim:
+    """The colleague named may not take escalations (a viewer, or deactivated)."""
+
+    user: User
+    message: str
+
+
 # Every expected failure a service answers with; the adapter maps each to its union member.
-Failure = NotFound | NotPermitted | InvalidState | AlreadyClaimed | EmailTaken | LastAdmin
+Failure = (
+    NotFound
+    | NotPermitted
+    | InvalidState
+    | AlreadyClaimed
+    | EmailTaken
+    | LastAdmin
+    | Withdrawn
+    | OwnEscalation
+    | NotClaimedByYou
+    | CannotClaim
+)

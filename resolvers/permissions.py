@@ -9,7 +9,7 @@ from enum import Enum, auto
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from db.enums import Role
-from db.models import TroubleshootingSession
+from db.models import Handoff, TroubleshootingSession
 from resolvers.outcomes import NotPermitted
 
 if TYPE_CHECKING:  # (resolvers.auth imports this module)
@@ -22,6 +22,7 @@ class Capability(Enum):
     CLAIM = auto()  # claim and release escalations
     ADMINISTER = auto()  # add users, change roles, deactivate
     STEP_IN = auto()  # work any session of the account, not only those assigned to the caller
+    OVERSEE = auto()  # withdraw, re-prioritise or transfer any escalation of the account
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {
@@ -36,6 +37,7 @@ _DENIALS: dict[Capability, str] = {
     Capability.CLAIM: "Viewers may not claim escalations.",
     Capability.ADMINISTER: "Only an admin of this account may manage its users.",
     Capability.STEP_IN: "Only the engineer working this session may work it.",
+    Capability.OVERSEE: "Only an admin may change escalations that are not theirs.",
 }
 
 
@@ -89,3 +91,22 @@ def requires(
         return guarded
 
     return guard
+
+
+# --- an escalation's lifecycle: who may take it back, re-prioritise it, or hand it on ---
+
+
+def may_withdraw(viewer: Viewer, handoff: Handoff) -> bool:
+    """Its escalator takes it back; an admin may too."""
+    return handoff.created_by_id == viewer.user_id or viewer.can(Capability.OVERSEE)
+
+
+def may_reprioritise(viewer: Viewer, handoff: Handoff) -> bool:
+    """Its escalator, its claimer, or an admin."""
+    mine = viewer.user_id in (handoff.created_by_id, handoff.claimed_by_id)
+    return mine or viewer.can(Capability.OVERSEE)
+
+
+def may_transfer(viewer: Viewer, handoff: Handoff) -> bool:
+    """Its claimer hands it to a colleague; an admin may hand on anyone's claim."""
+    return handoff.claimed_by_id == viewer.user_id or viewer.can(Capability.OVERSEE)

@@ -106,6 +106,7 @@ _AFTER = (
 
 def _in_queue(status: QueueFilter) -> list[ColumnElement[bool]]:
     clauses = [in_account(Handoff, _ACCOUNT_ID), col(Handoff.intent) == HandoffIntent.ESCALATE]
+    clauses.append(col(Handoff.withdrawn_at).is_(None))  # taken back: history, not the queue
     if status is QueueFilter.UNCLAIMED:
         clauses.append(col(Handoff.claimed_by_id).is_(None))
     elif status is QueueFilter.CLAIMED:

@@ -33,6 +33,21 @@ def failure(outcome: outcomes.Failure, subject_id: str) -> Any:
                 claimed_at=claimed_at,
                 message=f"Already claimed by {claimer.name}.",
             )
+        case outcomes.Withdrawn(handoff=handoff, by=by, at=at):
+            return results.HandoffWithdrawn(
+                handoff_id=strawberry.ID(str(handoff.id)),
+                withdrawn_by=User.from_row(by),
+                withdrawn_at=at,
+                message=f"Withdrawn by {by.name}.",
+            )
+        case outcomes.OwnEscalation(message=message):
+            return results.OwnEscalation(handoff_id=strawberry.ID(str(subject_id)), message=message)
+        case outcomes.NotClaimedByYou(message=message):
+            return results.NotClaimedByYou(
+                handoff_id=strawberry.ID(str(subject_id)), message=message
+            )
+        case outcomes.CannotClaim(user=user, message=message):
+            return results.ColleagueCannotClaim(user=User.from_row(user), message=message)
         case _:
             assert_never(outcome)
 

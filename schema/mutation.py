@@ -8,7 +8,17 @@ import strawberry
 
 from db import enums as db_enums
 from db import models
-from resolvers import accounts, auth, claims, handoffs, outcomes, queue, sessions, throttle
+from resolvers import (
+    accounts,
+    auth,
+    claims,
+    handoffs,
+    lifecycle,
+    outcomes,
+    queue,
+    sessions,
+    throttle,
+)
 from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
@@ -178,6 +188,70 @@ class Mutation:
         return await _on_user(
             info, accounts.deactivate_user, user_id, results.DeactivateUserSuccess
         )
+
+    # --- an escalation's lifecycle after it is raised ---
+
+    @strawberry.mutation(
+        description="Take back an unclaimed escalation you raised (an admin may take back any): "
+        "it leaves the queue, kept as history, and its session is its escalator's to work again. "
+        "Of a withdrawal and a claim racing, exactly one wins; the other is told which."
+    )
+    async def withdraw_handoff(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> results.WithdrawHandoffResult:
+        return await _on_handoff(
+            info, lifecycle.withdraw_handoff, handoff_id, results.WithdrawHandoffSuccess
+        )
+
+    @strawberry.mutation(
+        description="Change an escalation's priority: its escalator, its claimer, or an admin."
+    )
+    async def set_handoff_priority(
+        self, info: Info, handoff_id: strawberry.ID, priority: enums.Priority
+    ) -> results.SetHandoffPriorityResult:
+        viewer = await info.context.viewer()
+        outcome = await lifecycle.set_handoff_priority(
+            info.context.desk,
+            viewer,
+            parse_id(handoff_id, "handoffId"),
+            db_enums.Priority(priority),
+        )
+        return _handoff_changed(outcome, results.SetHandoffPrioritySuccess, handoff_id)
+
+    @strawberry.mutation(
+        description="Hand a claimed escalation to a colleague (an active engineer or admin of "
+        "the account): its claimer may, and so may an admin. The colleague holds it and works its "
+        "session from now on, and is told (an email, and a TRANSFERRED event). Of a transfer and "
+        "a release or another transfer racing, exactly one wins; the other is told what happened."
+    )
+    async def transfer_handoff(
+        self,
+        info: Info,
+        handoff_id: strawberry.ID,
+        to: Annotated[strawberry.ID, strawberry.argument(description="The colleague's user id.")],
+    ) -> results.TransferHandoffResult:
+        viewer = await info.context.viewer()
+        outcome = await lifecycle.transfer_handoff(
+            info.context.desk, viewer, parse_id(handoff_id, "handoffId"), parse_id(to, "to")
+        )
+        if isinstance(outcome, outcomes.NotFound) and outcome.what == "user":
+            return results.UserNotFound(user_id=to)
+        return _handoff_changed(outcome, results.TransferHandoffSuccess, handoff_id)
+
+    @strawberry.mutation(
+        description="Admins only: whether the account's users may claim escalations they raised "
+        "themselves. By default they may not: they withdraw them instead."
+    )
+    async def set_self_claim_allowed(
+        self, info: Info, allowed: bool
+    ) -> results.SetSelfClaimAllowedResult:
+        viewer = await info.context.viewer()
+        outcome = await accounts.set_self_claim_allowed(info.context.desk, viewer, allowed)
+        match outcome:
+            case models.Account():
+                return results.SetSelfClaimAllowedSuccess(account=Account.from_row(outcome))
+            case failed:
+                return failure(failed, "")
 
 
 async def _on_handoff(info: Info, service, handoff_id: strawberry.ID, success: type):

@@ -93,6 +93,43 @@ class LastAdminRequired:
     message: str
 
 
+@strawberry.type(
+    description="The escalation was withdrawn by its escalator (or an admin): by whom, and when. "
+    "A withdrawn escalation is out of the queue for good, kept as history."
+)
+class HandoffWithdrawn:
+    handoff_id: strawberry.ID
+    withdrawn_by: User
+    withdrawn_at: datetime
+    message: str
+
+
+@strawberry.type(
+    description="The caller raised this escalation: claiming one's own is refused unless the "
+    "account allows it (Account.allowSelfClaim). Withdraw it instead (withdrawHandoff)."
+)
+class OwnEscalation:
+    handoff_id: strawberry.ID
+    message: str
+
+
+@strawberry.type(
+    description="Nobody holds this escalation now (it was released, perhaps as the caller "
+    "acted): there is no claim to hand on."
+)
+class NotClaimedByYou:
+    handoff_id: strawberry.ID
+    message: str
+
+
+@strawberry.type(
+    description="The colleague named may not take escalations: a viewer, or a deactivated user."
+)
+class ColleagueCannotClaim:
+    user: User
+    message: str
+
+
 @strawberry.type
 class StartSessionSuccess:
     session: Session
@@ -142,6 +179,26 @@ class MarkHandoffSeenSuccess(_HandoffChanged):
 
 
 @strawberry.type
+class WithdrawHandoffSuccess(_HandoffChanged):
+    pass
+
+
+@strawberry.type
+class SetHandoffPrioritySuccess(_HandoffChanged):
+    pass
+
+
+@strawberry.type
+class TransferHandoffSuccess(_HandoffChanged):
+    pass
+
+
+@strawberry.type
+class SetSelfClaimAllowedSuccess:
+    account: Account
+
+
+@strawberry.type
 class AddUserSuccess:
     user: User
 
@@ -176,7 +233,12 @@ CreateHandoffResult = Annotated[
     strawberry.union("CreateHandoffResult"),
 ]
 ClaimHandoffResult = Annotated[
-    ClaimHandoffSuccess | AlreadyClaimed | HandoffNotFound | NotPermitted,
+    ClaimHandoffSuccess
+    | AlreadyClaimed
+    | HandoffNotFound
+    | NotPermitted
+    | OwnEscalation
+    | HandoffWithdrawn,
     strawberry.union("ClaimHandoffResult"),
 ]
 ReleaseHandoffResult = Annotated[
@@ -196,4 +258,32 @@ SetUserRoleResult = Annotated[
 DeactivateUserResult = Annotated[
     DeactivateUserSuccess | UserNotFound | NotPermitted | LastAdminRequired,
     strawberry.union("DeactivateUserResult"),
+]
+WithdrawHandoffResult = Annotated[
+    WithdrawHandoffSuccess
+    | AlreadyClaimed
+    | HandoffWithdrawn
+    | HandoffNotFound
+    | NotPermitted
+    | InvalidSessionState,
+    strawberry.union("WithdrawHandoffResult"),
+]
+SetHandoffPriorityResult = Annotated[
+    SetHandoffPrioritySuccess | HandoffWithdrawn | HandoffNotFound | NotPermitted,
+    strawberry.union("SetHandoffPriorityResult"),
+]
+TransferHandoffResult = Annotated[
+    TransferHandoffSuccess
+    | AlreadyClaimed
+    | NotClaimedByYou
+    | HandoffWithdrawn
+    | HandoffNotFound
+    | UserNotFound
+    | ColleagueCannotClaim
+    | NotPermitted
+    | InvalidSessionState,
+    strawberry.union("TransferHandoffResult"),
+]
+SetSelfClaimAllowedResult = Annotated[
+    SetSelfClaimAllowedSuccess | NotPermitted, strawberry.union("SetSelfClaimAllowedResult")
 ]

@@ -49,6 +49,26 @@ class HandoffClaimChanged:
     actor: User | None = shared()
 
 
+@strawberry.type(
+    description="An escalation changed after it was raised: claimed, released, withdrawn, "
+    "re-prioritised or transferred (kind says which). The handoff is as it stands when the event "
+    "is delivered; the event's own fields say what this change was."
+)
+class HandoffUpdated:
+    seq: int = shared()
+    kind: enums.HandoffEventKind = shared()
+    occurred_at: datetime = shared()
+    handoff: Handoff = shared()
+    actor: User | None = shared()
+    to: User | None = shared(description="TRANSFERRED: the colleague it was handed to.")
+    priority: enums.Priority | None = shared(
+        description="PRIORITY_CHANGED: the priority it was given."
+    )
+    previous_priority: enums.Priority | None = shared(
+        description="PRIORITY_CHANGED: the priority it had."
+    )
+
+
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
     context = info.context
     viewer = await context.viewer()
@@ -114,4 +134,29 @@ class Subscription:
                 occurred_at=logged.event.occurred_at,
                 handoff=await _handoff(info, logged),
                 actor=User.from_row(logged.actor) if logged.actor else None,
+            )
+
+    @strawberry.subscription(
+        description="Every change of the account's escalations after they were raised: claims, "
+        "releases, withdrawals, priority changes and transfers (a transfer's colleague learns of "
+        "it here: `to`); with handoffId, only that one's.",
+        metadata=SHARED,
+    )
+    async def handoff_updated(
+        self, info: Info, handoff_id: strawberry.ID | None = None, after: After = None
+    ) -> AsyncGenerator[HandoffUpdated, None]:
+        only = parse_id(handoff_id, "handoffId") if handoff_id is not None else None
+        async for logged in _stream(info, events.HANDOFF_CHANGED, after, only):
+            event = logged.event
+            yield HandoffUpdated(
+                seq=logged.seq,
+                kind=enums.HandoffEventKind(event.kind),
+                occurred_at=event.occurred_at,
+                handoff=await _handoff(info, logged),
+                actor=User.from_row(logged.actor) if logged.actor else None,
+                to=User.from_row(logged.to) if logged.to else None,
+                priority=enums.Priority(event.priority) if event.priority else None,
+                previous_priority=(
+                    enums.Priority(event.previous_priority) if event.previous_priority else None
+                ),
             )

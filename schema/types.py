@@ -47,10 +47,16 @@ _EVENT_KIND = _Members(enums.HandoffEventKind)
 class Account:
     id: strawberry.ID
     name: str
+    allow_self_claim: bool = strawberry.field(
+        description="Whether its users may claim escalations they raised themselves (if not, "
+        "they withdraw them). An admin sets it: setSelfClaimAllowed."
+    )
 
     @classmethod
     def from_row(cls, row: models.Account) -> Account:
-        return cls(id=strawberry.ID(str(row.id)), name=row.name)
+        return cls(
+            id=strawberry.ID(str(row.id)), name=row.name, allow_self_claim=row.allow_self_claim
+        )
 
 
 @strawberry.type
@@ -322,6 +328,19 @@ class HandoffEvent:
     async def actor(self, info: Info) -> User | None:
         return await _user(info, self.row.actor_id)
 
+    @strawberry.field(description="TRANSFERRED: the colleague it was handed to.", metadata=SHARED)
+    async def to(self, info: Info) -> User | None:
+        return await _user(info, self.row.to_user_id)
+
+    @strawberry.field(description="PRIORITY_CHANGED: the priority it was given.", metadata=SHARED)
+    def priority(self) -> enums.Priority | None:
+        return _PRIORITY[self.row.priority] if self.row.priority else None
+
+    @strawberry.field(description="PRIORITY_CHANGED: the priority it had.", metadata=SHARED)
+    def previous_priority(self) -> enums.Priority | None:
+        previous = self.row.previous_priority
+        return _PRIORITY[previous] if previous else None
+
 
 @strawberry.type(description="A session handed off: parked (private) or escalated (team-wide).")
 class Handoff:
@@ -335,10 +354,15 @@ class Handoff:
     session: Session = shared()
     created_by: User = shared()
     claimed_by: User | None = shared()
+    withdrawn_at: datetime | None = shared(
+        description="When its escalator (or an admin) took it back, unclaimed: it left the "
+        "queue then. Null while it stands."
+    )
     unread: bool = per_viewer(
         description="True until the caller opens (markHandoffSeen) or claims it."
     )
     handoff_id: strawberry.Private[uuid.UUID]
+    withdrawn_by_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
     def from_view(cls, view: HandoffView) -> Handoff:
@@ -353,9 +377,15 @@ class Handoff:
             session=Session.from_row(view.session),
             created_by=User.from_row(view.created_by),
             claimed_by=User.from_row(view.claimed_by) if view.claimed_by else None,
+            withdrawn_at=view.withdrawn_at,
             unread=view.unread,
             handoff_id=view.id,
+            withdrawn_by_id=view.withdrawn_by_id,
         )
+
+    @strawberry.field(description="Who withdrew it, if it was withdrawn.", metadata=SHARED)
+    async def withdrawn_by(self, info: Info) -> User | None:
+        return await _user(info, self.withdrawn_by_id)
 
     @strawberry.field(
         description="The session as it stood when it was handed off.", metadata=SHARED
@@ -364,7 +394,8 @@ class Handoff:
         return await _snapshot(info, self.handoff_id)
 
     @strawberry.field(
-        description="Escalated, assessed, claimed, released: who and when, oldest first.",
+        description="Escalated, assessed, claimed, released, withdrawn, re-prioritised, "
+        "transferred: who and when, oldest first.",
         metadata=SHARED,
     )
     async def history(

@@ -56,6 +56,8 @@ const CLAIM = `
       ... on AlreadyClaimed { claimedBy { id name } claimedAt message }
       ... on HandoffNotFound { message }
       ... on NotPermitted { message }
+      ... on OwnEscalation { message }
+      ... on HandoffWithdrawn { message }
     }
   }
   ${CARD}`;

@@ -422,9 +422,10 @@ async def test_a_claim_that_finds_the_holder_releasing_gets_a_typed_answer(setti
 
 
 async def test_releasing_a_superseded_escalation_leaves_the_newer_one_in_charge(api, desk, team):
-    """Kim claims Sam's escalation, escalates the session again and claims that one too: the old
-    escalation is history, and releasing it must not put the session back under it."""
-    sam, kim = team.acme["sam"], team.acme["kim"]
+    """Kim claims Sam's escalation, escalates the session again and Alex claims that one (her
+    own she may not claim): the old escalation is history, and releasing it must not put the
+    session back under it. (With the newer one handed back to Kim: tests/api/test_lifecycle.py.)"""
+    sam, kim, alex = team.acme["sam"], team.acme["kim"], team.acme["alex"]
     first = await make_escalation(desk, sam)
     assert (await claim(api, kim, first.id))["__typename"] == "ClaimHandoffSuccess"
     again = await handoffs.create_handoff(
@@ -435,20 +436,20 @@ async def test_releasing_a_superseded_escalation_leaves_the_newer_one_in_charge(
         engineer_notes="still stuck",
         priority=Priority.HIGH,
     )
-    assert (await claim(api, kim, again.id))["__typename"] == "ClaimHandoffSuccess"
+    assert (await claim(api, alex, again.id))["__typename"] == "ClaimHandoffSuccess"
 
     result = await release(api, kim, first.id)
 
     assert result["__typename"] == "InvalidSessionState"
     assert result["status"] == "ACTIVE"
     _, session, events = await stored(desk, again.id)
-    assert (session.status, str(session.assignee_id)) == ("active", kim.id)
+    assert (session.status, str(session.assignee_id)) == ("active", alex.id)
     assert events == ["escalated", "claimed"]
     row, _, events = await stored(desk, first.id)
     assert str(row.claimed_by_id) == kim.id  # kept as history, out of the unclaimed queue
     assert events == ["escalated", "claimed"]
     # The newer escalation is released as usual, back to the one who made it.
-    released = await release(api, kim, again.id)
+    released = await release(api, alex, again.id)
     assert released["__typename"] == "ReleaseHandoffSuccess"
     assert released["handoff"]["session"] == {"status": "ESCALATED", "assignee": {"id": kim.id}}
 

@@ -107,6 +107,33 @@ async def _scenario(name, desk, api, team):
             f'mutation {{ deactivateUser(userId: "{acme["kim"].id}") {{ __typename }} }}',
             acme["dana"],
         )
+    if name in ("withdrawHandoff", "setHandoffPriority"):
+        handoff = await make_escalation(desk, acme["alex"])
+        argument = ", priority: URGENT" if name == "setHandoffPriority" else ""
+        return (
+            acme["kim"],
+            "{ handoffQueue(first: 50) { totalCount edges { node { id priority } } } }",
+            f'mutation {{ {name}(handoffId: "{handoff.id}"{argument}) {{ __typename }} }}',
+            acme["alex"],
+        )
+    if name == "transferHandoff":
+        handoff = await make_escalation(desk, acme["alex"])
+        claim = f'mutation {{ claimHandoff(handoffId: "{handoff.id}") {{ __typename }} }}'
+        await api.data(claim, token=acme["sam"].token)
+        return (
+            acme["dana"],
+            QUEUE,
+            f'mutation {{ transferHandoff(handoffId: "{handoff.id}", to: "{acme["kim"].id}") '
+            "{ __typename } }",
+            acme["sam"],
+        )
+    if name == "setSelfClaimAllowed":
+        return (
+            acme["sam"],
+            "{ account { allowSelfClaim } }",
+            "mutation { setSelfClaimAllowed(allowed: true) { __typename } }",
+            acme["dana"],
+        )
     raise KeyError(name)
 
 

@@ -90,6 +90,21 @@ async def _call(name: str, role: str, desk, team) -> Call:
     if name == "deactivateUser":
         document = "mutation($u: ID!) { deactivateUser(userId: $u) { %s } }"
         return Call(document % _result(name), {"u": acme["sam"].id}, token)
+    if name in ("withdrawHandoff", "setHandoffPriority"):
+        handoff = await make_escalation(desk, owner)  # the actor's own (an admin's: Kim's)
+        argument = ", priority: URGENT" if name == "setHandoffPriority" else ""
+        document = f"mutation($h: ID!) {{ {name}(handoffId: $h{argument}) {{ %s }} }}"
+        return Call(document % _result(name), {"h": str(handoff.id)}, token)
+    if name == "transferHandoff":
+        handoff = await make_escalation(desk, kim)
+        claimer = actor if role in WORKERS else acme["sam"]
+        assert (await claims.claim_handoff(desk, claimer.viewer, handoff.id)).id == handoff.id
+        document = "mutation($h: ID!, $to: ID!) { transferHandoff(handoffId: $h, to: $to) { %s } }"
+        variables = {"h": str(handoff.id), "to": acme["sam"].id}
+        return Call(document % _result(name), variables, token)
+    if name == "setSelfClaimAllowed":
+        document = "mutation { setSelfClaimAllowed(allowed: true) { %s } }"
+        return Call(document % _result(name), {}, token)
     raise KeyError(name)
 
 

@@ -13,4 +13,8 @@ SCENARIOS = [
     "addUser",
     "setUserRole",
     "deactivateUser",
+    "withdrawHandoff",
+    "setHandoffPriority",
+    "transferHandoff",
+    "setSelfClaimAllowed",
 ]

@@ -33,4 +33,8 @@ TABLE = {
     "addUser": ("mutation", ADMINS),
     "setUserRole": ("mutation", ADMINS),
     "deactivateUser": ("mutation", ADMINS),
+    "withdrawHandoff": ("mutation", WORKERS),
+    "setHandoffPriority": ("mutation", WORKERS),
+    "transferHandoff": ("mutation", WORKERS),
+    "setSelfClaimAllowed": ("mutation", ADMINS),
 }

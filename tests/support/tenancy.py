@@ -1,5 +1,8 @@
 """Tenant walls: what its tests share (the whole story: tests/api/test_tenancy.py)."""
 
+_NOBODY = "00000000-0000-4000-8000-000000000000"  # a user id of no account
+
+
 # How each field is exercised by a Globex admin against Acme. "ids" cases run twice, with an Acme
 # id and with a random one, and must answer alike; "own" cases must show nothing of Acme.
 CASES = {
@@ -71,6 +74,31 @@ CASES = {
         "mutation($id: ID!) { deactivateUser(userId: $id) { __typename } }",
         {"id": "user"},
     ),
+    "Mutation.withdrawHandoff": (
+        "ids",
+        "mutation($id: ID!) { withdrawHandoff(handoffId: $id) { __typename } }",
+        {"id": "handoff"},
+    ),
+    "Mutation.setHandoffPriority": (
+        "ids",
+        "mutation($id: ID!) { setHandoffPriority(handoffId: $id, priority: URGENT) "
+        "{ __typename } }",
+        {"id": "handoff"},
+    ),
+    # The colleague's side of the wall (another account's user answers as an unknown one) is
+    # tests/api/test_lifecycle.py's: it needs a claim of the caller's own account to hand on.
+    "Mutation.transferHandoff": (
+        "ids",
+        f'mutation($id: ID!) {{ transferHandoff(handoffId: $id, to: "{_NOBODY}") '
+        "{ __typename } }",
+        {"id": "handoff"},
+    ),
+    "Mutation.setSelfClaimAllowed": (
+        "own",
+        "mutation { setSelfClaimAllowed(allowed: true) "
+        "{ ... on SetSelfClaimAllowedSuccess { account { id name allowSelfClaim } } } }",
+        {},
+    ),
 }
 
 
@@ -137,5 +165,20 @@ NOT_FOUND = {
         "mutation($id: ID!) { deactivateUser(userId: $id)"
         " { __typename ... on UserNotFound { userId message } } }",
         ("UserNotFound", "userId"),
+    ),
+    "Mutation.withdrawHandoff": (
+        "mutation($id: ID!) { withdrawHandoff(handoffId: $id)"
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.setHandoffPriority": (
+        "mutation($id: ID!) { setHandoffPriority(handoffId: $id, priority: URGENT)"
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.transferHandoff": (
+        f'mutation($id: ID!) {{ transferHandoff(handoffId: $id, to: "{_NOBODY}")'
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
     ),
 }

@@ -50,6 +50,7 @@ ID_KINDS = {
     "accountId": "account",
     "Query.session(id)": "session",
     "Query.handoff(id)": "handoff",
+    "Mutation.transferHandoff(to)": "user",
 }
 
 
