@@ -51,6 +51,8 @@ async def _call(name: str, role: str, desk, team) -> Call:
         return Call("query($id: ID!) { handoff(id: $id) { id } }", {"id": str(handoff.id)}, token)
     if name == "handoffQueue":
         return Call("{ handoffQueue { totalCount } }", {}, token)
+    if name in ("handoffs", "myEscalations", "myParkedSessions"):
+        return Call(f"{{ {name} {{ totalCount }} }}", {}, token)
     if name == "login":
         document = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { %s } }"
         return Call(document % _result(name), {"e": actor.user.email, "p": PASSWORD}, None)

@@ -8,6 +8,22 @@ CASES = {
     "Query.users": ("own", "{ users { id email } }", {}),
     "Query.mySessions": ("own", "{ mySessions { id problemSummary } }", {}),
     "Query.handoffQueue": ("own", "{ handoffQueue { totalCount edges { node { id } } } }", {}),
+    "Query.handoffs": (
+        "own",
+        '{ handoffs(first: 100, filter: {search: "acme"}) '
+        "{ totalCount unreadCount edges { node { id session { problemSummary } } } } }",
+        {},
+    ),
+    "Query.myEscalations": (
+        "own",
+        "{ myEscalations { totalCount edges { node { id session { problemSummary } } } } }",
+        {},
+    ),
+    "Query.myParkedSessions": (
+        "own",
+        "{ myParkedSessions { totalCount edges { node { id session { problemSummary } } } } }",
+        {},
+    ),
     "Query.session": ("ids", "query($id: ID!) { session(id: $id) { id } }", {"id": "session"}),
     "Query.handoff": ("ids", "query($id: ID!) { handoff(id: $id) { id } }", {"id": "handoff"}),
     "Mutation.login": (
