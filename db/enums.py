@@ -73,6 +73,9 @@ class EventKind(StrEnum):
     CLAIMED = "claimed"
     RELEASED = "released"
     ACCESS_CHANGED = "access_changed"
+    # A park resumed by its creator: in the park's history, which only they see. No
+    # subscription hears of it (resolvers/events.py): a park is nobody else's news.
+    RESUMED = "resumed"
 
 
 class JobKind(StrEnum):

@@ -41,5 +41,16 @@ class LastAdmin:
     message: str = "An account must keep at least one active admin."
 
 
+@dataclass(frozen=True)
+class NotParked:
+    """Not a park (an escalation), or a park its session has moved on from; `status` is the
+    session's now (None for an escalation)."""
+
+    message: str
+    status: str | None
+
+
 # Every expected failure a service answers with; the adapter maps each to its union member.
-Failure = NotFound | NotPermitted | InvalidState | AlreadyClaimed | EmailTaken | LastAdmin
+Failure = (
+    NotFound | NotPermitted | InvalidState | AlreadyClaimed | EmailTaken | LastAdmin | NotParked
+)

@@ -8,7 +8,17 @@ import strawberry
 
 from db import enums as db_enums
 from db import models
-from resolvers import accounts, auth, claims, handoffs, outcomes, queue, sessions, throttle
+from resolvers import (
+    accounts,
+    auth,
+    claims,
+    handoffs,
+    outcomes,
+    parks,
+    queue,
+    sessions,
+    throttle,
+)
 from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
@@ -144,6 +154,17 @@ class Mutation:
     ) -> results.MarkHandoffSeenResult:
         return await _on_handoff(
             info, queue.mark_handoff_seen, handoff_id, results.MarkHandoffSeenSuccess
+        )
+
+    @strawberry.mutation(
+        description="Resume one of the caller's parked sessions: the session is active again, "
+        "the park is closed and stays in history (a RESUMED entry)."
+    )
+    async def resume_parked_handoff(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> results.ResumeParkedHandoffResult:
+        return await _on_handoff(
+            info, parks.resume_parked_handoff, handoff_id, results.ResumeParkedHandoffSuccess
         )
 
     @strawberry.mutation(description="Admins only: add a user to the caller's account.")

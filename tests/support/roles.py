@@ -33,6 +33,7 @@ TABLE = {
     "claimHandoff": ("mutation", WORKERS),
     "releaseHandoff": ("mutation", WORKERS),
     "markHandoffSeen": ("mutation", ALL),
+    "resumeParkedHandoff": ("mutation", WORKERS),
     "addUser": ("mutation", ADMINS),
     "setUserRole": ("mutation", ADMINS),
     "deactivateUser": ("mutation", ADMINS),

@@ -77,6 +77,11 @@ CASES = {
         "mutation($id: ID!) { markHandoffSeen(handoffId: $id) { __typename } }",
         {"id": "handoff"},
     ),
+    "Mutation.resumeParkedHandoff": (
+        "ids",
+        "mutation($id: ID!) { resumeParkedHandoff(handoffId: $id) { __typename } }",
+        {"id": "handoff"},
+    ),
     "Mutation.setUserRole": (
         "ids",
         "mutation($id: ID!) { setUserRole(userId: $id, role: VIEWER) { __typename } }",
@@ -141,6 +146,11 @@ NOT_FOUND = {
     ),
     "Mutation.markHandoffSeen": (
         "mutation($id: ID!) { markHandoffSeen(handoffId: $id)"
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.resumeParkedHandoff": (
+        "mutation($id: ID!) { resumeParkedHandoff(handoffId: $id)"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
