@@ -77,6 +77,9 @@ class EventKind(StrEnum):
     WITHDRAWN = "withdrawn"
     PRIORITY_CHANGED = "priority_changed"
     TRANSFERRED = "transferred"
+    # A park resumed by its creator: in the park's history, which only they see. No
+    # subscription hears of it (resolvers/events.py): a park is nobody else's news.
+    RESUMED = "resumed"
 
 
 class JobKind(StrEnum):

@@ -9,12 +9,14 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ColumnElement,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
     false,
+    func,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -128,6 +130,16 @@ class Handoff(SQLModel, table=True):
             "created_at",
             "id",
         ),
+        # The same order across both intents: views of escalations and the caller's own parks
+        # together (resolvers/views.py) walk it, where the queue's index has the intent first.
+        Index(
+            "ix_handoff_views",
+            "account_id",
+            text("(claimed_by_id IS NULL)"),
+            "priority_rank",
+            "created_at",
+            "id",
+        ),
     )
 
     id: uuid.UUID = _id()
@@ -162,6 +174,43 @@ class Handoff(SQLModel, table=True):
     withdrawn_by_id: uuid.UUID | None = Field(
         default=None, foreign_key="app_user.id", nullable=True
     )
+
+
+# Full-text search over a handoff (PostgreSQL): its problem summary (as the snapshot keeps it; a
+# session's summary never changes), the engineer's notes and the assessment (summary, likely
+# cause, suggested steps). The query matches this very expression, so the GIN index serves it;
+# SQLite has no index here and matches words with LIKE instead (resolvers/views.py).
+SEARCH_CONFIG = "english"
+
+
+def handoff_search_vector() -> ColumnElement[str]:
+    """`to_tsvector` of a handoff's searchable text, every constant written inline (a bound
+    parameter would keep the planner from matching it to the index's expression)."""
+    # (Text, not literal columns: the index attaches to the table of the first column it finds.)
+    config = text(f"'{SEARCH_CONFIG}'::regconfig")
+    handoff = Handoff.__table__.c  # type: ignore[attr-defined]
+    blank = text("''")
+    space = text("' '")
+    words = (
+        func.coalesce(handoff.snapshot.op("->>")(text("'problem_summary'")), blank)
+        .op("||")(space)
+        .op("||")(handoff.engineer_notes)
+        .op("||")(space)
+        .op("||")(func.coalesce(handoff.assessment_summary, blank))
+        .op("||")(space)
+        .op("||")(func.coalesce(handoff.assessment_likely_cause, blank))
+    )
+    # The steps are a JSON list: to_tsvector reads its strings (not its brackets and quotes).
+    steps = func.coalesce(handoff.assessment_suggested_steps, text("'[]'::jsonb"))
+    vector: ColumnElement[str] = func.to_tsvector(config, words).op("||")(
+        func.to_tsvector(config, steps)
+    )
+    return vector
+
+
+Index("ix_handoff_search", handoff_search_vector(), postgresql_using="gin").ddl_if(
+    dialect="postgresql"
+)
 
 
 class HandoffSeen(SQLModel, table=True):

@@ -110,7 +110,8 @@ async def _standing(db: AsyncSession, account_id: uuid.UUID) -> Mapping[uuid.UUI
 _NOBODY = {"viewer_id": uuid.UUID(int=0)}
 
 
-# What each subscription hears of. Park handoffs are never in the log, so never heard of.
+# What each subscription hears of. A park's only entry in the log is RESUMED, which none of
+# them hears of: a park is its creator's alone (resolvers/visibility.py).
 HANDOFF_CREATED = frozenset({EventKind.ESCALATED})
 ASSESSMENT_LANDED = frozenset({EventKind.ASSESSMENT_READY, EventKind.ASSESSMENT_FAILED})
 CLAIM_CHANGED = frozenset({EventKind.CLAIMED, EventKind.RELEASED})

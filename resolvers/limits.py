@@ -11,6 +11,8 @@ INTAKE_CONTENT_MAX = 20_000
 MESSAGE_MAX = 20_000
 ENGINEER_NOTES_MAX = 10_000
 QUEUE_PAGE_MAX = 100
+SEARCH_MAX = 200  # a view's search text
+SEARCH_WORDS_MAX = 20
 
 
 def encodable(value: str) -> bool:

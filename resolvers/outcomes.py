@@ -73,6 +73,15 @@ class CannotClaim:
     message: str
 
 
+@dataclass(frozen=True)
+class NotParked:
+    """Not a park (an escalation), or a park its session has moved on from; `status` is the
+    session's now (None for an escalation)."""
+
+    message: str
+    status: str | None
+
+
 # Every expected failure a service answers with; the adapter maps each to its union member.
 Failure = (
     NotFound
@@ -85,4 +94,5 @@ Failure = (
     | OwnEscalation
     | NotClaimedByYou
     | CannotClaim
+    | NotParked
 )

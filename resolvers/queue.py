@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Integer, Select, bindparam, func, tuple_
+from sqlalchemy import Boolean, ColumnElement, Integer, Select, bindparam, exists, func, tuple_
 from sqlmodel import col, select
 
 from db.enums import HandoffIntent
@@ -44,14 +44,17 @@ class QueuePage:
     has_next_page: bool
     unread_count: int
     total_count: int
+    # Whether the view holds handoffs before the page (false without `after`).
+    has_previous_page: bool = False
 
     def cursor(self, handoff: HandoffView) -> str:
         return encode_cursor(handoff)
 
 
 # Matches ix_handoff_queue expression for expression, so the index gives the order.
+# Every view of handoffs (resolvers/views.py too) is in this order, and its cursors are this key.
 _unclaimed = col(Handoff.claimed_by_id).is_(None)
-_sort_key = (_unclaimed, col(Handoff.priority_rank), col(Handoff.created_at), col(Handoff.id))
+SORT_KEY = (_unclaimed, col(Handoff.priority_rank), col(Handoff.created_at), col(Handoff.id))
 
 
 def encode_cursor(handoff: HandoffView) -> str:
@@ -95,7 +98,7 @@ def decode_cursor(cursor: str) -> tuple[int, int, datetime, uuid.UUID]:
 
 
 # (SQLModel's types declare no __table__; SQLAlchemy's declarative mapping adds it.)
-_ACCOUNT_ID = bindparam("account_id", type_=Handoff.__table__.c.account_id.type)  # type: ignore[attr-defined]
+ACCOUNT_ID = bindparam("account_id", type_=Handoff.__table__.c.account_id.type)  # type: ignore[attr-defined]
 _AFTER = (
     bindparam("after_unclaimed", type_=Boolean()),
     bindparam("after_rank", type_=Integer()),
@@ -105,7 +108,7 @@ _AFTER = (
 
 
 def _in_queue(status: QueueFilter) -> list[ColumnElement[bool]]:
-    clauses = [in_account(Handoff, _ACCOUNT_ID), col(Handoff.intent) == HandoffIntent.ESCALATE]
+    clauses = [in_account(Handoff, ACCOUNT_ID), col(Handoff.intent) == HandoffIntent.ESCALATE]
     clauses.append(col(Handoff.withdrawn_at).is_(None))  # taken back: history, not the queue
     if status is QueueFilter.UNCLAIMED:
         clauses.append(col(Handoff.claimed_by_id).is_(None))
@@ -114,31 +117,51 @@ def _in_queue(status: QueueFilter) -> list[ColumnElement[bool]]:
     return clauses
 
 
-def _page(status: QueueFilter, after: bool) -> Select[*tuple[Any, ...]]:
-    page = handoff_views().where(*_in_queue(status))
+def page_of(where: list[ColumnElement[bool]], after: bool) -> Select[*tuple[Any, ...]]:
+    """A page of the handoffs matching `where`, in the queue's order: the first `limit` (a
+    parameter), after the cursor's key when `after`."""
+    page = handoff_views().where(*where)
     if after:
-        page = page.where(tuple_(*_sort_key) < tuple_(*_AFTER))
-    return page.order_by(*(k.desc() for k in _sort_key)).limit(bindparam("limit"))
+        page = page.where(tuple_(*SORT_KEY) < tuple_(*_AFTER))
+    return page.order_by(*(k.desc() for k in SORT_KEY)).limit(bindparam("limit"))
 
 
-def _counts(status: QueueFilter) -> Select[int, int]:
-    """The queue's size, and how many of it the caller has read."""
-    where = _in_queue(status)
+def counts_of(where: list[ColumnElement[bool]], after: bool) -> Select[*tuple[Any, ...]]:
+    """How many handoffs match `where`, how many of them the caller has read, and (when
+    `after`) whether any comes before the page (at the cursor's key or before): one statement."""
     total = select(func.count()).select_from(Handoff).where(*where)
     read = read_count(*where)
-    return select(total.scalar_subquery(), read.scalar_subquery())
+    columns: list[ColumnElement[Any]] = [total.scalar_subquery(), read.scalar_subquery()]
+    if after:
+        columns.append(exists().where(*where, tuple_(*SORT_KEY) >= tuple_(*_AFTER)))
+    counts: Select[*tuple[Any, ...]] = select(*columns)
+    return counts
 
 
 # Built once: a request only binds its values (no statement construction on the hot path).
 _PAGES = {
-    (status, after): _page(status, after) for status in QueueFilter for after in (False, True)
+    (status, after): page_of(_in_queue(status), after)
+    for status in QueueFilter
+    for after in (False, True)
 }
-_COUNTS = {status: _counts(status) for status in QueueFilter}
+_COUNTS = {
+    (status, after): counts_of(_in_queue(status), after)
+    for status in QueueFilter
+    for after in (False, True)
+}
 
 
 async def handoff_queue(
     desk: Desk, viewer: Viewer, *, first: int, after: str | None, status: QueueFilter
 ) -> QueuePage:
+    params = page_params(viewer, first, after)
+    key = status, after is not None
+    return await read_page(desk, _PAGES[key], _COUNTS[key], params, first)
+
+
+def page_params(viewer: Viewer, first: int, after: str | None) -> dict[str, Any]:
+    """What `page_of` and `counts_of` statements bind: the caller, the page's size (checked),
+    and the cursor's key (checked)."""
     limits.check_page_size(first)
     params = {**viewer_params(viewer), "account_id": viewer.account_id, "limit": first + 1}
     if after is not None:
@@ -149,14 +172,27 @@ async def handoff_queue(
             after_created_at=created_at,
             after_id=handoff_id,
         )
+    return params
+
+
+async def read_page(
+    desk: Desk,
+    page: Select[*tuple[Any, ...]],
+    counts: Select[*tuple[Any, ...]],
+    params: dict[str, Any],
+    first: int,
+) -> QueuePage:
+    """A page and its counts (statements of `page_of` and `counts_of`): two statements, whatever
+    the page's size."""
     async with desk.db.read_rows() as conn:
-        rows = to_views((await conn.execute(_PAGES[status, after is not None], params)).all())
-        total, read = (await conn.execute(_COUNTS[status], params)).one()
+        rows = to_views((await conn.execute(page, params)).all())
+        total, read, *earlier = (await conn.execute(counts, params)).one()
     return QueuePage(
         handoffs=rows[:first],
         has_next_page=len(rows) > first,
         unread_count=total - read,
         total_count=total,
+        has_previous_page=bool(earlier and earlier[0]),
     )
 
 

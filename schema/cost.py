@@ -46,6 +46,9 @@ _PAGE = caps.Cap(default=20, maximum=limits.QUEUE_PAGE_MAX)
 SIZED: dict[str, caps.Cap] = {
     "Query.mySessions": _PAGE,
     "Query.handoffQueue": _PAGE,  # a connection: sizes its edges and nodes
+    "Query.handoffs": _PAGE,
+    "Query.myEscalations": _PAGE,
+    "Query.myParkedSessions": _PAGE,
     "Session.messages": caps.MESSAGES,
     "Session.handoffs": caps.HANDOFFS,
     "SessionSnapshot.messages": caps.MESSAGES,

@@ -6,6 +6,8 @@ import strawberry
 
 from db import enums
 from resolvers.queue import QueueFilter
+from resolvers.views import ClaimFilter as _ClaimFilter
+from resolvers.views import HandoffStatus as _HandoffStatus
 
 # strawberry.enum makes the class it is given a GraphQL enum, and returns it: these names are
 # the db's classes themselves (so that annotations may use them).
@@ -37,4 +39,18 @@ HandoffEventKind = strawberry.enum(  # type: ignore[call-overload]
 QueueStatus = QueueFilter
 strawberry.enum(
     QueueStatus, name="QueueStatus", description="Which escalations of the queue to list."
+)
+# The views' filters (resolvers/views.py).
+ClaimFilter = _ClaimFilter
+HandoffStatus = _HandoffStatus
+strawberry.enum(
+    ClaimFilter,
+    name="ClaimFilter",
+    description="Handoffs by who holds them: ANY, UNCLAIMED, MINE (claimed by the caller) or "
+    "OTHERS (claimed by someone else).",
+)
+strawberry.enum(
+    HandoffStatus,
+    name="HandoffStatus",
+    description="A handoff's status is its session's: OPEN until the session is RESOLVED.",
 )

@@ -26,6 +26,12 @@ def failure(outcome: outcomes.Failure, subject_id: str) -> Any:
             return results.EmailAlreadyUsed(email=email)
         case outcomes.LastAdmin(message=message):
             return results.LastAdminRequired(message=message)
+        case outcomes.NotParked(message=message, status=status):
+            return results.HandoffNotParked(
+                handoff_id=strawberry.ID(str(subject_id)),
+                session_status=enums.SessionStatus(status) if status else None,
+                message=message,
+            )
         case outcomes.AlreadyClaimed(handoff=handoff, claimer=claimer, claimed_at=claimed_at):
             return results.AlreadyClaimed(
                 handoff_id=strawberry.ID(str(handoff.id)),

@@ -1,7 +1,8 @@
-"""Mutation inputs."""
+"""Mutation inputs, and the views' filters."""
 
 import strawberry
 
+from resolvers import views
 from schema import enums
 
 
@@ -39,3 +40,38 @@ class AddUserInput:
     email: str
     role: enums.Role
     password: str = strawberry.field(description="8 to 256 characters.")
+
+
+@strawberry.input(description="Which handoffs a view lists; each filter given narrows it.")
+class HandoffFilter:
+    claim: enums.ClaimFilter = enums.ClaimFilter.ANY
+    created_by_me: bool = strawberry.field(
+        default=False, description="Only the caller's own escalations and parks."
+    )
+    priorities: list[enums.Priority] | None = strawberry.field(
+        default=None, description="Any of these priorities (null: any; empty: none)."
+    )
+    intent: enums.HandoffIntent | None = strawberry.field(
+        default=None,
+        description="Escalations or parks (null: both). Parks are only ever the caller's own.",
+    )
+    status: enums.HandoffStatus | None = strawberry.field(
+        default=None, description="Open or resolved (null: both)."
+    )
+    search: str | None = strawberry.field(
+        default=None,
+        description="Words to find in the problem summary, the engineer's notes and the "
+        "assessment (every word must match). PostgreSQL: full-text, English stemming, "
+        '"phrases", or, -word. SQLite: each word as a substring, case-insensitive for ASCII. '
+        "At most 200 characters and 20 words; blank: no search.",
+    )
+
+    def to_domain(self) -> views.HandoffFilter:
+        return views.HandoffFilter(
+            claim=self.claim,
+            created_by_me=self.created_by_me,
+            priorities=None if self.priorities is None else frozenset(self.priorities),
+            intent=self.intent,
+            status=self.status,
+            search=self.search,
+        )

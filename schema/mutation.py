@@ -15,6 +15,7 @@ from resolvers import (
     handoffs,
     lifecycle,
     outcomes,
+    parks,
     queue,
     sessions,
     throttle,
@@ -154,6 +155,17 @@ class Mutation:
     ) -> results.MarkHandoffSeenResult:
         return await _on_handoff(
             info, queue.mark_handoff_seen, handoff_id, results.MarkHandoffSeenSuccess
+        )
+
+    @strawberry.mutation(
+        description="Resume one of the caller's parked sessions: the session is active again, "
+        "the park is closed and stays in history (a RESUMED entry)."
+    )
+    async def resume_parked_handoff(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> results.ResumeParkedHandoffResult:
+        return await _on_handoff(
+            info, parks.resume_parked_handoff, handoff_id, results.ResumeParkedHandoffSuccess
         )
 
     @strawberry.mutation(description="Admins only: add a user to the caller's account.")

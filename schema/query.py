@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
-from resolvers import accounts, handoffs, queue, sessions
+from resolvers import accounts, handoffs, queue, sessions, views
 from resolvers.ids import parse_id
-from resolvers.queue import QueueFilter
-from schema import enums
+from resolvers.queue import QueueFilter, QueuePage
+from schema import enums, inputs
 from schema.types import (
     Account,
     Handoff,
@@ -74,15 +76,69 @@ class Query:
         page = await queue.handoff_queue(
             info.context.desk, viewer, first=first, after=after, status=status
         )
-        edges = [
-            HandoffEdge(cursor=page.cursor(h), node=Handoff.from_view(h)) for h in page.handoffs
-        ]
-        return HandoffConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
-            unread_count=page.unread_count,
-            total_count=page.total_count,
+        return _connection(page)
+
+    @strawberry.field(
+        description="The handoffs the caller may see (the account's escalations, and their own "
+        "parks), filtered, in the queue's order. Cursors are the queue's: one names the same "
+        "place under any filters. Listing never clears unread marks."
+    )
+    async def handoffs(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        filter: inputs.HandoffFilter | None = None,
+    ) -> HandoffConnection:
+        viewer = await info.context.viewer()
+        filters = filter.to_domain() if filter is not None else views.HandoffFilter()
+        page = await views.handoff_view(
+            info.context.desk, viewer, filters, first=first, after=after
         )
+        return _connection(page)
+
+    @strawberry.field(
+        description="The caller's escalations, whoever holds them now (claimedBy, claimedAt), "
+        "in the queue's order."
+    )
+    async def my_escalations(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: Annotated[
+            enums.HandoffStatus | None,
+            strawberry.argument(description="Open or resolved (null: both)."),
+        ] = None,
+    ) -> HandoffConnection:
+        viewer = await info.context.viewer()
+        page = await views.my_escalations(
+            info.context.desk, viewer, first=first, after=after, status=status
+        )
+        return _connection(page)
+
+    @strawberry.field(
+        description="The caller's parks that still hold their session (paused, not handed off "
+        "again): each with its session. resumeParkedHandoff resumes one."
+    )
+    async def my_parked_sessions(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> HandoffConnection:
+        viewer = await info.context.viewer()
+        page = await views.my_parked_sessions(info.context.desk, viewer, first=first, after=after)
+        return _connection(page)
+
+
+def _connection(page: QueuePage) -> HandoffConnection:
+    edges = [HandoffEdge(cursor=page.cursor(h), node=Handoff.from_view(h)) for h in page.handoffs]
+    return HandoffConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            end_cursor=edges[-1].cursor if edges else None,
+            has_previous_page=page.has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+        ),
+        unread_count=page.unread_count,
+        total_count=page.total_count,
+    )

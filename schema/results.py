@@ -130,6 +130,16 @@ class ColleagueCannotClaim:
     message: str
 
 
+@strawberry.type(
+    description="Not a park (an escalation), or a park its session has moved on from (resumed, "
+    "handed off again, resolved): sessionStatus is the session's now (null for an escalation)."
+)
+class HandoffNotParked:
+    handoff_id: strawberry.ID
+    session_status: enums.SessionStatus | None
+    message: str
+
+
 @strawberry.type
 class StartSessionSuccess:
     session: Session
@@ -175,6 +185,11 @@ class ReleaseHandoffSuccess(_HandoffChanged):
 
 @strawberry.type
 class MarkHandoffSeenSuccess(_HandoffChanged):
+    pass
+
+
+@strawberry.type(description="The park is closed (it stays in history); its session is active.")
+class ResumeParkedHandoffSuccess(_HandoffChanged):
     pass
 
 
@@ -247,6 +262,10 @@ ReleaseHandoffResult = Annotated[
 ]
 MarkHandoffSeenResult = Annotated[
     MarkHandoffSeenSuccess | HandoffNotFound, strawberry.union("MarkHandoffSeenResult")
+]
+ResumeParkedHandoffResult = Annotated[
+    ResumeParkedHandoffSuccess | HandoffNotFound | NotPermitted | HandoffNotParked,
+    strawberry.union("ResumeParkedHandoffResult"),
 ]
 AddUserResult = Annotated[
     AddUserSuccess | EmailAlreadyUsed | NotPermitted, strawberry.union("AddUserResult")

@@ -417,6 +417,13 @@ async def handoff_by_id(info: Info, handoff_id: uuid.UUID) -> Handoff:
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool = strawberry.field(
+        default=False,
+        description="Whether the view holds handoffs before this page (false without `after`).",
+    )
+    start_cursor: str | None = strawberry.field(
+        default=None, description="The first edge's cursor."
+    )
 
 
 @strawberry.type
@@ -430,9 +437,9 @@ class HandoffConnection:
     edges: list[HandoffEdge]
     page_info: PageInfo
     unread_count: int = strawberry.field(
-        description="Escalations in this queue (all pages) the caller has not opened or claimed."
+        description="Of these (all pages), how many the caller has not opened or claimed."
     )
-    total_count: int
+    total_count: int = strawberry.field(description="How many there are, on all pages.")
 
     @strawberry.field
     def nodes(self) -> list[Handoff]:

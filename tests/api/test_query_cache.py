@@ -7,6 +7,7 @@ same database answers, and the answer must have changed.
 
 import pytest
 
+from db.enums import HandoffIntent
 from resolvers.assessments import AssessmentResult, pending_handoff, store_assessment
 from resolvers.desk import transaction
 from tests.factories import make_escalation, make_session
@@ -83,6 +84,14 @@ async def _scenario(name, desk, api, team):
             QUEUE,
             f'mutation {{ {name}(handoffId: "{handoff.id}") {{ __typename }} }}',
             runner,
+        )
+    if name == "resumeParkedHandoff":
+        park = await make_escalation(desk, acme["alex"], intent=HandoffIntent.PARK)
+        return (
+            acme["alex"],
+            "{ myParkedSessions { totalCount nodes { id session { status } } } }",
+            f'mutation {{ resumeParkedHandoff(handoffId: "{park.id}") {{ __typename }} }}',
+            acme["alex"],
         )
     if name == "addUser":
         return (

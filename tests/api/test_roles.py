@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
+from db.enums import HandoffIntent
 from resolvers import claims
 from resolvers.permissions import Capability, denial
 from schema.schema import schema
@@ -51,6 +52,8 @@ async def _call(name: str, role: str, desk, team) -> Call:
         return Call("query($id: ID!) { handoff(id: $id) { id } }", {"id": str(handoff.id)}, token)
     if name == "handoffQueue":
         return Call("{ handoffQueue { totalCount } }", {}, token)
+    if name in ("handoffs", "myEscalations", "myParkedSessions"):
+        return Call(f"{{ {name} {{ totalCount }} }}", {}, token)
     if name == "login":
         document = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { %s } }"
         return Call(document % _result(name), {"e": actor.user.email, "p": PASSWORD}, None)
@@ -80,6 +83,12 @@ async def _call(name: str, role: str, desk, team) -> Call:
             assert (await claims.claim_handoff(desk, claimer.viewer, handoff.id)).id == handoff.id
         document = f"mutation($h: ID!) {{ {name}(handoffId: $h) {{ %s }} }}"
         return Call(document % _result(name), {"h": str(handoff.id)}, token)
+    if name == "resumeParkedHandoff":
+        # A park is its creator's alone: the actor's own if the role may park; else kim's.
+        parker = actor if role in WORKERS else kim
+        parked = await make_escalation(desk, parker, intent=HandoffIntent.PARK)
+        document = "mutation($h: ID!) { resumeParkedHandoff(handoffId: $h) { %s } }"
+        return Call(document % _result(name), {"h": str(parked.id)}, token)
     if name == "addUser":
         document = """mutation { addUser(input: {name: "New Person", email: "new@acme.test",
                         role: ENGINEER, password: "long-enough-1"}) { %s } }"""

@@ -10,6 +10,7 @@ SCENARIOS = [
     "claimHandoff",
     "releaseHandoff",
     "markHandoffSeen",
+    "resumeParkedHandoff",
     "addUser",
     "setUserRole",
     "deactivateUser",

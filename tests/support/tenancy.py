@@ -11,6 +11,22 @@ CASES = {
     "Query.users": ("own", "{ users { id email } }", {}),
     "Query.mySessions": ("own", "{ mySessions { id problemSummary } }", {}),
     "Query.handoffQueue": ("own", "{ handoffQueue { totalCount edges { node { id } } } }", {}),
+    "Query.handoffs": (
+        "own",
+        '{ handoffs(first: 100, filter: {search: "acme"}) '
+        "{ totalCount unreadCount edges { node { id session { problemSummary } } } } }",
+        {},
+    ),
+    "Query.myEscalations": (
+        "own",
+        "{ myEscalations { totalCount edges { node { id session { problemSummary } } } } }",
+        {},
+    ),
+    "Query.myParkedSessions": (
+        "own",
+        "{ myParkedSessions { totalCount edges { node { id session { problemSummary } } } } }",
+        {},
+    ),
     "Query.session": ("ids", "query($id: ID!) { session(id: $id) { id } }", {"id": "session"}),
     "Query.handoff": ("ids", "query($id: ID!) { handoff(id: $id) { id } }", {"id": "handoff"}),
     "Mutation.login": (
@@ -62,6 +78,11 @@ CASES = {
     "Mutation.markHandoffSeen": (
         "ids",
         "mutation($id: ID!) { markHandoffSeen(handoffId: $id) { __typename } }",
+        {"id": "handoff"},
+    ),
+    "Mutation.resumeParkedHandoff": (
+        "ids",
+        "mutation($id: ID!) { resumeParkedHandoff(handoffId: $id) { __typename } }",
         {"id": "handoff"},
     ),
     "Mutation.setUserRole": (
@@ -153,6 +174,11 @@ NOT_FOUND = {
     ),
     "Mutation.markHandoffSeen": (
         "mutation($id: ID!) { markHandoffSeen(handoffId: $id)"
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.resumeParkedHandoff": (
+        "mutation($id: ID!) { resumeParkedHandoff(handoffId: $id)"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
