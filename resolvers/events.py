@@ -110,6 +110,7 @@ _NOBODY = {"viewer_id": uuid.UUID(int=0)}
 HANDOFF_CREATED = frozenset({EventKind.ESCALATED})
 ASSESSMENT_LANDED = frozenset({EventKind.ASSESSMENT_READY, EventKind.ASSESSMENT_FAILED})
 CLAIM_CHANGED = frozenset({EventKind.CLAIMED, EventKind.RELEASED})
+TIMER_FIRED = frozenset({EventKind.OVERDUE, EventKind.ADMINS_ALERTED, EventKind.NUDGED})
 
 
 class EventSource(Protocol):
