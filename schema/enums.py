@@ -5,6 +5,7 @@ from enum import StrEnum
 import strawberry
 
 from db import enums
+from resolvers import queue, sla
 from resolvers.queue import QueueFilter
 
 # strawberry.enum makes the class it is given a GraphQL enum, and returns it: these names are
@@ -37,4 +38,29 @@ HandoffEventKind = strawberry.enum(  # type: ignore[call-overload]
 QueueStatus = QueueFilter
 strawberry.enum(
     QueueStatus, name="QueueStatus", description="Which escalations of the queue to list."
+)
+
+# Timers (issue 14).
+SlaState = sla.SlaState
+strawberry.enum(
+    SlaState,
+    name="SlaState",
+    description="Where an escalation stands against its due time. WAITING: unclaimed, not due "
+    "yet; OVERDUE: unclaimed past its due time (the team was told again); ADMINS_ALERTED: still "
+    "unclaimed a second period later (the admins were told); MET: claimed by its due time; "
+    "MISSED: claimed after it.",
+)
+QueueOrder = queue.QueueOrder
+strawberry.enum(
+    QueueOrder,
+    name="QueueOrder",
+    description="QUEUE: unclaimed first, then by priority, newest first. DUE: unclaimed first, "
+    "then the soonest due first (the longest overdue first).",
+)
+HandoffEventReason = enums.EventReason
+strawberry.enum(
+    HandoffEventReason,
+    name="HandoffEventReason",
+    description="Why the desk did it. IDLE: released because its claimer did nothing on it, "
+    "even after a nudge.",
 )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from resolvers import accounts, handoffs, queue, sessions
+from resolvers import sla as sla_settings
 from resolvers.ids import parse_id
-from resolvers.queue import QueueFilter
+from resolvers.queue import QueueFilter, QueueOrder
 from schema import enums
 from schema.types import (
     Account,
@@ -16,8 +19,19 @@ from schema.types import (
     Info,
     PageInfo,
     Session,
+    TimerSettings,
     User,
 )
+
+# Timers (issue 14): the queue by SLA state, and by due time.
+SlaFilter = Annotated[
+    list[enums.SlaState] | None,
+    strawberry.argument(description="Only escalations in these SLA states (Handoff.slaState)."),
+]
+QueueOrdering = Annotated[
+    enums.QueueOrder,
+    strawberry.argument(description="QUEUE (the default) or DUE: the soonest due first."),
+]
 
 
 @strawberry.type
@@ -69,11 +83,24 @@ class Query:
         first: int = 20,
         after: str | None = None,
         status: enums.QueueStatus = QueueFilter.ALL,
+        sla: SlaFilter = None,
+        order: QueueOrdering = QueueOrder.QUEUE,
     ) -> HandoffConnection:
         viewer = await info.context.viewer()
-        page = await queue.handoff_queue(
-            info.context.desk, viewer, first=first, after=after, status=status
-        )
+        if sla is None and order is QueueOrder.QUEUE:
+            page = await queue.handoff_queue(
+                info.context.desk, viewer, first=first, after=after, status=status
+            )
+        else:  # timers (issue 14)
+            page = await queue.timed_queue(
+                info.context.desk,
+                viewer,
+                first=first,
+                after=after,
+                status=status,
+                sla=frozenset(sla) if sla is not None else None,
+                order=order,
+            )
         edges = [
             HandoffEdge(cursor=page.cursor(h), node=Handoff.from_view(h)) for h in page.handoffs
         ]
@@ -85,4 +112,13 @@ class Query:
             ),
             unread_count=page.unread_count,
             total_count=page.total_count,
+        )
+
+    # --- timers (issue 14) ---
+
+    @strawberry.field(description="The caller's account's timers.")
+    async def timer_settings(self, info: Info) -> TimerSettings:
+        viewer = await info.context.viewer()
+        return TimerSettings.from_policy(
+            await sla_settings.get_timer_settings(info.context.desk, viewer)
         )

@@ -9,7 +9,16 @@ from typing import Annotated
 import strawberry
 
 from schema import enums
-from schema.types import Account, Handoff, Info, Message, Session, User, handoff_by_id
+from schema.types import (
+    Account,
+    Handoff,
+    Info,
+    Message,
+    Session,
+    TimerSettings,
+    User,
+    handoff_by_id,
+)
 
 
 @strawberry.type
@@ -196,4 +205,17 @@ SetUserRoleResult = Annotated[
 DeactivateUserResult = Annotated[
     DeactivateUserSuccess | UserNotFound | NotPermitted | LastAdminRequired,
     strawberry.union("DeactivateUserResult"),
+]
+
+
+# --- timers (issue 14) ---
+
+
+@strawberry.type
+class SetTimerSettingsSuccess:
+    timer_settings: TimerSettings
+
+
+SetTimerSettingsResult = Annotated[
+    SetTimerSettingsSuccess | NotPermitted, strawberry.union("SetTimerSettingsResult")
 ]

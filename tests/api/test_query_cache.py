@@ -107,6 +107,13 @@ async def _scenario(name, desk, api, team):
             f'mutation {{ deactivateUser(userId: "{acme["kim"].id}") {{ __typename }} }}',
             acme["dana"],
         )
+    if name == "setTimerSettings":
+        return (
+            acme["sam"],
+            "{ timerSettings { nudgeAfterMinutes } }",
+            "mutation { setTimerSettings(input: {nudgeAfterMinutes: 45}) { __typename } }",
+            acme["dana"],
+        )
     raise KeyError(name)
 
 

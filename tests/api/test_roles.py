@@ -90,6 +90,11 @@ async def _call(name: str, role: str, desk, team) -> Call:
     if name == "deactivateUser":
         document = "mutation($u: ID!) { deactivateUser(userId: $u) { %s } }"
         return Call(document % _result(name), {"u": acme["sam"].id}, token)
+    if name == "timerSettings":
+        return Call("{ timerSettings { nudgeAfterMinutes } }", {}, token)
+    if name == "setTimerSettings":
+        document = "mutation { setTimerSettings(input: {nudgeAfterMinutes: 45}) { %s } }"
+        return Call(document % _result(name), {}, token)
     raise KeyError(name)
 
 

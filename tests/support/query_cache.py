@@ -13,4 +13,5 @@ SCENARIOS = [
     "addUser",
     "setUserRole",
     "deactivateUser",
+    "setTimerSettings",
 ]

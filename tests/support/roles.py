@@ -33,4 +33,6 @@ TABLE = {
     "addUser": ("mutation", ADMINS),
     "setUserRole": ("mutation", ADMINS),
     "deactivateUser": ("mutation", ADMINS),
+    "timerSettings": ("query", ALL),
+    "setTimerSettings": ("mutation", ADMINS),
 }
