@@ -80,11 +80,16 @@ class EventKind(StrEnum):
     # A park resumed by its creator: in the park's history, which only they see. No
     # subscription hears of it (resolvers/events.py): a park is nobody else's news.
     RESUMED = "resumed"
+    # Timers (issue 14): the desk's own doing, so without an actor.
+    OVERDUE = "overdue"  # unclaimed past its due time: the team is told again
+    ADMINS_ALERTED = "admins_alerted"  # still unclaimed a second period later: the admins told
+    NUDGED = "nudged"  # its claimer did nothing on it for a while: they are reminded
 
 
 class JobKind(StrEnum):
     ASSESS = "assess"
     EMAIL = "email"
+    TIMER = "timer"  # an escalation's timers: checked at their due times (resolvers/timers.py)
 
 
 class JobState(StrEnum):
@@ -99,3 +104,9 @@ class EmailStatus(StrEnum):
     SENT = "sent"
     LOGGED = "logged"
     FAILED = "failed"
+
+
+class EventReason(StrEnum):
+    """Why an event happened, where the desk says (AccountEvent.reason)."""
+
+    IDLE = "idle"  # RELEASED: its claimer did nothing on it, after a nudge (timers)

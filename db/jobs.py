@@ -17,7 +17,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, func, select, update
@@ -48,9 +48,15 @@ def lease_token(owner: str) -> str:
 
 
 async def lease_job(
-    db: Database, owner: str, kinds: Sequence[JobKind], lease_seconds: float
+    db: Database,
+    owner: str,
+    kinds: Sequence[JobKind],
+    lease_seconds: float,
+    *,
+    now: datetime | None = None,
 ) -> LeasedJob | None:
-    now = utcnow()
+    """`now`: the worker's clock (due times and leases are measured on it)."""
+    now = now or utcnow()
     lease = lease_token(owner)
     available = ((col(Job.state) == JobState.PENDING) & (col(Job.run_after) <= now)) | (
         (col(Job.state) == JobState.RUNNING) & (col(Job.lease_expires_at) < now)
@@ -102,9 +108,10 @@ async def settle_job(
     *,
     error: str | None = None,
     retry_in: float | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """Done, failed, or back to pending after `retry_in` seconds; False if the lease was lost."""
-    now = utcnow()
+    now = now or utcnow()
     values: dict[str, Any] = {
         "state": state,
         "lease_owner": None,
@@ -115,6 +122,28 @@ async def settle_job(
         values["last_error"] = error[:2000]
     if retry_in is not None:
         values["run_after"] = now + timedelta(seconds=retry_in)
+    return await _settle(session, job, values)
+
+
+async def reschedule_job(
+    session: AsyncSession, job: LeasedJob, run_after: datetime, *, now: datetime
+) -> bool:
+    """A job that comes back by design (a timer's next due time): pending again from
+    `run_after`, its attempts counted afresh; False if the lease was lost."""
+    values = {
+        "state": JobState.PENDING,
+        "run_after": run_after,
+        "attempts": 0,
+        "last_error": None,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+    return await _settle(session, job, values)
+
+
+async def _settle(session: AsyncSession, job: LeasedJob, values: dict[str, Any]) -> bool:
+    """The job's new state, if this attempt still holds its lease."""
     stmt = (
         update(Job)
         .where(

@@ -240,6 +240,8 @@ class AccountEvent(SQLModel, table=True):
     to_user_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)
     priority: str | None = _short(16, default=None, nullable=True)
     previous_priority: str | None = _short(16, default=None, nullable=True)
+    # Why, where the desk says (db.enums.EventReason): `idle` on a RELEASED the timers made.
+    reason: str | None = _short(16, default=None, nullable=True)
 
 
 class Job(SQLModel, table=True):
@@ -301,3 +303,48 @@ class LoginAttempt(SQLModel, table=True):
     email_key: str = _short(64)
     address_key: str | None = _short(64, default=None, nullable=True)
     attempted_at: datetime = _when(index=True)
+
+
+class TimerSettings(SQLModel, table=True):
+    """An account's timers (issue 14), in minutes; an account without a row has the defaults
+    (resolvers/sla.py). How long an escalation may wait unclaimed, by priority, before it is
+    overdue, and how much longer before the admins are told; how long a claimer may do nothing
+    on a claimed one before a nudge, and after the nudge before it goes back to the queue."""
+
+    __tablename__ = "timer_settings"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    urgent_overdue_minutes: int
+    high_overdue_minutes: int
+    normal_overdue_minutes: int
+    low_overdue_minutes: int
+    urgent_admins_minutes: int
+    high_admins_minutes: int
+    normal_admins_minutes: int
+    low_admins_minutes: int
+    nudge_minutes: int
+    release_minutes: int
+    release_idle: bool
+    updated_at: datetime = _when()
+
+
+class HandoffTimer(SQLModel, table=True):
+    """An escalation's timers (issue 14): its current wait in the queue and when that falls due,
+    what the desk did about it, and its claimer's nudge. One job (kind `timer`, subject this
+    row's id) checks it at each due time and whenever it may have changed."""
+
+    __tablename__ = "handoff_timer"
+    __table_args__ = (
+        Index("ix_handoff_timer_handoff_id", "handoff_id", unique=True),
+        Index("ix_handoff_timer_due", "account_id", "due_at"),
+    )
+
+    id: uuid.UUID = _id()
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    handoff_id: uuid.UUID = Field(foreign_key="handoff.id")
+    waiting_since: datetime = _when()  # its current wait in the queue began (escalated, released)
+    due_at: datetime = _when()  # that wait is overdue from then on
+    overdue_at: datetime | None = _when(nullable=True)  # the desk found it overdue, told the team
+    admins_alerted_at: datetime | None = _when(nullable=True)  # ... and later, the admins
+    nudged_at: datetime | None = _when(nullable=True)  # the claimer's last nudge
+    closed_at: datetime | None = _when(nullable=True)  # resolved, withdrawn or superseded

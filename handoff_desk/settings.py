@@ -69,6 +69,9 @@ class Settings:
     email_attempts: int = 5
     retry_base_seconds: float = 2.0
     worker_concurrency: int = 4
+    # How often an idle worker looks for due jobs: a timer fires at most this long after its due
+    # time (a commit's own jobs wake its process's workers at once).
+    worker_poll_seconds: float = 2.0
     event_poll_seconds: float = 5.0
     subscriber_queue: int = 256
     shared_subscriptions: bool = True
@@ -138,6 +141,9 @@ class Settings:
             ),
             worker_concurrency=_int(
                 env, "HANDOFF_WORKER_CONCURRENCY", defaults.worker_concurrency, 1
+            ),
+            worker_poll_seconds=_float(
+                env, "HANDOFF_WORKER_POLL_SECONDS", defaults.worker_poll_seconds
             ),
             event_poll_seconds=_float(
                 env, "HANDOFF_EVENT_POLL_SECONDS", defaults.event_poll_seconds

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Row
 from sqlmodel import col, select, update
 
-from db.enums import EventKind, HandoffIntent, SessionStatus
+from db.enums import EventKind, EventReason, HandoffIntent, SessionStatus
 from db.models import Account, Handoff, TroubleshootingSession, User
-from db.types import utcnow
+from resolvers import sla
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import (
@@ -44,7 +44,7 @@ async def claim_handoff(
         refused = await _not_to_claim(tx, viewer, handoff_id)
         if refused is not None:
             return refused
-        now = utcnow()
+        now = tx.now()
         won = await _claim_if_free(tx, viewer, handoff_id, now)
         if won is None:
             # Lost, or found the holder mid-release: their release may have committed since
@@ -159,18 +159,29 @@ async def release_claims_of(
 
 
 async def give_back(
-    tx: Tx, handoff: Handoff, session: TroubleshootingSession, *, actor_id: uuid.UUID
+    tx: Tx,
+    handoff: Handoff,
+    session: TroubleshootingSession,
+    *,
+    actor_id: uuid.UUID | None,
+    reason: EventReason | None = None,
 ) -> None:
-    """The escalation is unclaimed again and its session waits in the queue for a claimer."""
+    """The escalation is unclaimed again and its session waits in the queue for a claimer.
+    (No actor: the desk itself, for `reason`.)"""
     handoff.claimed_by_id = None
     handoff.claimed_at = None
     session.status = SessionStatus.ESCALATED
     session.assignee_id = handoff.created_by_id
-    session.updated_at = utcnow()
+    session.updated_at = tx.now()
     tx.session.add_all([handoff, session])
     await tx.session.flush()
+    await sla.rearm(tx, handoff)  # timers (issue 14): back in the queue, it waits afresh
     await tx.record(
-        handoff.account_id, EventKind.RELEASED, handoff_id=handoff.id, actor_id=actor_id
+        handoff.account_id,
+        EventKind.RELEASED,
+        handoff_id=handoff.id,
+        actor_id=actor_id,
+        reason=reason,
     )
 
 

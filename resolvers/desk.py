@@ -17,7 +17,7 @@ from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
-from db.enums import EventKind, JobKind
+from db.enums import EventKind, EventReason, JobKind
 from db.models import Account, AccountEvent, Job
 from db.types import utcnow
 from resolvers.outcomes import Failure
@@ -37,6 +37,18 @@ class SilentNotifier:
 
     def jobs_committed(self) -> None:
         return None
+
+
+class Clock(Protocol):
+    """What the desk and its workers ask the time of: the system's, or a test's that it moves on
+    by hand (timers are tested by moving a clock, never by waiting for one)."""
+
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return utcnow()
 
 
 class DeskSettings(Protocol):
@@ -79,6 +91,8 @@ class DeskSettings(Protocol):
     def worker_concurrency(self) -> int: ...
     @property
     def retry_base_seconds(self) -> float: ...
+    @property
+    def worker_poll_seconds(self) -> float: ...
 
 
 @dataclass
@@ -86,6 +100,7 @@ class Desk:
     settings: DeskSettings
     db: Database
     notifier: Notifier = field(default_factory=SilentNotifier)
+    clock: Clock = field(default_factory=SystemClock)
 
 
 @dataclass
@@ -94,6 +109,11 @@ class Tx:
     last_seq: dict[uuid.UUID, int] = field(default_factory=dict)
     touched: set[uuid.UUID] = field(default_factory=set)
     jobs: int = 0
+    clock: Clock = field(default_factory=SystemClock)
+
+    def now(self) -> datetime:
+        """The desk's time: what this transaction stamps its changes with."""
+        return self.clock.now()
 
     def touch(self, account_id: uuid.UUID) -> None:
         """This transaction changes what queries of the account answer (their cache moves on)."""
@@ -110,6 +130,7 @@ class Tx:
         to_user_id: uuid.UUID | None = None,
         priority: str | None = None,
         previous_priority: str | None = None,
+        reason: EventReason | None = None,
     ) -> int:
         """Append to the account's event log. Call it after the transaction's other writes: it
         locks the account's counter row, and taking that lock last keeps writers deadlock-free.
@@ -129,17 +150,29 @@ class Tx:
                 kind=kind,
                 handoff_id=handoff_id,
                 actor_id=actor_id,
-                occurred_at=at or utcnow(),
+                occurred_at=at or self.now(),
                 to_user_id=to_user_id,
                 priority=priority,
                 previous_priority=previous_priority,
+                reason=reason,
             )
         )
         self.last_seq[account_id] = seq
         return seq
 
-    def enqueue(self, kind: JobKind, account_id: uuid.UUID, subject_id: uuid.UUID) -> None:
-        self.session.add(Job(kind=kind, account_id=account_id, subject_id=subject_id))
+    def enqueue(
+        self,
+        kind: JobKind,
+        account_id: uuid.UUID,
+        subject_id: uuid.UUID,
+        *,
+        run_after: datetime | None = None,
+    ) -> None:
+        """A job for a worker, due now or at `run_after` (a timer's due time)."""
+        due = run_after or self.now()
+        self.session.add(
+            Job(kind=kind, account_id=account_id, subject_id=subject_id, run_after=due)
+        )
         self.jobs += 1
 
 
@@ -154,7 +187,7 @@ class Abort(Exception):
 @asynccontextmanager
 async def transaction(desk: Desk) -> AsyncIterator[Tx]:
     async with desk.db.write() as session:
-        tx = Tx(session)
+        tx = Tx(session, clock=desk.clock)
         yield tx
         for account_id in sorted(tx.touched):  # the account row is locked last, in one order
             await session.exec(

@@ -126,6 +126,7 @@ HANDOFF_CHANGED = frozenset(
         EventKind.TRANSFERRED,
     }
 )
+TIMER_FIRED = frozenset({EventKind.OVERDUE, EventKind.ADMINS_ALERTED, EventKind.NUDGED})
 
 
 class EventSource(Protocol):

@@ -17,8 +17,7 @@ from db.enums import (
     SessionStatus,
 )
 from db.models import Handoff, SessionMessage, TroubleshootingSession
-from db.types import utcnow
-from resolvers import caps, limits
+from resolvers import caps, limits, sla
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.handoff_views import HandoffView, views_by_id
@@ -71,7 +70,7 @@ async def _hand_off(
     notes: str,
     priority: Priority,
 ) -> Handoff:
-    now = utcnow()
+    now = tx.now()
     snapshot = session_snapshot(session, taken_at=now.isoformat())
     handoff = Handoff(
         account_id=session.account_id,
@@ -104,6 +103,7 @@ async def _hand_off(
     await mark_seen(tx.session, viewer.user_id, handoff.id)  # nobody is told of their own news
     tx.enqueue(JobKind.ASSESS, session.account_id, handoff.id)
     await record_escalation_emails(tx, desk.settings.public_url, handoff, session, viewer)
+    await sla.arm(tx, handoff)  # timers (issue 14): it waits in the queue from now
     await tx.record(
         session.account_id,
         EventKind.ESCALATED,

@@ -11,7 +11,7 @@ from sqlmodel import col, select, update
 
 from db.enums import EventKind, Priority, SessionStatus
 from db.models import Handoff, User
-from db.types import utcnow
+from resolvers import sla
 from resolvers.auth import Viewer
 from resolvers.claims import (
     _escalation,
@@ -60,7 +60,7 @@ async def withdraw_handoff(
                 return NotPermitted(
                     "Only the engineer who raised this escalation, or an admin, may withdraw it."
                 )
-            now = utcnow()
+            now = tx.now()
             session_id = (
                 await tx.session.exec(
                     update(Handoff)
@@ -141,6 +141,7 @@ async def set_handoff_priority(
         handoff.priority_rank = priority.rank
         tx.session.add(handoff)
         await tx.session.flush()
+        await sla.reprioritise(tx, handoff)  # due by the new priority's time
         await tx.record(
             viewer.account_id,
             EventKind.PRIORITY_CHANGED,
@@ -198,7 +199,7 @@ async def _transfer(
     if not may_claim(colleague):
         why = "is deactivated" if not colleague.active else f"is a {colleague.role}"
         return CannotClaim(colleague, f"{colleague.name} {why}: they may not take escalations.")
-    now = utcnow()
+    now = tx.now()
     # One conditional update: a release or another transfer that commits first leaves nothing
     # held by `holder` to match (on PostgreSQL this waits for its row lock, then re-checks).
     session_id = (

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 from sqlmodel import col, select
 
-from db.enums import EmailStatus, JobKind
+from db.enums import EmailStatus, JobKind, Role
 from db.models import EmailMessage, Handoff, TroubleshootingSession, User
 from resolvers.auth import Viewer
 from resolvers.desk import Tx
@@ -12,18 +15,26 @@ from resolvers.permissions import Capability, roles_with
 from resolvers.tenancy import in_account
 
 NOTIFIED_ROLES = roles_with(Capability.CLAIM)  # those who may take the escalation: no viewers
+ADMIN_ROLES = roles_with(Capability.ADMINISTER)
 _SUBJECT_MAX = 200
 
 
 async def escalation_recipients(tx: Tx, viewer: Viewer) -> list[User]:
     """Every active engineer or admin of the escalating account, except the escalator."""
+    return await _active(tx, viewer.account_id, NOTIFIED_ROLES, but=viewer.user_id)
+
+
+async def _active(
+    tx: Tx, account_id: uuid.UUID, roles: tuple[Role, ...], *, but: uuid.UUID
+) -> list[User]:
+    """The account's active users in these roles, but one, by email."""
     stmt = (
         select(User)
         .where(
-            in_account(User, viewer),
-            col(User.role).in_(NOTIFIED_ROLES),
+            in_account(User, account_id),
+            col(User.role).in_(roles),
             User.active,
-            User.id != viewer.user_id,
+            User.id != but,
         )
         .order_by(col(User.email))
     )
@@ -63,7 +74,14 @@ async def record_escalation_emails(
 ) -> None:
     subject = escalation_subject(session)
     body = escalation_body(public_url, handoff, session, viewer)
-    for user in await escalation_recipients(tx, viewer):
+    record_emails(tx, handoff, await escalation_recipients(tx, viewer), subject, body)
+
+
+def record_emails(
+    tx: Tx, handoff: Handoff, recipients: list[User], subject: str, body: str
+) -> None:
+    """One email about the handoff to each recipient, sent by a worker after the commit."""
+    for user in recipients:
         email = EmailMessage(
             account_id=handoff.account_id,
             handoff_id=handoff.id,
@@ -103,14 +121,86 @@ async def record_transfer_email(
     colleague: User,
 ) -> None:
     """One email to the colleague a claimed escalation was handed to, sent by the email job."""
-    email = EmailMessage(
-        account_id=handoff.account_id,
-        handoff_id=handoff.id,
-        recipient_id=colleague.id,
-        to_address=colleague.email,
-        subject=transfer_subject(session),
-        body=transfer_body(public_url, handoff, session, viewer),
-        status=EmailStatus.PENDING,
+    body = transfer_body(public_url, handoff, session, viewer)
+    record_emails(tx, handoff, [colleague], transfer_subject(session), body)
+
+
+# --- timers (issue 14): an escalation waits too long, or its claimer does nothing on it ---
+
+
+async def record_waiting_emails(
+    tx: Tx,
+    public_url: str,
+    handoff: Handoff,
+    session: TroubleshootingSession,
+    waited: timedelta,
+    *,
+    admins: bool,
+) -> None:
+    """Nobody has claimed it in its time: the team again (the escalation's own recipients); or,
+    a period later (`admins`), the account's admins."""
+    roles, subject = (ADMIN_ROLES, "Still unclaimed") if admins else (NOTIFIED_ROLES, "Overdue")
+    why = (
+        ", although the team was told it was overdue. You are told as an admin of the account."
+        if admins
+        else ": it is overdue."
     )
-    tx.session.add(email)
-    tx.enqueue(JobKind.EMAIL, handoff.account_id, email.id)
+    body = (
+        f"Nobody has claimed this escalation ({handoff.priority} priority) in "
+        f"{_duration(waited)}{why}\n\n{_about(public_url, handoff, session)}"
+    )
+    recipients = await _active(tx, handoff.account_id, roles, but=handoff.created_by_id)
+    record_emails(tx, handoff, recipients, _subject(subject, session), body)
+
+
+def record_nudge_email(
+    tx: Tx,
+    public_url: str,
+    handoff: Handoff,
+    session: TroubleshootingSession,
+    claimer: User,
+    idle: timedelta,
+    release_in: timedelta | None,
+) -> None:
+    """The claimer: nothing happened on what they claimed for a while."""
+    then = (
+        f" If nothing happens on it in the next {_duration(release_in)}, it goes back to the "
+        "queue for someone else to pick up."
+        if release_in is not None
+        else ""
+    )
+    body = (
+        f"You claimed this escalation, and nothing has happened on it for {_duration(idle)}."
+        f"{then}\n\n{_about(public_url, handoff, session)}"
+    )
+    record_emails(tx, handoff, [claimer], _subject("Still on it?", session), body)
+
+
+def record_idle_release_email(
+    tx: Tx,
+    public_url: str,
+    handoff: Handoff,
+    session: TroubleshootingSession,
+    claimer: User,
+    idle: timedelta,
+) -> None:
+    """The claimer: what they claimed went back to the queue."""
+    body = (
+        f"You claimed this escalation, and nothing has happened on it for {_duration(idle)}, "
+        "although you were reminded: it went back to the queue for someone else to pick up."
+        "\n\n"
+        f"{_about(public_url, handoff, session)}"
+    )
+    record_emails(tx, handoff, [claimer], _subject("Released", session), body)
+
+
+def _about(public_url: str, handoff: Handoff, session: TroubleshootingSession) -> str:
+    return f"Problem: {session.problem_summary}\n\nOpen it: {public_url}/handoffs/{handoff.id}\n"
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    hours, rest = divmod(minutes, 60)
+    if hours and not rest:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

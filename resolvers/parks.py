@@ -16,7 +16,6 @@ from sqlmodel import col, select
 
 from db.enums import EventKind, HandoffIntent, SessionStatus
 from db.models import Handoff, TroubleshootingSession
-from db.types import utcnow
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.outcomes import InvalidState, NotFound, NotParked, NotPermitted
@@ -71,7 +70,7 @@ async def resume_parked_handoff(
         stmt = select(Handoff.id).where(col(Handoff.id) == park.id, still_parked())
         if (await tx.session.exec(stmt)).first() is None:
             return NotParked(_moved_on(session.status), status=session.status)
-        now = utcnow()
+        now = tx.now()
         session.status = SessionStatus.ACTIVE
         session.updated_at = now
         tx.session.add(session)

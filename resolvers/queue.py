@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from sqlalchemy import Boolean, ColumnElement, Integer, Select, bindparam, exist
 from sqlmodel import col, select
 
 from db.enums import HandoffIntent
-from db.models import Handoff
+from db.models import Handoff, HandoffTimer
 from db.types import UTCDateTime
 from resolvers import limits
 from resolvers.auth import Viewer
@@ -28,6 +29,7 @@ from resolvers.handoff_views import (
 )
 from resolvers.handoffs import get_handoff
 from resolvers.outcomes import NotFound
+from resolvers.sla import SlaState, in_sla_states
 from resolvers.tenancy import in_account
 from resolvers.unread import mark_read, read_count
 
@@ -207,3 +209,113 @@ async def mark_handoff_seen(
         # Only the caller's answers change: their read-mark count moves, the account's does not.
         await mark_read(tx.session, viewer.user_id, handoff.id)
     return handoff
+
+
+# --- timers (issue 14): the queue by due time, and by SLA state ------------------------------
+# Apart from the queue above, which answers as it did when neither is asked for.
+
+
+class QueueOrder(Enum):
+    QUEUE = "queue"  # the queue's own: unclaimed first, then by priority, newest first
+    DUE = "due"  # unclaimed first, then the soonest due first (the longest overdue first)
+
+
+_claimed = col(Handoff.claimed_by_id).is_not(None)
+# Every escalation has a timer (migration 0010 gave the older ones theirs): the fallback is for
+# a row that has none all the same.
+_due = func.coalesce(col(HandoffTimer.due_at), col(Handoff.created_at))
+_due_key = (_claimed, _due, col(Handoff.id))
+_DUE_AFTER = (
+    bindparam("after_claimed", type_=Boolean()),
+    bindparam("after_due", type_=UTCDateTime()),
+    bindparam("after_id", type_=Handoff.__table__.c.id.type),  # type: ignore[attr-defined]
+)
+_DUE_CURSOR = "due"  # a due-order cursor's first part: never mistaken for the queue's
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimedQueuePage(QueuePage):
+    order: QueueOrder
+    dues: dict[uuid.UUID, datetime]
+
+    def cursor(self, handoff: HandoffView) -> str:
+        if self.order is QueueOrder.QUEUE:
+            return encode_cursor(handoff)
+        claimed = 0 if handoff.claimed_by_id is None else 1
+        key = [_DUE_CURSOR, claimed, self.dues[handoff.id].isoformat(), str(handoff.id)]
+        return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def decode_due_cursor(cursor: str) -> tuple[bool, datetime, uuid.UUID]:
+    if len(cursor) > CURSOR_MAX:
+        raise BadInput(_NOT_A_CURSOR)
+    try:
+        tag, claimed, due, handoff_id = json.loads(base64.urlsafe_b64decode(cursor))
+        if tag != _DUE_CURSOR or type(claimed) is not int or claimed not in (0, 1):
+            raise ValueError
+        moment = datetime.fromisoformat(due)
+        if moment.tzinfo is None:
+            raise ValueError
+        moment.astimezone(UTC)
+        key = bool(claimed), moment, uuid.UUID(handoff_id)
+    except (ValueError, TypeError, AttributeError, OverflowError):
+        raise BadInput(_NOT_A_CURSOR) from None
+    return key
+
+
+@functools.cache
+def _timed_statements(
+    status: QueueFilter, sla: frozenset[SlaState] | None, order: QueueOrder, after: bool
+) -> tuple[Select[*tuple[Any, ...]], Select[int, int]]:
+    """A page and its counts, built once for each combination asked for."""
+    where = _in_queue(status)
+    if sla is not None:
+        where.append(in_sla_states(sla))
+    page = (
+        handoff_views()
+        .add_columns(_due)
+        .outerjoin(HandoffTimer, col(HandoffTimer.handoff_id) == col(Handoff.id))
+        .where(*where)
+    )
+    if order is QueueOrder.QUEUE:
+        if after:
+            page = page.where(tuple_(*SORT_KEY) < tuple_(*_AFTER))
+        page = page.order_by(*(k.desc() for k in SORT_KEY))
+    else:
+        if after:
+            page = page.where(tuple_(*_due_key) > tuple_(*_DUE_AFTER))
+        page = page.order_by(*_due_key)
+    total = select(func.count()).select_from(Handoff).where(*where)
+    counts = select(total.scalar_subquery(), read_count(*where).scalar_subquery())
+    return page.limit(bindparam("limit")), counts
+
+
+async def timed_queue(
+    desk: Desk,
+    viewer: Viewer,
+    *,
+    first: int,
+    after: str | None,
+    status: QueueFilter,
+    sla: frozenset[SlaState] | None,
+    order: QueueOrder,
+) -> TimedQueuePage:
+    """The queue in `order`, of the escalations in the `sla` states (all, if None)."""
+    in_queue_order = order is QueueOrder.QUEUE
+    params = page_params(viewer, first, after if in_queue_order else None)
+    if after is not None and not in_queue_order:
+        claimed, due, handoff_id = decode_due_cursor(after)
+        params.update(after_claimed=claimed, after_due=due, after_id=handoff_id)
+    page, counts = _timed_statements(status, sla, order, after is not None)
+    async with desk.db.read_rows() as conn:
+        rows = (await conn.execute(page, params)).all()
+        total, read = (await conn.execute(counts, params)).one()
+    handoffs = to_views(rows)
+    return TimedQueuePage(
+        handoffs=handoffs[:first],
+        has_next_page=len(rows) > first,
+        unread_count=total - read,
+        total_count=total,
+        order=order,
+        dues={view.id: row[-1] for view, row in zip(handoffs, rows, strict=True)},
+    )

@@ -11,7 +11,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import Confidence, IntakeType, MessageRole, SessionStatus
 from db.models import SessionMessage, TroubleshootingSession
-from db.types import utcnow
 from resolvers import limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
@@ -104,7 +103,7 @@ async def add_message(
         # The position comes from a counter bumped in this transaction: never two at one place.
         values: dict[str, Any] = {
             "message_count": TroubleshootingSession.message_count + 1,
-            "updated_at": utcnow(),
+            "updated_at": tx.now(),
             # A parked session waits on the customer; their reply (or ours) resumes it.
             "status": SessionStatus.ACTIVE,
         }
@@ -137,7 +136,7 @@ async def resolve_session(
         if not isinstance(session, TroubleshootingSession):
             return session
         session.status = SessionStatus.RESOLVED
-        session.updated_at = utcnow()
+        session.updated_at = tx.now()
         tx.session.add(session)
         tx.touch(viewer.account_id)
     return session

@@ -5,6 +5,7 @@ from enum import StrEnum
 import strawberry
 
 from db import enums
+from resolvers import queue, sla
 from resolvers.queue import QueueFilter
 from resolvers.views import ClaimFilter as _ClaimFilter
 from resolvers.views import HandoffStatus as _HandoffStatus
@@ -53,4 +54,29 @@ strawberry.enum(
     HandoffStatus,
     name="HandoffStatus",
     description="A handoff's status is its session's: OPEN until the session is RESOLVED.",
+)
+
+# Timers (issue 14).
+SlaState = sla.SlaState
+strawberry.enum(
+    SlaState,
+    name="SlaState",
+    description="Where an escalation stands against its due time. WAITING: unclaimed, not due "
+    "yet; OVERDUE: unclaimed past its due time (the team was told again); ADMINS_ALERTED: still "
+    "unclaimed a second period later (the admins were told); MET: claimed by its due time; "
+    "MISSED: claimed after it.",
+)
+QueueOrder = queue.QueueOrder
+strawberry.enum(
+    QueueOrder,
+    name="QueueOrder",
+    description="QUEUE: unclaimed first, then by priority, newest first. DUE: unclaimed first, "
+    "then the soonest due first (the longest overdue first).",
+)
+HandoffEventReason = enums.EventReason
+strawberry.enum(
+    HandoffEventReason,
+    name="HandoffEventReason",
+    description="Why the desk did it. IDLE: released because its claimer did nothing on it, "
+    "even after a nudge.",
 )

@@ -75,3 +75,26 @@ class HandoffFilter:
             status=self.status,
             search=self.search,
         )
+
+
+# --- timers (issue 14) ---
+
+
+@strawberry.input
+class PriorityTimersInput:
+    priority: enums.Priority
+    overdue_after_minutes: int | None = None
+    admins_after_minutes: int | None = None
+
+
+@strawberry.input(
+    description="What to change of the account's timers; what is left out (or null) stays as it "
+    "is. Minutes are whole, from 1 to 43200 (30 days)."
+)
+class TimerSettingsInput:
+    priorities: list[PriorityTimersInput] | None = strawberry.field(
+        default=None, description="Each priority at most once."
+    )
+    nudge_after_minutes: int | None = None
+    release_after_minutes: int | None = None
+    release_idle_claims: bool | None = None

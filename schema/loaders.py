@@ -6,8 +6,11 @@ what it loaded for as long as it lives.
 
 from __future__ import annotations
 
+import functools
+
 from strawberry.dataloader import DataLoader
 
+from resolvers import sla
 from resolvers.auth import Viewer
 from resolvers.batches import Batches
 from resolvers.desk import Desk
@@ -25,3 +28,4 @@ class Loaders:
         self.snapshot = DataLoader(batches.snapshots)
         self.snapshot_messages = DataLoader(batches.snapshot_messages)
         self.escalation_package = DataLoader(batches.escalation_packages)
+        self.handoff_timer = DataLoader(functools.partial(sla.timers_by_handoff, desk, viewer))

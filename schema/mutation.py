@@ -18,13 +18,15 @@ from resolvers import (
     parks,
     queue,
     sessions,
+    sla,
     throttle,
 )
+from resolvers.errors import BadInput
 from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
 from schema.failures import failure
-from schema.types import Account, Info, Message, Session, User
+from schema.types import Account, Info, Message, Session, TimerSettings, User
 
 
 @strawberry.type
@@ -264,6 +266,45 @@ class Mutation:
                 return results.SetSelfClaimAllowedSuccess(account=Account.from_row(outcome))
             case failed:
                 return failure(failed, "")
+
+    # --- timers (issue 14) ---
+
+    @strawberry.mutation(
+        description="Admins only: change the account's timers. New escalations follow them, and "
+        "so do those waiting or claimed now (their timers look again at once)."
+    )
+    async def set_timer_settings(
+        self, info: Info, input: inputs.TimerSettingsInput
+    ) -> results.SetTimerSettingsResult:
+        viewer = await info.context.viewer()
+        outcome = await sla.set_timer_settings(info.context.desk, viewer, _timer_change(input))
+        match outcome:
+            case sla.TimerPolicy():
+                return results.SetTimerSettingsSuccess(
+                    timer_settings=TimerSettings.from_policy(outcome)
+                )
+            case failed:
+                return failure(failed, "")
+
+
+def _timer_change(input: inputs.TimerSettingsInput) -> sla.TimerChange:
+    given = input.priorities or []
+    twice = {p.priority for p in given if [q.priority for q in given].count(p.priority) > 1}
+    if twice:
+        raise BadInput(f"priorities: give each priority once ({', '.join(p.name for p in twice)})")
+    return sla.TimerChange(
+        overdue_after={
+            p.priority: p.overdue_after_minutes
+            for p in given
+            if p.overdue_after_minutes is not None
+        },
+        admins_after={
+            p.priority: p.admins_after_minutes for p in given if p.admins_after_minutes is not None
+        },
+        nudge_after=input.nudge_after_minutes,
+        release_after=input.release_after_minutes,
+        release_idle=input.release_idle_claims,
+    )
 
 
 async def _on_handoff(info: Info, service, handoff_id: strawberry.ID, success: type):

@@ -7,8 +7,9 @@ from typing import Annotated
 import strawberry
 
 from resolvers import accounts, handoffs, queue, sessions, views
+from resolvers import sla as sla_settings
 from resolvers.ids import parse_id
-from resolvers.queue import QueueFilter, QueuePage
+from resolvers.queue import QueueFilter, QueueOrder, QueuePage
 from schema import enums, inputs
 from schema.types import (
     Account,
@@ -18,8 +19,19 @@ from schema.types import (
     Info,
     PageInfo,
     Session,
+    TimerSettings,
     User,
 )
+
+# Timers (issue 14): the queue by SLA state, and by due time.
+SlaFilter = Annotated[
+    list[enums.SlaState] | None,
+    strawberry.argument(description="Only escalations in these SLA states (Handoff.slaState)."),
+]
+QueueOrdering = Annotated[
+    enums.QueueOrder,
+    strawberry.argument(description="QUEUE (the default) or DUE: the soonest due first."),
+]
 
 
 @strawberry.type
@@ -71,11 +83,25 @@ class Query:
         first: int = 20,
         after: str | None = None,
         status: enums.QueueStatus = QueueFilter.ALL,
+        sla: SlaFilter = None,
+        order: QueueOrdering = QueueOrder.QUEUE,
     ) -> HandoffConnection:
         viewer = await info.context.viewer()
-        page = await queue.handoff_queue(
-            info.context.desk, viewer, first=first, after=after, status=status
-        )
+        page: QueuePage
+        if sla is None and order is QueueOrder.QUEUE:
+            page = await queue.handoff_queue(
+                info.context.desk, viewer, first=first, after=after, status=status
+            )
+        else:  # timers (issue 14)
+            page = await queue.timed_queue(
+                info.context.desk,
+                viewer,
+                first=first,
+                after=after,
+                status=status,
+                sla=frozenset(sla) if sla is not None else None,
+                order=order,
+            )
         return _connection(page)
 
     @strawberry.field(
@@ -127,6 +153,15 @@ class Query:
         viewer = await info.context.viewer()
         page = await views.my_parked_sessions(info.context.desk, viewer, first=first, after=after)
         return _connection(page)
+
+    # --- timers (issue 14) ---
+
+    @strawberry.field(description="The caller's account's timers.")
+    async def timer_settings(self, info: Info) -> TimerSettings:
+        viewer = await info.context.viewer()
+        return TimerSettings.from_policy(
+            await sla_settings.get_timer_settings(info.context.desk, viewer)
+        )
 
 
 def _connection(page: QueuePage) -> HandoffConnection:

@@ -9,7 +9,16 @@ from typing import Annotated
 import strawberry
 
 from schema import enums
-from schema.types import Account, Handoff, Info, Message, Session, User, handoff_by_id
+from schema.types import (
+    Account,
+    Handoff,
+    Info,
+    Message,
+    Session,
+    TimerSettings,
+    User,
+    handoff_by_id,
+)
 
 
 @strawberry.type
@@ -305,4 +314,17 @@ TransferHandoffResult = Annotated[
 ]
 SetSelfClaimAllowedResult = Annotated[
     SetSelfClaimAllowedSuccess | NotPermitted, strawberry.union("SetSelfClaimAllowedResult")
+]
+
+
+# --- timers (issue 14) ---
+
+
+@strawberry.type
+class SetTimerSettingsSuccess:
+    timer_settings: TimerSettings
+
+
+SetTimerSettingsResult = Annotated[
+    SetTimerSettingsSuccess | NotPermitted, strawberry.union("SetTimerSettingsResult")
 ]

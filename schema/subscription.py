@@ -16,7 +16,7 @@ from resolvers.ids import parse_id
 from schema import enums
 from schema.context import ACCESS_ENDED_CLOSE_CODE
 from schema.sharing import SHARED, shared
-from schema.types import Handoff, Info, User
+from schema.types import Handoff, Info, User, event_reason
 
 TOO_SLOW_CLOSE_CODE = 1013
 TOO_SLOW_REASON = "too far behind: resubscribe with after"
@@ -47,6 +47,21 @@ class HandoffClaimChanged:
     occurred_at: datetime = shared()
     handoff: Handoff = shared()
     actor: User | None = shared()
+    reason: enums.HandoffEventReason | None = shared(
+        default=None, description="IDLE: released by the desk, its claimer idle (timers)."
+    )
+
+
+@strawberry.type(
+    description="An escalation's timer fired: OVERDUE (unclaimed past its due time: "
+    "the team was told again), ADMINS_ALERTED (still unclaimed a period later: the admins were "
+    "told), or NUDGED (its claimer did nothing on it for a while, and was reminded)."
+)
+class HandoffTimerFired:
+    seq: int = shared()
+    kind: enums.HandoffEventKind = shared()
+    occurred_at: datetime = shared()
+    handoff: Handoff = shared()
 
 
 @strawberry.type(
@@ -134,6 +149,23 @@ class Subscription:
                 occurred_at=logged.event.occurred_at,
                 handoff=await _handoff(info, logged),
                 actor=User.from_row(logged.actor) if logged.actor else None,
+                reason=event_reason(logged.event),
+            )
+
+    @strawberry.subscription(
+        description="Escalations whose timers fired: overdue, the admins alerted, or their "
+        "claimer nudged (an idle release is heard of on handoffClaimed).",
+        metadata=SHARED,
+    )
+    async def handoff_timer_fired(
+        self, info: Info, after: After = None
+    ) -> AsyncGenerator[HandoffTimerFired, None]:
+        async for logged in _stream(info, events.TIMER_FIRED, after):
+            yield HandoffTimerFired(
+                seq=logged.seq,
+                kind=enums.HandoffEventKind(logged.event.kind),
+                occurred_at=logged.event.occurred_at,
+                handoff=await _handoff(info, logged),
             )
 
     @strawberry.subscription(

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from db import models
-from resolvers import caps
+from resolvers import accounts, caps, sla
 from resolvers.handoff_views import HandoffView, UserView
 from resolvers.handoffs import conversation_path
 from schema import enums
@@ -341,6 +341,12 @@ class HandoffEvent:
         previous = self.row.previous_priority
         return _PRIORITY[previous] if previous else None
 
+    @strawberry.field(
+        description="Why, where the desk says: IDLE on a release it made itself.", metadata=SHARED
+    )
+    def reason(self) -> enums.HandoffEventReason | None:
+        return event_reason(self.row)
+
 
 @strawberry.type(description="A session handed off: parked (private) or escalated (team-wide).")
 class Handoff:
@@ -405,6 +411,35 @@ class Handoff:
         rows = await info.context.loaders.history.load((self.handoff_id, window))
         return [HandoffEvent(row=e) for e in rows]
 
+    # Timers (issue 14): what the escalation's timer last found (within the workers' poll
+    # interval of its due time), the same for every caller.
+    @strawberry.field(
+        description="When its current (or last) wait in the queue falls due: unclaimed by then, "
+        "it is overdue. Null for a park.",
+        metadata=SHARED,
+    )
+    async def due_at(self, info: Info) -> datetime | None:
+        timer = await info.context.loaders.handoff_timer.load(self.handoff_id)
+        return timer.due_at if timer is not None else None
+
+    @strawberry.field(
+        description="Unclaimed past dueAt: slaState OVERDUE or ADMINS_ALERTED.", metadata=SHARED
+    )
+    async def overdue(self, info: Info) -> bool:
+        return await self._sla_state(info) in sla.OVERDUE_STATES
+
+    @strawberry.field(
+        description="Where it stands against dueAt. Null for a park, and for an escalation that "
+        "left the queue unclaimed.",
+        metadata=SHARED,
+    )
+    async def sla_state(self, info: Info) -> enums.SlaState | None:
+        return await self._sla_state(info)
+
+    async def _sla_state(self, info: Info) -> sla.SlaState | None:
+        timer = await info.context.loaders.handoff_timer.load(self.handoff_id)
+        return sla.sla_state(timer, claimed_at=self.claimed_at, session_status=self.session.status)
+
 
 async def handoff_by_id(info: Info, handoff_id: uuid.UUID) -> Handoff:
     """A handoff as the caller sees it now (after a mutation committed, or an event)."""
@@ -444,3 +479,61 @@ class HandoffConnection:
     @strawberry.field
     def nodes(self) -> list[Handoff]:
         return [edge.node for edge in self.edges]
+
+
+# --- timers (issue 14) ---
+
+
+def event_reason(row: models.AccountEvent) -> enums.HandoffEventReason | None:
+    return enums.HandoffEventReason(row.reason) if row.reason else None
+
+
+@strawberry.type(description="How long escalations of one priority may wait unclaimed.")
+class PriorityTimers:
+    priority: enums.Priority
+    overdue_after_minutes: int = strawberry.field(
+        description="Unclaimed this long after it entered the queue (escalated, or released "
+        "back), an escalation is overdue: the team is told again."
+    )
+    admins_after_minutes: int = strawberry.field(
+        description="Overdue and still unclaimed this much longer, the account's admins are told."
+    )
+
+
+@strawberry.type(description="The account's timers. Admins change them with setTimerSettings.")
+class TimerSettings:
+    priorities: list[PriorityTimers] = strawberry.field(description="Urgent first.")
+    nudge_after_minutes: int = strawberry.field(
+        description="A claimer who did nothing on a claimed escalation (a message, a status "
+        "change) this long is nudged."
+    )
+    release_after_minutes: int = strawberry.field(
+        description="Nothing still, this long after the nudge, the escalation goes back to the "
+        "queue (with releaseIdleClaims)."
+    )
+    release_idle_claims: bool = strawberry.field(
+        description="Whether an idle claim goes back to the queue after the nudge; false: the "
+        "nudge only."
+    )
+
+    @strawberry.field(description="The account these are the timers of: the caller's.")
+    async def account(self, info: Info) -> Account:
+        viewer = await info.context.viewer()
+        return Account.from_row(await accounts.get_account(info.context.desk, viewer))
+
+    @classmethod
+    def from_policy(cls, policy: sla.TimerPolicy) -> TimerSettings:
+        by_rank = sorted(enums.Priority, key=lambda p: p.rank, reverse=True)
+        return cls(
+            priorities=[
+                PriorityTimers(
+                    priority=p,
+                    overdue_after_minutes=policy.overdue_after[p],
+                    admins_after_minutes=policy.admins_after[p],
+                )
+                for p in by_rank
+            ],
+            nudge_after_minutes=policy.nudge_after,
+            release_after_minutes=policy.release_after,
+            release_idle_claims=policy.release_idle,
+        )

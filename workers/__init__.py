@@ -1,4 +1,5 @@
-"""Work done after commit: assessments and emails, leased from the job table."""
+"""Work done after commit: assessments, emails and escalations' timers, leased from the job
+table."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from workers.assessments import assessment_job, give_up_assessment
 from workers.assessors import create_assessor
 from workers.emails import email_job, give_up_email
 from workers.runner import Worker
+from workers.timers import TIMER_ATTEMPTS, timer_job
 
 
 def create_worker(desk: Desk) -> Worker:
@@ -25,8 +27,10 @@ def create_worker(desk: Desk) -> Worker:
                 settings.email_attempts,
                 give_up_email,
             ),
+            JobKind.TIMER: (timer_job(), TIMER_ATTEMPTS),
         },
         lease_seconds=settings.job_lease_seconds,
         concurrency=settings.worker_concurrency,
+        poll_seconds=settings.worker_poll_seconds,
         retry_base_seconds=settings.retry_base_seconds,
     )

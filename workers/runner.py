@@ -11,11 +11,12 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from db.engine import unavailable
 from db.enums import JobKind, JobState
-from db.jobs import LeasedJob, lease_job, return_job, settle_job
+from db.jobs import LeasedJob, lease_job, reschedule_job, return_job, settle_job
 from resolvers.desk import Desk, Tx, transaction
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,13 @@ class JobRun:
     async def retry(self, tx: Tx, error: str) -> None:
         await self._settle(tx, JobState.PENDING, error=error, retry_in=self.backoff())
 
+    async def reschedule(self, tx: Tx, run_after: datetime) -> None:
+        """Done for now, due again at `run_after` (a timer's next check)."""
+        if not await reschedule_job(tx.session, self.job, run_after, now=tx.now()):
+            raise LeaseLost(str(self.job.id))
+
     async def _settle(self, tx: Tx, state: JobState, **kwargs: Any) -> None:
-        if not await settle_job(tx.session, self.job, state, **kwargs):
+        if not await settle_job(tx.session, self.job, state, now=tx.now(), **kwargs):
             raise LeaseLost(str(self.job.id))
 
 
@@ -108,7 +114,11 @@ class Worker:
         while not self._stopping.is_set():
             try:
                 job = await lease_job(
-                    self.desk.db, self.owner, list(self.handlers), self.lease_seconds
+                    self.desk.db,
+                    self.owner,
+                    list(self.handlers),
+                    self.lease_seconds,
+                    now=self.desk.clock.now(),
                 )
             except Exception as error:
                 if not unavailable(error):

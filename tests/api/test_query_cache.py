@@ -143,6 +143,13 @@ async def _scenario(name, desk, api, team):
             "mutation { setSelfClaimAllowed(allowed: true) { __typename } }",
             acme["dana"],
         )
+    if name == "setTimerSettings":
+        return (
+            acme["sam"],
+            "{ timerSettings { nudgeAfterMinutes } }",
+            "mutation { setTimerSettings(input: {nudgeAfterMinutes: 45}) { __typename } }",
+            acme["dana"],
+        )
     raise KeyError(name)
 
 

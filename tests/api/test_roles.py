@@ -114,6 +114,11 @@ async def _call(name: str, role: str, desk, team) -> Call:
     if name == "setSelfClaimAllowed":
         document = "mutation { setSelfClaimAllowed(allowed: true) { %s } }"
         return Call(document % _result(name), {}, token)
+    if name == "timerSettings":
+        return Call("{ timerSettings { nudgeAfterMinutes } }", {}, token)
+    if name == "setTimerSettings":
+        document = "mutation { setTimerSettings(input: {nudgeAfterMinutes: 45}) { %s } }"
+        return Call(document % _result(name), {}, token)
     raise KeyError(name)
 
 

@@ -15,14 +15,17 @@ import contextlib
 import json
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
 from db.enums import Confidence, HandoffIntent, IntakeType, JobKind, MessageRole, Priority, Role
-from db.models import Handoff
+from db.models import Handoff, HandoffTimer
 from resolvers import claims, handoffs, sessions
 from resolvers.assessments import AssessmentResult
+from resolvers.desk import Desk, transaction
+from resolvers.timers import check_timer
 from tests.api.test_tenancy import _everything_of
 from tests.factories import Member, Tenant, make_tenant
 from tests.http import GraphQLClient
@@ -71,6 +74,23 @@ async def assessing(desk):
         yield
     finally:
         await worker.stop(5.0)
+
+
+class _Ahead:
+    def __init__(self, minutes: float) -> None:
+        self.by = timedelta(minutes=minutes)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.by
+
+
+async def fire_timer(desk, handoff_id, *, minutes: float) -> None:
+    """The escalation's timer checks it as if `minutes` had passed (what a timer worker does
+    then), and only this one: its event is the one the walk expects."""
+    later = Desk(settings=desk.settings, db=desk.db, clock=_Ahead(minutes))
+    async with transaction(later) as tx:
+        stmt = select(HandoffTimer.id).where(HandoffTimer.handoff_id == uuid.UUID(str(handoff_id)))
+        await check_timer(tx, "", (await tx.session.exec(stmt)).one())
 
 
 async def assessed(desk, handoff_id) -> bool:
@@ -302,12 +322,13 @@ async def test_no_subscription_delivers_another_accounts_events(in_process, desk
         released = await http.data(RELEASE, {"h": new_id}, ben.token)
         assert claimed["claimHandoff"]["__typename"] == "ClaimHandoffSuccess", claimed
         assert released["releaseHandoff"]["__typename"] == "ReleaseHandoffSuccess", released
+        await fire_timer(desk, new_id, minutes=61)  # back in the queue an hour: overdue
         async with assessing(desk):
             for pending in [*b.pending, new_id]:
                 await wait_for(lambda p=pending: assessed(desk, p), "B assessed")
             # The server has B's events: its witness got them all (created, claimed, released,
-            # and the three assessments).
-            witnessed = [await witness.next_data(15) for _ in range(6)]
+            # overdue, and the three assessments).
+            witnessed = [await witness.next_data(15) for _ in range(7)]
             assert {next(iter(d)) for d in witnessed} == subscriptions, witnessed
 
             # The sentinel: A's own escalation, claimed, assessed.
@@ -323,6 +344,7 @@ async def test_no_subscription_delivers_another_accounts_events(in_process, desk
             sentinel = sentinel["handoff"]["id"]
             claimed = await http.data(CLAIM, {"h": sentinel}, a["ada"].token)
             assert claimed["claimHandoff"]["__typename"] == "ClaimHandoffSuccess", claimed
+            await fire_timer(desk, sentinel, minutes=31)  # Ada idle on it: nudged
 
             problems = []
             for who, ws in sockets.items():

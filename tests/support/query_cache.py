@@ -18,4 +18,5 @@ SCENARIOS = [
     "setHandoffPriority",
     "transferHandoff",
     "setSelfClaimAllowed",
+    "setTimerSettings",
 ]

@@ -41,4 +41,6 @@ TABLE = {
     "setHandoffPriority": ("mutation", WORKERS),
     "transferHandoff": ("mutation", WORKERS),
     "setSelfClaimAllowed": ("mutation", ADMINS),
+    "timerSettings": ("query", ALL),
+    "setTimerSettings": ("mutation", ADMINS),
 }

@@ -29,6 +29,12 @@ CASES = {
     ),
     "Query.session": ("ids", "query($id: ID!) { session(id: $id) { id } }", {"id": "session"}),
     "Query.handoff": ("ids", "query($id: ID!) { handoff(id: $id) { id } }", {"id": "handoff"}),
+    "Query.timerSettings": (
+        "own",
+        "{ timerSettings { nudgeAfterMinutes releaseIdleClaims "
+        "priorities { priority overdueAfterMinutes } } }",
+        {},
+    ),
     "Mutation.login": (
         "own",
         'mutation { login(email: "gail.admin@globex.test", password: "correct-horse-42") '
@@ -85,6 +91,12 @@ CASES = {
         "mutation($id: ID!) { resumeParkedHandoff(handoffId: $id) { __typename } }",
         {"id": "handoff"},
     ),
+    "Mutation.setTimerSettings": (
+        "own",
+        "mutation { setTimerSettings(input: {nudgeAfterMinutes: 45, releaseIdleClaims: false}) "
+        "{ ... on SetTimerSettingsSuccess { timerSettings { nudgeAfterMinutes } } } }",
+        {},
+    ),
     "Mutation.setUserRole": (
         "ids",
         "mutation($id: ID!) { setUserRole(userId: $id, role: VIEWER) { __typename } }",
@@ -135,6 +147,8 @@ TABLES = {
     "account_event": "account_id = :a",
     "job": "account_id = :a",
     "email_message": "account_id = :a",
+    "timer_settings": "account_id = :a",
+    "handoff_timer": "account_id = :a",
     # Failed logins are counted by keyed digests of the email and the address, not by account:
     # no row says which account it concerns, so none is the account's.
     "login_attempt": "1 = 0",
