@@ -231,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(run=cmd_serve, signs_tokens=True)
 
-    worker = sub.add_parser("worker", help="run the assessment and email workers only")
+    worker = sub.add_parser("worker", help="run the assessment, email and timer workers only")
     worker.set_defaults(run=cmd_worker, signs_tokens=True)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
