@@ -4,6 +4,9 @@ const TOKEN_KEY = "handoff-desk:token";
 
 export class Unauthenticated extends Error {}
 
+/** The API answered with errors (a malformed id, say): not a network failure. */
+export class ApiError extends Error {}
+
 export const auth = {
   get token() {
     return localStorage.getItem(TOKEN_KEY);
@@ -29,7 +32,7 @@ export async function gql(query, variables = {}) {
     auth.token = null;
     throw new Unauthenticated(errors[0].message);
   }
-  if (errors.length) throw new Error(errors.map((e) => e.message).join("; "));
+  if (errors.length) throw new ApiError(errors.map((e) => e.message).join("; "));
   return body.data;
 }
 

@@ -3,7 +3,7 @@
 // Cards are placed by what is true of them now (unclaimed: the queue; claimed by me: mine;
 // claimed by someone else: gone), so a replayed or repeated event never misplaces one.
 
-import { ASSESSMENT, CARD, Unauthenticated, gql } from "./api.js";
+import { ASSESSMENT, ApiError, CARD, Unauthenticated, gql } from "./api.js";
 import { CONVERSATION_SHOWN, DetailView } from "./detail.js";
 import { PRIORITY_RANK, age, h, minutesAgo, priorityBadge, toast } from "./dom.js";
 import { LiveDesk } from "./live.js";
@@ -213,8 +213,24 @@ export class Desk {
     this.render();
     if (!id) return this.view.clear();
     this.view.loading();
-    await this.reload();
+    try {
+      await this.reload();
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw error;
+      if (id !== this.openId) return;
+      // The API refused the id (malformed): to the user, it is one they cannot see.
+      if (error instanceof ApiError) this.view.missing();
+      else this.view.failed(error.message, () => this.retryOpen(id));
+    }
+    if (id !== this.openId) return;
+    this.view.focus(); // the detail opened: the keyboard is there now
     if (this.detail?.unread) this.markSeen(id);
+  }
+
+  retryOpen(id) {
+    this.detail = null;
+    this.openId = null;
+    this.open(id).catch((error) => toast(error.message, "error"));
   }
 
   async reload() {
@@ -263,11 +279,22 @@ export class Desk {
       }
     } catch (error) {
       if (error instanceof Unauthenticated) throw error; // the app signs out
-      toast(`Could not claim: ${error.message}`, "error");
+      this.claiming.delete(id);
+      // The button comes back: the user may try again.
+      if (id === this.openId) {
+        this.view.setClaiming(false);
+        this.view.say(`Could not pick it up: ${error.message}. Try again.`);
+      } else toast(`Could not pick it up: ${error.message}`, "error");
+      return;
     } finally {
       this.claiming.delete(id);
     }
-    if (id === this.openId) await this.reload();
+    if (id === this.openId) await this.reload().catch((error) => this.reloadFailed(error));
+  }
+
+  reloadFailed(error) {
+    if (error instanceof Unauthenticated) throw error;
+    toast(`Could not refresh the escalation: ${error.message}`, "error");
   }
 
   async release(id) {

@@ -43,15 +43,47 @@ export class DetailView {
     this.root.replaceChildren(h("p", { class: "empty" }, "Loading…"));
   }
 
+  /** An unknown, malformed or someone else's id: say so, and the way back. */
   missing() {
     this.handoff = null;
-    this.root.replaceChildren(h("p", { class: "empty" }, "This escalation is not visible to you."));
+    this.root.replaceChildren(
+      h(
+        "div",
+        { class: "missing", id: "detail-missing", tabindex: "-1" },
+        h("h2", {}, "This escalation is not visible to you"),
+        h(
+          "p",
+          { class: "empty" },
+          "It may not exist, or it belongs to another account. ",
+          h("a", { href: "#/" }, "Back to the queue"),
+        ),
+      ),
+    );
+  }
+
+  /** The escalation could not be loaded (the network): say so, with a retry. */
+  failed(message, retry) {
+    this.handoff = null;
+    this.root.replaceChildren(
+      h(
+        "div",
+        { class: "load-failed" },
+        h("p", { class: "form-error", role: "alert" }, `Could not load the escalation: ${message}`),
+        h("button", { type: "button", class: "primary", id: "retry-load", onClick: retry }, "Retry"),
+      ),
+    );
+  }
+
+  /** Focus the open escalation's title, or what stands in its place. */
+  focus() {
+    this.root.querySelector("#detail-title, #detail-missing, #retry-load")?.focus();
   }
 
   render(handoff, { claiming = false } = {}) {
     this.handoff = handoff;
     const { session } = handoff;
     this.actions = h("div", { class: "actions" });
+    this.problem = h("p", { class: "form-error action-error", role: "alert" });
     this.assessment = h("section", {
       class: "assessment",
       "aria-labelledby": "assessment-title",
@@ -67,7 +99,7 @@ export class DetailView {
           "header",
           { class: "detail-head" },
           h("div", { class: "detail-badges" }, priorityBadge(handoff.priority)),
-          h("h2", { id: "detail-title" }, session.problemSummary),
+          h("h2", { id: "detail-title", tabindex: "-1" }, session.problemSummary),
           h(
             "p",
             { class: "meta" },
@@ -80,6 +112,7 @@ export class DetailView {
             ` · from a ${INTAKE[session.intakeType] ?? session.intakeType}`,
           ),
           this.actions,
+          this.problem,
         ),
         h(
           "section",
@@ -155,6 +188,12 @@ export class DetailView {
       button.disabled = claiming;
       button.textContent = claiming ? "Picking up…" : "Pick up";
     }
+    if (claiming) this.say("");
+  }
+
+  /** An action failed: say why (role=alert); the buttons work again, for a retry. */
+  say(text) {
+    if (this.problem) this.problem.textContent = text;
   }
 
   updateAssessment(handoff) {

@@ -37,6 +37,7 @@ export function ago(iso) {
 
 export function minutesAgo(iso) {
   const n = minutesSince(iso);
+  if (n < 1) return "just now";
   return `${n} minute${n === 1 ? "" : "s"} ago`;
 }
 
@@ -65,9 +66,12 @@ export function field(caption, control) {
 
 let toastTimer = null;
 
-/** One toast at a time, at the bottom; screen readers hear it (role=status). */
+/** One toast at a time, at the bottom; screen readers hear it (role=status, or role=alert for
+ * an error). */
 export function toast(text, kind = "info") {
   const el = document.getElementById("toast");
+  el.setAttribute("role", kind === "error" ? "alert" : "status");
+  el.setAttribute("aria-live", kind === "error" ? "assertive" : "polite");
   el.textContent = text;
   el.dataset.kind = kind;
   el.hidden = false;

@@ -63,7 +63,7 @@ export class EscalatePage {
         h("textarea", { name: "intakeContent", rows: "3", maxlength: "20000" }),
       ),
     );
-    this.result = h("p", { class: "result", role: "status" });
+    this.result = h("p", { class: "result", role: "status", tabindex: "-1" });
     this.submit = h("button", { type: "submit", class: "primary" }, "Escalate to the team");
     this.form = h(
       "form",
@@ -133,6 +133,7 @@ export class EscalatePage {
     const form = new FormData(this.form);
     this.submit.disabled = true;
     this.result.textContent = "";
+    this.result.setAttribute("role", "status");
     try {
       let sessionId = form.get("session");
       if (sessionId === NEW) {
@@ -161,6 +162,7 @@ export class EscalatePage {
         h("a", { href: `#/handoff/${handoff.id}` }, "Open it"),
       );
       await this.show();
+      this.reveal();
     } catch (error) {
       this.fail(error);
     } finally {
@@ -170,6 +172,14 @@ export class EscalatePage {
 
   fail(problem) {
     this.result.dataset.kind = "error";
+    this.result.setAttribute("role", "alert");
     this.result.textContent = problem.message;
+    this.reveal();
+  }
+
+  /** The result is below the form: bring it into view, and the keyboard to it. */
+  reveal() {
+    this.result.scrollIntoView({ block: "nearest" });
+    this.result.focus({ preventScroll: true });
   }
 }

@@ -194,7 +194,11 @@ async def test_two_seniors_race_and_a_junior_escalates(open_desk, server, start_
     await alex.get_by_label("Priority").select_option(label="Urgent")
     await alex.get_by_label("What you tried").fill("Reinstalled the client; drops persist.")
     await alex.get_by_role("button", name="Escalate to the team").click()
-    await expect(alex.get_by_role("status").filter(has_text="Escalated")).to_contain_text(VPN)
+    confirmation = alex.get_by_role("status").filter(has_text="Escalated")
+    await expect(confirmation).to_contain_text(VPN)
+    # Below the form, it is brought into view, and the keyboard with it.
+    await expect(confirmation).to_be_focused()
+    await expect(confirmation).to_be_in_viewport()
 
     # Both seniors see it arrive, unread, newest first among the urgent ones; its assessment
     # is pending: no worker runs yet.
@@ -240,7 +244,7 @@ async def test_two_seniors_race_and_a_junior_escalates(open_desk, server, start_
 
     # The other one is told who won, and the card leaves their queue.
     await expect(loser_page.locator("#toast")).to_have_text(
-        re.compile(rf"^Already claimed by {winner_name}, \d+ minutes? ago$")
+        re.compile(rf"^Already claimed by {winner_name}, (just now|\d+ minutes? ago)$")
     )
     await expect(card(loser_page, VPN)).to_have_count(0)
     await expect(loser_page.locator("#queue .card-title")).to_have_text([PRINTER, OUTLOOK])
@@ -345,4 +349,51 @@ async def test_the_queue_catches_up_after_a_reconnect(open_desk, server):
     await is_live(sam)
     await expect(sam.locator("#queue .card-title")).to_have_text([PRINTER, OUTLOOK, VPN])
     await expect(card(sam, VPN).locator(".badge")).to_have_text("low")
+    assert sam.errors == []
+
+
+async def test_a_pick_up_that_fails_on_the_network_can_be_retried(open_desk):
+    from playwright.async_api import expect
+
+    dana = await open_desk(DANA)
+    await card(dana, PRINTER).click()
+    await expect(dana.locator("#detail-title")).to_have_text(PRINTER)
+    await expect(dana.locator("#detail-title")).to_be_focused()  # the keyboard follows the card
+
+    async def drop_claims(route):
+        if "claimHandoff" in (route.request.post_data or ""):
+            await route.abort("internetdisconnected")
+        else:
+            await route.continue_()
+
+    await dana.route("**/graphql", drop_claims)
+    await dana.get_by_role("button", name="Pick up").click()
+    await expect(dana.get_by_role("alert").filter(has_text="Could not pick it up")).to_be_visible()
+    pick_up = dana.get_by_role("button", name="Pick up")
+    await expect(pick_up).to_be_enabled()
+    await expect(pick_up).to_have_text("Pick up")
+    await screenshot(dana, "pick-up-failed.png")
+
+    await dana.unroute("**/graphql", drop_claims)
+    await pick_up.click()
+    await expect(dana.locator("#holder")).to_have_text("Claimed by you")
+    await expect(dana.get_by_role("alert").filter(has_text="Could not pick it up")).to_have_count(0)
+    assert dana.errors == []
+
+
+async def test_a_link_to_an_escalation_one_cannot_see(open_desk, server):
+    from playwright.async_api import expect
+
+    sam = await open_desk(SAM)
+    for handoff_id in ("not-an-id", "00000000-0000-4000-8000-000000000000"):
+        await sam.goto(f"{server.url}/#/handoff/{handoff_id}")
+        missing = sam.locator("#detail-missing")
+        await expect(missing).to_contain_text("This escalation is not visible to you")
+        await expect(missing).to_be_focused()
+        await expect(sam.locator(".detail-pane")).not_to_contain_text("Loading")
+        await expect(sam.locator("#toast")).to_be_hidden()  # no raw error
+    await screenshot(sam, "not-visible.png")
+    await sam.get_by_role("link", name="Back to the queue").click()
+    await card(sam, OUTLOOK).click()
+    await expect(sam.locator("#detail-title")).to_have_text(OUTLOOK)
     assert sam.errors == []
