@@ -39,8 +39,8 @@ export async function gql(query, variables = {}) {
 // What a queue card shows; subscriptions ask for the same fields.
 export const CARD = `
   fragment Card on Handoff {
-    id priority createdAt claimedAt unread
-    session { id problemSummary }
+    id intent priority createdAt claimedAt unread dueAt overdue slaState withdrawnAt
+    session { id problemSummary status }
     createdBy { id name }
     claimedBy { id name }
     assessment { status }

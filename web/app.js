@@ -17,7 +17,7 @@ const LOGIN = `
     }
   }`;
 
-const WHO = `query Who { me { id name role } account { name } }`;
+const WHO = `query Who { me { id name role } account { name allowSelfClaim } }`;
 
 const main = document.getElementById("view");
 const topbar = document.getElementById("topbar");
@@ -158,6 +158,7 @@ async function boot() {
   const bar = renderTopbar(who);
   const desk = new Desk({
     me: who.me,
+    account: who.account,
     token: auth.token,
     onUnauthorized: () => signOut("Your session ended; log in again."),
     onLive: (state) => bar.setLive(state),

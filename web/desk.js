@@ -5,7 +5,7 @@
 
 import { ASSESSMENT, ApiError, CARD, Unauthenticated, gql } from "./api.js";
 import { CONVERSATION_SHOWN, DetailView } from "./detail.js";
-import { PRIORITY_RANK, age, h, minutesAgo, priorityBadge, toast } from "./dom.js";
+import { PRIORITY_RANK, age, dueBadge, h, minutesAgo, priorityBadge, toast } from "./dom.js";
 import { LiveDesk } from "./live.js";
 
 const QUEUE = `
@@ -20,6 +20,7 @@ const HANDOFF = `
   query Handoff($id: ID!) {
     handoff(id: $id) {
       ...Card engineerNotes
+      withdrawnBy { id name }
       assessment { ...AssessmentFields }
       session {
         id problemSummary intakeType intakeContent status
@@ -47,6 +48,73 @@ const ASSESSED = `
     assessmentReady(after: $after) { seq handoff { ...Card assessment { ...AssessmentFields } } }
   }
   ${CARD} ${ASSESSMENT}`;
+
+const UPDATED = `
+  subscription Updated($after: Int) {
+    handoffUpdated(after: $after) { seq kind actor { id name } to { id name } handoff { ...Card } }
+  }
+  ${CARD}`;
+
+const TIMER = `
+  subscription Timer($after: Int) {
+    handoffTimerFired(after: $after) { seq kind handoff { ...Card } }
+  }
+  ${CARD}`;
+
+const COLLEAGUES = `query Colleagues { users { id name role active } }`;
+
+// Each lifecycle action's refusals all carry a message: the toast says it.
+const REFUSALS = `
+  ... on AlreadyClaimed { message } ... on HandoffNotFound { message }
+  ... on NotPermitted { message } ... on HandoffWithdrawn { message }
+  ... on InvalidSessionState { message }`;
+
+const WITHDRAW = `
+  mutation Withdraw($id: ID!) {
+    withdrawHandoff(handoffId: $id) {
+      __typename ... on WithdrawHandoffSuccess { handoff { ...Card } } ${REFUSALS}
+    }
+  }
+  ${CARD}`;
+
+const PRIORITY = `
+  mutation Priority($id: ID!, $priority: Priority!) {
+    setHandoffPriority(handoffId: $id, priority: $priority) {
+      __typename ... on SetHandoffPrioritySuccess { handoff { ...Card } }
+      ... on HandoffNotFound { message } ... on NotPermitted { message }
+      ... on HandoffWithdrawn { message }
+    }
+  }
+  ${CARD}`;
+
+const TRANSFER = `
+  mutation Transfer($id: ID!, $to: ID!) {
+    transferHandoff(handoffId: $id, to: $to) {
+      __typename ... on TransferHandoffSuccess { handoff { ...Card } } ${REFUSALS}
+      ... on NotClaimedByYou { message } ... on UserNotFound { message }
+      ... on ColleagueCannotClaim { message }
+    }
+  }
+  ${CARD}`;
+
+const RESOLVE = `
+  mutation Resolve($id: ID!) {
+    resolveSession(sessionId: $id) {
+      __typename ... on ResolveSessionSuccess { session { id status } }
+      ... on SessionNotFound { message } ... on NotPermitted { message }
+      ... on InvalidSessionState { message }
+    }
+  }`;
+
+const RESUME = `
+  mutation Resume($id: ID!) {
+    resumeParkedHandoff(handoffId: $id) {
+      __typename ... on ResumeParkedHandoffSuccess { handoff { ...Card } }
+      ... on HandoffNotFound { message } ... on NotPermitted { message }
+      ... on HandoffNotParked { message }
+    }
+  }
+  ${CARD}`;
 
 const CLAIM = `
   mutation Claim($id: ID!) {
@@ -94,8 +162,9 @@ const SEND = `
   }`;
 
 export class Desk {
-  constructor({ me, token, onUnauthorized, onLive, onUnreadCount }) {
+  constructor({ me, account, token, onUnauthorized, onLive, onUnreadCount }) {
     this.me = me;
+    this.account = account;
     this.token = token;
     this.onUnauthorized = onUnauthorized;
     this.onUnreadCount = onUnreadCount;
@@ -126,6 +195,16 @@ export class Desk {
     );
     this.view = new DetailView({
       me: this.me,
+      allowSelfClaim: Boolean(this.account?.allowSelfClaim),
+      colleagues: () => this.colleagues(),
+      actions: {
+        withdraw: (handoff) => this.act("withdrawn", WITHDRAW, { id: handoff.id }),
+        priority: (handoff, priority) =>
+          this.act(`now ${priority.toLowerCase()}`, PRIORITY, { id: handoff.id, priority }),
+        transfer: (handoff, to) => this.act("transferred", TRANSFER, { id: handoff.id, to }),
+        resolve: (handoff) => this.act("resolved", RESOLVE, { id: handoff.session.id }),
+        resume: (handoff) => this.act("resumed", RESUME, { id: handoff.id }),
+      },
       onClaim: (id) => this.claim(id),
       onRelease: (id) => this.release(id),
       onSend: (sessionId, content) => this.send(sessionId, content),
@@ -161,6 +240,8 @@ export class Desk {
     this.live.subscribe("created", CREATED, { after, next: (e) => this.place(e.handoff, true) });
     this.live.subscribe("claimed", CLAIMED, { after, next: (e) => this.claimChanged(e) });
     this.live.subscribe("assessed", ASSESSED, { after, next: (e) => this.assessed(e) });
+    this.live.subscribe("updated", UPDATED, { after, next: (e) => this.updated(e) });
+    this.live.subscribe("timer", TIMER, { after, next: (e) => this.place(e.handoff, true) });
     this.live.start();
     this.ticker = setInterval(() => this.render(), 30000); // ages move on
   }
@@ -173,7 +254,11 @@ export class Desk {
   place(card, rerender = false) {
     this.queue.delete(card.id);
     this.mine.delete(card.id);
-    if (!card.claimedBy) this.queue.set(card.id, card);
+    const gone =
+      card.withdrawnAt || card.intent === "PARK" || card.session?.status === "RESOLVED";
+    if (gone) {
+      // Withdrawn, a park, or resolved: in no live list.
+    } else if (!card.claimedBy) this.queue.set(card.id, card);
     else if (card.claimedBy.id === this.me.id) this.mine.set(card.id, card);
     if (rerender) this.render();
   }
@@ -185,6 +270,48 @@ export class Desk {
       this.announceTaken(handoff.id, handoff.claimedBy.name, handoff.claimedAt);
     }
     this.reload().catch((error) => toast(error.message, "error"));
+  }
+
+  /** Withdrawn, re-prioritised, transferred (claims and releases come on handoffClaimed too:
+   * placing a card twice places it once). */
+  updated({ kind, actor, to, handoff }) {
+    const before = this.queue.get(handoff.id) ?? this.mine.get(handoff.id);
+    this.place({ ...handoff, unread: before?.unread ?? handoff.unread }, true);
+    if (kind === "TRANSFERRED" && to?.id === this.me.id && actor?.id !== this.me.id) {
+      toast(`${actor?.name ?? "A colleague"} handed you “${handoff.session.problemSummary}”`);
+    }
+    if (handoff.id !== this.openId || kind === "CLAIMED" || kind === "RELEASED") return;
+    this.reload().catch((error) => this.reloadFailed(error));
+  }
+
+  colleagues() {
+    this.colleaguesLoaded ??= gql(COLLEAGUES).then(({ users }) =>
+      users.filter((u) => u.active && (u.role === "ENGINEER" || u.role === "ADMIN")),
+    );
+    this.colleaguesLoaded.catch(() => {
+      this.colleaguesLoaded = null; // asked again next time
+    });
+    return this.colleaguesLoaded.catch(() => []);
+  }
+
+  /** A lifecycle action on the open escalation: the card moves, the detail reloads; a refusal
+   * or a failure is said in the detail (role=alert), and the buttons stay usable. */
+  async act(done, mutation, variables) {
+    const id = this.openId;
+    let result;
+    try {
+      result = Object.values(await gql(mutation, variables))[0];
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw error;
+      this.view.say(`Could not do it: ${error.message}. Try again.`);
+      return;
+    }
+    const ok = result.__typename.endsWith("Success");
+    if (ok && result.handoff) this.place(result.handoff, true);
+    if (id === this.openId) await this.reload().catch((error) => this.reloadFailed(error));
+    if (!ok) return this.view.say(result.message); // after the reload: it stays said
+    if (this.detail) this.place(this.detail, true);
+    toast(`${this.detail?.session.problemSummary ?? "The escalation"}: ${done}.`);
   }
 
   assessed({ handoff }) {
@@ -357,6 +484,7 @@ export class Desk {
           "span",
           { class: "card-top" },
           priorityBadge(card.priority),
+          dueBadge(card),
           h("span", { class: "age", title: card.createdAt }, age(card.createdAt)),
           card.unread ? h("span", { class: "dot", role: "img", "aria-label": "unread" }) : null,
         ),

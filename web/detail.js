@@ -1,7 +1,7 @@
 // The open escalation: session, notes, AI assessment, who holds it, and (for the claimer) the
 // message box with the assessment's suggested steps as chips above it.
 
-import { ago, formatTime, h, priorityBadge } from "./dom.js";
+import { ago, dueBadge, formatTime, h, priorityBadge } from "./dom.js";
 
 const OPEN = new Set(["ACTIVE", "PAUSED"]);
 /** How many of a conversation's latest messages the detail asks for (the API's default page). */
@@ -23,11 +23,16 @@ const stepsHidden = {
 };
 
 export class DetailView {
-  constructor({ me, onClaim, onRelease, onSend }) {
+  /** `actions`: what the buttons call (withdraw, priority, transfer, resolve, resume), each
+   * with the handoff (and a value); `colleagues()`: who a claim may be handed to. */
+  constructor({ me, allowSelfClaim, onClaim, onRelease, onSend, actions, colleagues }) {
     this.me = me;
+    this.allowSelfClaim = allowSelfClaim;
     this.onClaim = onClaim;
     this.onRelease = onRelease;
     this.onSend = onSend;
+    this.on = actions;
+    this.colleagues = colleagues;
     this.root = h("section", { class: "detail-pane", "aria-label": "Escalation" });
     this.clear();
   }
@@ -98,7 +103,13 @@ export class DetailView {
         h(
           "header",
           { class: "detail-head" },
-          h("div", { class: "detail-badges" }, priorityBadge(handoff.priority)),
+          h(
+            "div",
+            { class: "detail-badges" },
+            priorityBadge(handoff.priority),
+            dueBadge(handoff),
+            handoff.intent === "PARK" ? h("span", { class: "sla parked" }, "parked") : null,
+          ),
           h("h2", { id: "detail-title", tabindex: "-1" }, session.problemSummary),
           h(
             "p",
@@ -143,9 +154,30 @@ export class DetailView {
 
   renderActions(claiming) {
     const { handoff, me } = this;
+    const admin = me.role === "ADMIN";
+    const raisedByMe = handoff.createdBy.id === me.id;
+    const mine = handoff.claimedBy?.id === me.id;
+    const resolved = handoff.session.status === "RESOLVED";
     const children = [];
-    if (!handoff.claimedBy) {
-      if (me.role !== "VIEWER") {
+    const holder = (text, cls = "holder") => h("span", { class: cls, id: "holder" }, text);
+    const button = (text, id, onClick, cls = "quiet") =>
+      h("button", { type: "button", class: cls, id, onClick }, text);
+    if (handoff.withdrawnAt) {
+      const by = handoff.withdrawnBy ? ` by ${handoff.withdrawnBy.name}` : "";
+      children.push(holder(`Withdrawn${by}, ${ago(handoff.withdrawnAt)}`));
+    } else if (handoff.intent === "PARK") {
+      const paused = handoff.session.status === "PAUSED";
+      children.push(holder(paused ? "Parked" : "Park closed: its session moved on"));
+      if (raisedByMe && paused) {
+        children.push(button("Resume", "resume", () => this.on.resume(handoff), "primary"));
+      }
+    } else if (!handoff.claimedBy) {
+      if (me.role === "VIEWER") {
+        children.push(holder("Waiting to be picked up"));
+      } else if (raisedByMe && !this.allowSelfClaim) {
+        // One's own escalation is for the others to pick up: it can be taken back instead.
+        children.push(holder("Your escalation, waiting for a senior"));
+      } else {
         children.push(
           h(
             "button",
@@ -162,24 +194,86 @@ export class DetailView {
             claiming ? "Picking up…" : "Pick up",
           ),
         );
-      } else {
-        children.push(h("span", { class: "holder" }, "Waiting to be picked up"));
       }
-    } else if (handoff.claimedBy.id === me.id) {
-      children.push(
-        h("span", { class: "holder mine", id: "holder" }, "Claimed by you"),
-        h(
-          "button",
-          { type: "button", class: "quiet", onClick: () => this.onRelease(handoff.id) },
-          "Release",
-        ),
-      );
+      if ((raisedByMe || admin) && me.role !== "VIEWER" && !resolved) {
+        children.push(button("Withdraw", "withdraw", () => this.on.withdraw(handoff)));
+      }
     } else {
-      children.push(
-        h("span", { class: "holder", id: "holder" }, `Claimed by ${handoff.claimedBy.name}`),
-      );
+      const since = handoff.claimedAt ? `, ${ago(handoff.claimedAt)}` : "";
+      if (mine) {
+        children.push(
+          holder(resolved ? "Resolved by you" : "Claimed by you", "holder mine"),
+          resolved ? null : button("Release", "release", () => this.onRelease(handoff.id)),
+        );
+        if (this.working()) {
+          children.push(button("Resolve", "resolve", () => this.on.resolve(handoff)));
+        }
+      } else {
+        children.push(holder(`Claimed by ${handoff.claimedBy.name}`));
+        children.push(h("span", { class: "meta since" }, since.slice(2)));
+      }
+      if ((mine || admin) && !resolved) children.push(this.transferControl());
     }
-    this.actions.replaceChildren(...children);
+    const canReprioritise = raisedByMe || mine || admin;
+    if (handoff.intent !== "PARK" && !handoff.withdrawnAt && !resolved && canReprioritise) {
+      children.push(this.priorityControl());
+    }
+    this.actions.replaceChildren(...children.filter(Boolean));
+  }
+
+  priorityControl() {
+    const { handoff } = this;
+    const select = h(
+      "select",
+      {
+        id: "set-priority",
+        "aria-label": "Priority",
+        onChange: () => this.on.priority(handoff, select.value),
+      },
+      ["URGENT", "HIGH", "NORMAL", "LOW"].map((p) =>
+        h("option", { value: p, selected: p === handoff.priority }, p.toLowerCase()),
+      ),
+    );
+    return h("span", { class: "action-group" }, select);
+  }
+
+  /** Hand the claim to a colleague: the account's active engineers and admins but its holder. */
+  transferControl() {
+    const { handoff } = this;
+    const select = h("select", { id: "transfer-to", "aria-label": "Transfer to" });
+    const go = h(
+      "button",
+      {
+        type: "button",
+        class: "quiet",
+        id: "transfer",
+        disabled: true,
+        onClick: () => select.value && this.on.transfer(handoff, select.value),
+      },
+      "Transfer",
+    );
+    this.colleagues().then((users) => {
+      const others = users.filter((u) => u.id !== handoff.claimedBy?.id);
+      select.replaceChildren(
+        h("option", { value: "" }, "Transfer to…"),
+        ...others.map((u) => h("option", { value: u.id }, u.name)),
+      );
+      select.addEventListener("change", () => {
+        go.disabled = !select.value;
+      });
+    });
+    return h("span", { class: "action-group" }, select, go);
+  }
+
+  /** The caller is the engineer now working the escalation's open session. */
+  working() {
+    const { handoff, me } = this;
+    const session = handoff.session;
+    return (
+      handoff.claimedBy?.id === me.id &&
+      session.assignee?.id === me.id &&
+      OPEN.has(session.status)
+    );
   }
 
   setClaiming(claiming) {
@@ -261,11 +355,9 @@ export class DetailView {
 
   /** The message box, for the engineer now working the session; the step chips above it. */
   renderComposer() {
-    const { handoff, me } = this;
+    const { handoff } = this;
     const session = handoff.session;
-    const working =
-      handoff.claimedBy?.id === me.id && session.assignee.id === me.id && OPEN.has(session.status);
-    if (!working) return this.composer.replaceChildren();
+    if (!this.working()) return this.composer.replaceChildren();
     const existing = this.composer.querySelector("textarea");
     const box =
       existing ??

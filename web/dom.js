@@ -81,6 +81,30 @@ export function toast(text, kind = "info") {
   }, 8000);
 }
 
+/** "<1 min", "12 min", "3 h", "2 d": a span of time. */
+export function duration(minutes) {
+  if (minutes < 1) return "<1 min";
+  if (minutes < 60) return `${minutes} min`;
+  if (minutes < 48 * 60) return `${Math.floor(minutes / 60)} h`;
+  return `${Math.floor(minutes / 1440)} d`;
+}
+
+/** An unclaimed escalation's clock: "due in 12 min", or "overdue 5 min" past its due time. */
+export function dueBadge(handoff) {
+  const waiting = handoff.intent !== "PARK" && !handoff.claimedBy && !handoff.withdrawnAt;
+  if (!waiting || !handoff.dueAt || handoff.session?.status === "RESOLVED") return null;
+  const left = Math.floor((parseDate(handoff.dueAt) - Date.now()) / 60000);
+  const overdue = handoff.overdue || left < 0;
+  return h(
+    "span",
+    {
+      class: `sla ${overdue ? "overdue" : "due"}`,
+      title: `Due ${formatTime(handoff.dueAt)}`,
+    },
+    overdue ? `overdue ${duration(Math.max(0, -left))}` : `due in ${duration(left)}`,
+  );
+}
+
 export const PRIORITY_RANK = { URGENT: 4, HIGH: 3, NORMAL: 2, LOW: 1 };
 
 export function priorityBadge(priority) {

@@ -397,3 +397,74 @@ async def test_a_link_to_an_escalation_one_cannot_see(open_desk, server):
     await card(sam, OUTLOOK).click()
     await expect(sam.locator("#detail-title")).to_have_text(OUTLOOK)
     assert sam.errors == []
+
+
+async def test_the_escalator_withdraws_and_reprioritises_and_the_team_sees_it(open_desk):
+    from playwright.async_api import expect
+
+    alex, sam = await open_desk(ALEX), await open_desk(SAM)
+    # Unclaimed escalations show their clock: the demo's are due within the hour.
+    await expect(card(sam, OUTLOOK).locator(".sla")).to_have_text(
+        re.compile(r"^due in (<1 min|\d+ min)$", re.IGNORECASE)
+    )
+
+    # Alex's own escalation: nothing to pick up; he may take it back, or change its priority.
+    await card(alex, OUTLOOK).click()
+    await expect(alex.locator("#holder")).to_have_text("Your escalation, waiting for a senior")
+    await expect(alex.get_by_role("button", name="Pick up")).to_have_count(0)
+    await alex.get_by_label("Priority").select_option("LOW")
+    await expect(alex.locator(".detail-badges .badge")).to_have_text("low")
+    await expect(card(sam, OUTLOOK).locator(".badge")).to_have_text("low")  # live
+    await screenshot(alex, "own-escalation.png")
+
+    await alex.get_by_role("button", name="Withdraw").click()
+    await expect(alex.locator("#holder")).to_have_text(re.compile(r"^Withdrawn by Alex Rivera"))
+    await expect(alex.get_by_role("button", name="Withdraw")).to_have_count(0)
+    await expect(card(alex, OUTLOOK)).to_have_count(0)
+    await expect(sam.locator("#queue .card-title")).to_have_text([PRINTER])  # live
+    assert alex.errors == [] and sam.errors == []
+
+
+async def test_a_claim_is_transferred_and_resolved(open_desk):
+    from playwright.async_api import expect
+
+    sam, dana = await open_desk(SAM), await open_desk(DANA)
+    await card(sam, PRINTER).click()
+    await sam.get_by_role("button", name="Pick up").click()
+    await expect(sam.locator("#holder")).to_have_text("Claimed by you")
+
+    # Sam hands it to Dana: she is told, and it is hers.
+    await sam.get_by_label("Transfer to").select_option(label=NAMES[DANA])
+    await sam.get_by_role("button", name="Transfer").click()
+    await expect(sam.locator("#holder")).to_have_text(f"Claimed by {NAMES[DANA]}")
+    await expect(card(sam, PRINTER, "#mine")).to_have_count(0)
+    await expect(dana.locator("#toast")).to_contain_text(f"{NAMES[SAM]} handed you")
+    await expect(card(dana, PRINTER, "#mine")).to_be_visible()
+    await screenshot(sam, "transferred.png")
+
+    # Dana works it and resolves it: it leaves her handoffs.
+    await card(dana, PRINTER, "#mine").click()
+    await expect(dana.locator("#holder")).to_have_text("Claimed by you")
+    await dana.get_by_role("button", name="Resolve").click()
+    await expect(dana.locator("#holder")).to_have_text("Resolved by you")
+    await expect(dana.get_by_role("button", name="Release")).to_have_count(0)
+    await expect(card(dana, PRINTER, "#mine")).to_have_count(0)
+    await screenshot(dana, "resolved.png")
+    assert sam.errors == [] and dana.errors == []
+
+
+async def test_a_park_is_resumed(open_desk, server):
+    from playwright.async_api import expect
+
+    alex = await open_desk(ALEX)
+    async with GraphQLClient(server.url) as client:
+        parks = await client.data(
+            "{ myParkedSessions { nodes { id } } }", token=await api_token(server, ALEX)
+        )
+    [park] = parks["myParkedSessions"]["nodes"]
+    await alex.goto(f"{server.url}/#/handoff/{park['id']}")
+    await expect(alex.locator("#holder")).to_have_text("Parked")
+    await alex.get_by_role("button", name="Resume").click()
+    await expect(alex.locator("#holder")).to_have_text("Park closed: its session moved on")
+    await expect(alex.get_by_role("button", name="Resume")).to_have_count(0)
+    assert alex.errors == []
