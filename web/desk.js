@@ -31,6 +31,58 @@ const HANDOFF = `
   }
   ${CARD} ${ASSESSMENT}`;
 
+// The views' totals, for the tabs' counts: one request, a constant number of statements.
+const COUNTS = `
+  query Counts {
+    unclaimed: handoffs(first: 1, filter: { claim: UNCLAIMED, intent: ESCALATE, status: OPEN }) {
+      totalCount
+    }
+    mine: handoffs(first: 1, filter: { claim: MINE, intent: ESCALATE, status: OPEN }) {
+      totalCount
+    }
+    all: handoffs(first: 1, filter: { intent: ESCALATE, status: OPEN }) { totalCount }
+    escalations: myEscalations(first: 1, status: OPEN) { totalCount }
+    parked: myParkedSessions(first: 1) { totalCount }
+  }`;
+
+const PAGE_FIELDS = `totalCount pageInfo { hasNextPage endCursor } nodes { ...Card }`;
+
+const VIEW = `
+  query View($first: Int!, $after: String, $filter: HandoffFilter) {
+    page: handoffs(first: $first, after: $after, filter: $filter) { ${PAGE_FIELDS} }
+  }
+  ${CARD}`;
+
+const MY_ESCALATIONS = `
+  query MyEscalations($first: Int!, $after: String, $status: HandoffStatus) {
+    page: myEscalations(first: $first, after: $after, status: $status) { ${PAGE_FIELDS} }
+  }
+  ${CARD}`;
+
+const MY_PARKED = `
+  query MyParked($first: Int!, $after: String) {
+    page: myParkedSessions(first: $first, after: $after) { ${PAGE_FIELDS} }
+  }
+  ${CARD}`;
+
+/** A page of a view. */
+const PAGE = 20;
+
+// The tabs. Unclaimed and Mine, unfiltered, are the live lists; the others (and any filtered
+// view) are asked for, a page at a time, and asked again when something changes.
+const TABS = [
+  { key: "unclaimed", label: "Unclaimed", filter: { claim: "UNCLAIMED", intent: "ESCALATE" } },
+  { key: "mine", label: "Mine", filter: { claim: "MINE", intent: "ESCALATE" }, works: true },
+  { key: "all", label: "All", filter: { intent: "ESCALATE" } },
+  {
+    key: "escalations",
+    label: "My escalations",
+    filter: { createdByMe: true, intent: "ESCALATE" },
+    works: true,
+  },
+  { key: "parked", label: "Parked", filter: { createdByMe: true, intent: "PARK" }, works: true },
+];
+
 const CREATED = `
   subscription Created($after: Int) {
     handoffCreated(after: $after) { seq handoff { ...Card } }
@@ -176,6 +228,11 @@ export class Desk {
     this.announced = new Set();
     this.openId = null;
     this.detail = null; // the open handoff, in full
+    this.tab = "unclaimed";
+    this.filters = { search: "", priority: "", status: "OPEN" };
+    this.counts = {};
+    this.fetched = null; // {key, nodes, pageInfo, total} of an asked-for view
+    this.asked = 0; // the latest request for a view: older answers are dropped
     this.root = this.build();
   }
 
@@ -186,12 +243,84 @@ export class Desk {
       "aria-label": "Unclaimed escalations",
     });
     this.mineList = h("ul", { class: "cards", id: "mine", "aria-label": "Your handoffs" });
+    this.viewList = h("ul", { class: "cards", id: "view-list" });
     this.queueEmpty = h("p", { class: "empty" }, "Nothing waiting. New escalations appear here.");
-    this.mineSection = h(
-      "section",
-      { class: "mine", hidden: true },
-      h("h2", {}, "Your handoffs"),
-      this.mineList,
+    this.mineEmpty = h("p", { class: "empty" }, "You hold no escalation. Pick one up.");
+    this.viewEmpty = h("p", { class: "empty", id: "view-empty" });
+    this.queuePanel = h("div", {}, this.queueEmpty, this.queueList);
+    this.minePanel = h("div", { hidden: true }, this.mineEmpty, this.mineList);
+    this.loadMore = h(
+      "button",
+      { type: "button", class: "quiet load-more", hidden: true, onClick: () => this.more() },
+      "Load more",
+    );
+    this.viewPanel = h("div", { hidden: true }, this.viewEmpty, this.viewList, this.loadMore);
+    const tabs = TABS.filter((tab) => !tab.works || this.me.role !== "VIEWER");
+    this.tabButtons = new Map(
+      tabs.map((tab) => [
+        tab.key,
+        h(
+          "button",
+          {
+            type: "button",
+            role: "tab",
+            id: `tab-${tab.key}`,
+            "aria-controls": "view-panel",
+            onClick: () => this.select(tab.key),
+          },
+          tab.label,
+          h("span", { class: "tab-count" }),
+        ),
+      ]),
+    );
+    this.search = h("input", {
+      type: "search",
+      id: "search",
+      "aria-label": "Search",
+      placeholder: "Search summaries, notes, assessments…",
+      maxlength: "200",
+      onInput: () => this.filterSoon(),
+    });
+    const select = (label, id, pairs, value) =>
+      h(
+        "select",
+        { id, "aria-label": label, onChange: () => this.filterSoon(0) },
+        pairs.map(([v, text]) => h("option", { value: v, selected: v === value }, text)),
+      );
+    this.prioritySelect = select(
+      "Filter by priority",
+      "filter-priority",
+      [
+        ["", "Any priority"],
+        ["URGENT", "Urgent"],
+        ["HIGH", "High"],
+        ["NORMAL", "Normal"],
+        ["LOW", "Low"],
+      ],
+      "",
+    );
+    this.statusSelect = select(
+      "Filter by status",
+      "filter-status",
+      [
+        ["OPEN", "Open"],
+        ["RESOLVED", "Resolved"],
+        ["", "Open or resolved"],
+      ],
+      "OPEN",
+    );
+    const filters = h(
+      "form",
+      {
+        class: "filters",
+        role: "search",
+        onSubmit: (event) => {
+          event.preventDefault();
+          this.filterSoon(0);
+        },
+      },
+      this.search,
+      h("div", { class: "filter-row" }, this.prioritySelect, this.statusSelect),
     );
     this.view = new DetailView({
       me: this.me,
@@ -215,11 +344,132 @@ export class Desk {
       h(
         "aside",
         { class: "queue-pane" },
-        h("section", {}, h("h2", {}, "Queue"), this.queueEmpty, this.queueList),
-        this.mineSection,
+        h("h2", { class: "visually-hidden" }, "Queue"),
+        h(
+          "div",
+          { class: "tabs", role: "tablist", "aria-label": "Views" },
+          ...this.tabButtons.values(),
+        ),
+        filters,
+        h(
+          "section",
+          { id: "view-panel", role: "tabpanel", "aria-live": "polite" },
+          this.queuePanel,
+          this.minePanel,
+          this.viewPanel,
+        ),
       ),
       this.view.root,
     );
+  }
+
+  /** Unclaimed or Mine, with no filter but the default: the live list. */
+  isLive() {
+    const { search, priority, status } = this.filters;
+    const plain = !search.trim() && !priority && status === "OPEN";
+    return plain && (this.tab === "unclaimed" || this.tab === "mine");
+  }
+
+  select(key) {
+    if (!this.tabButtons.has(key)) return;
+    this.tab = key;
+    this.fetched = null;
+    this.render();
+    if (!this.isLive()) this.fetchView().catch((error) => this.viewFailed(error));
+  }
+
+  /** Filters changed: ask again (typing waits a moment). */
+  filterSoon(delay = 300) {
+    clearTimeout(this.filterTimer);
+    this.filterTimer = setTimeout(() => {
+      this.filters = {
+        search: this.search.value,
+        priority: this.prioritySelect.value,
+        status: this.statusSelect.value,
+      };
+      this.select(this.tab);
+    }, delay);
+  }
+
+  /** The request for the view shown: the tab's own query, or `handoffs` with the filters. */
+  viewRequest(first, after) {
+    const { search, priority, status } = this.filters;
+    const filtered = Boolean(search.trim() || priority);
+    if (!filtered && this.tab === "parked") return [MY_PARKED, { first, after }];
+    if (!filtered && this.tab === "escalations") {
+      return [MY_ESCALATIONS, { first, after, status: status || null }];
+    }
+    const tab = TABS.find((t) => t.key === this.tab);
+    const filter = {
+      ...tab.filter,
+      status: status || null,
+      priorities: priority ? [priority] : null,
+      search: search.trim() || null,
+    };
+    return [VIEW, { first, after, filter }];
+  }
+
+  /** Ask for the view's first page (as many as are shown, when it is asked again). */
+  async fetchView() {
+    const asked = ++this.asked;
+    const key = this.tab;
+    const first = Math.max(PAGE, this.fetched?.key === key ? this.fetched.nodes.length : 0);
+    const [query, variables] = this.viewRequest(first, null);
+    const { page } = await gql(query, variables);
+    if (asked !== this.asked) return;
+    this.fetched = { key, nodes: page.nodes, pageInfo: page.pageInfo, total: page.totalCount };
+    this.render();
+  }
+
+  async more() {
+    const fetched = this.fetched;
+    if (!fetched?.pageInfo.hasNextPage) return;
+    this.loadMore.disabled = true;
+    const asked = ++this.asked;
+    try {
+      const [query, variables] = this.viewRequest(PAGE, fetched.pageInfo.endCursor);
+      const { page } = await gql(query, variables);
+      if (asked !== this.asked) return;
+      const seen = new Set(fetched.nodes.map((n) => n.id));
+      fetched.nodes.push(...page.nodes.filter((n) => !seen.has(n.id)));
+      fetched.pageInfo = page.pageInfo;
+      this.render();
+    } catch (error) {
+      this.viewFailed(error);
+    } finally {
+      this.loadMore.disabled = false;
+    }
+  }
+
+  viewFailed(error) {
+    if (error instanceof Unauthenticated) return this.onUnauthorized();
+    toast(`Could not load the view: ${error.message}`, "error");
+  }
+
+  /** Something changed: the counts, and an asked-for view, are asked again (once, shortly). */
+  refreshSoon() {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      this.refreshCounts().catch(() => {}); // the counts catch up on the next change
+      if (!this.isLive()) this.fetchView().catch((error) => this.viewFailed(error));
+    }, 250);
+  }
+
+  async refreshCounts() {
+    this.counts = Object.fromEntries(
+      Object.entries(await gql(COUNTS)).map(([key, page]) => [key, page.totalCount]),
+    );
+    this.renderTabs();
+  }
+
+  renderTabs() {
+    for (const [key, button] of this.tabButtons) {
+      const selected = key === this.tab;
+      button.setAttribute("aria-selected", String(selected));
+      button.tabIndex = selected ? 0 : -1;
+      const count = this.counts[key];
+      button.querySelector(".tab-count").textContent = count === undefined ? "" : String(count);
+    }
   }
 
   async start() {
@@ -231,6 +481,7 @@ export class Desk {
       this.place(card);
     }
     this.render();
+    await this.refreshCounts().catch(() => {});
     this.live = new LiveDesk({
       token: this.token,
       onState: this.onLive,
@@ -249,6 +500,8 @@ export class Desk {
   stop() {
     this.live?.stop();
     clearInterval(this.ticker);
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.filterTimer);
   }
 
   place(card, rerender = false) {
@@ -260,7 +513,10 @@ export class Desk {
       // Withdrawn, a park, or resolved: in no live list.
     } else if (!card.claimedBy) this.queue.set(card.id, card);
     else if (card.claimedBy.id === this.me.id) this.mine.set(card.id, card);
-    if (rerender) this.render();
+    if (rerender) {
+      this.render();
+      this.refreshSoon();
+    }
   }
 
   claimChanged({ kind, actor, handoff }) {
@@ -378,6 +634,7 @@ export class Desk {
       const card = list.get(id);
       if (card) card.unread = false;
     }
+    for (const card of this.fetched?.nodes ?? []) if (card.id === id) card.unread = false;
     this.render();
   }
 
@@ -390,6 +647,7 @@ export class Desk {
       switch (result.__typename) {
         case "ClaimHandoffSuccess":
           this.place({ ...result.handoff, unread: false }, true);
+          if (this.isLive()) this.select("mine"); // what one picked up is in Mine now
           break;
         case "AlreadyClaimed":
           this.queue.delete(id);
@@ -463,7 +721,19 @@ export class Desk {
     this.queueList.replaceChildren(...queued.map((card) => this.card(card)));
     this.mineList.replaceChildren(...mine.map((card) => this.card(card)));
     this.queueEmpty.hidden = queued.length > 0;
-    this.mineSection.hidden = mine.length === 0;
+    this.mineEmpty.hidden = mine.length > 0;
+    const live = this.isLive();
+    this.queuePanel.hidden = !(live && this.tab === "unclaimed");
+    this.minePanel.hidden = !(live && this.tab === "mine");
+    this.viewPanel.hidden = live;
+    const fetched = this.fetched?.key === this.tab ? this.fetched : null;
+    this.viewList.setAttribute("aria-label", `${this.tabButtons.get(this.tab).firstChild.data}`);
+    this.viewList.replaceChildren(...(fetched?.nodes ?? []).map((card) => this.card(card)));
+    this.viewEmpty.hidden = Boolean(fetched?.nodes.length);
+    this.viewEmpty.textContent = fetched ? "Nothing here." : "Loading…";
+    this.loadMore.hidden = !fetched?.pageInfo.hasNextPage;
+    if (fetched) this.loadMore.textContent = `Load more (${fetched.nodes.length} of ${fetched.total})`;
+    this.renderTabs();
     this.onUnreadCount(queued.filter((card) => card.unread).length);
   }
 
@@ -492,7 +762,11 @@ export class Desk {
         h(
           "span",
           { class: "card-meta" },
-          `by ${card.createdBy.name}`,
+          `by ${card.createdBy.id === this.me.id ? "you" : card.createdBy.name}`,
+          card.claimedBy
+            ? ` · ${card.claimedBy.id === this.me.id ? "you have it" : `${card.claimedBy.name} has it`}`
+            : null,
+          card.session.status === "RESOLVED" ? " · resolved" : null,
           pending ? h("span", { class: "assessing" }, " · assessing…") : null,
         ),
       ),

@@ -227,7 +227,7 @@ export class DetailView {
       "select",
       {
         id: "set-priority",
-        "aria-label": "Priority",
+        "aria-label": "Change priority",
         onChange: () => this.on.priority(handoff, select.value),
       },
       ["URGENT", "HIGH", "NORMAL", "LOW"].map((p) =>

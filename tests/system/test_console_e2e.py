@@ -148,6 +148,10 @@ def card(page, summary: str, where: str = "#queue"):
     return page.locator(f"{where} .card", has_text=summary)
 
 
+def tab(page, label: str):
+    return page.get_by_role("tab", name=re.compile(rf"^{label}\b"))
+
+
 def screenshot(page, name: str, full_page: bool = False):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
@@ -412,7 +416,7 @@ async def test_the_escalator_withdraws_and_reprioritises_and_the_team_sees_it(op
     await card(alex, OUTLOOK).click()
     await expect(alex.locator("#holder")).to_have_text("Your escalation, waiting for a senior")
     await expect(alex.get_by_role("button", name="Pick up")).to_have_count(0)
-    await alex.get_by_label("Priority").select_option("LOW")
+    await alex.get_by_label("Change priority").select_option("LOW")
     await expect(alex.locator(".detail-badges .badge")).to_have_text("low")
     await expect(card(sam, OUTLOOK).locator(".badge")).to_have_text("low")  # live
     await screenshot(alex, "own-escalation.png")
@@ -439,6 +443,8 @@ async def test_a_claim_is_transferred_and_resolved(open_desk):
     await expect(sam.locator("#holder")).to_have_text(f"Claimed by {NAMES[DANA]}")
     await expect(card(sam, PRINTER, "#mine")).to_have_count(0)
     await expect(dana.locator("#toast")).to_contain_text(f"{NAMES[SAM]} handed you")
+    await expect(tab(dana, "Mine")).to_have_text("Mine1")
+    await tab(dana, "Mine").click()
     await expect(card(dana, PRINTER, "#mine")).to_be_visible()
     await screenshot(sam, "transferred.png")
 
@@ -468,3 +474,72 @@ async def test_a_park_is_resumed(open_desk, server):
     await expect(alex.locator("#holder")).to_have_text("Park closed: its session moved on")
     await expect(alex.get_by_role("button", name="Resume")).to_have_count(0)
     assert alex.errors == []
+
+
+START = """mutation($input: StartSessionInput!) {
+  startSession(input: $input) { ... on StartSessionSuccess { session { id } } } }"""
+
+
+async def test_the_views_as_tabs_with_counts_search_and_more(open_desk, server):
+    from playwright.async_api import expect
+
+    # Alex escalates 19 more (low): 21 open escalations, more than a page of the All view.
+    alex_token = await api_token(server, ALEX)
+    async with GraphQLClient(server.url) as client:
+        for n in range(19):
+            input = {
+                "problemSummary": f"Mailbox quota warning #{n}",
+                "intakeType": "TICKET",
+                "intakeContent": "Quota",
+            }
+            started = await client.data(START, {"input": input}, token=alex_token)
+            await client.escalate(alex_token, started["startSession"]["session"]["id"], "LOW")
+        await client.claim(await api_token(server, DANA), (await first_id(client, alex_token)))
+
+    sam = await open_desk(SAM)
+    await expect(tab(sam, "Unclaimed")).to_have_text("Unclaimed20")
+    await expect(tab(sam, "Mine")).to_have_text("Mine0")
+    await expect(tab(sam, "All")).to_have_text("All21")
+    await expect(tab(sam, "Unclaimed")).to_have_attribute("aria-selected", "true")
+
+    # All: a page, then the rest.
+    await tab(sam, "All").click()
+    await expect(tab(sam, "All")).to_have_attribute("aria-selected", "true")
+    await expect(sam.locator("#view-list .card")).to_have_count(20)
+    await sam.get_by_role("button", name="Load more").click()
+    await expect(sam.locator("#view-list .card")).to_have_count(21)
+    # Claimed ones come after the unclaimed: Dana's is the last.
+    await expect(card(sam, PRINTER, "#view-list")).to_contain_text(f"{NAMES[DANA]} has it")
+    await expect(sam.get_by_role("button", name="Load more")).to_be_hidden()
+
+    # Search and filters narrow the view shown.
+    await sam.get_by_label("Search").fill("printer finance")
+    await expect(sam.locator("#view-list .card-title")).to_have_text([PRINTER])
+    await sam.get_by_label("Search").fill("")
+    await sam.get_by_label("Filter by priority").select_option("HIGH")
+    await expect(sam.locator("#view-list .card-title")).to_have_text([OUTLOOK])
+    await tab(sam, "Unclaimed").click()  # the filter stays: the unclaimed high ones
+    await expect(sam.locator("#view-list .card-title")).to_have_text([OUTLOOK])
+    await screenshot(sam, "views.png")
+    await sam.get_by_label("Filter by priority").select_option("")
+    await expect(sam.locator("#queue .card")).to_have_count(20)  # back to the live queue
+
+    # Alex: his escalations, and his parked session, resumed from its tab.
+    alex = await open_desk(ALEX)
+    await expect(tab(alex, "My escalations")).to_have_text("My escalations21")
+    await expect(tab(alex, "Parked")).to_have_text("Parked1")
+    await tab(alex, "Parked").click()
+    await alex.locator("#view-list .card").click()
+    await expect(alex.locator("#holder")).to_have_text("Parked")
+    await alex.get_by_role("button", name="Resume").click()
+    await expect(alex.locator("#holder")).to_have_text("Park closed: its session moved on")
+    await expect(tab(alex, "Parked")).to_have_text("Parked0")
+    await expect(alex.locator("#view-list .card")).to_have_count(0)
+    await screenshot(alex, "parked.png")
+    assert sam.errors == [] and alex.errors == []
+
+
+async def first_id(client, token: str) -> str:
+    """The first escalation of the queue (the urgent printer)."""
+    data = await client.data("{ handoffQueue(first: 1) { nodes { id } } }", token=token)
+    return data["handoffQueue"]["nodes"][0]["id"]
