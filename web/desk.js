@@ -347,7 +347,12 @@ export class Desk {
         h("h2", { class: "visually-hidden" }, "Queue"),
         h(
           "div",
-          { class: "tabs", role: "tablist", "aria-label": "Views" },
+          {
+            class: "tabs",
+            role: "tablist",
+            "aria-label": "Views",
+            onKeydown: (event) => this.tabKey(event),
+          },
           ...this.tabButtons.values(),
         ),
         filters,
@@ -361,6 +366,23 @@ export class Desk {
       ),
       this.view.root,
     );
+  }
+
+  /** Arrow keys, Home and End move between the tabs (the tablist is one stop for Tab). */
+  tabKey(event) {
+    const keys = [...this.tabButtons.keys()];
+    const at = keys.indexOf(this.tab);
+    const to = {
+      ArrowRight: at + 1,
+      ArrowLeft: at - 1,
+      Home: 0,
+      End: keys.length - 1,
+    }[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    const key = keys[(to + keys.length) % keys.length];
+    this.select(key);
+    this.tabButtons.get(key).focus();
   }
 
   /** Unclaimed or Mine, with no filter but the default: the live list. */

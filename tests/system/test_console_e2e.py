@@ -543,3 +543,30 @@ async def first_id(client, token: str) -> str:
     """The first escalation of the queue (the urgent printer)."""
     data = await client.data("{ handoffQueue(first: 1) { nodes { id } } }", token=token)
     return data["handoffQueue"]["nodes"][0]["id"]
+
+
+async def test_an_overdue_escalation_says_by_how_long(open_desk):
+    """The badge counts down to the due time, then says how long it is overdue (the browser's
+    clock is moved on: the demo's high escalation is due 15 minutes after it was raised)."""
+    from datetime import UTC, datetime, timedelta
+
+    from playwright.async_api import expect
+
+    sam = await open_desk(SAM)
+    badge = card(sam, OUTLOOK).locator(".sla")
+    await expect(badge).to_have_text(re.compile(r"^due in \d+ min$", re.IGNORECASE))
+    await sam.clock.set_system_time(datetime.now(UTC) + timedelta(minutes=25))
+    await card(sam, OUTLOOK).click()
+    overdue = re.compile(r"^overdue (9|10|11) min$", re.IGNORECASE)
+    await expect(badge).to_have_text(overdue)
+    await expect(sam.locator(".detail-badges .sla")).to_have_text(overdue)
+    await screenshot(sam, "overdue.png")
+
+    # The tabs answer the arrow keys.
+    await tab(sam, "Unclaimed").focus()
+    await sam.keyboard.press("ArrowRight")
+    await expect(tab(sam, "Mine")).to_be_focused()
+    await expect(tab(sam, "Mine")).to_have_attribute("aria-selected", "true")
+    await sam.keyboard.press("End")
+    await expect(tab(sam, "Parked")).to_have_attribute("aria-selected", "true")
+    assert sam.errors == []
