@@ -570,3 +570,33 @@ async def test_an_overdue_escalation_says_by_how_long(open_desk):
     await sam.keyboard.press("End")
     await expect(tab(sam, "Parked")).to_have_attribute("aria-selected", "true")
     assert sam.errors == []
+
+
+async def test_an_escalation_that_fails_to_load_says_so_with_a_retry(open_desk):
+    from playwright.async_api import expect
+
+    dana = await open_desk(DANA)
+
+    async def drop_details(route):
+        if "query Handoff(" in (route.request.post_data or ""):
+            await route.abort("internetdisconnected")
+        else:
+            await route.continue_()
+
+    await dana.route("**/graphql", drop_details)
+    await card(dana, OUTLOOK).click()
+    await expect(dana.get_by_role("alert")).to_contain_text("Could not load the escalation")
+    retry = dana.get_by_role("button", name="Retry")
+    await expect(retry).to_be_focused()
+    await dana.unroute("**/graphql", drop_details)
+    await retry.click()
+    await expect(dana.locator("#detail-title")).to_have_text(OUTLOOK)
+    await expect(dana.locator("#detail-title")).to_be_focused()
+
+    # Dana is an admin: she may take back someone else's escalation, and hand on any claim.
+    await expect(dana.get_by_role("button", name="Pick up")).to_be_visible()
+    await expect(dana.get_by_role("button", name="Withdraw")).to_be_visible()
+    await dana.get_by_role("button", name="Pick up").click()
+    await expect(dana.locator("#holder")).to_have_text("Claimed by you")
+    await expect(dana.get_by_label("Transfer to")).to_contain_text(NAMES[SAM])
+    assert dana.errors == []
