@@ -234,7 +234,12 @@ export class DetailView {
         h("option", { value: p, selected: p === handoff.priority }, p.toLowerCase()),
       ),
     );
-    return h("span", { class: "action-group" }, select);
+    return h(
+      "span",
+      { class: "action-group" },
+      h("span", { class: "meta", "aria-hidden": "true" }, "Priority"),
+      select,
+    );
   }
 
   /** Hand the claim to a colleague: the account's active engineers and admins but its holder. */

@@ -600,3 +600,29 @@ async def test_an_escalation_that_fails_to_load_says_so_with_a_retry(open_desk):
     await expect(dana.locator("#holder")).to_have_text("Claimed by you")
     await expect(dana.get_by_label("Transfer to")).to_contain_text(NAMES[SAM])
     assert dana.errors == []
+
+
+async def test_a_withdrawal_that_loses_to_a_claim_says_who_won(open_desk, server):
+    """Dana claims the escalation just as Alex takes it back: Alex is told, in the detail
+    (role=alert), and sees who holds it now."""
+    from playwright.async_api import expect
+
+    alex = await open_desk(ALEX)
+    dana_token = await api_token(server, DANA)
+    await card(alex, OUTLOOK).click()
+    await expect(alex.locator("#detail-title")).to_have_text(OUTLOOK)
+    handoff_id = alex.url.rsplit("/", 1)[1]
+
+    async def claim_first(route):
+        if "withdrawHandoff" in (route.request.post_data or ""):
+            async with GraphQLClient(server.url) as client:
+                assert await client.claim(dana_token, handoff_id) == "ClaimHandoffSuccess"
+        await route.continue_()
+
+    await alex.route("**/graphql", claim_first)
+    await alex.get_by_role("button", name="Withdraw").click()
+    await expect(alex.get_by_role("alert")).to_contain_text(NAMES[DANA])
+    await expect(alex.locator("#holder")).to_have_text(f"Claimed by {NAMES[DANA]}")
+    await expect(alex.get_by_role("button", name="Withdraw")).to_have_count(0)
+    await screenshot(alex, "withdraw-lost.png")
+    assert alex.errors == []
