@@ -10,10 +10,23 @@ import { LiveDesk } from "./live.js";
 
 const QUEUE = `
   query Queue {
-    unclaimed: handoffQueue(first: 100, status: UNCLAIMED) { edges { node { ...Listed } } }
+    unclaimed: handoffQueue(first: 100, status: UNCLAIMED) {
+      edges { node { ...Listed } }
+      pageInfo { hasNextPage endCursor }
+    }
     claimed: handoffQueue(first: 100, status: CLAIMED) { edges { node { ...Listed } } }
   }
   fragment Listed on Handoff { ...Card history(last: 1) { seq } }
+  ${CARD}`;
+
+// The live queue past its first 100: the live events keep what is loaded current.
+const QUEUE_MORE = `
+  query QueueMore($after: String) {
+    handoffQueue(first: 100, after: $after, status: UNCLAIMED) {
+      nodes { ...Card }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
   ${CARD}`;
 
 const HANDOFF = `
@@ -247,7 +260,18 @@ export class Desk {
     this.queueEmpty = h("p", { class: "empty" }, "Nothing waiting. New escalations appear here.");
     this.mineEmpty = h("p", { class: "empty" }, "You hold no escalation. Pick one up.");
     this.viewEmpty = h("p", { class: "empty", id: "view-empty" });
-    this.queuePanel = h("div", {}, this.queueEmpty, this.queueList);
+    this.queueMore = h(
+      "button",
+      {
+        type: "button",
+        class: "quiet load-more",
+        id: "queue-more",
+        hidden: true,
+        onClick: () => this.moreQueue(),
+      },
+      "Load more",
+    );
+    this.queuePanel = h("div", {}, this.queueEmpty, this.queueList, this.queueMore);
     this.minePanel = h("div", { hidden: true }, this.mineEmpty, this.mineList);
     this.loadMore = h(
       "button",
@@ -463,6 +487,21 @@ export class Desk {
     }
   }
 
+  async moreQueue() {
+    if (!this.queueCursor) return;
+    this.queueMore.disabled = true;
+    try {
+      const { handoffQueue: page } = await gql(QUEUE_MORE, { after: this.queueCursor });
+      for (const card of page.nodes) this.place(card);
+      this.queueCursor = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      this.render();
+    } catch (error) {
+      this.viewFailed(error);
+    } finally {
+      this.queueMore.disabled = false;
+    }
+  }
+
   viewFailed(error) {
     if (error instanceof Unauthenticated) return this.onUnauthorized();
     toast(`Could not load the view: ${error.message}`, "error");
@@ -502,6 +541,8 @@ export class Desk {
       for (const event of history) baseline = Math.max(baseline, event.seq);
       this.place(card);
     }
+    const { hasNextPage, endCursor } = data.unclaimed.pageInfo;
+    this.queueCursor = hasNextPage ? endCursor : null;
     this.render();
     await this.refreshCounts().catch(() => {});
     this.live = new LiveDesk({
@@ -743,6 +784,7 @@ export class Desk {
     this.queueList.replaceChildren(...queued.map((card) => this.card(card)));
     this.mineList.replaceChildren(...mine.map((card) => this.card(card)));
     this.queueEmpty.hidden = queued.length > 0;
+    this.queueMore.hidden = !this.queueCursor;
     this.mineEmpty.hidden = mine.length > 0;
     const live = this.isLive();
     this.queuePanel.hidden = !(live && this.tab === "unclaimed");

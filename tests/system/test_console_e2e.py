@@ -626,3 +626,21 @@ async def test_a_withdrawal_that_loses_to_a_claim_says_who_won(open_desk, server
     await expect(alex.get_by_role("button", name="Withdraw")).to_have_count(0)
     await screenshot(alex, "withdraw-lost.png")
     assert alex.errors == []
+
+
+async def test_the_live_queue_loads_more_past_its_first_hundred(open_desk, server):
+    from playwright.async_api import expect
+
+    alex_token = await api_token(server, ALEX)
+    async with GraphQLClient(server.url) as client:
+        for n in range(99):  # 101 unclaimed with the demo's two
+            input = {"problemSummary": f"Disk #{n}", "intakeType": "TICKET", "intakeContent": "-"}
+            started = await client.data(START, {"input": input}, token=alex_token)
+            await client.escalate(alex_token, started["startSession"]["session"]["id"], "LOW")
+    sam = await open_desk(SAM)
+    await expect(tab(sam, "Unclaimed")).to_have_text("Unclaimed101")
+    await expect(sam.locator("#queue .card")).to_have_count(100)
+    await sam.get_by_role("button", name="Load more").click()
+    await expect(sam.locator("#queue .card")).to_have_count(101)
+    await expect(sam.get_by_role("button", name="Load more")).to_be_hidden()
+    assert sam.errors == []
