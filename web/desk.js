@@ -1,7 +1,10 @@
-// The senior's desk: the live queue of escalations, "your handoffs", and the open one.
+// The senior's desk: the views as tabs (Unclaimed, Mine, All, My escalations, Parked) with
+// their counts, a search box and filters, and the open escalation.
 //
-// Cards are placed by what is true of them now (unclaimed: the queue; claimed by me: mine;
-// claimed by someone else: gone), so a replayed or repeated event never misplaces one.
+// Unclaimed and Mine, unfiltered, are live lists. Their cards are placed by what is true of
+// them now (unclaimed: the queue; claimed by me: mine; claimed by someone else, withdrawn,
+// resolved or a park: gone), so a replayed or repeated event never misplaces one. The other
+// views are asked for a page at a time, and asked again when a live event says something moved.
 
 import { ASSESSMENT, ApiError, CARD, Unauthenticated, gql } from "./api.js";
 import { CONVERSATION_SHOWN, DetailView } from "./detail.js";
@@ -78,8 +81,9 @@ const MY_PARKED = `
   }
   ${CARD}`;
 
-/** A page of a view. */
+/** A page of a view; the most the API gives in one. */
 const PAGE = 20;
+const PAGE_MAX = 100;
 
 // The tabs. Unclaimed and Mine, unfiltered, are the live lists; the others (and any filtered
 // view) are asked for, a page at a time, and asked again when something changes.
@@ -459,7 +463,8 @@ export class Desk {
   async fetchView() {
     const asked = ++this.asked;
     const key = this.tab;
-    const first = Math.max(PAGE, this.fetched?.key === key ? this.fetched.nodes.length : 0);
+    const shown = this.fetched?.key === key ? this.fetched.nodes.length : 0;
+    const first = Math.min(PAGE_MAX, Math.max(PAGE, shown)); // past that, "load more" again
     const [query, variables] = this.viewRequest(first, null);
     const { page } = await gql(query, variables);
     if (asked !== this.asked) return;
