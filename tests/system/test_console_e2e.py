@@ -197,6 +197,7 @@ async def test_two_seniors_race_and_a_junior_escalates(open_desk, server, start_
     await session_field.select_option(label=VPN)
     await alex.get_by_label("Priority").select_option(label="Urgent")
     await alex.get_by_label("What you tried").fill("Reinstalled the client; drops persist.")
+    await alex.set_viewport_size({"width": 1280, "height": 560})  # a laptop with a dock
     await alex.get_by_role("button", name="Escalate to the team").click()
     confirmation = alex.get_by_role("status").filter(has_text="Escalated")
     await expect(confirmation).to_contain_text(VPN)
