@@ -488,7 +488,9 @@ async def test_a_job_whose_workers_are_frozen_and_killed_mid_way_is_done_exactly
         late = {**GOOD_ANSWER, "summary": "A's late answer"}
         llm.set("slow", delay=2, answer=late)  # A's answer is on its way while A is frozen
         a = serve("worker", **env)
-        await wait_for(lambda: asked(1), "worker A to ask the model", interval=0.02)
+        # A process's start (imports, migrations checked, first poll) takes seconds more when
+        # the machine is busy: a longer deadline, which costs nothing when it is met.
+        await wait_for(lambda: asked(1), "worker A to ask the model", interval=0.02, timeout=45)
         a.process.send_signal(signal.SIGSTOP)
         try:
             llm.set("hang")
