@@ -40,6 +40,7 @@ from resolvers.permissions import (
     may_withdraw,
     requires,
 )
+from resolvers.sessions import reactivate
 from resolvers.tenancy import in_account
 
 _NOBODY_HOLDS = "Nobody holds this escalation now (it was released): claim it instead."
@@ -80,11 +81,7 @@ async def withdraw_handoff(
                         session.status,
                     )
                 )
-            session.status = SessionStatus.ACTIVE
-            session.assignee_id = handoff.created_by_id  # back to the one who raised it
-            session.updated_at = now
-            tx.session.add(session)
-            await tx.session.flush()
+            await reactivate(tx, session, now, assignee_id=handoff.created_by_id)  # its raiser's
             await tx.record(
                 viewer.account_id,
                 EventKind.WITHDRAWN,

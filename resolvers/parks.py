@@ -20,7 +20,7 @@ from resolvers.auth import Viewer
 from resolvers.desk import Desk, transaction
 from resolvers.outcomes import InvalidState, NotFound, NotParked, NotPermitted
 from resolvers.permissions import Capability, requires
-from resolvers.sessions import session_to_work
+from resolvers.sessions import reactivate, session_to_work
 from resolvers.visibility import visible_to
 
 _session = aliased(TroubleshootingSession, name="parked_session")
@@ -71,10 +71,7 @@ async def resume_parked_handoff(
         if (await tx.session.exec(stmt)).first() is None:
             return NotParked(_moved_on(session.status), status=session.status)
         now = tx.now()
-        session.status = SessionStatus.ACTIVE
-        session.updated_at = now
-        tx.session.add(session)
-        await tx.session.flush()
+        await reactivate(tx, session, now)
         await tx.record(
             park.account_id,
             EventKind.RESUMED,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select, update
@@ -13,7 +14,7 @@ from db.enums import Confidence, IntakeType, MessageRole, SessionStatus
 from db.models import SessionMessage, TroubleshootingSession
 from resolvers import limits
 from resolvers.auth import Viewer
-from resolvers.desk import Desk, transaction
+from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
 from resolvers.permissions import Capability, may_work, requires
 from resolvers.tenancy import in_account
@@ -184,3 +185,16 @@ async def locked_session(
         .execution_options(populate_existing=True)
     )
     return (await db.exec(stmt)).first()
+
+
+async def reactivate(
+    tx: Tx, session: TroubleshootingSession, now: datetime, assignee_id: uuid.UUID | None = None
+) -> None:
+    """The session is active again: a withdrawn escalation's (worked by `assignee_id`, who
+    raised it), or a resumed park's (its creator works it still)."""
+    session.status = SessionStatus.ACTIVE
+    if assignee_id is not None:
+        session.assignee_id = assignee_id
+    session.updated_at = now
+    tx.session.add(session)
+    await tx.session.flush()
