@@ -66,6 +66,13 @@ class HandoffFilter:
         "At most 200 characters and 20 words; blank: no search.",
     )
 
+    still_parked: bool = strawberry.field(
+        default=False,
+        description="Only parks that still hold their session (what myParkedSessions lists: "
+        "the caller's, paused, not handed off again): a park that was resumed, handed off "
+        "again or resolved is left out.",
+    )
+
     def to_domain(self) -> views.HandoffFilter:
         return views.HandoffFilter(
             claim=self.claim,
@@ -74,6 +81,7 @@ class HandoffFilter:
             intent=self.intent,
             status=self.status,
             search=self.search,
+            parked=self.still_parked,
         )
 
 

@@ -97,7 +97,12 @@ const TABS = [
     filter: { createdByMe: true, intent: "ESCALATE" },
     works: true,
   },
-  { key: "parked", label: "Parked", filter: { createdByMe: true, intent: "PARK" }, works: true },
+  {
+    key: "parked",
+    label: "Parked",
+    filter: { createdByMe: true, intent: "PARK", stillParked: true },
+    works: true,
+  },
 ];
 
 const CREATED = `

@@ -85,10 +85,14 @@ export class DetailView {
   }
 
   render(handoff, { claiming = false } = {}) {
+    // A live event may draw the same escalation again just after an action failed: what was
+    // said about it stays (a refusal must not vanish because the claim that beat it arrived).
+    const same = this.handoff && this.handoff.id === handoff.id;
+    const said = same && this.problem ? this.problem.textContent : "";
     this.handoff = handoff;
     const { session } = handoff;
     this.actions = h("div", { class: "actions" });
-    this.problem = h("p", { class: "form-error action-error", role: "alert" });
+    this.problem = h("p", { class: "form-error action-error", role: "alert" }, said);
     this.assessment = h("section", {
       class: "assessment",
       "aria-labelledby": "assessment-title",

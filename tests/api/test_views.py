@@ -569,6 +569,37 @@ async def test_my_parked_sessions_are_the_parks_still_holding_their_session(api,
     assert busy.named(await view(api, alex, PARKED)) == []
 
 
+async def test_the_still_parked_filter_lists_what_my_parked_sessions_lists_and_narrows_it(
+    api, desk, team
+):
+    busy = await make_busy_desk(desk, team)
+    alex = team.acme["alex"]
+    still = {"intent": "PARK", "stillParked": True}
+    assert busy.named(await view(api, alex, filter=still)) == ["backup"]
+    assert busy.named(await view(api, alex, filter={**still, "search": "toner"})) == ["backup"]
+    assert busy.named(await view(api, alex, filter={**still, "search": "printer"})) == []
+    another = await park(desk, alex, "Printer jams on tray 2")
+
+    # Its session resumed by a customer's message, the park is history: out of the filter,
+    # as out of myParkedSessions, while the plain PARK filter still lists it.
+    message = await sessions.add_message(
+        desk,
+        alex.viewer,
+        busy.handoffs["backup"].session_id,
+        role=MessageRole.CUSTOMER,
+        content="It works now",
+        confidence_tier=None,
+    )
+    assert isinstance(message, SessionMessage), message
+    page = await view(api, alex, filter=still)
+    assert [e["node"]["id"] for e in page["edges"]] == [str(another.id)]
+    assert page["totalCount"] == 1
+    mine = await view(api, alex, PARKED)
+    assert [e["node"]["id"] for e in mine["edges"]] == [str(another.id)]
+    every_park = await view(api, alex, filter={"intent": "PARK"})
+    assert str(busy.handoffs["backup"].id) in [e["node"]["id"] for e in every_park["edges"]]
+
+
 # --- counts and statements ----------------------------------------------------------------------
 
 SCREEN_FILTER = {
