@@ -266,7 +266,7 @@ def decode_due_cursor(cursor: str) -> tuple[bool, datetime, uuid.UUID]:
 @functools.cache
 def _timed_statements(
     status: QueueFilter, sla: frozenset[SlaState] | None, order: QueueOrder, after: bool
-) -> tuple[Select[*tuple[Any, ...]], Select[int, int]]:
+) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
     """A page and its counts, built once for each combination asked for."""
     where = _in_queue(status)
     if sla is not None:
@@ -286,7 +286,20 @@ def _timed_statements(
             page = page.where(tuple_(*_due_key) > tuple_(*_DUE_AFTER))
         page = page.order_by(*_due_key)
     total = select(func.count()).select_from(Handoff).where(*where)
-    counts = select(total.scalar_subquery(), read_count(*where).scalar_subquery())
+    columns: list[ColumnElement[Any]] = [
+        total.scalar_subquery(),
+        read_count(*where).scalar_subquery(),
+    ]
+    if after:  # whether any comes before the page (at the cursor's key or before)
+        if order is QueueOrder.QUEUE:
+            earlier = tuple_(*SORT_KEY) >= tuple_(*_AFTER)
+        else:
+            earlier = tuple_(*_due_key) <= tuple_(*_DUE_AFTER)
+        timer = col(HandoffTimer.handoff_id) == col(Handoff.id)
+        columns.append(
+            exists(select(Handoff.id).outerjoin(HandoffTimer, timer).where(*where, earlier))
+        )
+    counts: Select[*tuple[Any, ...]] = select(*columns)
     return page.limit(bindparam("limit")), counts
 
 
@@ -309,13 +322,14 @@ async def timed_queue(
     page, counts = _timed_statements(status, sla, order, after is not None)
     async with desk.db.read_rows() as conn:
         rows = (await conn.execute(page, params)).all()
-        total, read = (await conn.execute(counts, params)).one()
+        total, read, *earlier = (await conn.execute(counts, params)).one()
     handoffs = to_views(rows)
     return TimedQueuePage(
         handoffs=handoffs[:first],
         has_next_page=len(rows) > first,
         unread_count=total - read,
         total_count=total,
+        has_previous_page=bool(earlier and earlier[0]),
         order=order,
         dues={view.id: row[-1] for view, row in zip(handoffs, rows, strict=True)},
     )

@@ -59,7 +59,7 @@ SET_SETTINGS = """mutation($input: TimerSettingsInput!) { setTimerSettings(input
 QUEUE = """query($sla: [SlaState!], $order: QueueOrder! = QUEUE, $first: Int = 20,
                $after: String) {
   handoffQueue(sla: $sla, order: $order, first: $first, after: $after) {
-    totalCount pageInfo { hasNextPage endCursor }
+    totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
     edges { node { session { problemSummary } dueAt slaState overdue } } } }"""
 
 
@@ -630,8 +630,10 @@ async def test_the_queue_sorts_by_due_time_and_filters_by_sla_state(api, desk, t
     # Pages in due order, cursor to cursor.
     first = await queue(order="DUE", first=2)
     assert names(first) == ["B urgent", "D high"] and first["pageInfo"]["hasNextPage"]
+    assert not first["pageInfo"]["hasPreviousPage"]
     rest = await queue(order="DUE", first=2, after=first["pageInfo"]["endCursor"])
     assert names(rest) == ["A low", "C normal"] and not rest["pageInfo"]["hasNextPage"]
+    assert rest["pageInfo"]["hasPreviousPage"]  # B and D come before it
     # A cursor of the other order is refused, not misread.
     queue_cursor = (await queue(first=1))["pageInfo"]["endCursor"]
     error = await api.error(QUEUE, {"order": "DUE", "after": queue_cursor}, sam.token)
