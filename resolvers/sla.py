@@ -117,26 +117,33 @@ async def rearm(tx: Tx, handoff: Handoff) -> None:
     it at once (its next check may have been its claimer's idle time)."""
     now = tx.now()
     policy = await timer_policy(tx.session, handoff.account_id)
-    stmt = select(HandoffTimer).where(col(HandoffTimer.handoff_id) == handoff.id).with_for_update()
-    timer = (await tx.session.exec(stmt)).first()
+    timer = await _locked_timer(tx, handoff)
     if timer is None:  # none to re-arm (since migration 0010 every escalation has one)
         return
     timer.waiting_since = now
     timer.due_at = now + policy.overdue(handoff.priority)
     timer.overdue_at = timer.admins_alerted_at = timer.nudged_at = None
-    tx.session.add(timer)
-    await _check_soon(tx, col(Job.subject_id) == timer.id, now=now)
+    await _look_now(tx, timer)
 
 
 async def reprioritise(tx: Tx, handoff: Handoff) -> None:
     """The escalation's priority changed: it is due its new priority's time after it began to
     wait, and its timer looks at once (an urgent one may be overdue now)."""
     policy = await timer_policy(tx.session, handoff.account_id)
-    stmt = select(HandoffTimer).where(col(HandoffTimer.handoff_id) == handoff.id).with_for_update()
-    timer = (await tx.session.exec(stmt)).first()
+    timer = await _locked_timer(tx, handoff)
     if timer is None:
         return
     timer.due_at = timer.waiting_since + policy.overdue(handoff.priority)
+    await _look_now(tx, timer)
+
+
+async def _locked_timer(tx: Tx, handoff: Handoff) -> HandoffTimer | None:
+    stmt = select(HandoffTimer).where(col(HandoffTimer.handoff_id) == handoff.id).with_for_update()
+    return (await tx.session.exec(stmt)).first()
+
+
+async def _look_now(tx: Tx, timer: HandoffTimer) -> None:
+    """Keep the timer's change, and have its job look at it now."""
     tx.session.add(timer)
     await _check_soon(tx, col(Job.subject_id) == timer.id, now=tx.now())
 
