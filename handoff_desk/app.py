@@ -64,9 +64,11 @@ def _open_subscriptions(hub: Hub, shared: SharedSubscriptions | None) -> int:
 _schema = functools.lru_cache(maxsize=8)(build_schema)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
+    """`database`: the engine the app uses, when the caller already has one for
+    `settings.database_url` (its compiled statements and connections are then shared)."""
     settings = settings or Settings.from_env()
-    desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
+    desk = Desk(settings=settings, db=database or Database.from_url(settings.database_url))
     broadcast = create_broadcast(settings.broadcast_url)
     metrics = Metrics(desk)
     hub = Hub(

@@ -132,19 +132,24 @@ def sqlite_in_memory() -> Iterator[Path | None]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def sqlite_home(sqlite_in_memory, tmp_path_factory) -> Path:
+    """Where this worker's SQLite tests keep their database, one test after another: one path,
+    so that one engine (`sqlite_engine`) serves them all."""
+    return (sqlite_in_memory or tmp_path_factory.mktemp("sqlite")) / "desk.db"
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path) -> str:
     """A migrated, empty database of each kind."""
     if request.param == "sqlite":
-        path = tmp_path / "desk.db"  # where tests expect it (and what a server beside it keeps)
-        in_memory = request.getfixturevalue("sqlite_in_memory")
-        if in_memory is not None:
-            # A link to a file in memory: SQLite follows it, and keeps the -wal and -shm files
-            # beside the file it names.
-            file = Path(tempfile.mkdtemp(dir=in_memory)) / path.name
-            path.symlink_to(file)
-            request.addfinalizer(lambda: shutil.rmtree(file.parent, ignore_errors=True))
+        path: Path = request.getfixturevalue("sqlite_home")
+        # What the test before this one left: its file, the -wal and -shm files beside it, and
+        # anything a server kept beside them (a token secret).
+        for left in path.parent.glob(f"{path.name}*"):
+            left.unlink()
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        (tmp_path / path.name).symlink_to(path)  # in the test's own folder too, as a test expects
         return f"sqlite+aiosqlite:///{path}"
     emptier = request.getfixturevalue("postgres_emptier")
     emptier.empty()  # every row of the tests before this one
@@ -176,9 +181,21 @@ def settings(request, database_url: str) -> Settings:
     )
 
 
+@pytest.fixture(scope="session")
+def engines() -> dict[str, Database]:
+    """One engine per database this worker's tests use one after another (`database_url`): each
+    test's connections are closed when it ends (`desk`), while the statements compiled for it
+    (a third of an API test's time when each test compiled its own) and the dialect's
+    first-connect queries are kept for the next."""
+    return {}
+
+
 @pytest.fixture
-async def desk(settings: Settings) -> AsyncIterator[Desk]:
-    desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
+async def desk(settings: Settings, engines: dict[str, Database]) -> AsyncIterator[Desk]:
+    url = settings.database_url
+    if url not in engines:
+        engines[url] = Database.from_url(url)
+    desk = Desk(settings=settings, db=engines[url])
     yield desk
     await desk.db.dispose()
 
@@ -200,16 +217,22 @@ class Shadow:
     no answer cache, built on the first query it is asked: every query is answered by both, and
     the two answers must be the same text, byte for byte (key order included)."""
 
-    def __init__(self, settings: Settings, stack: contextlib.AsyncExitStack) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        stack: contextlib.AsyncExitStack,
+        database: Database | None = None,
+    ) -> None:
         self.settings = replace(
             settings, lean_executor=not settings.lean_executor, query_cache_mb=0, run_workers=False
         )
         self.stack = stack
+        self.database = database
         self.client: httpx.AsyncClient | None = None
 
     async def compare(self, body: dict, headers: dict, response: httpx.Response) -> None:
         if self.client is None:
-            app = create_app(self.settings)
+            app = create_app(self.settings, self.database)
             await self.stack.enter_async_context(app.router.lifespan_context(app))
             self.client = await self.stack.enter_async_context(_client(app))
         twin = await self.client.post("/graphql", json=body, headers=headers)
@@ -255,13 +278,14 @@ def _client(app) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[Api]:
-    app = create_app(settings)
+async def api(settings: Settings, desk: Desk) -> AsyncIterator[Api]:
+    # The test's engine: its statements are compiled once for the test, not once per engine.
+    app = create_app(settings, desk.db)
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = await stack.enter_async_context(_client(app))
         # The lean executor's answers, checked against graphql-core's as the tests go.
-        yield Api(client, Shadow(settings, stack))
+        yield Api(client, Shadow(settings, stack, desk.db))
 
 
 @pytest.fixture
