@@ -3,7 +3,7 @@ Playwright) against the console and its API served by uvicorn in the test's proc
 file seeded with `serve --demo`'s data.
 
 One database is enough here: the API under the page is tested on SQLite and PostgreSQL elsewhere.
-One Chromium serves the module; each person is a browser context of their own, closed after the
+One Chromium serves the session; each person is a browser context of their own, closed after the
 test. Screenshots land in test-artifacts/e2e/ (git-ignored).
 """
 

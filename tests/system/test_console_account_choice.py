@@ -8,12 +8,10 @@ from __future__ import annotations
 import pytest
 
 from tests.http import GraphQLClient
-from tests.system import test_console_e2e as e2e
-from tests.system.test_console_e2e import NAMES, PASSWORD, SAM, api_token, is_live, screenshot
+from tests.system.test_console_e2e import NAMES, PASSWORD, SAM, is_live, screenshot
 
-# The console's fixtures: Chromium (one for this module), browser contexts closed after the test,
-# and the demo's data served on its own SQLite file.
-browser, new_context = e2e.browser, e2e.new_context
+# The console's fixtures (tests/support/console_e2e.py): Chromium (one for the session), browser
+# contexts closed after the test, and the demo's data served on its own SQLite file.
 
 pytestmark = pytest.mark.anyio
 
@@ -21,13 +19,13 @@ CASEY = "casey@contoso.example"  # the demo's admin of Contoso Helpdesk
 ADD = """mutation($input: AddUserInput!) { addUser(input: $input) { __typename } }"""
 
 
-async def test_a_person_of_two_accounts_chooses_one_at_login(new_context, server):
+async def test_a_person_of_two_accounts_chooses_one_at_login(new_context, server, demo):
     from playwright.async_api import expect
 
     # Sam of Northwind is also an engineer of Contoso, with the same password.
     async with GraphQLClient(server.url) as client:
         person = {"name": "Sam Okafor", "email": SAM, "role": "ENGINEER", "password": PASSWORD}
-        added = await client.data(ADD, {"input": person}, token=await api_token(server, CASEY))
+        added = await client.data(ADD, {"input": person}, token=demo.tokens[CASEY])
     assert added["addUser"]["__typename"] == "AddUserSuccess"
 
     context = await new_context()

@@ -4,37 +4,22 @@ tests/api/test_console_e2e.py)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
-from pathlib import Path
 
 import pytest
 
 from db.engine import Database
+from db.enums import Priority
 from handoff_desk.app import create_app
 from resolvers.desk import Desk
-from tests import services
 from tests.http import GraphQLClient
 from tests.inprocess import serving
 from tests.server import ROOT
+from tests.support.console_e2e import escalate_in_bulk
 from workers import create_worker
 
 pytestmark = pytest.mark.anyio
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-# Without the background-networking flags a machine without network makes Chromium slow.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -76,64 +61,59 @@ async def start_worker(demo_settings):
         await desk.db.dispose()
 
 
-@pytest.fixture(scope="module")
-async def browser():
-    """One Chromium for the module: each test opens browser contexts of its own."""
-    if not CHROMIUM.exists():
-        services.unavailable("Chromium", f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.async_api import async_playwright, expect
-    except ImportError as error:
-        services.unavailable("Chromium", f"playwright is not installed ({error})")
-    expect.set_options(timeout=15_000)
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+TOKEN_KEY = "handoff-desk:token"  # where the console keeps its token (web/api.js)
 
 
 @pytest.fixture
-async def new_context(browser):
-    """A fresh browser context (another person's browser), closed after the test."""
-    contexts = []
+def open_desk(new_context, server, demo):
+    """A new browser context (another person's browser) logged in as `email`: through the login
+    form, or (`through_the_form=False`) as a browser that logged in before and kept its token."""
 
-    async def new_context():
-        context = await browser.new_context(viewport={"width": 1280, "height": 860})
-        contexts.append(context)
-        return context
-
-    yield new_context
-    for context in contexts:
-        await context.close()
-
-
-@pytest.fixture
-def open_desk(new_context, server):
-    """A new browser context (another person's browser) logged in as `email`."""
-
-    async def open_desk(email: str):
+    async def open_desk(email: str, *, through_the_form: bool = False):
         context = await new_context()
+        if not through_the_form:
+            await context.add_init_script(kept_token(demo.tokens[email]))
         page = await context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.errors = errors
         await page.goto(server.url)
-        await log_in(page, email)
+        if through_the_form:
+            await log_in(page, email)
+        else:
+            await is_in(page, email)
         return page
 
     return open_desk
 
 
+def kept_token(token: str) -> str:
+    """A script for a browser's first page, before the console's: the token the console keeps
+    after a login (web/api.js), put where it keeps it once (a context's storage_state would open
+    a page of its own to put it there: a renderer's start, a second or so on a busy machine)."""
+    return f"""if (!sessionStorage.getItem("kept-token")) {{
+      sessionStorage.setItem("kept-token", "1");
+      localStorage.setItem({json.dumps(TOKEN_KEY)}, {json.dumps(token)});
+    }}"""
+
+
+async def open_desks(open_desk, *emails: str):
+    """Several people's browsers, opened at once."""
+    return await asyncio.gather(*(open_desk(email) for email in emails))
+
+
 async def log_in(page, email: str) -> None:
-    from playwright.async_api import expect
 
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
+    await is_in(page, email)
+
+
+async def is_in(page, email: str) -> None:
+    """The desk of `email`, live."""
+    from playwright.async_api import expect
+
     await expect(page.locator("#who")).to_contain_text(NAMES[email])
     await is_live(page)
 
@@ -157,16 +137,6 @@ def screenshot(page, name: str, full_page: bool = False):
     return page.screenshot(path=str(ARTIFACTS / name), full_page=full_page)
 
 
-async def api_token(server, email: str) -> str:
-    async with GraphQLClient(server.url) as client:
-        data = await client.data(
-            """mutation($e: String!, $p: String!) {
-                 login(email: $e, password: $p) { ... on LoginSuccess { token } } }""",
-            {"e": email, "p": PASSWORD},
-        )
-    return data["login"]["token"]
-
-
 async def handoff_state(server, token: str, summary: str) -> dict:
     """The escalation of the queue with this summary, as the API tells it."""
     async with GraphQLClient(server.url) as client:
@@ -180,11 +150,13 @@ async def handoff_state(server, token: str, summary: str) -> dict:
     return node
 
 
-async def test_two_seniors_race_and_a_junior_escalates(open_desk, server, start_worker):
+async def test_two_seniors_race_and_a_junior_escalates(open_desk, server, demo, start_worker):
     from playwright.async_api import expect
 
-    sam, dana = await open_desk(SAM), await open_desk(DANA)
-    alex = await open_desk(ALEX)
+    # The junior logs in through the form; the seniors' browsers kept their tokens.
+    sam, dana, alex = await asyncio.gather(
+        open_desk(SAM), open_desk(DANA), open_desk(ALEX, through_the_form=True)
+    )
     for senior in (sam, dana):  # the demo's escalations, newest unclaimed first by priority
         await expect(senior.locator("#queue .card-title")).to_have_text([PRINTER, OUTLOOK])
         await expect(card(senior, PRINTER).locator(".badge")).to_have_text("urgent")
@@ -254,7 +226,7 @@ async def test_two_seniors_race_and_a_junior_escalates(open_desk, server, start_
     await expect(card(loser_page, VPN)).to_have_count(0)
     await expect(loser_page.locator("#queue .card-title")).to_have_text([PRINTER, OUTLOOK])
     # The server agrees: one claim, by the winner.
-    state = await handoff_state(server, await api_token(server, SAM), VPN)
+    state = await handoff_state(server, demo.tokens[SAM], VPN)
     assert state["claimedBy"]["name"] == winner_name
     assert [e["actor"]["name"] for e in state["history"] if e["kind"] == "CLAIMED"] == [winner_name]
 
@@ -307,32 +279,13 @@ async def test_unread_dot_until_opened_and_follows_the_user(open_desk):
     await expect(sam.locator("#unread-count")).to_have_text("1")
 
     # Sam in another browser: the mark followed; Dana's marks are her own.
-    elsewhere, dana = await open_desk(SAM), await open_desk(DANA)
+    elsewhere, dana = await open_desks(open_desk, SAM, DANA)
     await expect(card(elsewhere, PRINTER).locator(".dot")).to_be_visible()
     await expect(card(elsewhere, OUTLOOK).locator(".dot")).to_have_count(0)
     await expect(card(dana, OUTLOOK).locator(".dot")).to_be_visible()
 
 
-async def test_a_double_click_claims_once(open_desk, server):
-    from playwright.async_api import expect
-
-    dana = await open_desk(DANA)
-    claims: list[str] = []
-    dana.on(
-        "request",
-        lambda r: claims.append(r.url) if "claimHandoff" in (r.post_data or "") else None,
-    )
-    await card(dana, PRINTER).click()
-    await dana.get_by_role("button", name="Pick up").dblclick()
-    await expect(dana.locator("#holder")).to_have_text("Claimed by you")
-    await expect(card(dana, PRINTER, "#mine")).to_be_visible()
-    assert len(claims) == 1, claims
-    state = await handoff_state(server, await api_token(server, DANA), PRINTER)
-    assert [e["kind"] for e in state["history"]].count("CLAIMED") == 1
-    assert dana.errors == []
-
-
-async def test_the_queue_catches_up_after_a_reconnect(open_desk, server):
+async def test_the_queue_catches_up_after_a_reconnect(open_desk, server, demo):
     """Escalated while the page had no connection: the page learns of it when the socket is
     back, by resubscribing after the last event it saw, without a reload."""
     from playwright.async_api import expect
@@ -344,7 +297,7 @@ async def test_the_queue_catches_up_after_a_reconnect(open_desk, server):
 
     # Meanwhile, through another server on the same database, Alex escalates.
     async with serving(create_app(server.settings)) as other:
-        alex = await api_token(other, ALEX)
+        alex = demo.tokens[ALEX]
         async with GraphQLClient(other.url) as client:
             sessions = await client.data("{ mySessions(status: ACTIVE) { id } }", token=alex)
             [session] = sessions["mySessions"]
@@ -407,7 +360,7 @@ async def test_a_link_to_an_escalation_one_cannot_see(open_desk, server):
 async def test_the_escalator_withdraws_and_reprioritises_and_the_team_sees_it(open_desk):
     from playwright.async_api import expect
 
-    alex, sam = await open_desk(ALEX), await open_desk(SAM)
+    alex, sam = await open_desks(open_desk, ALEX, SAM)
     # Unclaimed escalations show their clock: the demo's are due within the hour.
     await expect(card(sam, OUTLOOK).locator(".sla")).to_have_text(
         re.compile(r"^due in (<1 min|\d+ min)$", re.IGNORECASE)
@@ -433,7 +386,7 @@ async def test_the_escalator_withdraws_and_reprioritises_and_the_team_sees_it(op
 async def test_a_claim_is_transferred_and_resolved(open_desk):
     from playwright.async_api import expect
 
-    sam, dana = await open_desk(SAM), await open_desk(DANA)
+    sam, dana = await open_desks(open_desk, SAM, DANA)
     await card(sam, PRINTER).click()
     await sam.get_by_role("button", name="Pick up").click()
     await expect(sam.locator("#holder")).to_have_text("Claimed by you")
@@ -460,44 +413,17 @@ async def test_a_claim_is_transferred_and_resolved(open_desk):
     assert sam.errors == [] and dana.errors == []
 
 
-async def test_a_park_is_resumed(open_desk, server):
-    from playwright.async_api import expect
-
-    alex = await open_desk(ALEX)
-    async with GraphQLClient(server.url) as client:
-        parks = await client.data(
-            "{ myParkedSessions { nodes { id } } }", token=await api_token(server, ALEX)
-        )
-    [park] = parks["myParkedSessions"]["nodes"]
-    await alex.goto(f"{server.url}/#/handoff/{park['id']}")
-    await expect(alex.locator("#holder")).to_have_text("Parked")
-    await alex.get_by_role("button", name="Resume").click()
-    await expect(alex.locator("#holder")).to_have_text("Park closed: its session moved on")
-    await expect(alex.get_by_role("button", name="Resume")).to_have_count(0)
-    assert alex.errors == []
-
-
-START = """mutation($input: StartSessionInput!) {
-  startSession(input: $input) { ... on StartSessionSuccess { session { id } } } }"""
-
-
-async def test_the_views_as_tabs_with_counts_search_and_more(open_desk, server):
+async def test_the_views_as_tabs_with_counts_search_and_more(open_desk, server, demo):
     from playwright.async_api import expect
 
     # Alex escalates 19 more (low): 21 open escalations, more than a page of the All view.
-    alex_token = await api_token(server, ALEX)
+    summaries = [f"Mailbox quota warning #{n}" for n in range(19)]
+    await escalate_in_bulk(server.settings, ALEX, summaries, Priority.LOW)
     async with GraphQLClient(server.url) as client:
-        for n in range(19):
-            input = {
-                "problemSummary": f"Mailbox quota warning #{n}",
-                "intakeType": "TICKET",
-                "intakeContent": "Quota",
-            }
-            started = await client.data(START, {"input": input}, token=alex_token)
-            await client.escalate(alex_token, started["startSession"]["session"]["id"], "LOW")
-        await client.claim(await api_token(server, DANA), (await first_id(client, alex_token)))
+        printer = await first_id(client, demo.tokens[ALEX])
+        assert await client.claim(demo.tokens[DANA], printer) == "ClaimHandoffSuccess"
 
-    sam = await open_desk(SAM)
+    sam, alex = await open_desks(open_desk, SAM, ALEX)
     await expect(tab(sam, "Unclaimed")).to_have_text("Unclaimed20")
     await expect(tab(sam, "Mine")).to_have_text("Mine0")
     await expect(tab(sam, "All")).to_have_text("All21")
@@ -525,15 +451,19 @@ async def test_the_views_as_tabs_with_counts_search_and_more(open_desk, server):
     await sam.get_by_label("Filter by priority").select_option("")
     await expect(sam.locator("#queue .card")).to_have_count(20)  # back to the live queue
 
-    # Alex: his escalations, and his parked session, resumed from its tab.
-    alex = await open_desk(ALEX)
+    # Alex: his escalations, and his parked session (his only one), resumed from its tab.
+    async with GraphQLClient(server.url) as client:
+        parks = await client.data("{ myParkedSessions { nodes { id } } }", token=demo.tokens[ALEX])
+    [park] = parks["myParkedSessions"]["nodes"]
     await expect(tab(alex, "My escalations")).to_have_text("My escalations21")
     await expect(tab(alex, "Parked")).to_have_text("Parked1")
     await tab(alex, "Parked").click()
     await alex.locator("#view-list .card").click()
+    await expect(alex).to_have_url(f"{server.url}/#/handoff/{park['id']}")
     await expect(alex.locator("#holder")).to_have_text("Parked")
     await alex.get_by_role("button", name="Resume").click()
     await expect(alex.locator("#holder")).to_have_text("Park closed: its session moved on")
+    await expect(alex.get_by_role("button", name="Resume")).to_have_count(0)
     await expect(tab(alex, "Parked")).to_have_text("Parked0")
     await expect(alex.locator("#view-list .card")).to_have_count(0)
     await screenshot(alex, "parked.png")
@@ -573,7 +503,9 @@ async def test_an_overdue_escalation_says_by_how_long(open_desk):
     assert sam.errors == []
 
 
-async def test_an_escalation_that_fails_to_load_says_so_with_a_retry(open_desk):
+async def test_an_escalation_that_fails_to_load_says_so_with_a_retry_and_a_double_click_claims_once(
+    open_desk, server, demo
+):
     from playwright.async_api import expect
 
     dana = await open_desk(DANA)
@@ -600,16 +532,32 @@ async def test_an_escalation_that_fails_to_load_says_so_with_a_retry(open_desk):
     await dana.get_by_role("button", name="Pick up").click()
     await expect(dana.locator("#holder")).to_have_text("Claimed by you")
     await expect(dana.get_by_label("Transfer to")).to_contain_text(NAMES[SAM])
+
+    # A double click on another one's button claims it once (back in the unclaimed ones: the
+    # claim showed her own).
+    claims: list[str] = []
+    dana.on(
+        "request",
+        lambda r: claims.append(r.url) if "claimHandoff" in (r.post_data or "") else None,
+    )
+    await tab(dana, "Unclaimed").click()
+    await card(dana, PRINTER).click()
+    await dana.get_by_role("button", name="Pick up").dblclick()
+    await expect(dana.locator("#holder")).to_have_text("Claimed by you")
+    await expect(card(dana, PRINTER, "#mine")).to_be_visible()
+    assert len(claims) == 1, claims
+    state = await handoff_state(server, demo.tokens[DANA], PRINTER)
+    assert [e["kind"] for e in state["history"]].count("CLAIMED") == 1
     assert dana.errors == []
 
 
-async def test_a_withdrawal_that_loses_to_a_claim_says_who_won(open_desk, server):
+async def test_a_withdrawal_that_loses_to_a_claim_says_who_won(open_desk, server, demo):
     """Dana claims the escalation just as Alex takes it back: Alex is told, in the detail
     (role=alert), and sees who holds it now."""
     from playwright.async_api import expect
 
     alex = await open_desk(ALEX)
-    dana_token = await api_token(server, DANA)
+    dana_token = demo.tokens[DANA]
     await card(alex, OUTLOOK).click()
     await expect(alex.locator("#detail-title")).to_have_text(OUTLOOK)
     handoff_id = alex.url.rsplit("/", 1)[1]
@@ -632,12 +580,8 @@ async def test_a_withdrawal_that_loses_to_a_claim_says_who_won(open_desk, server
 async def test_the_live_queue_loads_more_past_its_first_hundred(open_desk, server):
     from playwright.async_api import expect
 
-    alex_token = await api_token(server, ALEX)
-    async with GraphQLClient(server.url) as client:
-        for n in range(99):  # 101 unclaimed with the demo's two
-            input = {"problemSummary": f"Disk #{n}", "intakeType": "TICKET", "intakeContent": "-"}
-            started = await client.data(START, {"input": input}, token=alex_token)
-            await client.escalate(alex_token, started["startSession"]["session"]["id"], "LOW")
+    # 101 unclaimed with the demo's two.
+    await escalate_in_bulk(server.settings, ALEX, [f"Disk #{n}" for n in range(99)], Priority.LOW)
     sam = await open_desk(SAM)
     await expect(tab(sam, "Unclaimed")).to_have_text("Unclaimed101")
     await expect(sam.locator("#queue .card")).to_have_count(100)
