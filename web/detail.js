@@ -89,6 +89,11 @@ export class DetailView {
     // said about it stays (a refusal must not vanish because the claim that beat it arrived).
     const same = this.handoff && this.handoff.id === handoff.id;
     const said = same && this.problem ? this.problem.textContent : "";
+    // So does what the user is doing in it: the colleague chosen in "Transfer to" (kept in
+    // this.transferTo), the message being typed (its box is carried over), and where the
+    // keyboard was.
+    const focus = same ? this.focused() : null;
+    if (!same) this.transferTo = "";
     this.handoff = handoff;
     const { session } = handoff;
     this.actions = h("div", { class: "actions" });
@@ -99,7 +104,7 @@ export class DetailView {
       "aria-live": "polite",
     });
     this.conversation = h("ol", { class: "conversation", "aria-label": "Conversation" });
-    this.composer = h("div", { class: "composer-slot" });
+    this.composer = (same && this.composer) || h("div", { class: "composer-slot" });
     this.root.replaceChildren(
       h(
         "article",
@@ -154,6 +159,25 @@ export class DetailView {
     this.renderActions(claiming);
     this.updateAssessment(handoff);
     this.updateConversation(handoff);
+    if (focus) this.refocus(focus);
+  }
+
+  /** The control of the detail the keyboard is in (by id), and its selection if it has one. */
+  focused() {
+    const active = document.activeElement;
+    if (!active?.id || !this.root.contains(active)) return null;
+    const typed = active.tagName === "TEXTAREA" || active.tagName === "INPUT";
+    return {
+      id: active.id,
+      selection: typed ? [active.selectionStart, active.selectionEnd] : null,
+    };
+  }
+
+  refocus({ id, selection }) {
+    const control = this.root.querySelector(`#${CSS.escape(id)}`);
+    if (!control || control === document.activeElement) return;
+    control.focus({ preventScroll: true });
+    if (selection && selection[0] !== null) control.setSelectionRange(...selection);
   }
 
   renderActions(claiming) {
@@ -246,17 +270,27 @@ export class DetailView {
     );
   }
 
-  /** Hand the claim to a colleague: the account's active engineers and admins but its holder. */
+  /** Hand the claim to a colleague: the account's active engineers and admins but its holder.
+   * The one chosen stays chosen when the detail is drawn again (a live event), unless they
+   * are no longer among them (they hold it now). */
   transferControl() {
     const { handoff } = this;
-    const select = h("select", { id: "transfer-to", "aria-label": "Transfer to" });
+    const select = h("select", {
+      id: "transfer-to",
+      "aria-label": "Transfer to",
+      onChange: () => {
+        this.transferTo = select.value;
+        go.disabled = !select.value;
+      },
+    });
+    this.transferSelect = select;
     const go = h(
       "button",
       {
         type: "button",
         class: "quiet",
         id: "transfer",
-        disabled: true,
+        disabled: !this.transferTo,
         onClick: () => select.value && this.on.transfer(handoff, select.value),
       },
       "Transfer",
@@ -265,11 +299,12 @@ export class DetailView {
       const others = users.filter((u) => u.id !== handoff.claimedBy?.id);
       select.replaceChildren(
         h("option", { value: "" }, "Transfer to…"),
-        ...others.map((u) => h("option", { value: u.id }, u.name)),
+        ...others.map((u) =>
+          h("option", { value: u.id, selected: u.id === this.transferTo }, u.name),
+        ),
       );
-      select.addEventListener("change", () => {
-        go.disabled = !select.value;
-      });
+      go.disabled = !select.value;
+      if (select === this.transferSelect) this.transferTo = select.value;
     });
     return h("span", { class: "action-group" }, select, go);
   }

@@ -413,6 +413,45 @@ async def test_a_claim_is_transferred_and_resolved(open_desk):
     assert sam.errors == [] and dana.errors == []
 
 
+async def test_a_live_update_keeps_the_transferee_and_the_message_being_typed(
+    open_desk, server, demo
+):
+    """Sam has chosen whom to hand the printer to, and typed half a message, when Dana changes
+    its priority from her own client: the detail redraws (the new priority shows) and keeps
+    both, and the message box the keyboard was in; the transfer goes through."""
+    from playwright.async_api import expect
+
+    sam = await open_desk(SAM)
+    await card(sam, PRINTER).click()
+    await sam.get_by_role("button", name="Pick up").click()
+    await expect(sam.locator("#holder")).to_have_text("Claimed by you")
+    handoff_id = sam.url.rsplit("/", 1)[1]
+
+    await sam.get_by_label("Transfer to").select_option(label=NAMES[DANA])
+    box = sam.get_by_label("Message")
+    await box.fill("Dana, the spooler on PRN-2")
+    async with GraphQLClient(server.url) as client:
+        result = await client.data(
+            """mutation ($id: ID!) { setHandoffPriority(handoffId: $id, priority: LOW) {
+                   __typename } }""",
+            {"id": handoff_id},
+            token=demo.tokens[DANA],
+        )
+    assert result["setHandoffPriority"]["__typename"] == "SetHandoffPrioritySuccess"
+    await expect(sam.locator(".detail-badges .badge")).to_have_text("low")  # redrawn, live
+    await expect(sam.get_by_label("Change priority")).to_have_value("LOW")
+
+    await expect(sam.get_by_label("Transfer to").locator("option:checked")).to_have_text(
+        NAMES[DANA]
+    )
+    await expect(box).to_have_value("Dana, the spooler on PRN-2")
+    await expect(box).to_be_focused()
+    await expect(sam.get_by_role("button", name="Transfer")).to_be_enabled()
+    await sam.get_by_role("button", name="Transfer").click()
+    await expect(sam.locator("#holder")).to_have_text(f"Claimed by {NAMES[DANA]}")
+    assert sam.errors == []
+
+
 async def test_the_views_as_tabs_with_counts_search_and_more(open_desk, server, demo):
     from playwright.async_api import expect
 
