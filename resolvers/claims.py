@@ -54,7 +54,8 @@ async def claim_handoff(
                 won = await _claim_if_free(tx, viewer, handoff_id, now)
         if won is not None:
             await _take_over_session(tx, viewer, won.session_id, now)
-            await mark_seen(tx.session, viewer.user_id, handoff_id)
+            if await mark_seen(tx.session, viewer.user_id, handoff_id):
+                tx.marked(viewer.user_id, handoff_id)  # their other sockets clear the dot
             await tx.record(
                 viewer.account_id,
                 EventKind.CLAIMED,

@@ -26,6 +26,10 @@ from resolvers.outcomes import Failure
 class Notifier(Protocol):
     async def events_committed(self, account_id: uuid.UUID, last_seq: int) -> None: ...
 
+    async def marks_committed(self, user_id: uuid.UUID, handoff_ids: list[uuid.UUID]) -> None:
+        """The user read these handoffs (new read marks): told to that user's sockets alone."""
+        ...
+
     def jobs_committed(self) -> None: ...
 
 
@@ -33,6 +37,9 @@ class SilentNotifier:
     """For commands and scripts that run without a server: the log and the jobs table suffice."""
 
     async def events_committed(self, account_id: uuid.UUID, last_seq: int) -> None:
+        return None
+
+    async def marks_committed(self, user_id: uuid.UUID, handoff_ids: list[uuid.UUID]) -> None:
         return None
 
     def jobs_committed(self) -> None:
@@ -108,6 +115,9 @@ class Tx:
     session: AsyncSession
     last_seq: dict[uuid.UUID, int] = field(default_factory=dict)
     touched: set[uuid.UUID] = field(default_factory=set)
+    # New read marks, by reader: their own sockets hear of them after the commit (not the log:
+    # a read mark is its reader's news alone, see resolvers/read_marks.py).
+    marks: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
     jobs: int = 0
     clock: Clock = field(default_factory=SystemClock)
 
@@ -160,6 +170,10 @@ class Tx:
         self.last_seq[account_id] = seq
         return seq
 
+    def marked(self, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
+        """The user read the handoff for the first time in this transaction (a new mark)."""
+        self.marks.setdefault(user_id, []).append(handoff_id)
+
     def enqueue(
         self,
         kind: JobKind,
@@ -198,5 +212,7 @@ async def transaction(desk: Desk) -> AsyncIterator[Tx]:
     # Committed: only now may anyone hear of it.
     for account_id, seq in tx.last_seq.items():
         await desk.notifier.events_committed(account_id, seq)
+    for user_id, handoff_ids in tx.marks.items():
+        await desk.notifier.marks_committed(user_id, handoff_ids)
     if tx.jobs:
         desk.notifier.jobs_committed()

@@ -207,8 +207,17 @@ async def mark_handoff_seen(
         return NotFound("handoff")
     async with transaction(desk) as tx:
         # Only the caller's answers change: their read-mark count moves, the account's does not.
-        await mark_read(tx.session, viewer.user_id, handoff.id)
+        if await mark_read(tx.session, viewer.user_id, handoff.id):
+            tx.marked(viewer.user_id, handoff.id)  # their other sockets hear of it after commit
     return handoff
+
+
+async def unread_count(desk: Desk, viewer: Viewer) -> int:
+    """The caller's unread escalations: the queue's `unreadCount`, by the same statement."""
+    params = {**viewer_params(viewer), "account_id": viewer.account_id}
+    async with desk.db.read_rows() as conn:
+        total, read = (await conn.execute(_COUNTS[QueueFilter.ALL, False], params)).one()
+    return int(total - read)
 
 
 # --- timers (issue 14): the queue by due time, and by SLA state ------------------------------

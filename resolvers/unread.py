@@ -41,13 +41,15 @@ async def mark_seen(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID)
     return (await db.exec(stmt)).first() is not None
 
 
-async def mark_read(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
+async def mark_read(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID) -> bool:
     """The user opened it: mark it, and move the user's read-mark count if the mark is new (a
-    repeated mark changes no answer, so it moves nothing)."""
-    if await mark_seen(db, user_id, handoff_id):
-        await db.exec(
-            update(User).where(col(User.id) == user_id).values(read_marks=col(User.read_marks) + 1)
-        )
+    repeated mark changes no answer, so it moves nothing). True if the mark is new."""
+    if not await mark_seen(db, user_id, handoff_id):
+        return False
+    await db.exec(
+        update(User).where(col(User.id) == user_id).values(read_marks=col(User.read_marks) + 1)
+    )
+    return True
 
 
 def seen_flag() -> ColumnElement[bool]:

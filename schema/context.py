@@ -12,6 +12,7 @@ from db.types import utcnow
 from resolvers.auth import Standing, Viewer, authenticate, bearer_token
 from resolvers.desk import Desk
 from resolvers.events import EventSource
+from resolvers.read_marks import ReadMarkSource
 from schema.loaders import Loaders
 
 # Both websocket protocols: the caller's rights ended (token expired, deactivated, role changed).
@@ -123,3 +124,10 @@ class Context:
         if self._events is None:
             raise RuntimeError("this context serves no subscriptions")
         return self._events
+
+    def read_marks(self) -> ReadMarkSource:
+        """The caller's own read notices with their account's events (the hub serves both)."""
+        source = self.live_events()
+        if not hasattr(source, "read_marks"):
+            raise RuntimeError("this context's events carry no read marks")
+        return source  # type: ignore[return-value]

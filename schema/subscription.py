@@ -9,13 +9,13 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import events
+from resolvers import events, read_marks
 from resolvers.errors import AccessRevoked, SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
 from schema.context import ACCESS_ENDED_CLOSE_CODE
-from schema.sharing import SHARED, shared
+from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
 from schema.types import Handoff, Info, User, event_reason
 
 TOO_SLOW_CLOSE_CODE = 1013
@@ -84,6 +84,27 @@ class HandoffUpdated:
     )
 
 
+@strawberry.type(
+    description="The caller's unread count, and what moved it. The first answer is the count as "
+    "it stands (no handoff); then a handoff the caller read on any of their clients (opened or "
+    "claimed: `unread` false), or one the team raised or withdrew that the caller had not read "
+    "(`unread` true). Read marks are the caller's own: nobody else hears of them."
+)
+class UnreadCountChanged:
+    unread_count: int = per_viewer(description="The caller's unread escalations now.")
+    handoff_id: strawberry.ID | None = per_viewer(
+        description="The escalation that moved it; null for the first answer and a recount."
+    )
+    unread: bool | None = per_viewer(
+        description="Whether that escalation is unread to the caller now (null: no handoff)."
+    )
+
+    @classmethod
+    def of(cls, change: read_marks.UnreadCountChanged) -> UnreadCountChanged:
+        handoff_id = None if change.handoff_id is None else strawberry.ID(str(change.handoff_id))
+        return cls(unread_count=change.unread_count, handoff_id=handoff_id, unread=change.unread)
+
+
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
     context = info.context
     viewer = await context.viewer()
@@ -114,6 +135,29 @@ async def _handoff(info: Info, logged: LoggedEvent) -> Handoff:
 
 @strawberry.type
 class Subscription:
+    @strawberry.subscription(
+        description="The caller's unread count (the queue's `unreadCount`): at once, then at each "
+        "change. Clears as the caller opens or claims escalations on any of their clients; no "
+        "`after`: a client that reconnects gets the count as it stands first.",
+        metadata=PER_VIEWER,
+    )
+    async def my_unread_count(self, info: Info) -> AsyncGenerator[UnreadCountChanged, None]:
+        context = info.context
+        viewer = await context.viewer()
+        try:
+            async for change in read_marks.my_unread_counts(
+                context.desk,
+                context.read_marks(),
+                viewer,
+                on_access_change=context.on_access_change,
+            ):
+                yield UnreadCountChanged.of(change)
+        except SubscriberTooSlow:
+            # Reconnecting is all it takes: the first answer is the count as it stands.
+            await context.close_connection(TOO_SLOW_CLOSE_CODE, "too far behind: resubscribe")
+        except AccessRevoked:
+            await context.close_connection(ACCESS_ENDED_CLOSE_CODE, ACCESS_CHANGED_REASON)
+
     # The streams are the account's (the key has account and role); their fields decide the rest.
     @strawberry.subscription(
         description="Each new escalation of the caller's account.", metadata=SHARED

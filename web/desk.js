@@ -135,6 +135,12 @@ const TIMER = `
   }
   ${CARD}`;
 
+// The caller's own read marks, from any of their windows: a card they opened or claimed elsewhere
+// loses its dot here too (nobody else hears of them). No seq: each (re)subscription first answers
+// the count as it stands.
+const UNREAD = `
+  subscription Unread { myUnreadCount { unreadCount handoffId unread } }`;
+
 const COLLEAGUES = `query Colleagues { users { id name role active } }`;
 
 // Each lifecycle action's refusals all carry a message: the toast says it.
@@ -566,6 +572,7 @@ export class Desk {
     this.live.subscribe("assessed", ASSESSED, { after, next: (e) => this.assessed(e) });
     this.live.subscribe("updated", UPDATED, { after, next: (e) => this.updated(e) });
     this.live.subscribe("timer", TIMER, { after, next: (e) => this.place(e.handoff, true) });
+    this.live.subscribe("unread", UNREAD, { next: (e) => this.unreadChanged(e) });
     this.live.start();
     this.ticker = setInterval(() => this.render(), 30000); // ages move on
   }
@@ -703,11 +710,21 @@ export class Desk {
   async markSeen(id) {
     const { markHandoffSeen: result } = await gql(SEEN, { id });
     if (result.__typename !== "MarkHandoffSeenSuccess") return;
+    this.clearDot(id);
+  }
+
+  /** Read in another of this user's windows (or this one): the dot goes, the badge follows. */
+  unreadChanged({ handoffId, unread }) {
+    if (handoffId && unread === false) this.clearDot(handoffId);
+  }
+
+  clearDot(id) {
     for (const list of [this.queue, this.mine]) {
       const card = list.get(id);
       if (card) card.unread = false;
     }
     for (const card of this.fetched?.nodes ?? []) if (card.id === id) card.unread = false;
+    if (this.detail?.id === id) this.detail.unread = false;
     this.render();
   }
 

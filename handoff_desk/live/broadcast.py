@@ -332,3 +332,8 @@ def create_broadcast(url: str) -> Broadcast:
 def account_channel(account_id: uuid.UUID) -> str:
     # A Postgres channel is an identifier of at most 63 bytes: "account_" and 32 hex digits.
     return f"account_{account_id.hex}"
+
+
+def user_channel(user_id: uuid.UUID) -> str:
+    """A user's own channel (their read marks): "user_" and 32 hex digits, an identifier too."""
+    return f"user_{user_id.hex}"

@@ -6,6 +6,10 @@ broadcaster channel once (however many local subscribers that account has), and 
 it saw, in one statement, and fans the events out to its local subscribers through bounded queues.
 A subscriber that falls too far behind is cut off (`SubscriberTooSlow`) and catches up from the log
 when it reconnects with `after`.
+
+A user's read marks are theirs alone: each has a channel of their own (subscribed once per process
+while any of their sockets listens), whose doorbell names the handoffs they read. It is not in
+the log; a subscriber reads the count afresh when it joins (resolvers/read_marks.py).
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ import contextvars
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from broadcaster import Broadcast
 
 from db.engine import unavailable
-from handoff_desk.live.broadcast import account_channel
+from handoff_desk.live.broadcast import account_channel, user_channel
 from handoff_desk.live.queues import BoundedQueue, FellBehind
 from resolvers.desk import Desk
 from resolvers.errors import SubscriberTooSlow
 from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_seq
+from resolvers.read_marks import ReadNotice
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +43,12 @@ log = logging.getLogger(__name__)
 PUBLISH_SECONDS = 0.5
 
 
-class LocalSubscriber(BoundedQueue[LoggedEvent]):
+class LocalSubscriber(BoundedQueue[T]):
     """One subscription's events, waiting to be sent (see live/queues.py)."""
 
     __slots__ = ()
 
-    async def get(self) -> LoggedEvent:
+    async def get(self) -> T:
         try:
             return await self.take()
         except FellBehind:
@@ -55,7 +63,7 @@ class AccountFeed:
     def __init__(self, hub: Hub, account_id: uuid.UUID) -> None:
         self.hub = hub
         self.account_id = account_id
-        self.subscribers: set[LocalSubscriber] = set()
+        self.subscribers: set[LocalSubscriber[Any]] = set()
         self.last_seq = 0
         self._wake = asyncio.Event()
         self._ready = asyncio.Event()
@@ -134,6 +142,67 @@ class AccountFeed:
                 return
 
 
+# A doorbell names at most this many handoffs; a commit that marks more asks for a recount.
+_MARKS_PER_DOORBELL = 64
+_RECOUNT = "recount"
+
+
+def _notices(message: str) -> list[ReadNotice]:
+    """A user doorbell's handoffs; anything else ("reconnected": the broadcast came back, and
+    may have lost some) asks the subscriber to read its count again."""
+    try:
+        return [ReadNotice(uuid.UUID(hex=part)) for part in message.split(",")]
+    except ValueError:
+        return [ReadNotice(None)]
+
+
+class UserFeed:
+    """One user's read notices in this process: their channel, subscribed once."""
+
+    def __init__(self, hub: Hub, user_id: uuid.UUID) -> None:
+        self.hub = hub
+        self.user_id = user_id
+        self.subscribers: set[LocalSubscriber[Any]] = set()
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(
+            self._listen(), name=f"read marks {self.user_id}", context=contextvars.Context()
+        )
+        try:
+            await self._ready.wait()  # listening before the subscriber reads its count
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    def deliver(self, message: str) -> None:
+        notices = _notices(message)
+        for subscriber in list(self.subscribers):
+            for notice in notices:
+                subscriber.offer(notice)
+
+    async def _listen(self) -> None:
+        try:
+            async with self.hub.broadcast.subscribe(user_channel(self.user_id)) as doorbell:
+                self._ready.set()
+                async for event in doorbell:  # type: ignore[union-attr]
+                    if event is not None:
+                        self.deliver(event.message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Its subscribers still hear of the account's changes, and recount on reconnecting.
+            log.exception("read-mark doorbell of user %s stopped", self.user_id)
+            self._ready.set()
+
+
 class Hub:
     def __init__(
         self,
@@ -150,6 +219,7 @@ class Hub:
         self.poll_seconds = poll_seconds
         self.on_fanout = on_fanout
         self._feeds: dict[uuid.UUID, AccountFeed] = {}
+        self._users: dict[uuid.UUID, UserFeed] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -171,10 +241,67 @@ class Hub:
             # deliver it a little later. One line per doorbell in an outage, not a traceback.
             log.warning("could not publish seq %s of account %s: %r", seq, account_id, error)
 
+    async def publish_marks(self, user_id: uuid.UUID, handoff_ids: list[uuid.UUID]) -> None:
+        """After a commit that made new read marks: ring the reader's own channel, in every
+        process (this one's subscribers hear it from the broadcast too, once)."""
+        if len(handoff_ids) > _MARKS_PER_DOORBELL:
+            message = _RECOUNT
+        else:
+            message = ",".join(handoff_id.hex for handoff_id in handoff_ids)
+        try:
+            async with asyncio.timeout(PUBLISH_SECONDS):
+                await self.broadcast.publish(user_channel(user_id), message)
+        except Exception as error:  # TimeoutError included
+            log.warning("could not publish read marks of user %s: %r", user_id, error)
+            feed = self._users.get(user_id)
+            if feed is not None:
+                feed.deliver(message)  # this process's sockets hear of it all the same
+
+    async def read_marks(
+        self, account_id: uuid.UUID, user_id: uuid.UUID
+    ) -> AsyncIterator[LoggedEvent | ReadNotice]:
+        """The user's read notices and their account's live events, from now: first a
+        `ReadNotice(None)` once both are listened to (read the count then: nothing after it is
+        missed), then each as it comes."""
+        subscriber: LocalSubscriber[LoggedEvent | ReadNotice] = LocalSubscriber(self.max_queue)
+        try:
+            await self._attach_user(user_id, subscriber)
+            last = await self._attach(account_id, subscriber)
+            yield ReadNotice(None)
+            while True:
+                item = await subscriber.get()
+                if isinstance(item, ReadNotice):
+                    yield item
+                elif item.seq > last:
+                    yield item
+                    last = item.seq
+        finally:
+            await self._detach(account_id, subscriber)
+            await self._detach_user(user_id, subscriber)
+
+    async def _attach_user(self, user_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> None:
+        async with self._lock:
+            feed = self._users.get(user_id)
+            if feed is None:
+                feed = UserFeed(self, user_id)
+                await feed.start()
+                self._users[user_id] = feed
+            feed.subscribers.add(subscriber)
+
+    async def _detach_user(self, user_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> None:
+        async with self._lock:
+            feed = self._users.get(user_id)
+            if feed is None:
+                return
+            feed.subscribers.discard(subscriber)
+            if not feed.subscribers:
+                del self._users[user_id]
+                await feed.stop()
+
     async def events(self, account_id: uuid.UUID, after: int | None) -> AsyncIterator[LoggedEvent]:
         """The account's events after `after` (from now, if None): catch-up, then live; in
         order, without gaps or duplicates."""
-        subscriber = LocalSubscriber(self.max_queue)
+        subscriber: LocalSubscriber[LoggedEvent] = LocalSubscriber(self.max_queue)
         attached_at = await self._attach(account_id, subscriber)
         try:
             last = attached_at if after is None else after
@@ -199,7 +326,7 @@ class Hub:
             if len(events) < CATCH_UP_PAGE:
                 return
 
-    async def _attach(self, account_id: uuid.UUID, subscriber: LocalSubscriber) -> int:
+    async def _attach(self, account_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> int:
         """Returns the seq the subscriber joins at: it is offered every event after it."""
         async with self._lock:
             feed = self._feeds.get(account_id)
@@ -210,7 +337,7 @@ class Hub:
             feed.subscribers.add(subscriber)
             return feed.last_seq  # read with the add, before any await: nothing slips between
 
-    async def _detach(self, account_id: uuid.UUID, subscriber: LocalSubscriber) -> None:
+    async def _detach(self, account_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> None:
         async with self._lock:
             feed = self._feeds.get(account_id)
             if feed is None:
@@ -223,5 +350,8 @@ class Hub:
     async def close(self) -> None:
         async with self._lock:
             feeds, self._feeds = list(self._feeds.values()), {}
+            users, self._users = list(self._users.values()), {}
         for feed in feeds:
             await feed.stop()
+        for user in users:
+            await user.stop()

@@ -1,4 +1,5 @@
-"""What a process does after a commit: ring the event doorbell, wake the local workers."""
+"""What a process does after a commit: ring the event doorbell (and a reader's own, for new read
+marks), wake the local workers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ class LiveNotifier:
 
     async def events_committed(self, account_id: uuid.UUID, last_seq: int) -> None:
         await self._hub.publish(account_id, last_seq)
+
+    async def marks_committed(self, user_id: uuid.UUID, handoff_ids: list[uuid.UUID]) -> None:
+        await self._hub.publish_marks(user_id, handoff_ids)
 
     def jobs_committed(self) -> None:
         if self._wake_workers is not None:

@@ -285,6 +285,40 @@ async def test_unread_dot_until_opened_and_follows_the_user(open_desk):
     await expect(card(dana, OUTLOOK).locator(".dot")).to_be_visible()
 
 
+async def test_a_dot_opened_in_one_window_clears_in_the_users_other_window(open_desk):
+    """Issue 15: Sam has the desk open in two windows (two browser contexts); opening an
+    escalation in one clears its dot and moves the badge in the other, without a reload. Dana's
+    dot stays: a read mark is its reader's alone."""
+    from playwright.async_api import expect
+
+    laptop, phone, dana = await open_desks(open_desk, SAM, SAM, DANA)
+    for page in (laptop, phone, dana):
+        await expect(card(page, PRINTER).locator(".dot")).to_be_visible()
+        await expect(page.locator("#unread-count")).to_have_text("2")
+
+    await card(laptop, PRINTER).click()
+    await expect(laptop.locator(".detail h2")).to_have_text(PRINTER)
+    await expect(card(laptop, PRINTER).locator(".dot")).to_have_count(0)
+    # The other window, untouched: the dot goes and the badge follows.
+    await expect(card(phone, PRINTER).locator(".dot")).to_have_count(0)
+    await expect(phone.locator("#unread-count")).to_have_text("1")
+    await expect(phone).to_have_title("(1) Handoff Desk")
+    await expect(card(phone, OUTLOOK).locator(".dot")).to_be_visible()
+
+    # And back the other way: the phone opens Outlook, the laptop's badge empties.
+    await card(phone, OUTLOOK).click()
+    await expect(phone.locator(".detail h2")).to_have_text(OUTLOOK)
+    await expect(card(laptop, OUTLOOK).locator(".dot")).to_have_count(0)
+    await expect(laptop.locator("#unread-count")).to_be_hidden()
+    await expect(laptop).to_have_title("Handoff Desk")
+    # Dana's dots are hers: both still there, her badge unmoved.
+    await expect(card(dana, PRINTER).locator(".dot")).to_be_visible()
+    await expect(card(dana, OUTLOOK).locator(".dot")).to_be_visible()
+    await expect(dana.locator("#unread-count")).to_have_text("2")
+    for page in (laptop, phone, dana):
+        assert page.errors == [], page.errors
+
+
 async def test_the_queue_catches_up_after_a_reconnect(open_desk, server, demo):
     """Escalated while the page had no connection: the page learns of it when the socket is
     back, by resubscribing after the last event it saw, without a reload."""

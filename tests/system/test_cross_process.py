@@ -15,11 +15,13 @@ from redis import asyncio as redis
 
 from db.enums import AssessmentStatus
 from db.models import Handoff
-from handoff_desk.live.broadcast import account_channel
+from handoff_desk.live.broadcast import account_channel, user_channel
 from tests import services
 from tests.api.test_live import ASSESSED
-from tests.factories import make_session
+from tests.api.test_read_marks_live import SEEN, UNREAD
+from tests.factories import make_escalation, make_session
 from tests.http import GraphQLClient
+from tests.server import wait_ready
 from tests.waiting import wait_for
 from tests.ws import GraphQLSocket
 
@@ -78,3 +80,45 @@ async def test_a_separate_worker_process_assesses_and_subscribers_hear_of_it(
         landed = (await ws.next_data(timeout=20))["assessmentReady"]
     assert landed["handoff"]["id"] == handoff_id
     assert landed["handoff"]["assessment"]["status"] == "READY"
+
+
+async def test_a_read_mark_crosses_processes_on_redis_to_the_readers_sockets_only(
+    serve, desk, team
+):
+    """Kim opens and claims escalations through one process; her socket on the other hears each
+    at once (by her own doorbell: the poll is far off), and Sam's socket there hears nothing."""
+    services.require_redis()
+    env = {"HANDOFF_BROADCAST_URL": services.REDIS_URL, **NO_POLL}
+    a, b = serve(ready=False, **env), serve(ready=False, **env)
+    wait_ready(a, b)
+    kim, sam, alex = team.acme["kim"], team.acme["sam"], team.acme["alex"]
+    opened, claimed, sams = [
+        str((await make_escalation(desk, alex, summary)).id) for summary in ("One", "Two", "Three")
+    ]
+    async with (
+        GraphQLSocket(b.url) as kim_ws,
+        GraphQLSocket(b.url) as sam_ws,
+        GraphQLClient(a.url) as http,
+    ):
+        for ws, member in ((kim_ws, kim), (sam_ws, sam)):
+            await ws.connect(member.token)
+            await ws.subscribe(UNREAD)
+        for member in (kim, sam):
+            channel = user_channel(member.user.id)
+            await wait_for(lambda c=channel: listening(services.REDIS_URL, c), "B to listen")
+        first = {"unreadCount": 3, "handoffId": None, "unread": None}
+        assert (await kim_ws.next_data())["myUnreadCount"] == first
+        assert (await sam_ws.next_data())["myUnreadCount"] == first
+
+        await http.data(SEEN, {"h": opened}, kim.token)
+        heard = (await kim_ws.next_data())["myUnreadCount"]
+        assert heard == {"unreadCount": 2, "handoffId": opened, "unread": False}
+        assert await http.claim(kim.token, claimed) == "ClaimHandoffSuccess"
+        heard = (await kim_ws.next_data())["myUnreadCount"]
+        assert heard == {"unreadCount": 1, "handoffId": claimed, "unread": False}
+
+        # Sam's first news is his own mark: Kim's never reached his socket.
+        await http.data(SEEN, {"h": sams}, sam.token)
+        heard = (await sam_ws.next_data())["myUnreadCount"]
+        assert heard == {"unreadCount": 2, "handoffId": sams, "unread": False}
+        assert await kim_ws.barrier() == []
