@@ -156,6 +156,37 @@ def database_url(request, tmp_path) -> str:
     return emptier.url
 
 
+@pytest.fixture(scope="module", params=DATABASES)
+def module_database_url(request, tmp_path_factory) -> Iterator[str]:
+    """A migrated database of each kind that one module's tests share, for what they only read:
+    data built once per module (see `module_desk`), not once per test. A test that writes uses
+    `database_url` instead, and the module checks its shared data is left as it was."""
+    if request.param == "sqlite":
+        in_memory = request.getfixturevalue("sqlite_in_memory")
+        directory = Path(tempfile.mkdtemp(dir=in_memory or tmp_path_factory.mktemp("module")))
+        path = directory / "desk.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        try:
+            yield f"sqlite+aiosqlite:///{path}"
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        return
+    yield request.getfixturevalue("module_postgres_database")
+
+
+@pytest.fixture(scope="module")
+def module_postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of its own for one module (see `module_database_url`), migrated,
+    and dropped when the module's tests are done."""
+    services.require_postgres()
+    url = services.create_postgres_database()
+    try:
+        _migrate(url)
+        yield url
+    finally:
+        services.drop_postgres_database(url)
+
+
 @pytest.fixture(params=DATABASES)
 def empty_database(request, tmp_path):
     """An empty database of each kind, to migrate step by step."""
@@ -170,13 +201,12 @@ def empty_database(request, tmp_path):
         services.drop_postgres_database(url)
 
 
-@pytest.fixture
-def settings(request, database_url: str) -> Settings:
+def _settings(database_url: str, *, query_cache: bool = True) -> Settings:
     return Settings(
         database_url=database_url,
         token_secret=TOKEN_SECRET,
         run_workers=False,
-        query_cache_mb=0 if request.node.get_closest_marker("no_query_cache") else 64,
+        query_cache_mb=64 if query_cache else 0,
         lean_executor=_lean_executor(database_url),
     )
 
@@ -191,6 +221,12 @@ def engines() -> dict[str, Database]:
 
 
 @pytest.fixture
+def settings(request, database_url: str) -> Settings:
+    cold = request.node.get_closest_marker("no_query_cache") is not None
+    return _settings(database_url, query_cache=not cold)
+
+
+@pytest.fixture
 async def desk(settings: Settings, engines: dict[str, Database]) -> AsyncIterator[Desk]:
     url = settings.database_url
     if url not in engines:
@@ -198,6 +234,25 @@ async def desk(settings: Settings, engines: dict[str, Database]) -> AsyncIterato
     desk = Desk(settings=settings, db=engines[url])
     yield desk
     await desk.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_settings(module_database_url: str) -> Settings:
+    """The settings of the apps on the module's shared database (`module_database_url`)."""
+    return _settings(module_database_url)
+
+
+@pytest.fixture(scope="module")
+async def module_desk(module_settings: Settings) -> AsyncIterator[Desk]:
+    desk = Desk(settings=module_settings, db=Database.from_url(module_settings.database_url))
+    yield desk
+    await desk.db.dispose()
+
+
+@pytest.fixture(scope="module")
+async def module_team(module_desk: Desk) -> Team:
+    """`team`, made once on the module's shared database."""
+    return await make_team(module_desk)
 
 
 def _is_query(document: str) -> bool:
@@ -277,15 +332,32 @@ def _client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk.test")
 
 
-@pytest.fixture
-async def api(settings: Settings, desk: Desk) -> AsyncIterator[Api]:
-    # The test's engine: its statements are compiled once for the test, not once per engine.
-    app = create_app(settings, desk.db)
+@contextlib.asynccontextmanager
+async def _api(settings: Settings, database: Database) -> AsyncIterator[Api]:
+    # The caller's engine: its statements are compiled once for it, not once per engine.
+    app = create_app(settings, database)
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = await stack.enter_async_context(_client(app))
         # The lean executor's answers, checked against graphql-core's as the tests go.
-        yield Api(client, Shadow(settings, stack, desk.db))
+        yield Api(client, Shadow(settings, stack, database))
+
+
+@pytest.fixture
+async def api(settings: Settings, desk: Desk) -> AsyncIterator[Api]:
+    async with _api(settings, desk.db) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+async def module_api(module_settings: Settings, module_desk: Desk) -> AsyncIterator[Api]:
+    """`api` on the module's shared database, checked against the other executor the same way:
+    one app (and shadow) for the module's tests, on the module's engine (`module_desk`), set up
+    once for the module rather than once per test. Its answer cache lives as long: a query a
+    test repeats may be answered from it, while the shadow, which keeps no answers, still runs
+    every query afresh and must answer the same text."""
+    async with _api(module_settings, module_desk.db) as api:
+        yield api
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ _POSTGRES = frozenset({"postgres_database", "POSTGRES_URL", "require_postgres"})
 _IN_PROCESS = frozenset(
     {
         "database_url",
+        "module_database_url",
         "create_app",
         "create_engine",
         "Database",
@@ -85,9 +86,9 @@ def tier(item: pytest.Item) -> str:
     callspec = getattr(item, "callspec", None)
     if fixtures & _SYSTEM_FIXTURES or used & _SYSTEM_NAMES:
         return "system"
-    if (callspec is not None and callspec.params.get("database_url") == "postgresql") or (
-        used & _POSTGRES
-    ):
+    params = callspec.params if callspec is not None else {}
+    on_postgres = "postgresql" in (params.get("database_url"), params.get("module_database_url"))
+    if on_postgres or used & _POSTGRES:
         return "postgres"
     if used & _IN_PROCESS:
         return "api"

@@ -2,18 +2,21 @@
 view (`myEscalations`, `myParkedSessions`), their pages and counts, and resuming a park."""
 
 import itertools
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import SQLModel, select
 
 from db.enums import Confidence, HandoffIntent, MessageRole, Priority
-from db.models import Handoff, SessionMessage, TroubleshootingSession
+from db.models import Account, Handoff, SessionMessage, TroubleshootingSession, User
 from resolvers import claims, handoffs, sessions
 from resolvers.assessments import AssessmentResult, pending_handoff, store_assessment
-from resolvers.desk import transaction
+from resolvers.desk import Desk, transaction
 from tests.api.test_query_count import counting_statements, make_busy_queue
-from tests.factories import Member, make_session
+from tests.conftest import Api
+from tests.factories import Member, Team, make_session
 
 pytestmark = pytest.mark.anyio
 
@@ -158,6 +161,47 @@ async def make_busy_desk(desk, team) -> BusyDesk:
     return BusyDesk(handoffs=made, ids=ids, names={i: n for n, i in ids.items()})
 
 
+# --- one busy desk per database, shared by the tests that only read it ---------------------------
+
+
+async def fingerprint(desk) -> tuple:
+    """What any write would move: every table's row count, each account's version (every write
+    that changes an answer moves it) and each user's read marks."""
+    tables = SQLModel.metadata.sorted_tables
+    counts = select(*[select(func.count()).select_from(t).scalar_subquery() for t in tables])
+    async with desk.db.read() as db:
+        return (
+            tuple((await db.exec(counts)).one()),
+            sorted((await db.exec(select(Account.id, Account.version))).all()),
+            sorted((await db.exec(select(User.id, User.read_marks))).all()),
+        )
+
+
+@dataclass
+class Shared:
+    """The module's busy desk (`make_busy_desk`, made once per database) and the module's app on
+    it (`module_api`). A test given it only reads: listing a view marks nothing read, and the
+    desk is checked unchanged after each test."""
+
+    api: Api
+    desk: Desk
+    team: Team
+    busy: BusyDesk
+
+
+@pytest.fixture(scope="module")
+async def shared_desk(module_desk, module_team) -> tuple[BusyDesk, tuple]:
+    busy = await make_busy_desk(module_desk, module_team)
+    return busy, await fingerprint(module_desk)
+
+
+@pytest.fixture
+async def shared(module_api, module_desk, module_team, shared_desk) -> AsyncIterator[Shared]:
+    busy, before = shared_desk
+    yield Shared(api=module_api, desk=module_desk, team=module_team, busy=busy)
+    assert await fingerprint(module_desk) == before, "a test of the shared busy desk wrote to it"
+
+
 # Each caller's whole view, in the queue's order: unclaimed first, by priority, newest first.
 EVERYTHING = {
     "alex": ["wifi", "backup", "printer", "vpn", "disk", "mailbox"],
@@ -177,10 +221,8 @@ async def view(api, member: Member, query: str = HANDOFFS, **variables) -> dict:
 # --- the whole view, and each filter alone -------------------------------------------------------
 
 
-async def test_handoffs_without_filters_are_the_escalations_and_the_callers_own_parks(
-    api, desk, team
-):
-    busy = await make_busy_desk(desk, team)
+async def test_handoffs_without_filters_are_the_escalations_and_the_callers_own_parks(shared):
+    api, team, busy = shared.api, shared.team, shared.busy
     for key, expected in EVERYTHING.items():
         member = team.acme[key] if key in team.acme.members else team.globex[key]
         page = await view(api, member)
@@ -214,22 +256,22 @@ async def test_handoffs_without_filters_are_the_escalations_and_the_callers_own_
         ({"search": "   "}, EVERYTHING["alex"]),
     ],
 )
-async def test_each_filter_alone(api, desk, team, filters, expected):
-    busy = await make_busy_desk(desk, team)
+async def test_each_filter_alone(shared, filters, expected):
+    busy = shared.busy
 
-    page = await view(api, team.acme["alex"], filter=filters)
+    page = await view(shared.api, shared.team.acme["alex"], filter=filters)
 
     assert busy.named(page) == expected
     assert page["totalCount"] == len(expected)
     assert page["unreadCount"] == sum(e["node"]["unread"] for e in page["edges"])
 
 
-async def test_a_claim_filter_shows_who_holds_each_and_since_when(api, desk, team):
-    busy = await make_busy_desk(desk, team)
-    async with desk.db.read() as db:
+async def test_a_claim_filter_shows_who_holds_each_and_since_when(shared):
+    busy = shared.busy
+    async with shared.desk.db.read() as db:
         rows = {str(h.id): h for h in (await db.exec(select(Handoff))).all()}
 
-    page = await view(api, team.acme["alex"], filter={"claim": "OTHERS"})
+    page = await view(shared.api, shared.team.acme["alex"], filter={"claim": "OTHERS"})
 
     for edge in page["edges"]:
         node, row = edge["node"], rows[edge["node"]["id"]]
@@ -281,19 +323,42 @@ def _matches(node: dict, name: str, me: str, filters: dict) -> bool:
     )
 
 
+# The combinations asked a batch at a time, each page under an alias of its own (the app's limit
+# is 20 aliases a document): what each page lists is the same as asked alone.
+BATCH = 18
+
+
+def batch_query(count: int) -> str:
+    declared = ", ".join(f"$filter{n}: HandoffFilter" for n in range(count))
+    pages = "".join(
+        f"""
+  page{n}: handoffs(first: 100, filter: $filter{n}) {{
+    totalCount unreadCount
+    pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+    edges {{ cursor node {{ {NODE} }} }}
+  }}"""
+        for n in range(count)
+    )
+    return f"query Batch({declared}) {{{pages}\n}}"
+
+
 @pytest.mark.parametrize("key", ["alex", "kim", "gus"])
-async def test_filters_combined_list_exactly_what_they_say_and_only_the_callers(
-    api, desk, team, key
-):
-    busy = await make_busy_desk(desk, team)
+async def test_filters_combined_list_exactly_what_they_say_and_only_the_callers(shared, key):
+    api, team, busy = shared.api, shared.team, shared.busy
     member = team.acme[key] if key in team.acme.members else team.globex[key]
     everything = await view(api, member, first=100)
     assert busy.named(everything) == EVERYTHING[key]
     nodes = [(e["node"], busy.names[e["node"]["id"]]) for e in everything["edges"]]
+    combinations = _combinations()
+    pages = []
+    for start in range(0, len(combinations), BATCH):
+        batch = combinations[start : start + BATCH]
+        variables = {f"filter{n}": filters for n, filters in enumerate(batch)}
+        data = await api.data(batch_query(len(batch)), variables, token=member.token)
+        pages += [data[f"page{n}"] for n in range(len(batch))]
+    assert len(pages) == len(combinations) == 72
 
-    for filters in _combinations():
-        page = await view(api, member, first=100, filter=filters)
-
+    for filters, page in zip(combinations, pages, strict=True):
         expected = [name for node, name in nodes if _matches(node, name, member.id, filters)]
         assert busy.named(page) == expected, filters
         assert page["totalCount"] == len(expected), filters
@@ -301,8 +366,8 @@ async def test_filters_combined_list_exactly_what_they_say_and_only_the_callers(
         assert page["unreadCount"] == unread, filters
 
 
-async def test_parks_are_their_creators_alone_whatever_the_filters(api, desk, team):
-    busy = await make_busy_desk(desk, team)
+async def test_parks_are_their_creators_alone_whatever_the_filters(shared):
+    api, team, busy = shared.api, shared.team, shared.busy
     parks = {"backup": "alex", "kimpark": "kim", "globex_park": "gus"}
     callers = {**team.acme.members, **team.globex.members}
 
@@ -332,19 +397,19 @@ async def test_parks_are_their_creators_alone_whatever_the_filters(api, desk, te
     ],
 )
 async def test_search_finds_words_in_the_summary_the_notes_and_the_assessment(
-    api, desk, team, search, expected
+    shared, search, expected
 ):
-    busy = await make_busy_desk(desk, team)
+    busy = shared.busy
 
-    page = await view(api, team.acme["alex"], filter={"search": search})
+    page = await view(shared.api, shared.team.acme["alex"], filter={"search": search})
 
     assert busy.named(page) == expected
     assert page["totalCount"] == len(expected)
 
 
-async def test_search_combines_with_the_other_filters(api, desk, team):
-    busy = await make_busy_desk(desk, team)
-    alex = team.acme["alex"]
+async def test_search_combines_with_the_other_filters(shared):
+    api, busy = shared.api, shared.busy
+    alex = shared.team.acme["alex"]
 
     escalations = await view(api, alex, filter={"search": "toner", "intent": "ESCALATE"})
     parks = await view(api, alex, filter={"search": "toner", "intent": "PARK"})
@@ -355,10 +420,9 @@ async def test_search_combines_with_the_other_filters(api, desk, team):
     assert busy.named(claimed) == []
 
 
-async def test_odd_search_text_is_searched_not_parsed(api, desk, team):
-    await make_busy_desk(desk, team)
+async def test_odd_search_text_is_searched_not_parsed(shared):
     for search in ['"', "%", "_", "\\", "a & b | !c:*", "(((", "-", "'; drop table"]:
-        page = await view(api, team.acme["alex"], filter={"search": search})
+        page = await view(shared.api, shared.team.acme["alex"], filter={"search": search})
         assert page["edges"] == [], search
 
 
@@ -370,8 +434,9 @@ async def test_odd_search_text_is_searched_not_parsed(api, desk, team):
         ("nul\x00byte", "search contains a character that cannot be stored (NUL, lone surrogate)"),
     ],
 )
-async def test_a_search_beyond_the_limits_is_bad_input(api, team, search, message):
-    error = await api.error(HANDOFFS, {"filter": {"search": search}}, token=team.acme["alex"].token)
+async def test_a_search_beyond_the_limits_is_bad_input(shared, search, message):
+    alex = shared.team.acme["alex"]
+    error = await shared.api.error(HANDOFFS, {"filter": {"search": search}}, token=alex.token)
 
     assert error["extensions"] == {"code": "BAD_USER_INPUT"}
     assert error["message"] == message
@@ -381,9 +446,9 @@ async def test_a_search_beyond_the_limits_is_bad_input(api, team, search, messag
 
 
 @pytest.mark.parametrize("size", [1, 2, 4, 6])
-async def test_pages_walk_a_view_to_its_end(api, desk, team, size):
-    busy = await make_busy_desk(desk, team)
-    alex = team.acme["alex"]
+async def test_pages_walk_a_view_to_its_end(shared, size):
+    api, busy = shared.api, shared.busy
+    alex = shared.team.acme["alex"]
 
     walked, after, pages = [], None, 0
     while True:
@@ -414,9 +479,9 @@ async def test_pages_walk_a_view_to_its_end(api, desk, team, size):
         }
 
 
-async def test_a_cursor_names_the_same_place_under_any_filters(api, desk, team):
-    busy = await make_busy_desk(desk, team)
-    alex = team.acme["alex"]
+async def test_a_cursor_names_the_same_place_under_any_filters(shared):
+    api, busy = shared.api, shared.busy
+    alex = shared.team.acme["alex"]
     everything = await view(api, alex)
     order = busy.named(everything)
     cursors = {busy.names[e["node"]["id"]]: e["cursor"] for e in everything["edges"]}
@@ -447,9 +512,9 @@ async def test_a_cursor_names_the_same_place_under_any_filters(api, desk, team):
     assert queue_rest["handoffQueue"]["pageInfo"]["hasPreviousPage"] is True
 
 
-async def test_the_queue_says_whether_a_page_has_handoffs_before_it(api, desk, team):
-    await make_busy_desk(desk, team)
-    alex = team.acme["alex"]
+async def test_the_queue_says_whether_a_page_has_handoffs_before_it(shared):
+    api = shared.api
+    alex = shared.team.acme["alex"]
 
     first = (await api.data(QUEUE, {"first": 2}, token=alex.token))["handoffQueue"]
     second = await api.data(
@@ -464,8 +529,9 @@ async def test_the_queue_says_whether_a_page_has_handoffs_before_it(api, desk, t
 
 
 @pytest.mark.parametrize("query", [HANDOFFS, MINE, PARKED])
-async def test_a_crafted_cursor_is_bad_input_in_every_view(api, team, query):
-    error = await api.error(query, {"after": "bm90IGEgY3Vyc29y"}, token=team.acme["alex"].token)
+async def test_a_crafted_cursor_is_bad_input_in_every_view(shared, query):
+    alex = shared.team.acme["alex"]
+    error = await shared.api.error(query, {"after": "bm90IGEgY3Vyc29y"}, token=alex.token)
 
     assert error["extensions"] == {"code": "BAD_USER_INPUT"}
     assert error["message"] == "after is not a cursor from this queue"
@@ -473,8 +539,8 @@ async def test_a_crafted_cursor_is_bad_input_in_every_view(api, team, query):
 
 @pytest.mark.parametrize("query", [HANDOFFS, MINE, PARKED])
 @pytest.mark.parametrize("first", [0, 101])
-async def test_a_page_size_out_of_range_is_bad_input_in_every_view(api, team, query, first):
-    error = await api.error(query, {"first": first}, token=team.acme["alex"].token)
+async def test_a_page_size_out_of_range_is_bad_input_in_every_view(shared, query, first):
+    error = await shared.api.error(query, {"first": first}, token=shared.team.acme["alex"].token)
 
     assert error["extensions"] == {"code": "BAD_USER_INPUT"}
 
@@ -482,10 +548,10 @@ async def test_a_page_size_out_of_range_is_bad_input_in_every_view(api, team, qu
 # --- the escalator's view -----------------------------------------------------------------------
 
 
-async def test_my_escalations_show_who_holds_each_since_when_and_the_assessment(api, desk, team):
-    busy = await make_busy_desk(desk, team)
-    alex = team.acme["alex"]
-    async with desk.db.read() as db:
+async def test_my_escalations_show_who_holds_each_since_when_and_the_assessment(shared):
+    api, busy = shared.api, shared.busy
+    alex = shared.team.acme["alex"]
+    async with shared.desk.db.read() as db:
         rows = {str(h.id): h for h in (await db.exec(select(Handoff))).all()}
 
     page = await view(api, alex, MINE)
@@ -512,8 +578,8 @@ async def test_my_escalations_show_who_holds_each_since_when_and_the_assessment(
     assert busy.named(resolved) == ["mailbox"]
 
 
-async def test_my_escalations_are_each_callers_own(api, desk, team):
-    busy = await make_busy_desk(desk, team)
+async def test_my_escalations_are_each_callers_own(shared):
+    api, team, busy = shared.api, shared.team, shared.busy
 
     assert busy.named(await view(api, team.acme["sam"], MINE)) == ["disk"]
     assert busy.named(await view(api, team.acme["kim"], MINE)) == ["wifi"]
@@ -521,9 +587,9 @@ async def test_my_escalations_are_each_callers_own(api, desk, team):
     assert busy.named(await view(api, team.globex["gus"], MINE)) == ["globex_printer"]
 
 
-async def test_my_escalations_page_to_the_end(api, desk, team):
-    busy = await make_busy_desk(desk, team)
-    alex = team.acme["alex"]
+async def test_my_escalations_page_to_the_end(shared):
+    api, busy = shared.api, shared.busy
+    alex = shared.team.acme["alex"]
 
     walked, after = [], None
     while True:
@@ -628,39 +694,40 @@ async def statements_of(api, member: Member, query: str, variables: dict) -> tup
     return page, len(statements)
 
 
+# Each view, its page sizes (small, large).
+SCREEN_SIZES = [("handoffs", 3, 25), ("myEscalations", 2, 8), ("myParkedSessions", 2, 6)]
+
+
 @pytest.mark.no_query_cache
-@pytest.mark.parametrize(
-    ("field", "small", "large"),
-    [("handoffs", 3, 25), ("myEscalations", 2, 8), ("myParkedSessions", 2, 6)],
-)
-async def test_a_page_and_its_counts_cost_the_same_statements_whatever_its_size(
-    api, desk, team, field, small, large
-):
+async def test_a_page_and_its_counts_cost_the_same_statements_whatever_its_size(api, desk, team):
+    """Every view on one desk (made once: the views only read it)."""
     await make_busy_queue(desk, api, team, 25)  # 25 escalations; alex made 8 of them
     alex = team.acme["alex"]
     for n in range(6):
         await park(desk, alex, f"Problem parked {n}")
-    arguments = {"filter": "HandoffFilter"} if field == "handoffs" else {}
-    query = page_query(field, arguments, SCREEN_NODE)
-    variables = {"filter": SCREEN_FILTER} if field == "handoffs" else {}
-    await statements_of(api, alex, query, {**variables, "first": small})  # warm up
 
-    few, few_statements = await statements_of(api, alex, query, {**variables, "first": small})
-    many, many_statements = await statements_of(api, alex, query, {**variables, "first": large})
-    after = {**variables, "first": small, "after": few["pageInfo"]["endCursor"]}
-    later, later_statements = await statements_of(api, alex, query, after)
+    for field, small, large in SCREEN_SIZES:
+        arguments = {"filter": "HandoffFilter"} if field == "handoffs" else {}
+        query = page_query(field, arguments, SCREEN_NODE)
+        variables = {"filter": SCREEN_FILTER} if field == "handoffs" else {}
+        await statements_of(api, alex, query, {**variables, "first": small})  # warm up
 
-    assert len(few["edges"]) == small
-    assert len(many["edges"]) == large
-    assert few["totalCount"] == many["totalCount"] == later["totalCount"] >= large
-    assert later["pageInfo"]["hasPreviousPage"] is True
-    print(f"\n{field}: {few_statements} statements for {small}, {many_statements} for {large}")
-    assert few_statements == many_statements == later_statements
+        few, few_statements = await statements_of(api, alex, query, {**variables, "first": small})
+        many, many_statements = await statements_of(api, alex, query, {**variables, "first": large})
+        after = {**variables, "first": small, "after": few["pageInfo"]["endCursor"]}
+        later, later_statements = await statements_of(api, alex, query, after)
+
+        assert len(few["edges"]) == small, field
+        assert len(many["edges"]) == large, field
+        assert few["totalCount"] == many["totalCount"] == later["totalCount"] >= large, field
+        assert later["pageInfo"]["hasPreviousPage"] is True, field
+        print(f"\n{field}: {few_statements} statements for {small}, {many_statements} for {large}")
+        assert few_statements == many_statements == later_statements, field
 
 
-async def test_counts_are_the_whole_views_not_the_pages(api, desk, team):
-    await make_busy_desk(desk, team)
-    sam = team.acme["sam"]
+async def test_counts_are_the_whole_views_not_the_pages(shared):
+    api = shared.api
+    sam = shared.team.acme["sam"]
 
     whole = await view(api, sam, first=100, filter={"intent": "ESCALATE"})
     page = await view(api, sam, first=1, filter={"intent": "ESCALATE"})
