@@ -23,15 +23,14 @@ ESCALATIONS = 16
 
 
 async def test_two_worker_processes_fire_each_timer_once(serve, desk, team):
-    # The workers start while the escalations are made (their timers are not due for minutes).
-    poll = {"HANDOFF_WORKER_POLL_SECONDS": "0.05", "HANDOFF_WORKER_CONCURRENCY": "4"}
-    workers = [serve("worker", ready=False, **poll) for _ in range(2)]
     members = [team.acme[name] for name in ("alex", "sam", "kim")]
     handoffs = [
         await make_escalation(desk, members[n % 3], f"Case {n:02d}", Priority.URGENT)
         for n in range(ESCALATIONS)
     ]
     ids = {h.id for h in handoffs}
+    poll = {"HANDOFF_WORKER_POLL_SECONDS": "0.05", "HANDOFF_WORKER_CONCURRENCY": "4"}
+    workers = [serve("worker", ready=False, **poll) for _ in range(2)]
 
     async def both_running() -> bool:
         return all("running" in w.log_path.read_text() for w in workers)
