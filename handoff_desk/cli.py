@@ -145,6 +145,7 @@ def _run_server(settings: Settings, **options: Any) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """Run only the workers: for deployments whose API processes set HANDOFF_RUN_WORKERS=false."""
+    gc.disable()  # until the worker has started, as for `serve`
     asyncio.run(_migrate(settings))
     asyncio.run(_run_worker(settings))
     return 0
@@ -171,6 +172,10 @@ async def _run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await broadcast.connect()
     worker.start()
+    # As `serve` does once started: its jobs' garbage is collected without passes over what
+    # startup made, and so is the process's exit (its last collection over all of that took
+    # half a second).
+    _settle_garbage_collector()
     logging.getLogger("handoff_desk.worker").info("worker %s running", worker.owner)
     try:
         await stop.wait()

@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -84,12 +85,27 @@ class Worker:
         self.retry_base_seconds = retry_base_seconds
         # Names the worker in logs and prefixes its lease tokens (cut short to fit the column).
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._slots: list[asyncio.Task[None]] = []
+        # The idle slots' wake-ups, the longest idle first; and a wake-up that found none idle,
+        # kept for the next slot about to idle (its last look may predate what woke us).
+        self._idle_slots: deque[asyncio.Event] = deque()
+        self._woken = False
 
     def wake(self) -> None:
-        self._wake.set()
+        """There may be jobs due: one idle slot looks (and, finding one, wakes the next). Not
+        every slot: four slots woken by each commit made four lease transactions, three of them
+        finding nothing (on SQLite each takes the write lock the commits are waiting for)."""
+        if not self._wake_idle_slot():
+            self._woken = True
+
+    def _wake_idle_slot(self) -> bool:
+        while self._idle_slots:
+            wake_up = self._idle_slots.popleft()
+            if not wake_up.is_set():
+                wake_up.set()
+                return True
+        return False
 
     def start(self) -> None:
         self._slots = [
@@ -100,7 +116,8 @@ class Worker:
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Lease nothing new; let work in flight finish, or hand it back after the grace."""
         self._stopping.set()
-        self._wake.set()
+        while self._wake_idle_slot():
+            pass
         if not self._slots:
             return
         _, late = await asyncio.wait(self._slots, timeout=grace_seconds)
@@ -127,15 +144,24 @@ class Worker:
             if job is None:
                 await self._idle()
                 continue
+            # There may be more: an idle slot looks too (slots busy look again after their job).
+            self._wake_idle_slot()
             await self._run(job)
 
     async def _idle(self) -> None:
-        if self._stopping.is_set():
-            return  # its wake-up may have been taken (cleared) by another slot already
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.poll_seconds):
-                await self._wake.wait()
-        self._wake.clear()
+        """Until woken, or the poll interval is over."""
+        if self._stopping.is_set() or self._woken:
+            self._woken = False
+            return
+        wake_up = asyncio.Event()
+        self._idle_slots.append(wake_up)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await wake_up.wait()
+        finally:
+            with contextlib.suppress(ValueError):  # not there when woken: `wake` took it out
+                self._idle_slots.remove(wake_up)
 
     async def _run(self, job: LeasedJob) -> None:
         handler, max_attempts, *give_up = self.handlers[job.kind]
