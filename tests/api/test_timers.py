@@ -85,15 +85,15 @@ def clock(desk) -> FakeClock:
 
 
 @pytest.fixture
-async def api(settings, clock):
+async def api(settings, clock, desk):
     """The conftest's `api`, its app's desk on the test's clock (so claims, messages and
     releases are stamped with the time the timers measure)."""
-    app = create_app(settings)
+    app = create_app(settings, desk.db)
     app.state.desk.clock = clock
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(app.router.lifespan_context(app))
         client = await stack.enter_async_context(_client(app))
-        yield Api(client, Shadow(settings, stack))
+        yield Api(client, Shadow(settings, stack, desk.db))
 
 
 def timer_worker(desk: Desk, **handlers) -> Worker:
