@@ -3,7 +3,8 @@ with `after: <last seq seen>` to receive what was missed, in order, then live ev
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
@@ -108,7 +109,8 @@ class UnreadCountChanged:
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
     context = info.context
     viewer = await context.viewer()
-    try:
+    # 1013 "try again later": graphql-ws clients reconnect; resubscribe with `after`.
+    async with _socket_closed_when_ended(context, TOO_SLOW_REASON):
         async for logged in events.live_events(
             context.desk,
             context.live_events(),
@@ -120,11 +122,18 @@ async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[L
         ):
             context.fresh_loaders()  # each event is resolved with what is true now
             yield logged
+
+
+@contextlib.asynccontextmanager
+async def _socket_closed_when_ended(context, too_slow_reason: str) -> AsyncIterator[None]:
+    """A stream that ends for the subscriber's sake closes its socket with the code the client
+    answers: 1013 when it fell too far behind (it reconnects), 4403 when its access changed (it
+    reconnects and is authenticated afresh: with its new rights, or not at all)."""
+    try:
+        yield
     except SubscriberTooSlow:
-        # 1013 "try again later": graphql-ws clients reconnect; resubscribe with `after`.
-        await context.close_connection(TOO_SLOW_CLOSE_CODE, TOO_SLOW_REASON)
+        await context.close_connection(TOO_SLOW_CLOSE_CODE, too_slow_reason)
     except AccessRevoked:
-        # The client reconnects, and is authenticated afresh: with its new rights, or not at all.
         await context.close_connection(ACCESS_ENDED_CLOSE_CODE, ACCESS_CHANGED_REASON)
 
 
@@ -144,7 +153,8 @@ class Subscription:
     async def my_unread_count(self, info: Info) -> AsyncGenerator[UnreadCountChanged, None]:
         context = info.context
         viewer = await context.viewer()
-        try:
+        # Reconnecting is all it takes: the first answer is the count as it stands.
+        async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
             async for change in read_marks.my_unread_counts(
                 context.desk,
                 context.read_marks(),
@@ -152,11 +162,6 @@ class Subscription:
                 on_access_change=context.on_access_change,
             ):
                 yield UnreadCountChanged.of(change)
-        except SubscriberTooSlow:
-            # Reconnecting is all it takes: the first answer is the count as it stands.
-            await context.close_connection(TOO_SLOW_CLOSE_CODE, "too far behind: resubscribe")
-        except AccessRevoked:
-            await context.close_connection(ACCESS_ENDED_CLOSE_CODE, ACCESS_CHANGED_REASON)
 
     # The streams are the account's (the key has account and role); their fields decide the rest.
     @strawberry.subscription(

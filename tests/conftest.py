@@ -94,8 +94,8 @@ def sqlite_template(tmp_path_factory) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> AsyncIterator[str]:
+def _migrated_postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of its own, migrated; dropped when the fixture ends."""
     services.require_postgres()
     url = services.create_postgres_database()
     try:
@@ -103,6 +103,11 @@ def postgres_database() -> AsyncIterator[str]:
         yield url
     finally:
         services.drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    yield from _migrated_postgres_database()
 
 
 @pytest.fixture(scope="session")
@@ -178,13 +183,7 @@ def module_database_url(request, tmp_path_factory) -> Iterator[str]:
 def module_postgres_database() -> Iterator[str]:
     """A PostgreSQL database of its own for one module (see `module_database_url`), migrated,
     and dropped when the module's tests are done."""
-    services.require_postgres()
-    url = services.create_postgres_database()
-    try:
-        _migrate(url)
-        yield url
-    finally:
-        services.drop_postgres_database(url)
+    yield from _migrated_postgres_database()
 
 
 @pytest.fixture(params=DATABASES)
