@@ -8,8 +8,8 @@ The notice is a doorbell like the account's: the count is read from the database
 
 The count also moves with the team's work, which the account's log tells of: a teammate's new
 escalation raises it (unless the caller raised it: theirs is read), a withdrawal of one the caller
-had not read lowers it. An access change checks the caller's rights again, as every subscription
-does (resolvers/events.py).
+had not read lowers it, each by one (no query: each read notice reads the count again). An
+access change checks the caller's rights again, as every subscription does (resolvers/events.py).
 
 Nothing is replayed: a subscriber's first answer is the count as it stands, so a client that
 reconnects is right again at once. A notice lost while the broadcast was away is healed when it
@@ -90,9 +90,10 @@ async def my_unread_counts(
             continue
         if item.event.kind not in _MOVES_COUNT or item.handoff is None:
             continue
-        if viewer.user_id in item.read_by:
+        if viewer.user_id in item.read_by or last is None:
             continue  # read already (their own escalation, say): the count did not move
-        count = await unread_count(desk, viewer)
-        if count != last:  # (still unread to them: raised, or withdrawn unread)
-            yield UnreadCountChanged(count, item.handoff.id, unread=True)
-            last = count
+        # Unread to them: a new escalation enters their queue, a withdrawn one leaves it. The
+        # count moves by one without asking the database: every subscriber of the account hears
+        # each of these events, and a count query each would cost a query per open console.
+        last += 1 if item.event.kind == EventKind.ESCALATED else -1
+        yield UnreadCountChanged(last, item.handoff.id, unread=True)

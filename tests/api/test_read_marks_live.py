@@ -16,6 +16,7 @@ pytestmark = pytest.mark.anyio
 UNREAD = "subscription { myUnreadCount { unreadCount handoffId unread } }"
 QUEUE = "{ handoffQueue(first: 50) { unreadCount edges { node { id unread } } } }"
 ONE = "query($h: ID!) { handoff(id: $h) { id unread } }"
+WITHDRAW = "mutation($h: ID!) { withdrawHandoff(handoffId: $h) { __typename } }"
 SEEN = "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }"
 DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }"
 
@@ -147,6 +148,15 @@ async def test_a_teammates_escalation_raises_the_count_and_ones_own_does_not(
             "handoffId": raised,
             "unread": False,
         }
+        # Kim withdraws hers, which Alex never opened: it leaves his queue, and his count.
+        withdrawn = await http.data(WITHDRAW, {"h": kims}, kim.token)
+        assert withdrawn["withdrawHandoff"]["__typename"] == "WithdrawHandoffSuccess", withdrawn
+        assert change(await alex_ws.next_data()) == {
+            "unreadCount": 0,
+            "handoffId": kims,
+            "unread": True,
+        }
+        assert await queue_count(http, alex.token) == 0
 
 
 async def test_a_deactivated_users_count_stream_is_closed(in_process, desk, team):
