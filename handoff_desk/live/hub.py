@@ -203,6 +203,11 @@ class UserFeed:
             self._ready.set()
 
 
+# An account's feed or a user's: started by its first subscriber in this process, stopped with its
+# last.
+_Feed = TypeVar("_Feed", AccountFeed, UserFeed)
+
+
 class Hub:
     def __init__(
         self,
@@ -279,25 +284,6 @@ class Hub:
             await self._detach(account_id, subscriber)
             await self._detach_user(user_id, subscriber)
 
-    async def _attach_user(self, user_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> None:
-        async with self._lock:
-            feed = self._users.get(user_id)
-            if feed is None:
-                feed = UserFeed(self, user_id)
-                await feed.start()
-                self._users[user_id] = feed
-            feed.subscribers.add(subscriber)
-
-    async def _detach_user(self, user_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> None:
-        async with self._lock:
-            feed = self._users.get(user_id)
-            if feed is None:
-                return
-            feed.subscribers.discard(subscriber)
-            if not feed.subscribers:
-                del self._users[user_id]
-                await feed.stop()
-
     async def events(self, account_id: uuid.UUID, after: int | None) -> AsyncIterator[LoggedEvent]:
         """The account's events after `after` (from now, if None): catch-up, then live; in
         order, without gaps or duplicates."""
@@ -328,23 +314,48 @@ class Hub:
 
     async def _attach(self, account_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> int:
         """Returns the seq the subscriber joins at: it is offered every event after it."""
-        async with self._lock:
-            feed = self._feeds.get(account_id)
-            if feed is None:
-                feed = AccountFeed(self, account_id)
-                await feed.start()
-                self._feeds[account_id] = feed
-            feed.subscribers.add(subscriber)
-            return feed.last_seq  # read with the add, before any await: nothing slips between
+        feed = await self._join(self._feeds, account_id, AccountFeed, subscriber)
+        # Read with the add: nothing between them (the lock's release included) lets the feed's
+        # task run, so no event slips between the seq and the subscription.
+        return feed.last_seq
 
     async def _detach(self, account_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> None:
+        await self._leave(self._feeds, account_id, subscriber)
+
+    async def _attach_user(self, user_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> None:
+        await self._join(self._users, user_id, UserFeed, subscriber)
+
+    async def _detach_user(self, user_id: uuid.UUID, subscriber: LocalSubscriber[Any]) -> None:
+        await self._leave(self._users, user_id, subscriber)
+
+    async def _join(
+        self,
+        feeds: dict[uuid.UUID, _Feed],
+        key: uuid.UUID,
+        make: Callable[[Hub, uuid.UUID], _Feed],
+        subscriber: LocalSubscriber[Any],
+    ) -> _Feed:
+        """The feed of `key` in this process, started by its first subscriber."""
         async with self._lock:
-            feed = self._feeds.get(account_id)
+            feed = feeds.get(key)
+            if feed is None:
+                feed = make(self, key)
+                await feed.start()
+                feeds[key] = feed
+            feed.subscribers.add(subscriber)
+            return feed
+
+    async def _leave(
+        self, feeds: dict[uuid.UUID, _Feed], key: uuid.UUID, subscriber: LocalSubscriber[Any]
+    ) -> None:
+        """Stopped with its last subscriber."""
+        async with self._lock:
+            feed = feeds.get(key)
             if feed is None:
                 return
             feed.subscribers.discard(subscriber)
             if not feed.subscribers:
-                del self._feeds[account_id]
+                del feeds[key]
                 await feed.stop()
 
     async def close(self) -> None:
