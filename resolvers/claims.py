@@ -23,7 +23,7 @@ from resolvers.outcomes import (
 )
 from resolvers.permissions import Capability, allows, requires
 from resolvers.tenancy import in_account
-from resolvers.unread import mark_seen
+from resolvers.unread import mark_claimed
 
 
 def _escalation(viewer: Viewer, handoff_id: uuid.UUID) -> ColumnElement[bool]:
@@ -54,8 +54,7 @@ async def claim_handoff(
                 won = await _claim_if_free(tx, viewer, handoff_id, now)
         if won is not None:
             await _take_over_session(tx, viewer, won.session_id, now)
-            if await mark_seen(tx.session, viewer.user_id, handoff_id):
-                tx.marked(viewer.user_id, handoff_id)  # their other sockets clear the dot
+            await mark_claimed(tx, viewer.user_id, handoff_id)  # their other clients hear of it
             await tx.record(
                 viewer.account_id,
                 EventKind.CLAIMED,

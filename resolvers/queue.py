@@ -31,7 +31,7 @@ from resolvers.handoffs import get_handoff
 from resolvers.outcomes import NotFound
 from resolvers.sla import SlaState, in_sla_states
 from resolvers.tenancy import in_account
-from resolvers.unread import mark_read, read_count
+from resolvers.unread import mark_opened, read_count
 
 
 class QueueFilter(Enum):
@@ -207,8 +207,7 @@ async def mark_handoff_seen(
         return NotFound("handoff")
     async with transaction(desk) as tx:
         # Only the caller's answers change: their read-mark count moves, the account's does not.
-        if await mark_read(tx.session, viewer.user_id, handoff.id):
-            tx.marked(viewer.user_id, handoff.id)  # their other sockets hear of it after commit
+        await mark_opened(tx, viewer.user_id, handoff.id)
     return handoff
 
 

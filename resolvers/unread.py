@@ -3,10 +3,10 @@ and write of the marks is here: marking (on open, claim and escalate), the per-r
 handoff view, the queue's read count, and who has read what for the subscribers of an event.
 
 A read mark changes what its user sees and nothing anyone else sees. Opening an escalation
-(`mark_read`) therefore moves the user's own `read_marks` count, which their cached answers key
+(`mark_opened`) therefore moves the user's own `read_marks` count, which their cached answers key
 on, and leaves the account's version alone: any member, a viewer included, may mark what they
-read without making every teammate's cached answers stale. Claiming and escalating mark too
-(`mark_seen`), inside writes that move the account's version anyway.
+read without making every teammate's cached answers stale. Claiming (`mark_claimed`) and
+escalating (`mark_seen`) mark too, inside writes that move the account's version anyway.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from db.models import Handoff, HandoffSeen, User
 from db.types import utcnow
+from resolvers.desk import Tx
 
 # Whose marks a prepared statement reads: bound per request, so statements are built once.
 # (SQLModel's types declare no __table__; SQLAlchemy's declarative mapping adds it.)
@@ -41,14 +42,26 @@ async def mark_seen(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID)
     return (await db.exec(stmt)).first() is not None
 
 
-async def mark_read(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID) -> bool:
+async def mark_opened(tx: Tx, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
     """The user opened it: mark it, and move the user's read-mark count if the mark is new (a
-    repeated mark changes no answer, so it moves nothing). True if the mark is new."""
-    if not await mark_seen(db, user_id, handoff_id):
+    repeated mark changes no answer, so it moves nothing)."""
+    if await _mark_read(tx, user_id, handoff_id):
+        await tx.session.exec(
+            update(User).where(col(User.id) == user_id).values(read_marks=col(User.read_marks) + 1)
+        )
+
+
+async def mark_claimed(tx: Tx, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
+    """The user claimed it: marked as read, in the claim's own write."""
+    await _mark_read(tx, user_id, handoff_id)
+
+
+async def _mark_read(tx: Tx, user_id: uuid.UUID, handoff_id: uuid.UUID) -> bool:
+    """Marks it read; a new mark is told to the reader's other clients after the commit
+    (resolvers/read_marks.py). True if the mark is new."""
+    if not await mark_seen(tx.session, user_id, handoff_id):
         return False
-    await db.exec(
-        update(User).where(col(User.id) == user_id).values(read_marks=col(User.read_marks) + 1)
-    )
+    tx.marked(user_id, handoff_id)
     return True
 
 
