@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from db.types import utcnow
 from resolvers.auth import Standing, Viewer, authenticate, bearer_token
@@ -14,6 +14,12 @@ from resolvers.desk import Desk
 from resolvers.events import EventSource
 from resolvers.read_marks import ReadMarkSource
 from schema.loaders import Loaders
+
+
+class LiveSource(EventSource, ReadMarkSource, Protocol):
+    """What serves a process's subscriptions (the hub): each account's events, and each user's
+    read marks with them."""
+
 
 # Both websocket protocols: the caller's rights ended (token expired, deactivated, role changed).
 ACCESS_ENDED_CLOSE_CODE = 4403
@@ -31,7 +37,7 @@ class Context:
     def __init__(
         self,
         desk: Desk,
-        events: EventSource | None,
+        events: LiveSource | None,
         authorization: str | None,
         request: Any = None,
     ) -> None:
@@ -120,14 +126,11 @@ class Context:
         if close is not None:
             await close(code=code, reason=reason)
 
-    def live_events(self) -> EventSource:
+    def live_events(self) -> LiveSource:
         if self._events is None:
             raise RuntimeError("this context serves no subscriptions")
         return self._events
 
     def read_marks(self) -> ReadMarkSource:
-        """The caller's own read notices with their account's events (the hub serves both)."""
-        source = self.live_events()
-        if not hasattr(source, "read_marks"):
-            raise RuntimeError("this context's events carry no read marks")
-        return source  # type: ignore[return-value]
+        """The caller's own read notices with their account's events."""
+        return self.live_events()
