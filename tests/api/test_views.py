@@ -84,6 +84,19 @@ async def claim(desk, member: Member, handoff: Handoff) -> Handoff:
     return won
 
 
+async def customer_replies(desk, member: Member, park: Handoff) -> None:
+    """A customer's message in the parked session (`member` adds it): the session resumes."""
+    message = await sessions.add_message(
+        desk,
+        member.viewer,
+        park.session_id,
+        role=MessageRole.CUSTOMER,
+        content="It works now",
+        confidence_tier=None,
+    )
+    assert isinstance(message, SessionMessage), message
+
+
 async def assess(desk, handoff: Handoff, result: AssessmentResult) -> None:
     async with transaction(desk) as tx:
         pending = await pending_handoff(tx.session, handoff.id)
@@ -623,15 +636,7 @@ async def test_my_parked_sessions_are_the_parks_still_holding_their_session(api,
     assert busy.named(await view(api, team.acme["sam"], PARKED)) == []
 
     # A customer's message resumes a parked session: its park no longer holds it.
-    message = await sessions.add_message(
-        desk,
-        alex.viewer,
-        busy.handoffs["backup"].session_id,
-        role=MessageRole.CUSTOMER,
-        content="It works now",
-        confidence_tier=None,
-    )
-    assert isinstance(message, SessionMessage), message
+    await customer_replies(desk, alex, busy.handoffs["backup"])
     assert busy.named(await view(api, alex, PARKED)) == []
 
 
@@ -648,15 +653,7 @@ async def test_the_still_parked_filter_lists_what_my_parked_sessions_lists_and_n
 
     # Its session resumed by a customer's message, the park is history: out of the filter,
     # as out of myParkedSessions, while the plain PARK filter still lists it.
-    message = await sessions.add_message(
-        desk,
-        alex.viewer,
-        busy.handoffs["backup"].session_id,
-        role=MessageRole.CUSTOMER,
-        content="It works now",
-        confidence_tier=None,
-    )
-    assert isinstance(message, SessionMessage), message
+    await customer_replies(desk, alex, busy.handoffs["backup"])
     page = await view(api, alex, filter=still)
     assert [e["node"]["id"] for e in page["edges"]] == [str(another.id)]
     assert page["totalCount"] == 1
