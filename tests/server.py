@@ -19,6 +19,8 @@ from pathlib import Path
 
 from argon2 import Parameters, Type
 
+from tests.launcher import ForkedProcess, forking
+
 ROOT = Path(__file__).parent.parent
 # The argon2id parameters tests hash passwords with: a production hash costs a quarter of a second
 # of CPU and 64 MiB, and the suite hashes and checks thousands. tests/api/test_password_hashing.py
@@ -66,7 +68,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **env, "HANDOFF_PORT": str(self.port)}
         self.log_path = log_path
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen | ForkedProcess | None = None
 
     @property
     def url(self) -> str:
@@ -78,6 +80,9 @@ class ServerProcess:
 
     def launch(self) -> ServerProcess:
         """Starts the process and returns at once (see `wait_ready`)."""
+        if forking():  # forked from a zygote that imported the desk once (tests/launcher.py)
+            self.process = ForkedProcess(self._arguments(), self.env, ROOT, self.log_path)
+            return self
         log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
         self.process = subprocess.Popen(
             [sys.executable, "-c", _LAUNCH, *self._arguments()],
