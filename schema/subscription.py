@@ -10,7 +10,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import events, read_marks
+from resolvers import events, presence, read_marks
 from resolvers.errors import AccessRevoked, SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
@@ -106,6 +106,55 @@ class UnreadCountChanged:
         return cls(unread_count=change.unread_count, handoff_id=handoff_id, unread=change.unread)
 
 
+@strawberry.type(
+    description="Who else has an escalation open now (presence: never stored, never in the "
+    "history). The first answer lists them as they are (no change); each later one says who "
+    "joined or left, with the list as it is then. The caller is never listed, not even from "
+    "another of their clients."
+)
+class HandoffViewers:
+    handoff_id: strawberry.ID = per_viewer()
+    viewers: list[User] = per_viewer(
+        description="Who else has it open, in the order they opened it (at most "
+        f"{presence.VIEWERS_PER_HANDOFF})."
+    )
+    change: enums.ViewerChange | None = per_viewer(
+        description="What `user` did; null for a first answer."
+    )
+    user: User | None = per_viewer(description="Who joined or left; null for a first answer.")
+
+    @classmethod
+    def of(cls, seen: presence.HandoffViewers) -> HandoffViewers:
+        change = None
+        if seen.joined is not None:
+            change = enums.ViewerChange.JOINED if seen.joined else enums.ViewerChange.LEFT
+        return cls(
+            handoff_id=strawberry.ID(str(seen.handoff_id)),
+            viewers=[User.from_row(user) for user in seen.viewers],
+            change=change,
+            user=User.from_row(seen.user) if seen.user is not None else None,
+        )
+
+
+@strawberry.type(
+    description="Who else has which escalation of the account open. `snapshot` true: the "
+    "escalations listed are all that someone else has open (replace what you had); a long list "
+    "goes on in the answers after it, `snapshot` true too. `snapshot` false: one escalation "
+    "whose viewers changed (an empty `viewers`: nobody else has it open any more)."
+)
+class AccountViewers:
+    snapshot: bool = per_viewer()
+    handoffs: list[HandoffViewers] = per_viewer(
+        description=f"At most {presence.HANDOFFS_PER_ANSWER} in one answer."
+    )
+
+    @classmethod
+    def of(cls, seen: presence.AccountViewers) -> AccountViewers:
+        return cls(
+            snapshot=seen.snapshot, handoffs=[HandoffViewers.of(one) for one in seen.handoffs]
+        )
+
+
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
     context = info.context
     viewer = await context.viewer()
@@ -162,6 +211,50 @@ class Subscription:
                 on_access_change=context.on_access_change,
             ):
                 yield UnreadCountChanged.of(change)
+
+    @strawberry.subscription(
+        description="Who else has this escalation open: at once, then as they come and go. "
+        "Subscribing is having it open: the caller counts among its viewers (to everyone else) "
+        "for as long as the subscription lasts, in every process of the desk. A viewer whose "
+        "socket closes is gone at once; one whose server process vanished, within the presence "
+        "TTL (HANDOFF_PRESENCE_TTL_SECONDS, 30 s by default). An escalation the caller cannot "
+        "see (unknown, another account's) is a NOT_FOUND error; a park is its creator's alone, "
+        "who may subscribe and hears that nobody else is there.",
+        metadata=PER_VIEWER,
+    )
+    async def handoff_viewers(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> AsyncGenerator[HandoffViewers, None]:
+        context = info.context
+        viewer = await context.viewer()
+        only = parse_id(handoff_id, "handoffId")
+        async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
+            async for seen in presence.handoff_viewers(
+                context.desk,
+                context.presence(),
+                viewer,
+                only,
+                on_access_change=context.on_access_change,
+            ):
+                yield HandoffViewers.of(seen)
+
+    @strawberry.subscription(
+        description="Which escalations of the account someone else has open, and who: at once, "
+        "then as they come and go (the queue's cards). Listening opens nothing: only "
+        "handoffViewers counts as having an escalation open.",
+        metadata=PER_VIEWER,
+    )
+    async def account_viewers(self, info: Info) -> AsyncGenerator[AccountViewers, None]:
+        context = info.context
+        viewer = await context.viewer()
+        async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
+            async for seen in presence.account_viewers(
+                context.desk,
+                context.presence(),
+                viewer,
+                on_access_change=context.on_access_change,
+            ):
+                yield AccountViewers.of(seen)
 
     # The streams are the account's (the key has account and role); their fields decide the rest.
     @strawberry.subscription(
