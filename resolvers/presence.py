@@ -89,8 +89,9 @@ class HandoffViewers:
 
 @dataclass(frozen=True)
 class AccountViewers:
-    """`snapshot`: the escalations listed are all that someone else has open (the first answer,
-    and those that continue it); else one escalation whose viewers changed."""
+    """`snapshot`: the first answer, the escalations someone else has open as it stands
+    (replacing whatever the client had); the answers after it add to it: the rest of a long
+    first list, then each escalation whose viewers changed, each with its whole list."""
 
     snapshot: bool
     handoffs: tuple[HandoffViewers, ...]
@@ -171,8 +172,8 @@ async def account_viewers(
     on_access_change: Callable[[Mapping[uuid.UUID, Standing]], None] | None = None,
 ) -> AsyncIterator[AccountViewers]:
     """Every escalation of the caller's account someone else has open: all of them at once (in
-    answers of at most HANDOFFS_PER_ANSWER, `snapshot` true), then each change. The caller
-    views nothing by listening, and is never listed."""
+    answers of at most HANDOFFS_PER_ANSWER, the first with `snapshot` true), then each change.
+    The caller views nothing by listening, and is never listed."""
     viewed: dict[uuid.UUID, dict[uuid.UUID, UserView]] = {}
     async for item in source.presence(viewer.account_id, None):
         if isinstance(item, PresenceSnapshot):
@@ -183,7 +184,8 @@ async def account_viewers(
                     viewed[handoff_id] = others
             listed = [HandoffViewers(h, tuple(users.values())) for h, users in viewed.items()]
             for start in range(0, max(len(listed), 1), HANDOFFS_PER_ANSWER):
-                yield AccountViewers(True, tuple(listed[start : start + HANDOFFS_PER_ANSWER]))
+                page = tuple(listed[start : start + HANDOFFS_PER_ANSWER])
+                yield AccountViewers(snapshot=start == 0, handoffs=page)
         elif isinstance(item, PresenceChange):
             if item.user.id == viewer.user_id:
                 continue

@@ -137,10 +137,11 @@ class HandoffViewers:
 
 
 @strawberry.type(
-    description="Who else has which escalation of the account open. `snapshot` true: the "
-    "escalations listed are all that someone else has open (replace what you had); a long list "
-    "goes on in the answers after it, `snapshot` true too. `snapshot` false: one escalation "
-    "whose viewers changed (an empty `viewers`: nobody else has it open any more)."
+    description="Who else has which escalation of the account open. The first answer "
+    "(`snapshot` true) lists every escalation someone else has open as it stands: replace what "
+    "you had. Each later answer lists escalations with their viewers now (the rest of a long "
+    "first list, with no change; then one whose viewers changed, an empty `viewers` meaning "
+    "nobody else has it open any more)."
 )
 class AccountViewers:
     snapshot: bool = per_viewer()
