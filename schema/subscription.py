@@ -4,18 +4,19 @@ with `after: <last seq seen>` to receive what was missed, in order, then live ev
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 
 from resolvers import events, presence, read_marks
+from resolvers.auth import Viewer
 from resolvers.errors import AccessRevoked, SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
-from schema.context import ACCESS_ENDED_CLOSE_CODE
+from schema.context import ACCESS_ENDED_CLOSE_CODE, Context
 from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
 from schema.types import Handoff, Info, User, event_reason
 
@@ -187,6 +188,22 @@ async def _socket_closed_when_ended(context, too_slow_reason: str) -> AsyncItera
         await context.close_connection(ACCESS_ENDED_CLOSE_CODE, ACCESS_CHANGED_REASON)
 
 
+T = TypeVar("T")
+
+
+async def _as_it_stands(
+    info: Info, stream: Callable[[Context, Viewer], AsyncIterator[T]]
+) -> AsyncGenerator[T, None]:
+    """A stream of the caller's own that replays nothing (no `after`): its first answer is how
+    things stand, so a client that fell behind (1013) or whose access changed (4403) only has
+    to subscribe again."""
+    context = info.context
+    viewer = await context.viewer()
+    async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
+        async for item in stream(context, viewer):
+            yield item
+
+
 async def _handoff(info: Info, logged: LoggedEvent) -> Handoff:
     """The event's handoff as loaded once for the process; only `unread` is the viewer's."""
     return Handoff.from_view(logged.handoff_for(await info.context.viewer()))
@@ -201,17 +218,17 @@ class Subscription:
         metadata=PER_VIEWER,
     )
     async def my_unread_count(self, info: Info) -> AsyncGenerator[UnreadCountChanged, None]:
-        context = info.context
-        viewer = await context.viewer()
         # Reconnecting is all it takes: the first answer is the count as it stands.
-        async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
-            async for change in read_marks.my_unread_counts(
+        async for change in _as_it_stands(
+            info,
+            lambda context, viewer: read_marks.my_unread_counts(
                 context.desk,
                 context.read_marks(),
                 viewer,
                 on_access_change=context.on_access_change,
-            ):
-                yield UnreadCountChanged.of(change)
+            ),
+        ):
+            yield UnreadCountChanged.of(change)
 
     @strawberry.subscription(
         description="Who else has this escalation open: at once, then as they come and go. "
@@ -226,18 +243,18 @@ class Subscription:
     async def handoff_viewers(
         self, info: Info, handoff_id: strawberry.ID
     ) -> AsyncGenerator[HandoffViewers, None]:
-        context = info.context
-        viewer = await context.viewer()
         only = parse_id(handoff_id, "handoffId")
-        async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
-            async for seen in presence.handoff_viewers(
+        async for seen in _as_it_stands(
+            info,
+            lambda context, viewer: presence.handoff_viewers(
                 context.desk,
                 context.presence(),
                 viewer,
                 only,
                 on_access_change=context.on_access_change,
-            ):
-                yield HandoffViewers.of(seen)
+            ),
+        ):
+            yield HandoffViewers.of(seen)
 
     @strawberry.subscription(
         description="Which escalations of the account someone else has open, and who: at once, "
@@ -246,16 +263,16 @@ class Subscription:
         metadata=PER_VIEWER,
     )
     async def account_viewers(self, info: Info) -> AsyncGenerator[AccountViewers, None]:
-        context = info.context
-        viewer = await context.viewer()
-        async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
-            async for seen in presence.account_viewers(
+        async for seen in _as_it_stands(
+            info,
+            lambda context, viewer: presence.account_viewers(
                 context.desk,
                 context.presence(),
                 viewer,
                 on_access_change=context.on_access_change,
-            ):
-                yield AccountViewers.of(seen)
+            ),
+        ):
+            yield AccountViewers.of(seen)
 
     # The streams are the account's (the key has account and role); their fields decide the rest.
     @strawberry.subscription(
