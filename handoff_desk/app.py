@@ -77,6 +77,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         max_queue=settings.subscriber_queue,
         poll_seconds=settings.event_poll_seconds,
         on_fanout=metrics.event_fanned_out,
+        presence_heartbeat_seconds=settings.presence_heartbeat_seconds,
+        presence_ttl_seconds=settings.presence_ttl_seconds,
     )
     shared = None
     if settings.shared_subscriptions:

@@ -54,6 +54,8 @@ SIZED: dict[str, caps.Cap] = {
     "SessionSnapshot.messages": caps.MESSAGES,
     "EscalationPackage.conversationPath": caps.MESSAGES,
     "Handoff.history": caps.HISTORY,
+    "HandoffViewers.viewers": caps.VIEWERS,  # no arguments: always their maximum
+    "AccountViewers.handoffs": caps.VIEWED,
 }
 _CONNECTION_LISTS = ("edges", "nodes")
 

@@ -80,3 +80,16 @@ strawberry.enum(
     description="Why the desk did it. IDLE: released because its claimer did nothing on it, "
     "even after a nudge.",
 )
+
+
+class ViewerChange(StrEnum):
+    JOINED = "joined"
+    LEFT = "left"
+
+
+strawberry.enum(
+    ViewerChange,
+    name="ViewerChange",
+    description="JOINED: someone opened the escalation; LEFT: they closed it (or their client "
+    "vanished and its presence expired).",
+)

@@ -8,7 +8,16 @@
 
 import { ASSESSMENT, ApiError, CARD, Unauthenticated, gql } from "./api.js";
 import { CONVERSATION_SHOWN, DetailView } from "./detail.js";
-import { PRIORITY_RANK, age, dueBadge, h, minutesAgo, priorityBadge, toast } from "./dom.js";
+import {
+  PRIORITY_RANK,
+  age,
+  dueBadge,
+  h,
+  minutesAgo,
+  priorityBadge,
+  toast,
+  viewing,
+} from "./dom.js";
 import { LiveDesk } from "./live.js";
 
 const QUEUE = `
@@ -141,6 +150,20 @@ const TIMER = `
 const UNREAD = `
   subscription Unread { myUnreadCount { unreadCount handoffId unread } }`;
 
+// Presence. Having an escalation open is being subscribed to its viewers: the others see this
+// user there until the detail closes (or the socket does). The queue's cards hear who has which
+// open from accountViewers, which opens nothing. Neither replays: each (re)subscription first
+// answers the list as it stands.
+const VIEWERS = `
+  subscription Viewers($handoffId: ID!) {
+    handoffViewers(handoffId: $handoffId) { handoffId viewers { id name } }
+  }`;
+
+const ACCOUNT_VIEWERS = `
+  subscription AccountViewers {
+    accountViewers { snapshot handoffs { handoffId viewers { id name } } }
+  }`;
+
 const COLLEAGUES = `query Colleagues { users { id name role active } }`;
 
 // Each lifecycle action's refusals all carry a message: the toast says it.
@@ -256,6 +279,9 @@ export class Desk {
     this.announced = new Set();
     this.openId = null;
     this.detail = null; // the open handoff, in full
+    this.viewers = new Map(); // handoff id -> who else has it open (accountViewers)
+    this.watching = null; // {key, handoffId}: the open escalation's viewers subscription
+    this.watched = 0; // subscription ids are used once (web/live.js)
     this.tab = "unclaimed";
     this.filters = { search: "", priority: "", status: "OPEN" };
     this.counts = {};
@@ -573,6 +599,7 @@ export class Desk {
     this.live.subscribe("updated", UPDATED, { after, next: (e) => this.updated(e) });
     this.live.subscribe("timer", TIMER, { after, next: (e) => this.place(e.handoff, true) });
     this.live.subscribe("unread", UNREAD, { next: (e) => this.unreadChanged(e) });
+    this.live.subscribe("presence", ACCOUNT_VIEWERS, { next: (e) => this.viewersChanged(e) });
     this.live.start();
     this.ticker = setInterval(() => this.render(), 30000); // ages move on
   }
@@ -668,11 +695,39 @@ export class Desk {
     toast(`Already claimed by ${name}, ${minutesAgo(claimedAt)}`, "warning");
   }
 
+  /** Who else has which escalation open (the cards): the whole list, then each change. */
+  viewersChanged({ snapshot, handoffs }) {
+    if (snapshot) this.viewers.clear(); // the first answer (on every reconnect): all there is
+    for (const { handoffId, viewers } of handoffs) {
+      if (viewers.length) this.viewers.set(handoffId, viewers);
+      else this.viewers.delete(handoffId);
+    }
+    this.render();
+  }
+
+  /** Have `id` open (null: none): subscribed to its viewers, which also tells everyone else. */
+  watch(id) {
+    if (this.watching?.handoffId === id) return;
+    if (this.watching) this.live?.unsubscribe(this.watching.key);
+    this.watching = null;
+    this.view.updateViewers([]);
+    if (!id || !this.live) return;
+    const key = `viewers-${++this.watched}`;
+    this.watching = { key, handoffId: id };
+    this.live.subscribe(key, VIEWERS, {
+      variables: { handoffId: id },
+      next: ({ handoffId, viewers }) => {
+        if (handoffId === this.watching?.handoffId) this.view.updateViewers(viewers);
+      },
+    });
+  }
+
   // Routing: the hash names the open escalation.
   async open(id) {
     if (id === this.openId && this.detail) return;
     this.openId = id;
     this.detail = null;
+    this.watch(null); // what was open is closed: the others see this user leave it
     this.render();
     if (!id) return this.view.clear();
     this.view.loading();
@@ -686,6 +741,7 @@ export class Desk {
       else this.view.failed(error.message, () => this.retryOpen(id));
     }
     if (id !== this.openId) return;
+    if (this.detail) this.watch(id); // shown: open, as the others will see
     this.view.focus(); // the detail opened: the keyboard is there now
     if (this.detail?.unread) this.markSeen(id);
   }
@@ -860,7 +916,16 @@ export class Desk {
           card.session.status === "RESOLVED" ? " · resolved" : null,
           pending ? h("span", { class: "assessing" }, " · assessing…") : null,
         ),
+        this.viewersOf(card.id),
       ),
     );
+  }
+
+  /** "Dana is viewing" on a card: who else has it open. */
+  viewersOf(id) {
+    const viewers = this.viewers.get(id);
+    if (!viewers?.length) return null;
+    const title = viewers.map((user) => user.name).join(", ");
+    return h("span", { class: "viewers", title }, viewing(viewers, { short: true }));
   }
 }

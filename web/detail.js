@@ -1,7 +1,7 @@
 // The open escalation: session, notes, AI assessment, who holds it, and (for the claimer) the
 // message box with the assessment's suggested steps as chips above it.
 
-import { ago, dueBadge, formatTime, h, priorityBadge } from "./dom.js";
+import { ago, dueBadge, formatTime, h, priorityBadge, viewing } from "./dom.js";
 
 const OPEN = new Set(["ACTIVE", "PAUSED"]);
 /** How many of a conversation's latest messages the detail asks for (the API's default page). */
@@ -34,6 +34,7 @@ export class DetailView {
     this.on = actions;
     this.colleagues = colleagues;
     this.root = h("section", { class: "detail-pane", "aria-label": "Escalation" });
+    this.viewers = []; // who else has the open escalation open (handoffViewers)
     this.clear();
   }
 
@@ -104,6 +105,7 @@ export class DetailView {
       "aria-live": "polite",
     });
     this.conversation = h("ol", { class: "conversation", "aria-label": "Conversation" });
+    this.viewersLine = h("p", { class: "viewers", id: "viewers", "aria-live": "polite" });
     this.composer = (same && this.composer) || h("div", { class: "composer-slot" });
     this.root.replaceChildren(
       h(
@@ -131,6 +133,7 @@ export class DetailView {
             ),
             ` · from a ${INTAKE[session.intakeType] ?? session.intakeType}`,
           ),
+          this.viewersLine,
           this.actions,
           this.problem,
         ),
@@ -157,9 +160,19 @@ export class DetailView {
       ),
     );
     this.renderActions(claiming);
+    this.updateViewers(this.viewers);
     this.updateAssessment(handoff);
     this.updateConversation(handoff);
     if (focus) this.refocus(focus);
+  }
+
+  /** Who else has this escalation open now ("Dana Whitfield is viewing"); kept through redraws. */
+  updateViewers(viewers) {
+    this.viewers = viewers;
+    if (!this.viewersLine) return;
+    this.viewersLine.hidden = viewers.length === 0;
+    this.viewersLine.title = viewers.map((user) => user.name).join(", ");
+    this.viewersLine.textContent = viewing(viewers);
   }
 
   /** The control of the detail the keyboard is in (by id), and its selection if it has one. */

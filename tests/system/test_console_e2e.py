@@ -319,6 +319,37 @@ async def test_a_dot_opened_in_one_window_clears_in_the_users_other_window(open_
         assert page.errors == [], page.errors
 
 
+async def test_who_else_is_viewing_appears_and_disappears(open_desk):
+    """Issue 15: Sam opens an escalation; Dana's queue says so on its card. Dana opens it too:
+    each detail says the other is viewing. Dana goes back to the queue: Sam's detail no longer
+    says so. Sam's browser closes: the card no longer says so either."""
+    from playwright.async_api import expect
+
+    sam, dana = await open_desks(open_desk, SAM, DANA)
+    await card(sam, PRINTER).click()
+    await expect(sam.locator(".detail h2")).to_have_text(PRINTER)
+    await expect(card(dana, PRINTER).locator(".viewers")).to_have_text("Sam is viewing")
+    await expect(card(dana, OUTLOOK).locator(".viewers")).to_have_count(0)
+    await expect(sam.locator("#viewers")).to_be_hidden()  # nobody else; never oneself
+
+    await card(dana, PRINTER).click()
+    await expect(dana.locator(".detail h2")).to_have_text(PRINTER)
+    await expect(dana.locator("#viewers")).to_have_text("Sam Okafor is viewing")
+    await expect(sam.locator("#viewers")).to_have_text("Dana Whitfield is viewing")
+    await expect(card(sam, PRINTER).locator(".viewers")).to_have_text("Dana is viewing")
+    await screenshot(sam, "presence.png")
+
+    await dana.evaluate("location.hash = '#/'")  # back to the queue: the detail is closed
+    await expect(dana.locator(".detail")).to_have_count(0)
+    await expect(sam.locator("#viewers")).to_be_hidden()
+    await expect(card(sam, PRINTER).locator(".viewers")).to_have_count(0)
+    await expect(card(dana, PRINTER).locator(".viewers")).to_have_text("Sam is viewing")
+
+    await sam.context.close()  # Sam's browser goes away: so does he
+    await expect(card(dana, PRINTER).locator(".viewers")).to_have_count(0)
+    assert dana.errors == [], dana.errors
+
+
 async def test_the_queue_catches_up_after_a_reconnect(open_desk, server, demo):
     """Escalated while the page had no connection: the page learns of it when the socket is
     back, by resubscribing after the last event it saw, without a reload."""
