@@ -15,6 +15,7 @@ from resolvers import (
     claims,
     handoffs,
     lifecycle,
+    limits,
     outcomes,
     parks,
     queue,
@@ -300,7 +301,9 @@ class Mutation:
         rating: enums.Rating,
         reason: Annotated[
             str | None,
-            strawberry.argument(description="Why (optional; at most 500 characters)."),
+            strawberry.argument(
+                description=f"Why (optional; at most {limits.RATING_REASON_MAX} characters)."
+            ),
         ] = None,
     ) -> results.RateAssessmentResult:
         viewer = await info.context.viewer()

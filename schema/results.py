@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from resolvers import limits
 from schema import enums
 from schema.types import (
     Account,
@@ -343,7 +344,7 @@ class AssessmentNotFound:
 @strawberry.type(
     description="No assessment to rate: it has not landed yet, or it failed (status says which). "
     "Or none to ask for: a park is never assessed (status null), or the escalation was assessed "
-    "as often as the desk allows (20 times)."
+    f"as often as the desk allows ({limits.ASSESSMENTS_MAX} times)."
 )
 class AssessmentUnavailable:
     status: enums.AssessmentStatus | None

@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from db import models
-from resolvers import accounts, assessments, caps, sla
+from resolvers import accounts, assessments, caps, limits, sla
 from resolvers.handoff_views import HandoffView, UserView
 from resolvers.handoffs import conversation_path
 from schema import enums
@@ -289,7 +289,9 @@ class Session:
 )
 class AssessmentRating:
     rating: enums.Rating = shared()
-    reason: str | None = shared(description="Why, if they said (at most 500 characters).")
+    reason: str | None = shared(
+        description=f"Why, if they said (at most {limits.RATING_REASON_MAX} characters)."
+    )
     rated_at: datetime = shared()
     user_id: strawberry.Private[uuid.UUID]
 
@@ -400,17 +402,17 @@ class Assessment:
         metadata=SHARED,
     )
     async def ratings(self, info: Info) -> list[AssessmentRating]:
-        version = await self._version(info)
-        if version is None:
-            return []
-        rows = await info.context.loaders.ratings.load(version.id)
-        return [AssessmentRating.from_row(r) for r in rows]
+        return [AssessmentRating.from_row(r) for r in await self._ratings(info)]
 
     @strawberry.field(description="The caller's own rating of it, if any.", metadata=PER_VIEWER)
     async def my_rating(self, info: Info) -> AssessmentRating | None:
         viewer = await info.context.viewer()
-        mine = [r for r in await self.ratings(info) if r.user_id == viewer.user_id]
-        return mine[0] if mine else None
+        mine = [r for r in await self._ratings(info) if r.user_id == viewer.user_id]
+        return AssessmentRating.from_row(mine[0]) if mine else None
+
+    async def _ratings(self, info: Info) -> list[models.AssessmentRating]:
+        version = await self._version(info)
+        return await info.context.loaders.ratings.load(version.id) if version else []
 
 
 @strawberry.type(description="One entry of an escalation's history: what happened, who, when.")
