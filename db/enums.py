@@ -62,6 +62,13 @@ class AssessmentStatus(StrEnum):
     FAILED = "failed"
 
 
+class Rating(StrEnum):
+    """A senior's verdict on an assessment (issue 15)."""
+
+    HELPFUL = "helpful"
+    NOT_HELPFUL = "not_helpful"
+
+
 class EventKind(StrEnum):
     """What the account's event log records. Those with a handoff are also its history entries;
     ACCESS_CHANGED (a user's role or standing changed) has none: it tells live subscriptions to
@@ -84,6 +91,8 @@ class EventKind(StrEnum):
     OVERDUE = "overdue"  # unclaimed past its due time: the team is told again
     ADMINS_ALERTED = "admins_alerted"  # still unclaimed a second period later: the admins told
     NUDGED = "nudged"  # its claimer did nothing on it for a while: they are reminded
+    # A senior asked for a fresh assessment (issue 15); it lands as ASSESSMENT_READY or _FAILED.
+    REASSESSMENT_REQUESTED = "reassessment_requested"
 
 
 class JobKind(StrEnum):

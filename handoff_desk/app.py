@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     desk = Desk(settings=settings, db=database or Database.from_url(settings.database_url))
     broadcast = create_broadcast(settings.broadcast_url)
     metrics = Metrics(desk)
+    desk.meter = metrics  # what the desk counts (ratings of assessments), after the commit
     hub = Hub(
         desk,
         broadcast,

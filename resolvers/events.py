@@ -116,7 +116,7 @@ HANDOFF_CREATED = frozenset({EventKind.ESCALATED})
 ASSESSMENT_LANDED = frozenset({EventKind.ASSESSMENT_READY, EventKind.ASSESSMENT_FAILED})
 CLAIM_CHANGED = frozenset({EventKind.CLAIMED, EventKind.RELEASED})
 # Every change of an escalation after it was raised: who holds it, whether it is still wanted,
-# how urgent it is.
+# how urgent it is, and a fresh assessment asked for (it lands on ASSESSMENT_LANDED).
 HANDOFF_CHANGED = frozenset(
     {
         EventKind.CLAIMED,
@@ -124,6 +124,7 @@ HANDOFF_CHANGED = frozenset(
         EventKind.WITHDRAWN,
         EventKind.PRIORITY_CHANGED,
         EventKind.TRANSFERRED,
+        EventKind.REASSESSMENT_REQUESTED,
     }
 )
 TIMER_FIRED = frozenset({EventKind.OVERDUE, EventKind.ADMINS_ALERTED, EventKind.NUDGED})

@@ -10,7 +10,7 @@ from db.models import Handoff, User
 
 @dataclass(frozen=True)
 class NotFound:
-    what: str  # "session", "handoff", "user"
+    what: str  # "session", "handoff", "user", "assessment"
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,19 @@ class NotParked:
     status: str | None
 
 
+# --- feedback on the AI (issue 15) ---
+
+
+@dataclass(frozen=True)
+class NotAssessable:
+    """No assessment to rate (it has not landed, or it failed), or none to ask for (a park, or
+    an escalation assessed as often as the desk allows); `status` is the assessment's (None for
+    a park)."""
+
+    message: str
+    status: str | None
+
+
 # Every expected failure a service answers with; the adapter maps each to its union member.
 Failure = (
     NotFound
@@ -95,4 +108,5 @@ Failure = (
     | NotClaimedByYou
     | CannotClaim
     | NotParked
+    | NotAssessable
 )

@@ -56,6 +56,7 @@ SIZED: dict[str, caps.Cap] = {
     "Handoff.history": caps.HISTORY,
     "HandoffViewers.viewers": caps.VIEWERS,  # no arguments: always their maximum
     "AccountViewers.handoffs": caps.VIEWED,
+    "Handoff.assessments": caps.ASSESSMENTS,
 }
 _CONNECTION_LISTS = ("edges", "nodes")
 

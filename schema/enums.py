@@ -73,6 +73,13 @@ strawberry.enum(
     description="QUEUE: unclaimed first, then by priority, newest first. DUE: unclaimed first, "
     "then the soonest due first (the longest overdue first).",
 )
+# Feedback on the AI (issue 15).
+Rating = enums.Rating
+strawberry.enum(
+    Rating,
+    name="Rating",
+    description="A senior's verdict on an assessment: HELPFUL or NOT_HELPFUL.",
+)
 HandoffEventReason = enums.EventReason
 strawberry.enum(
     HandoffEventReason,

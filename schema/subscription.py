@@ -36,7 +36,10 @@ class HandoffCreated:
     handoff: Handoff = shared()
 
 
-@strawberry.type(description="An assessment landed: ready, or failed for good.")
+@strawberry.type(
+    description="An assessment landed: ready, or failed for good (a failed reassessment leaves "
+    "the handoff's earlier assessment in place)."
+)
 class AssessmentReady:
     seq: int = shared()
     handoff: Handoff = shared()
@@ -68,8 +71,9 @@ class HandoffTimerFired:
 
 @strawberry.type(
     description="An escalation changed after it was raised: claimed, released, withdrawn, "
-    "re-prioritised or transferred (kind says which). The handoff is as it stands when the event "
-    "is delivered; the event's own fields say what this change was."
+    "re-prioritised, transferred, or a fresh assessment asked for (kind says which). The "
+    "handoff is as it stands when the event is delivered; the event's own fields say what this "
+    "change was."
 )
 class HandoffUpdated:
     seq: int = shared()
@@ -330,8 +334,9 @@ class Subscription:
 
     @strawberry.subscription(
         description="Every change of the account's escalations after they were raised: claims, "
-        "releases, withdrawals, priority changes and transfers (a transfer's colleague learns of "
-        "it here: `to`); with handoffId, only that one's.",
+        "releases, withdrawals, priority changes, transfers (a transfer's colleague learns of "
+        "it here: `to`) and fresh assessments asked for (REASSESSMENT_REQUESTED: it lands on "
+        "assessmentReady); with handoffId, only that one's.",
         metadata=SHARED,
     )
     async def handoff_updated(

@@ -47,6 +47,8 @@ const HANDOFF = `
       ...Card engineerNotes
       withdrawnBy { id name }
       assessment { ...AssessmentFields }
+      reassessment { number requestedBy { id name } requestedAt }
+      assessments { ...AssessmentFields }
       session {
         id problemSummary intakeType intakeContent status
         assignee { id name }
@@ -128,7 +130,9 @@ const CLAIMED = `
 
 const ASSESSED = `
   subscription Assessed($after: Int) {
-    assessmentReady(after: $after) { seq handoff { ...Card assessment { ...AssessmentFields } } }
+    assessmentReady(after: $after) {
+      seq handoff { ...Card assessment { ...AssessmentFields } reassessment { number } }
+    }
   }
   ${CARD} ${ASSESSMENT}`;
 
@@ -218,6 +222,25 @@ const RESUME = `
     }
   }
   ${CARD}`;
+
+// Feedback on the AI: a rating of an assessment, and a fresh one asked for.
+const RATE = `
+  mutation Rate($id: ID!, $rating: Rating!, $reason: String) {
+    rateAssessment(assessmentId: $id, rating: $rating, reason: $reason) {
+      __typename
+      ... on AssessmentNotFound { message } ... on NotPermitted { message }
+      ... on AssessmentUnavailable { message }
+    }
+  }`;
+
+const REASSESS = `
+  mutation Reassess($id: ID!) {
+    reassessHandoff(handoffId: $id) {
+      __typename
+      ... on HandoffNotFound { message } ... on NotPermitted { message }
+      ... on AssessmentUnavailable { message }
+    }
+  }`;
 
 const CLAIM = `
   mutation Claim($id: ID!) {
@@ -398,6 +421,9 @@ export class Desk {
         transfer: (handoff, to) => this.act("transferred", TRANSFER, { id: handoff.id, to }),
         resolve: (handoff) => this.act("resolved", RESOLVE, { id: handoff.session.id }),
         resume: (handoff) => this.act("resumed", RESUME, { id: handoff.id }),
+        rate: (assessment, rating, reason) => this.rate(assessment, rating, reason),
+        reassess: (handoff) =>
+          this.act("a fresh assessment asked for", REASSESS, { id: handoff.id }),
       },
       onClaim: (id) => this.claim(id),
       onRelease: (id) => this.release(id),
@@ -679,12 +705,30 @@ export class Desk {
 
   assessed({ handoff }) {
     this.landed.set(handoff.id, handoff.assessment);
-    const { assessment, ...card } = handoff;
+    const { assessment, reassessment, ...card } = handoff;
     this.place({ ...card, assessment: { status: assessment.status } }, true);
     if (handoff.id === this.openId && this.detail) {
       this.detail.assessment = assessment;
+      this.detail.reassessment = reassessment;
       this.view.updateAssessment(this.detail);
+      // The earlier ones, with the one that landed among them.
+      this.reload().catch((error) => this.reloadFailed(error));
     }
+  }
+
+  /** The caller's rating of an assessment: the detail shows it once kept; a refusal is said. */
+  async rate(assessment, rating, reason) {
+    const id = this.openId;
+    let result;
+    try {
+      ({ rateAssessment: result } = await gql(RATE, { id: assessment.id, rating, reason }));
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw error;
+      this.view.say(`Could not rate it: ${error.message}. Try again.`);
+      return;
+    }
+    if (id === this.openId) await this.reload().catch((error) => this.reloadFailed(error));
+    if (result.__typename !== "RateAssessmentSuccess") this.view.say(result.message);
   }
 
   /** Someone else holds it: say who and since when, once, and let it leave the queue. */

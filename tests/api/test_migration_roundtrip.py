@@ -5,11 +5,13 @@ import pytest
 from alembic import command
 
 from db.engine import Database, create_engine
+from db.enums import Rating
 from db.migrate import alembic_config
 from handoff_desk.settings import Settings
+from resolvers import assessments
 from resolvers.desk import Desk
 from tests.conftest import TOKEN_SECRET
-from tests.factories import make_escalation, make_team
+from tests.factories import land_assessment, make_escalation, make_team
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +34,12 @@ async def test_down_to_0004_and_up_again_with_a_desk_in_use(empty_database):
         )
         try:
             team = await make_team(desk)
-            await make_escalation(desk, team.acme["alex"])
+            handoff = await make_escalation(desk, team.acme["alex"])
+            # Its assessment rated, and a fresh one asked for (issue 15).
+            first = await land_assessment(desk, handoff.id)
+            sam = team.acme["sam"].viewer
+            await assessments.rate_assessment(desk, sam, first.id, Rating.NOT_HELPFUL, "No")
+            await assessments.reassess_handoff(desk, sam, handoff.id)
         finally:
             await desk.db.dispose()
         for revision, down in (("0004", True), ("head", False)):

@@ -29,7 +29,7 @@ from resolvers.assessments import AssessmentResult
 from resolvers.desk import Desk, transaction
 from resolvers.timers import check_timer
 from tests.api.test_tenancy import _everything_of
-from tests.factories import Member, Tenant, make_tenant
+from tests.factories import Member, Tenant, assessment_of, make_tenant
 from tests.http import GraphQLClient
 from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.support.tenancy_walk import (
@@ -50,6 +50,8 @@ pytestmark = pytest.mark.anyio
 
 class MarkedAssessor:
     """Deterministic, and its assessment of a B escalation carries B's marker."""
+
+    name = "marked"
 
     async def assess(self, request) -> AssessmentResult:
         mark = MARKER if MARKER in request.problem_summary.lower() else "plain"
@@ -170,6 +172,9 @@ async def make_account_b(desk) -> AccountB:
             "handoff": [str(h.id) for h in (parked, first, claimed, released)],
             "user": [m.id for m in tenant.members.values()],
             "account": [str(tenant.account.id)],
+            "assessment": [
+                str((await assessment_of(desk, h.id)).id) for h in (first, claimed, released)
+            ],
         },
         pending=[str(claimed.id), str(released.id)],
     )
