@@ -292,7 +292,9 @@ def _retry_later(response: Response) -> Response:
 
 async def _json_body(request: Request) -> dict[str, Any] | None:
     """The JSON object a POST carries (None for other requests); a Refusal saying why it is not
-    one. Strawberry would answer a body such as `42` or `null` with a 500."""
+    one. Strawberry would answer a body such as `42` or `null` with a 500, and take an
+    `operationName` of any type for a name; and the answer cache reads the body before
+    Strawberry does, so every entry's type is checked here, once, before either."""
     if request.method != "POST":
         return None
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -305,7 +307,7 @@ async def _json_body(request: Request) -> dict[str, Any] | None:
     except ValueError:  # UnicodeDecodeError included
         raise protocol.Refusal(400, "the request body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise protocol.Refusal(
-            422, "the request body must be a JSON object with a `query` entry", legacy_status=400
-        )
+        raise protocol.Refusal(400, "the request body must be a JSON object with a `query` entry")
+    if (problem := protocol.malformed(body)) is not None:
+        raise protocol.Refusal(400, problem)
     return body
