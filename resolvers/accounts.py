@@ -195,3 +195,23 @@ async def set_self_claim_allowed(
         assert isinstance(abort.outcome, NotPermitted)  # the admin check is all that aborts
         return abort.outcome
     return account
+
+
+@requires(Capability.ADMINISTER)
+async def set_notes_visible_to_viewers(
+    desk: Desk, viewer: Viewer, visible: bool
+) -> Account | NotPermitted:
+    """Whether the account's viewers read its internal notes (by default they do; engineers and
+    admins always do: resolvers/visibility.notes_visible). From the next read on: their
+    history, their notes, their live events."""
+    try:
+        async with transaction(desk) as tx:
+            await _lock_admins_as_one_of_them(tx.session, viewer)
+            account = await tx.session.get_one(Account, viewer.account_id)
+            account.notes_visible_to_viewers = visible
+            tx.session.add(account)
+            tx.touch(viewer.account_id)
+    except Abort as abort:
+        assert isinstance(abort.outcome, NotPermitted)  # the admin check is all that aborts
+        return abort.outcome
+    return account

@@ -22,6 +22,14 @@ class BadInput(DeskError):
     code = "BAD_USER_INPUT"
 
 
+class NotFoundError(DeskError):
+    """What a subscription asked about is not visible to the caller (unknown, or another
+    account's). A query answers null and a mutation a NotFound member; a subscription has
+    neither, so it ends with this error."""
+
+    code = "NOT_FOUND"
+
+
 class SubscriberTooSlow(Exception):
     """A subscriber fell so far behind that the server stopped queueing for it."""
 

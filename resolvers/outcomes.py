@@ -82,6 +82,13 @@ class NotParked:
     status: str | None
 
 
+@dataclass(frozen=True)
+class NotAnEscalation:
+    """Notes are the team's, on escalations: a park is its creator's alone."""
+
+    message: str = "Notes are for escalations; a park keeps its own notes (engineerNotes)."
+
+
 # Every expected failure a service answers with; the adapter maps each to its union member.
 Failure = (
     NotFound
@@ -95,4 +102,5 @@ Failure = (
     | NotClaimedByYou
     | CannotClaim
     | NotParked
+    | NotAnEscalation
 )

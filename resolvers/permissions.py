@@ -23,11 +23,14 @@ class Capability(Enum):
     ADMINISTER = auto()  # add users, change roles, deactivate
     STEP_IN = auto()  # work any session of the account, not only those assigned to the caller
     OVERSEE = auto()  # withdraw, re-prioritise or transfer any escalation of the account
+    NOTE = auto()  # add internal notes to escalations (and read them, whatever the account says)
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {
     Role.VIEWER: frozenset(),  # reads the desk (and marks what it read), nothing more
-    Role.ENGINEER: frozenset({Capability.WORK_SESSIONS, Capability.HAND_OFF, Capability.CLAIM}),
+    Role.ENGINEER: frozenset(
+        {Capability.WORK_SESSIONS, Capability.HAND_OFF, Capability.CLAIM, Capability.NOTE}
+    ),
     Role.ADMIN: frozenset(Capability),
 }
 
@@ -38,6 +41,7 @@ _DENIALS: dict[Capability, str] = {
     Capability.ADMINISTER: "Only an admin of this account may manage its users.",
     Capability.STEP_IN: "Only the engineer working this session may work it.",
     Capability.OVERSEE: "Only an admin may change escalations that are not theirs.",
+    Capability.NOTE: "Viewers may not add notes.",
 }
 
 
