@@ -54,6 +54,7 @@ SIZED: dict[str, caps.Cap] = {
     "SessionSnapshot.messages": caps.MESSAGES,
     "EscalationPackage.conversationPath": caps.MESSAGES,
     "Handoff.history": caps.HISTORY,
+    "Handoff.notes": caps.NOTES,
 }
 _CONNECTION_LISTS = ("edges", "nodes")
 

@@ -14,6 +14,7 @@ from resolvers import (
     claims,
     handoffs,
     lifecycle,
+    notes,
     outcomes,
     parks,
     queue,
@@ -26,7 +27,7 @@ from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
 from schema.failures import failure
-from schema.types import Account, Info, Message, Session, TimerSettings, User
+from schema.types import Account, HandoffNote, Info, Message, Session, TimerSettings, User
 
 
 @strawberry.type
@@ -264,6 +265,43 @@ class Mutation:
         match outcome:
             case models.Account():
                 return results.SetSelfClaimAllowedSuccess(account=Account.from_row(outcome))
+            case failed:
+                return failure(failed, "")
+
+    # --- internal notes (issue 15) ---
+
+    @strawberry.mutation(
+        description="Engineers and admins: add an internal note to an escalation of the account. "
+        "It is in the escalation's history (NOTE_ADDED) and heard live on handoffUpdated, by the "
+        "account's engineers and admins, and its viewers unless the account says not."
+    )
+    async def add_handoff_note(
+        self, info: Info, input: inputs.AddHandoffNoteInput
+    ) -> results.AddHandoffNoteResult:
+        viewer = await info.context.viewer()
+        outcome = await notes.add_note(
+            info.context.desk, viewer, parse_id(input.handoff_id, "handoffId"), input.body
+        )
+        match outcome:
+            case models.HandoffNote():
+                return results.AddHandoffNoteSuccess(
+                    handoff_id=outcome.handoff_id, note=HandoffNote.from_row(outcome)
+                )
+            case failed:
+                return failure(failed, input.handoff_id)
+
+    @strawberry.mutation(
+        description="Admins only: whether the account's viewers read its internal notes (they do "
+        "unless this turns it off; engineers and admins always do)."
+    )
+    async def set_notes_visible_to_viewers(
+        self, info: Info, visible: bool
+    ) -> results.SetNotesVisibleToViewersResult:
+        viewer = await info.context.viewer()
+        outcome = await accounts.set_notes_visible_to_viewers(info.context.desk, viewer, visible)
+        match outcome:
+            case models.Account():
+                return results.SetNotesVisibleToViewersSuccess(account=Account.from_row(outcome))
             case failed:
                 return failure(failed, "")
 

@@ -10,14 +10,14 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import events, read_marks
+from resolvers import conversation, events, read_marks
 from resolvers.errors import AccessRevoked, SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
 from schema.context import ACCESS_ENDED_CLOSE_CODE
 from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
-from schema.types import Handoff, Info, User, event_reason
+from schema.types import Handoff, HandoffNote, Info, Message, User, event_reason
 
 TOO_SLOW_CLOSE_CODE = 1013
 TOO_SLOW_REASON = "too far behind: resubscribe with after"
@@ -82,6 +82,11 @@ class HandoffUpdated:
     )
     previous_priority: enums.Priority | None = shared(
         description="PRIORITY_CHANGED: the priority it had."
+    )
+    note: HandoffNote | None = shared(
+        default=None,
+        description="NOTE_ADDED: the note (heard only by those who read notes: the account's "
+        "engineers and admins, and its viewers unless it says not).",
     )
 
 
@@ -163,6 +168,41 @@ class Subscription:
             ):
                 yield UnreadCountChanged.of(change)
 
+    @strawberry.subscription(
+        description="A session's conversation, live: the messages after `after` (the last "
+        "position the client has; none: from now), then each new one as it is added, once, in "
+        "order. For a session the caller may see: its engineer's, the team's while it is "
+        "escalated, private to its engineer while parked. Ends with a NOT_FOUND error for any "
+        "other (another account's included), and when the session stops being visible to the "
+        "caller.",
+        metadata=PER_VIEWER,
+    )
+    async def session_messages(
+        self,
+        info: Info,
+        session_id: strawberry.ID,
+        after: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The last message position this client has: replay what came after."
+            ),
+        ] = None,
+    ) -> AsyncGenerator[Message, None]:
+        context = info.context
+        viewer = await context.viewer()
+        session = parse_id(session_id, "sessionId")
+        # 1013: graphql-ws clients reconnect; resubscribe with `after` (the last position).
+        async with _socket_closed_when_ended(context, "too far behind: resubscribe with after"):
+            async for message in conversation.session_messages(
+                context.desk,
+                context.live_events(),
+                viewer,
+                session,
+                after=after,
+                on_access_change=context.on_access_change,
+            ):
+                yield Message.from_row(message)
+
     # The streams are the account's (the key has account and role); their fields decide the rest.
     @strawberry.subscription(
         description="Each new escalation of the caller's account.", metadata=SHARED
@@ -220,7 +260,8 @@ class Subscription:
     @strawberry.subscription(
         description="Every change of the account's escalations after they were raised: claims, "
         "releases, withdrawals, priority changes and transfers (a transfer's colleague learns of "
-        "it here: `to`); with handoffId, only that one's.",
+        "it here: `to`), and internal notes added (`note`, for those who read notes); with "
+        "handoffId, only that one's.",
         metadata=SHARED,
     )
     async def handoff_updated(
@@ -240,4 +281,5 @@ class Subscription:
                 previous_priority=(
                     enums.Priority(event.previous_priority) if event.previous_priority else None
                 ),
+                note=HandoffNote.from_row(logged.note) if logged.note else None,
             )
