@@ -19,4 +19,6 @@ SCENARIOS = [
     "transferHandoff",
     "setSelfClaimAllowed",
     "setTimerSettings",
+    "addHandoffNote",
+    "setNotesVisibleToViewers",
 ]

@@ -7,7 +7,7 @@ ROLES = ["admin", "engineer", "viewer"]
 ALL = frozenset(ROLES)
 
 
-WORKERS = frozenset({"admin", "engineer"})  # WORK_SESSIONS, HAND_OFF, CLAIM
+WORKERS = frozenset({"admin", "engineer"})  # WORK_SESSIONS, HAND_OFF, CLAIM, NOTE
 
 
 ADMINS = frozenset({"admin"})  # ADMINISTER
@@ -43,4 +43,6 @@ TABLE = {
     "setSelfClaimAllowed": ("mutation", ADMINS),
     "timerSettings": ("query", ALL),
     "setTimerSettings": ("mutation", ADMINS),
+    "addHandoffNote": ("mutation", WORKERS),
+    "setNotesVisibleToViewers": ("mutation", ADMINS),
 }
