@@ -16,13 +16,30 @@ export class LiveDesk {
     this.onUnauthorized = onUnauthorized;
     this.subscriptions = new Map(); // id -> {query, variables, after, next}
     this.socket = null;
+    this.acked = false; // the server accepted this socket: subscriptions may be sent
     this.stopped = false;
     this.retryDelay = 500;
   }
 
-  /** `next(data)` receives each result; the result's `seq` is remembered for reconnects. */
+  /** `next(data)` receives each result; the result's `seq` is remembered for reconnects.
+   * Sent at once when the socket is up, else when it is. An id is used once: a subscription
+   * ended by `unsubscribe` is not started again under its id (the server may not have let go
+   * of it yet). */
   subscribe(id, query, { after = null, variables = {}, next }) {
-    this.subscriptions.set(id, { query, variables, after, next });
+    const sub = { query, variables, after, next };
+    this.subscriptions.set(id, sub);
+    if (this.acked) this.sendSubscribe(id, sub);
+  }
+
+  /** Ends a subscription: on the server at once (e.g. presence: the others see one leave). */
+  unsubscribe(id) {
+    if (!this.subscriptions.delete(id)) return;
+    if (this.acked) this.send({ id, type: "complete" });
+  }
+
+  sendSubscribe(id, sub) {
+    const variables = { ...sub.variables, after: sub.after };
+    this.send({ id, type: "subscribe", payload: { query: sub.query, variables } });
   }
 
   start() {
@@ -35,6 +52,7 @@ export class LiveDesk {
     clearTimeout(this.retryTimer);
     const socket = this.socket;
     this.socket = null; // its close is expected: no state change, no reconnect
+    this.acked = false;
     socket?.close(1000, "signed out");
   }
 
@@ -42,6 +60,7 @@ export class LiveDesk {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${scheme}//${location.host}/graphql`, "graphql-transport-ws");
     this.socket = socket;
+    this.acked = false;
     this.onState("connecting");
     socket.onopen = () => {
       this.send({ type: "connection_init", payload: { Authorization: `Bearer ${this.token}` } });
@@ -49,6 +68,7 @@ export class LiveDesk {
     socket.onmessage = (event) => this.receive(JSON.parse(event.data));
     socket.onclose = (event) => {
       if (socket !== this.socket) return;
+      this.acked = false;
       this.onState("offline");
       if (event.code === UNAUTHORIZED) return this.onUnauthorized();
       if (!this.stopped) this.retryTimer = setTimeout(() => this.connect(), this.nextDelay());
@@ -65,10 +85,8 @@ export class LiveDesk {
     switch (message.type) {
       case "connection_ack":
         this.retryDelay = 500;
-        for (const [id, sub] of this.subscriptions) {
-          const variables = { ...sub.variables, after: sub.after };
-          this.send({ id, type: "subscribe", payload: { query: sub.query, variables } });
-        }
+        this.acked = true;
+        for (const [id, sub] of this.subscriptions) this.sendSubscribe(id, sub);
         this.onState("live");
         break;
       case "ping":
