@@ -50,3 +50,7 @@ export const ASSESSMENT = `
   fragment AssessmentFields on Assessment {
     status summary likelyCause suggestedSteps confidence
   }`;
+
+// An internal note, as the detail shows it (the query, the live events and the mutation alike).
+export const NOTE = `
+  fragment NoteFields on HandoffNote { id body createdAt author { id name } }`;
