@@ -319,6 +319,39 @@ async def test_a_dot_opened_in_one_window_clears_in_the_users_other_window(open_
         assert page.errors == [], page.errors
 
 
+async def test_a_message_and_a_note_typed_in_one_browser_appear_in_the_other(open_desk):
+    """Issue 15: Sam picks up the printer and Dana has it open too. What Sam writes to the
+    conversation appears in Dana's detail as he sends it, and the note Dana adds appears in
+    Sam's, without a reload; each once in the sender's own."""
+    from playwright.async_api import expect
+
+    sam, dana = await open_desks(open_desk, SAM, DANA)
+    await card(dana, PRINTER).click()
+    await expect(dana.locator(".detail h2")).to_have_text(PRINTER)
+    await card(sam, PRINTER).click()
+    await sam.get_by_role("button", name="Pick up").click()
+    await expect(sam.locator("#holder")).to_have_text("Claimed by you")
+    await expect(dana.locator("#holder")).to_have_text(f"Claimed by {NAMES[SAM]}")
+    await expect(dana.locator(".team-notes")).to_contain_text("No internal notes yet.")
+
+    await sam.get_by_label("Message").fill("Restarted the spooler on PRN-2; printing a test page.")
+    await sam.get_by_role("button", name="Send").click()
+    said = "Restarted the spooler on PRN-2"
+    for page in (sam, dana):
+        await expect(page.locator(".conversation .message", has_text=said)).to_have_count(1)
+    await expect(dana.locator(".conversation .message").last).to_contain_text(said)
+
+    await dana.get_by_label("New note").fill("Finance prints payroll at 4 pm: keep it up.")
+    await dana.get_by_role("button", name="Add note").click()
+    noted = "Finance prints payroll at 4 pm"
+    for page in (dana, sam):
+        await expect(page.locator(".team-note", has_text=noted)).to_have_count(1)
+        await expect(page.locator(".team-note", has_text=noted)).to_contain_text(NAMES[DANA])
+    await expect(dana.get_by_label("New note")).to_have_value("")
+    await screenshot(sam, "conversation-live.png")
+    assert sam.errors == [] and dana.errors == []
+
+
 async def test_the_queue_catches_up_after_a_reconnect(open_desk, server, demo):
     """Escalated while the page had no connection: the page learns of it when the socket is
     back, by resubscribing after the last event it saw, without a reload."""
