@@ -6,7 +6,9 @@ from alembic import command
 
 from db.engine import Database, create_engine
 from db.migrate import alembic_config
+from db.models import HandoffNote
 from handoff_desk.settings import Settings
+from resolvers import notes
 from resolvers.desk import Desk
 from tests.conftest import TOKEN_SECRET
 from tests.factories import make_escalation, make_team
@@ -32,7 +34,10 @@ async def test_down_to_0004_and_up_again_with_a_desk_in_use(empty_database):
         )
         try:
             team = await make_team(desk)
-            await make_escalation(desk, team.acme["alex"])
+            # (Its messages are events naming their session; a note, an event naming the note.)
+            escalation = await make_escalation(desk, team.acme["alex"])
+            note = await notes.add_note(desk, team.acme["sam"].viewer, escalation.id, "Noted")
+            assert isinstance(note, HandoffNote), note
         finally:
             await desk.db.dispose()
         for revision, down in (("0004", True), ("head", False)):
