@@ -263,6 +263,19 @@ const SEND = `
     }
   }`;
 
+/** What the live events brought into the detail while it was asked for again (a message or a
+ * note committed after the answer was read) is kept in the new one. */
+function keepHeard(before, after) {
+  if (before?.id !== after.id) return;
+  const messages = after.session.messages;
+  const last = messages.length ? messages[messages.length - 1].position : 0;
+  messages.push(...before.session.messages.filter((m) => m.position > last));
+  const notes = before.notes ?? [];
+  const lastNote = after.notes[after.notes.length - 1];
+  const at = lastNote ? notes.findIndex((n) => n.id === lastNote.id) : -1;
+  if (!lastNote || at >= 0) after.notes.push(...notes.slice(at + 1));
+}
+
 export class Desk {
   constructor({ me, account, token, onUnauthorized, onLive, onUnreadCount }) {
     this.me = me;
@@ -793,6 +806,7 @@ export class Desk {
     if (!handoff) return this.view.missing();
     const landed = this.landed.get(id);
     if (handoff.assessment.status === "PENDING" && landed) handoff.assessment = landed;
+    keepHeard(this.detail, handoff);
     this.detail = handoff;
     this.view.render(handoff, { claiming: this.claiming.has(id) });
     this.follow(handoff);
