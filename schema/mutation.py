@@ -262,11 +262,7 @@ class Mutation:
     ) -> results.SetSelfClaimAllowedResult:
         viewer = await info.context.viewer()
         outcome = await accounts.set_self_claim_allowed(info.context.desk, viewer, allowed)
-        match outcome:
-            case models.Account():
-                return results.SetSelfClaimAllowedSuccess(account=Account.from_row(outcome))
-            case failed:
-                return failure(failed, "")
+        return _account_changed(outcome, results.SetSelfClaimAllowedSuccess)
 
     # --- internal notes (issue 15) ---
 
@@ -299,11 +295,7 @@ class Mutation:
     ) -> results.SetNotesVisibleToViewersResult:
         viewer = await info.context.viewer()
         outcome = await accounts.set_notes_visible_to_viewers(info.context.desk, viewer, visible)
-        match outcome:
-            case models.Account():
-                return results.SetNotesVisibleToViewersSuccess(account=Account.from_row(outcome))
-            case failed:
-                return failure(failed, "")
+        return _account_changed(outcome, results.SetNotesVisibleToViewersSuccess)
 
     # --- timers (issue 14) ---
 
@@ -368,6 +360,15 @@ def _handoff_changed(
             return success(handoff_id=outcome.id)
         case failed:
             return failure(failed, subject_id)
+
+
+def _account_changed(outcome: models.Account | outcomes.Failure, success: type):
+    """An admin's change of the account's settings: `success` with the account as it now is."""
+    match outcome:
+        case models.Account():
+            return success(account=Account.from_row(outcome))
+        case failed:
+            return failure(failed, "")
 
 
 def _user_changed(outcome: models.User | outcomes.Failure, success: type, subject_id: str):
