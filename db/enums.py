@@ -62,6 +62,13 @@ class AssessmentStatus(StrEnum):
     FAILED = "failed"
 
 
+class Rating(StrEnum):
+    """A senior's verdict on an assessment (issue 15)."""
+
+    HELPFUL = "helpful"
+    NOT_HELPFUL = "not_helpful"
+
+
 class EventKind(StrEnum):
     """What the account's event log records. Those with a handoff are also its history entries;
     ACCESS_CHANGED (a user's role or standing changed) has none: it tells live subscriptions to
@@ -89,6 +96,8 @@ class EventKind(StrEnum):
     MESSAGE_ADDED = "message_added"
     # An internal note on an escalation (AccountEvent.note_id): in its history, and live.
     NOTE_ADDED = "note_added"
+    # A senior asked for a fresh assessment (issue 15); it lands as ASSESSMENT_READY or _FAILED.
+    REASSESSMENT_REQUESTED = "reassessment_requested"
 
 
 class JobKind(StrEnum):

@@ -171,6 +171,11 @@ class Handoff(SQLModel, table=True):
     )
     assessment_confidence: str | None = _short(16, default=None, nullable=True)
     assessment_updated_at: datetime | None = _when(nullable=True)
+    # Which of its assessments (AssessmentVersion.number) the assessment_* columns above show:
+    # the latest that landed ready, else the first. 0: none (a park is never assessed).
+    assessment_number: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     claimed_by_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)
     claimed_at: datetime | None = _when(nullable=True)
     # Taken back by its escalator (or an admin) before anyone claimed it: out of the queue, kept
@@ -374,3 +379,48 @@ class HandoffTimer(SQLModel, table=True):
     admins_alerted_at: datetime | None = _when(nullable=True)  # ... and later, the admins
     nudged_at: datetime | None = _when(nullable=True)  # the claimer's last nudge
     closed_at: datetime | None = _when(nullable=True)  # resolved, withdrawn or superseded
+
+
+class AssessmentVersion(SQLModel, table=True):
+    """One assessment asked of an escalation (issue 15): number 1 is asked by the escalation
+    itself, each later one by a senior (reassessHandoff). Kept for good, with what it said; the
+    handoff's assessment_* columns copy the one it shows (Handoff.assessment_number). At most one
+    of a handoff's is pending at a time (resolvers/assessments.py)."""
+
+    __tablename__ = "assessment_version"
+    __table_args__ = (
+        Index("ix_assessment_version_handoff_number", "handoff_id", "number", unique=True),
+    )
+
+    id: uuid.UUID = _id()
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    handoff_id: uuid.UUID = Field(foreign_key="handoff.id")
+    number: int
+    # Who asked for it: None for the first (the escalation asked), a senior for a reassessment.
+    requested_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="app_user.id", nullable=True
+    )
+    requested_at: datetime = _when()
+    status: str = _short(16)
+    # Which assessor made it (HANDOFF_ASSESSOR: rules, openai); None until it lands (and for
+    # those made before this was recorded).
+    assessor: str | None = _short(32, default=None, nullable=True)
+    summary: str | None = _text(nullable=True)
+    likely_cause: str | None = _text(nullable=True)
+    suggested_steps: list[str] | None = Field(default=None, sa_type=JSONType, nullable=True)
+    confidence: str | None = _short(16, default=None, nullable=True)
+    landed_at: datetime | None = _when(nullable=True)  # ready or failed, when
+
+
+class AssessmentRating(SQLModel, table=True):
+    """A senior's rating of an assessment: one per user and assessment; rating again replaces
+    it."""
+
+    __tablename__ = "assessment_rating"
+
+    assessment_id: uuid.UUID = Field(foreign_key="assessment_version.id", primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="app_user.id", primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    rating: str = _short(16)
+    reason: str | None = _text(nullable=True)
+    rated_at: datetime = _when()

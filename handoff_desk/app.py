@@ -71,12 +71,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     desk = Desk(settings=settings, db=database or Database.from_url(settings.database_url))
     broadcast = create_broadcast(settings.broadcast_url)
     metrics = Metrics(desk)
+    desk.meter = metrics  # what the desk counts (ratings of assessments), after the commit
     hub = Hub(
         desk,
         broadcast,
         max_queue=settings.subscriber_queue,
         poll_seconds=settings.event_poll_seconds,
         on_fanout=metrics.event_fanned_out,
+        presence_heartbeat_seconds=settings.presence_heartbeat_seconds,
+        presence_ttl_seconds=settings.presence_ttl_seconds,
     )
     shared = None
     if settings.shared_subscriptions:

@@ -1,4 +1,6 @@
-"""`handoff-desk`: serve, worker, migrate, create-account, export-schema."""
+"""`handoff-desk`: serve, worker, migrate, create-account, export-schema.
+
+Settings come from HANDOFF_ environment variables (every one is described in .env.example)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,13 @@ import argparse
 import asyncio
 import dataclasses
 import gc
+import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -82,12 +87,25 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     port = args.port or settings.port
     asyncio.run(_migrate(settings))
     if args.demo:
-        from handoff_desk.demo import seed_demo
+        from handoff_desk import demo
 
-        created = asyncio.run(_with_desk(settings, seed_demo))
+        if args.reset:
+            others = asyncio.run(_with_desk(settings, demo.accounts_not_of_the_demo))
+            if others:
+                print(
+                    f"error: --reset would delete accounts the demo did not make "
+                    f"({', '.join(others)}); refusing",
+                    file=sys.stderr,
+                )
+                return 2
+            asyncio.run(_with_desk(settings, demo.start_over))
+        created = asyncio.run(_with_desk(settings, demo.seed_demo))
         log.info("demo data: %s", "seeded" if created else "already present")
-    database = mask_url(settings.database_url)
-    log.info("GraphiQL: http://%s:%s/graphql   (database: %s)", host, port, database)
+        for line in demo.logins():
+            log.info("demo login: %s", line)
+    log.info("console: http://%s:%s/", host, port)
+    log.info("GraphiQL: http://%s:%s/graphql", host, port)
+    log.info("database: %s", mask_url(settings.database_url))
     return _run_server(
         settings,
         host=host,
@@ -189,13 +207,22 @@ def cmd_create_account(settings: Settings, args: argparse.Namespace) -> int:
     from resolvers.accounts import create_account
     from resolvers.errors import BadInput
 
+    password = admin_password(args)
+    if password is None:
+        print(
+            "error: no password for the admin: type it when asked (a terminal), set "
+            f"{PASSWORD_VARIABLE}, or pipe it with --admin-password-stdin",
+            file=sys.stderr,
+        )
+        return 2
+
     async def work(desk: Desk) -> tuple[Account, User]:
         return await create_account(
             desk,
             name=args.name,
             admin_name=args.admin_name,
             admin_email=args.admin_email,
-            admin_password=args.admin_password,
+            admin_password=password,
         )
 
     try:
@@ -209,6 +236,28 @@ def cmd_create_account(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+PASSWORD_VARIABLE = "HANDOFF_ADMIN_PASSWORD"
+
+
+def admin_password(args: argparse.Namespace) -> str | None:
+    """The new admin's password: from stdin's first line (--admin-password-stdin), the
+    argument (visible to other users of the machine while it runs: for throwaway setups),
+    HANDOFF_ADMIN_PASSWORD, or a prompt (twice) when stdin is a terminal; None without one."""
+    if args.admin_password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if args.admin_password is not None:
+        return str(args.admin_password)
+    if PASSWORD_VARIABLE in os.environ:
+        return os.environ[PASSWORD_VARIABLE]
+    if not sys.stdin.isatty():
+        return None
+    while True:
+        first = getpass.getpass("Admin password: ")
+        if first == getpass.getpass("Again: "):
+            return first
+        print("The two differ; once more.", file=sys.stderr)
+
+
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from schema.schema import schema
 
@@ -220,39 +269,136 @@ def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def version() -> str:
+    try:
+        return metadata.version("handoff-desk")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    examples: str,
+) -> argparse.ArgumentParser:
+    """A subcommand with its one-line summary (in `handoff-desk -h`), a description and
+    examples (in `handoff-desk NAME -h`)."""
+    command: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + examples,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return command
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="handoff-desk", description=__doc__)
+    p.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="apply migrations, then run the server")
+    serve = _command(
+        sub,
+        "serve",
+        "apply migrations, then run the server",
+        "Applies the database's migrations, then serves the API (/graphql, with GraphiQL), the\n"
+        "web console (/) and /healthz, /readyz, /metrics. Unless HANDOFF_RUN_WORKERS=false it\n"
+        "runs the assessment, email and timer workers too.",
+        "  handoff-desk serve --demo                 # SQLite ./handoff-desk.db, demo accounts\n"
+        "  handoff-desk serve --demo --reset         # the demo from scratch\n"
+        "  HANDOFF_DATABASE_URL=postgresql://desk@db/desk HANDOFF_TOKEN_SECRET=... \\\n"
+        "    handoff-desk serve --host 0.0.0.0 --port 8000",
+    )
     serve.add_argument("--host", help="default: HANDOFF_HOST or 127.0.0.1")
     serve.add_argument("--port", type=int, help="default: HANDOFF_PORT or 8000")
     serve.add_argument(
         "--demo",
         action="store_true",
-        help="seed the demo accounts first; without HANDOFF_TOKEN_SECRET, use a secret made "
-        "once for this database and kept beside it (see .env.example)",
+        help="seed the demo accounts first and print their logins; without "
+        "HANDOFF_TOKEN_SECRET, use a secret made once for this database and kept beside it",
     )
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--reset",
+        action="store_true",
+        help="with --demo: empty the database first and seed the demo again (refused when it "
+        "holds accounts the demo did not make)",
+    )
+    serve.add_argument("--log-level", default="info", help="default: info")
     serve.set_defaults(run=cmd_serve, signs_tokens=True)
 
-    worker = sub.add_parser("worker", help="run the assessment, email and timer workers only")
+    worker = _command(
+        sub,
+        "worker",
+        "run the assessment, email and timer workers only",
+        "Runs the workers without serving HTTP: for deployments whose API processes set\n"
+        "HANDOFF_RUN_WORKERS=false. Stops on SIGTERM once its jobs in hand are done.",
+        "  HANDOFF_DATABASE_URL=postgresql://desk@db/desk HANDOFF_TOKEN_SECRET=... \\\n"
+        "    HANDOFF_BROADCAST_URL=redis://redis:6379 handoff-desk worker",
+    )
     worker.set_defaults(run=cmd_worker, signs_tokens=True)
 
-    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate = _command(
+        sub,
+        "migrate",
+        "apply database migrations",
+        "Brings the database named by HANDOFF_DATABASE_URL to the newest schema (serve does it\n"
+        "too). Safe to run from several processes at once.",
+        "  HANDOFF_DATABASE_URL=postgresql://desk@db/desk handoff-desk migrate",
+    )
     migrate.set_defaults(run=cmd_migrate)
 
-    account = sub.add_parser("create-account", help="create an account with its first admin")
-    account.add_argument("--name", required=True)
-    account.add_argument("--admin-name", required=True)
-    account.add_argument("--admin-email", required=True)
-    account.add_argument("--admin-password", required=True)
+    account = _command(
+        sub,
+        "create-account",
+        "create an account with its first admin",
+        "Creates an account (a tenant) and its first admin, and prints their ids as JSON.\n"
+        f"The password is asked for on a terminal, or read from {PASSWORD_VARIABLE}, or from\n"
+        "stdin with --admin-password-stdin.",
+        "  handoff-desk create-account --name 'Initech' --admin-name 'Peter Gibbons' \\\n"
+        "    --admin-email peter@initech.example                   # asks for the password\n"
+        "  pass show initech | handoff-desk create-account --admin-password-stdin \\\n"
+        "    --name 'Initech' --admin-name 'Peter Gibbons' --admin-email peter@initech.example",
+    )
+    account.add_argument("--name", required=True, help="the account's name")
+    account.add_argument("--admin-name", required=True, help="the admin's full name")
+    account.add_argument("--admin-email", required=True, help="the admin's login")
+    account.add_argument(
+        "--admin-password-stdin",
+        action="store_true",
+        help="read the admin's password from the first line of stdin",
+    )
+    account.add_argument(
+        "--admin-password",
+        help="the password itself (other users of the machine can read a command's "
+        f"arguments while it runs: prefer the prompt, {PASSWORD_VARIABLE} or stdin)",
+    )
     account.set_defaults(run=cmd_create_account)
 
-    export = sub.add_parser("export-schema", help="write the GraphQL SDL")
+    export = _command(
+        sub,
+        "export-schema",
+        "write the GraphQL SDL",
+        "Writes the schema's SDL (what schema.graphql holds) for clients and code generators.",
+        "  handoff-desk export-schema --output schema.graphql\n"
+        "  handoff-desk export-schema --output - | graphql-inspector diff old.graphql -",
+    )
     export.add_argument("--output", default="schema.graphql", help="a path, or - for stdout")
     export.set_defaults(run=cmd_export_schema)
     return p
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Not there, refused, or refusing our login: what an operator fixes in the URL or the
+    database server, told in one line rather than a traceback."""
+    from db.engine import unavailable
+
+    if unavailable(error):
+        return True
+    cause = error.__cause__ or error
+    return str(getattr(cause, "sqlstate", "")).startswith("28")  # invalid authorization
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -274,6 +420,11 @@ def main(argv: list[str] | None = None) -> int:
         code: int = args.run(settings, args)
         return code
     except Exception as error:
+        if database_unreachable(error):
+            reason = str(error.__cause__ or error).splitlines()[0]
+            database = mask_url(settings.database_url)
+            print(f"error: cannot reach the database {database}: {reason}", file=sys.stderr)
+            return 1
         # Logged, so scrubbed of secrets (a driver's message may quote the URL it was given),
         # rather than printed whole by Python.
         log.exception("handoff-desk %s failed: %r", args.command, error)

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import delete
+from sqlmodel import SQLModel, select
 
 from db.enums import Confidence, HandoffIntent, IntakeType, MessageRole, Priority, Role
-from db.models import TroubleshootingSession, User
+from db.models import Account, TroubleshootingSession, User
 from resolvers import accounts, handoffs, sessions
 from resolvers.auth import Viewer
 from resolvers.desk import Desk
 
 DEMO_PASSWORD = "handoff-demo"
+DEMO_ACCOUNTS = ("Northwind IT Services", "Contoso Helpdesk")
 
 TEAM = [
     # name, email, role
@@ -92,7 +94,7 @@ async def seed_demo(desk: Desk) -> bool:
             return False
     _, dana = await accounts.create_account(
         desk,
-        name="Northwind IT Services",
+        name=DEMO_ACCOUNTS[0],
         admin_name="Dana Whitfield",
         admin_email="dana@northwind.example",
         admin_password=DEMO_PASSWORD,
@@ -110,7 +112,7 @@ async def seed_demo(desk: Desk) -> bool:
         await _seed_session(desk, junior, spec)
     await accounts.create_account(
         desk,
-        name="Contoso Helpdesk",
+        name=DEMO_ACCOUNTS[1],
         admin_name="Casey Morgan",
         admin_email="casey@contoso.example",
         admin_password=DEMO_PASSWORD,
@@ -142,3 +144,28 @@ async def _seed_session(desk: Desk, junior: Viewer, spec: dict[str, Any]) -> Non
 
 def _viewer(user: User) -> Viewer:
     return Viewer(user_id=user.id, account_id=user.account_id, role=user.role, name=user.name)
+
+
+def logins() -> list[str]:
+    """Who can log in to the demo, for `serve --demo` to print."""
+    team = ", ".join(f"{email} ({role.value})" for _, email, role in TEAM)
+    return [
+        f"password {DEMO_PASSWORD!r} for every demo user",
+        f"{DEMO_ACCOUNTS[0]}: dana@northwind.example (admin), {team}",
+        f"{DEMO_ACCOUNTS[1]}: casey@contoso.example (admin)",
+    ]
+
+
+async def accounts_not_of_the_demo(desk: Desk) -> list[str]:
+    """The names of the database's accounts that the demo did not make (`--reset` keeps off)."""
+    async with desk.db.read() as db:
+        names = (await db.exec(select(Account.name))).all()
+    return sorted(name for name in names if name not in DEMO_ACCOUNTS)
+
+
+async def start_over(desk: Desk) -> None:
+    """Every row of every table deleted in one transaction, a table's dependents first
+    (`serve --demo --reset`, after `accounts_not_of_the_demo` found none)."""
+    async with desk.db.write() as db:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            await db.exec(delete(table))

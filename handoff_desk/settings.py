@@ -73,6 +73,10 @@ class Settings:
     # time (a commit's own jobs wake its process's workers at once).
     worker_poll_seconds: float = 2.0
     event_poll_seconds: float = 5.0
+    # Presence (who has an escalation open): each process re-announces its viewers this often,
+    # and a viewer not announced for the TTL is gone (its process vanished).
+    presence_heartbeat_seconds: float = 10.0
+    presence_ttl_seconds: float = 30.0
     subscriber_queue: int = 256
     shared_subscriptions: bool = True
     lean_executor: bool = True
@@ -148,6 +152,12 @@ class Settings:
             event_poll_seconds=_float(
                 env, "HANDOFF_EVENT_POLL_SECONDS", defaults.event_poll_seconds
             ),
+            presence_heartbeat_seconds=_float(
+                env, "HANDOFF_PRESENCE_HEARTBEAT_SECONDS", defaults.presence_heartbeat_seconds
+            ),
+            presence_ttl_seconds=_float(
+                env, "HANDOFF_PRESENCE_TTL_SECONDS", defaults.presence_ttl_seconds
+            ),
             subscriber_queue=_int(env, "HANDOFF_SUBSCRIBER_QUEUE", defaults.subscriber_queue, 1),
             shared_subscriptions=_bool(
                 env, "HANDOFF_SHARED_SUBSCRIPTIONS", defaults.shared_subscriptions
@@ -183,6 +193,13 @@ class Settings:
             host=env.get("HANDOFF_HOST") or defaults.host,
             port=_int(env, "HANDOFF_PORT", defaults.port, 1),
         )
+        if settings.presence_ttl_seconds <= settings.presence_heartbeat_seconds:
+            # A viewer would vanish between two of its process's announcements.
+            raise SettingsError(
+                "HANDOFF_PRESENCE_TTL_SECONDS must be longer than "
+                f"HANDOFF_PRESENCE_HEARTBEAT_SECONDS ({settings.presence_ttl_seconds} <= "
+                f"{settings.presence_heartbeat_seconds})"
+            )
         if settings.assessor == "openai" and not (
             settings.openai_base_url and settings.openai_model
         ):

@@ -18,12 +18,15 @@ from sqlmodel import SQLModel, col, select
 from db.enums import EventKind
 from db.models import (
     AccountEvent,
+    AssessmentRating,
+    AssessmentVersion,
     Handoff,
     HandoffNote,
     SessionMessage,
     TroubleshootingSession,
     User,
 )
+from resolvers.assessments import assessments_of, ratings_of
 from resolvers.auth import Viewer
 from resolvers.caps import Window
 from resolvers.desk import Desk
@@ -210,6 +213,17 @@ class Batches:
         )
         by_id = {view.id: view for view in views}
         return [by_id.get(i) for i in ids]
+
+    async def assessments(self, handoff_ids: Sequence[uuid.UUID]) -> list[list[AssessmentVersion]]:
+        """Each handoff's assessments, oldest first: few each (limits.ASSESSMENTS_MAX)."""
+        async with self._desk.db.read() as db:
+            found = await assessments_of(db, self._viewer, handoff_ids)
+        return [found.get(i, []) for i in handoff_ids]
+
+    async def ratings(self, assessment_ids: Sequence[uuid.UUID]) -> list[list[AssessmentRating]]:
+        async with self._desk.db.read() as db:
+            found = await ratings_of(db, self._viewer, assessment_ids)
+        return [found.get(i, []) for i in assessment_ids]
 
     async def snapshots(self, handoff_ids: Sequence[uuid.UUID]) -> list[dict[str, Any] | None]:
         rows = await self._rows(

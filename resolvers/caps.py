@@ -3,9 +3,14 @@ most it may ask for. The query cost limit (schema/cost.py) estimates with the sa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
+from resolvers import limits
 from resolvers.errors import BadInput
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,11 @@ MESSAGES = Cap(default=100, maximum=500)  # a conversation, and a snapshot's cop
 HANDOFFS = Cap(default=20, maximum=50)  # a session's handoffs
 HISTORY = Cap(default=50, maximum=200)  # a handoff's history
 NOTES = Cap(default=50, maximum=200)  # a handoff's internal notes
+# Presence (resolvers/presence.py): an escalation's viewers, and the escalations of one answer.
+VIEWERS = Cap(default=20, maximum=20)
+VIEWED = Cap(default=200, maximum=200)
+# A handoff's assessments: all of them, unless asked for fewer.
+ASSESSMENTS = Cap(default=limits.ASSESSMENTS_MAX, maximum=limits.ASSESSMENTS_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +36,10 @@ class Window:
 
     size: int
     from_end: bool = False
+
+    def pick(self, items: Sequence[_T]) -> list[_T]:
+        """This window of a list held whole."""
+        return list(items[-self.size :] if self.from_end else items[: self.size])
 
 
 def window(cap: Cap, first: int | None, last: int | None = None) -> Window:

@@ -46,6 +46,20 @@ class SilentNotifier:
         return None
 
 
+class Meter(Protocol):
+    """What the desk counts for its operators (handoff_desk/ops/metrics.py), told after the
+    commit of what it counts."""
+
+    def assessment_rated(self, assessor: str, rating: str) -> None: ...
+
+
+class NoMeter:
+    """For commands, scripts and workers: nobody scrapes them."""
+
+    def assessment_rated(self, assessor: str, rating: str) -> None:
+        return None
+
+
 class Clock(Protocol):
     """What the desk and its workers ask the time of: the system's, or a test's that it moves on
     by hand (timers are tested by moving a clock, never by waiting for one)."""
@@ -108,6 +122,7 @@ class Desk:
     db: Database
     notifier: Notifier = field(default_factory=SilentNotifier)
     clock: Clock = field(default_factory=SystemClock)
+    meter: Meter = field(default_factory=NoMeter)
 
 
 @dataclass

@@ -166,7 +166,8 @@ HANDOFF_CREATED = frozenset({EventKind.ESCALATED})
 ASSESSMENT_LANDED = frozenset({EventKind.ASSESSMENT_READY, EventKind.ASSESSMENT_FAILED})
 CLAIM_CHANGED = frozenset({EventKind.CLAIMED, EventKind.RELEASED})
 # Every change of an escalation after it was raised: who holds it, whether it is still wanted,
-# how urgent it is, and a note added to it (heard only by those who read notes: `heard_by`).
+# how urgent it is, a fresh assessment asked for (it lands on ASSESSMENT_LANDED), and a note
+# added to it (heard only by those who read notes: `heard_by`).
 HANDOFF_CHANGED = frozenset(
     {
         EventKind.CLAIMED,
@@ -174,6 +175,7 @@ HANDOFF_CHANGED = frozenset(
         EventKind.WITHDRAWN,
         EventKind.PRIORITY_CHANGED,
         EventKind.TRANSFERRED,
+        EventKind.REASSESSMENT_REQUESTED,
         EventKind.NOTE_ADDED,
     }
 )

@@ -65,6 +65,7 @@ class HandoffView:
     assessment_suggested_steps: list[str] | None
     assessment_confidence: str | None
     assessment_updated_at: datetime | None
+    assessment_number: int
     claimed_by_id: uuid.UUID | None
     claimed_at: datetime | None
     withdrawn_at: datetime | None
@@ -91,6 +92,7 @@ _HANDOFF_FIELDS = (
     "assessment_suggested_steps",
     "assessment_confidence",
     "assessment_updated_at",
+    "assessment_number",
     "claimed_by_id",
     "claimed_at",
     "withdrawn_at",

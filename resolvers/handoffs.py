@@ -12,12 +12,12 @@ from db.enums import (
     AssessmentStatus,
     EventKind,
     HandoffIntent,
-    JobKind,
     Priority,
     SessionStatus,
 )
 from db.models import Handoff, SessionMessage, TroubleshootingSession
 from resolvers import caps, limits, sla
+from resolvers.assessments import ask_first
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.handoff_views import HandoffView, views_by_id
@@ -101,7 +101,7 @@ async def _hand_off(
     tx.session.add(session)
     await tx.session.flush()  # the handoff row exists before rows that point at it
     await mark_seen(tx.session, viewer.user_id, handoff.id)  # nobody is told of their own news
-    tx.enqueue(JobKind.ASSESS, session.account_id, handoff.id)
+    await ask_first(tx, handoff)  # the AI's assessment, due from a worker after the commit
     await record_escalation_emails(tx, desk.settings.public_url, handoff, session, viewer)
     await sla.arm(tx, handoff)  # timers (issue 14): it waits in the queue from now
     await tx.record(

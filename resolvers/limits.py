@@ -14,6 +14,8 @@ NOTE_MAX = 5_000  # an internal note on an escalation
 QUEUE_PAGE_MAX = 100
 SEARCH_MAX = 200  # a view's search text
 SEARCH_WORDS_MAX = 20
+RATING_REASON_MAX = 500  # why a senior rated an assessment as they did
+ASSESSMENTS_MAX = 20  # an escalation's assessments: the first and its reassessments
 
 
 def encodable(value: str) -> bool:

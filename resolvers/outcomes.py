@@ -10,7 +10,7 @@ from db.models import Handoff, User
 
 @dataclass(frozen=True)
 class NotFound:
-    what: str  # "session", "handoff", "user"
+    what: str  # "session", "handoff", "user", "assessment"
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,19 @@ class NotAnEscalation:
     message: str = "Notes are for escalations; a park keeps its own notes (engineerNotes)."
 
 
+# --- feedback on the AI (issue 15) ---
+
+
+@dataclass(frozen=True)
+class NotAssessable:
+    """No assessment to rate (it has not landed, or it failed), or none to ask for (a park, or
+    an escalation assessed as often as the desk allows); `status` is the assessment's (None for
+    a park)."""
+
+    message: str
+    status: str | None
+
+
 # Every expected failure a service answers with; the adapter maps each to its union member.
 Failure = (
     NotFound
@@ -103,4 +116,5 @@ Failure = (
     | CannotClaim
     | NotParked
     | NotAnEscalation
+    | NotAssessable
 )

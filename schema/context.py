@@ -12,13 +12,14 @@ from db.types import utcnow
 from resolvers.auth import Standing, Viewer, authenticate, bearer_token
 from resolvers.desk import Desk
 from resolvers.events import EventSource
+from resolvers.presence import PresenceSource
 from resolvers.read_marks import ReadMarkSource
 from schema.loaders import Loaders
 
 
-class LiveSource(EventSource, ReadMarkSource, Protocol):
-    """What serves a process's subscriptions (the hub): each account's events, and each user's
-    read marks with them."""
+class LiveSource(EventSource, ReadMarkSource, PresenceSource, Protocol):
+    """What serves a process's subscriptions (the hub): each account's events, each user's
+    read marks with them, and who has which escalation open."""
 
 
 # Both websocket protocols: the caller's rights ended (token expired, deactivated, role changed).
@@ -133,4 +134,8 @@ class Context:
 
     def read_marks(self) -> ReadMarkSource:
         """The caller's own read notices with their account's events."""
+        return self.live_events()
+
+    def presence(self) -> PresenceSource:
+        """Who has which of the account's escalations open, with its access changes."""
         return self.live_events()

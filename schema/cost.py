@@ -55,6 +55,9 @@ SIZED: dict[str, caps.Cap] = {
     "EscalationPackage.conversationPath": caps.MESSAGES,
     "Handoff.history": caps.HISTORY,
     "Handoff.notes": caps.NOTES,
+    "HandoffViewers.viewers": caps.VIEWERS,  # no arguments: always their maximum
+    "AccountViewers.handoffs": caps.VIEWED,
+    "Handoff.assessments": caps.ASSESSMENTS,
 }
 _CONNECTION_LISTS = ("edges", "nodes")
 

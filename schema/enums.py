@@ -75,10 +75,30 @@ strawberry.enum(
     description="QUEUE: unclaimed first, then by priority, newest first. DUE: unclaimed first, "
     "then the soonest due first (the longest overdue first).",
 )
+# Feedback on the AI (issue 15).
+Rating = enums.Rating
+strawberry.enum(
+    Rating,
+    name="Rating",
+    description="A senior's verdict on an assessment: HELPFUL or NOT_HELPFUL.",
+)
 HandoffEventReason = enums.EventReason
 strawberry.enum(
     HandoffEventReason,
     name="HandoffEventReason",
     description="Why the desk did it. IDLE: released because its claimer did nothing on it, "
     "even after a nudge.",
+)
+
+
+class ViewerChange(StrEnum):
+    JOINED = "joined"
+    LEFT = "left"
+
+
+strawberry.enum(
+    ViewerChange,
+    name="ViewerChange",
+    description="JOINED: someone opened the escalation; LEFT: they closed it (or their client "
+    "vanished and its presence expired).",
 )

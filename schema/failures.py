@@ -58,6 +58,10 @@ def failure(outcome: outcomes.Failure, subject_id: str) -> Any:
             return results.NotAnEscalation(
                 handoff_id=strawberry.ID(str(subject_id)), message=message
             )
+        case outcomes.NotAssessable(message=message, status=status):
+            return results.AssessmentUnavailable(
+                status=enums.AssessmentStatus(status) if status else None, message=message
+            )
         case _:
             assert_never(outcome)
 
@@ -70,4 +74,6 @@ def _not_found(what: str, subject: strawberry.ID) -> object:
             return results.HandoffNotFound(handoff_id=subject)
         case "user":
             return results.UserNotFound(user_id=subject)
+        case "assessment":
+            return results.AssessmentNotFound(assessment_id=subject)
     raise ValueError(f"no union member for a {what} not found")

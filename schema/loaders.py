@@ -30,4 +30,6 @@ class Loaders:
         self.snapshot = DataLoader(batches.snapshots)
         self.snapshot_messages = DataLoader(batches.snapshot_messages)
         self.escalation_package = DataLoader(batches.escalation_packages)
+        self.assessments = DataLoader(batches.assessments)
+        self.ratings = DataLoader(batches.ratings)
         self.handoff_timer = DataLoader(functools.partial(sla.timers_by_handoff, desk, viewer))

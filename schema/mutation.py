@@ -10,10 +10,12 @@ from db import enums as db_enums
 from db import models
 from resolvers import (
     accounts,
+    assessments,
     auth,
     claims,
     handoffs,
     lifecycle,
+    limits,
     notes,
     outcomes,
     parks,
@@ -27,7 +29,16 @@ from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
 from schema.failures import failure
-from schema.types import Account, HandoffNote, Info, Message, Session, TimerSettings, User
+from schema.types import (
+    Account,
+    Assessment,
+    HandoffNote,
+    Info,
+    Message,
+    Session,
+    TimerSettings,
+    User,
+)
 
 
 @strawberry.type
@@ -315,6 +326,54 @@ class Mutation:
                 )
             case failed:
                 return failure(failed, "")
+
+    # --- feedback on the AI (issue 15) ---
+
+    @strawberry.mutation(
+        description="Engineers and admins: rate an assessment that landed, helpful or not, and "
+        "say why if you like. One rating per user and assessment: rating again replaces it."
+    )
+    async def rate_assessment(
+        self,
+        info: Info,
+        assessment_id: strawberry.ID,
+        rating: enums.Rating,
+        reason: Annotated[
+            str | None,
+            strawberry.argument(
+                description=f"Why (optional; at most {limits.RATING_REASON_MAX} characters)."
+            ),
+        ] = None,
+    ) -> results.RateAssessmentResult:
+        viewer = await info.context.viewer()
+        outcome = await assessments.rate_assessment(
+            info.context.desk,
+            viewer,
+            parse_id(assessment_id, "assessmentId"),
+            db_enums.Rating(rating),
+            reason,
+        )
+        match outcome:
+            case models.AssessmentVersion():
+                return results.RateAssessmentSuccess(
+                    handoff_id=outcome.handoff_id, assessment=Assessment.from_version(outcome)
+                )
+            case failed:
+                return failure(failed, assessment_id)
+
+    @strawberry.mutation(
+        description="Engineers and admins: ask for a fresh assessment of an escalation (a job, "
+        "as the first was). The assessor is given the notes and the seniors' ratings of the "
+        "earlier ones; the escalation shows its earlier assessment until the new one lands ready, "
+        "and keeps every one (Handoff.assessments). Asked while one is pending, nothing more is "
+        "asked."
+    )
+    async def reassess_handoff(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> results.ReassessHandoffResult:
+        return await _on_handoff(
+            info, assessments.reassess_handoff, handoff_id, results.ReassessHandoffSuccess
+        )
 
 
 def _timer_change(input: inputs.TimerSettingsInput) -> sla.TimerChange:

@@ -8,9 +8,11 @@ from typing import Annotated
 
 import strawberry
 
+from resolvers import limits
 from schema import enums
 from schema.types import (
     Account,
+    Assessment,
     Handoff,
     HandoffNote,
     Info,
@@ -362,4 +364,47 @@ class SetNotesVisibleToViewersSuccess:
 SetNotesVisibleToViewersResult = Annotated[
     SetNotesVisibleToViewersSuccess | NotPermitted,
     strawberry.union("SetNotesVisibleToViewersResult"),
+]
+
+
+# --- feedback on the AI (issue 15) ---
+
+
+@strawberry.type(description="No such assessment visible to the caller.")
+class AssessmentNotFound:
+    assessment_id: strawberry.ID
+    message: str = "No such assessment."
+
+
+@strawberry.type(
+    description="No assessment to rate: it has not landed yet, or it failed (status says which). "
+    "Or none to ask for: a park is never assessed (status null), or the escalation was assessed "
+    f"as often as the desk allows ({limits.ASSESSMENTS_MAX} times)."
+)
+class AssessmentUnavailable:
+    status: enums.AssessmentStatus | None
+    message: str
+
+
+@strawberry.type(description="The caller's rating is kept (it replaced any earlier one of theirs).")
+class RateAssessmentSuccess(_HandoffChanged):
+    assessment: Assessment
+
+
+@strawberry.type(
+    description="A fresh assessment is on its way (handoff.reassessment), and lands like the "
+    "first (assessmentReady). Asked while one was pending already, nothing more was asked: the "
+    "one on its way is the fresh one."
+)
+class ReassessHandoffSuccess(_HandoffChanged):
+    pass
+
+
+RateAssessmentResult = Annotated[
+    RateAssessmentSuccess | AssessmentNotFound | NotPermitted | AssessmentUnavailable,
+    strawberry.union("RateAssessmentResult"),
+]
+ReassessHandoffResult = Annotated[
+    ReassessHandoffSuccess | HandoffNotFound | NotPermitted | AssessmentUnavailable,
+    strawberry.union("ReassessHandoffResult"),
 ]

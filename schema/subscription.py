@@ -4,18 +4,19 @@ with `after: <last seq seen>` to receive what was missed, in order, then live ev
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import strawberry
 
-from resolvers import conversation, events, read_marks
+from resolvers import conversation, events, presence, read_marks
+from resolvers.auth import Viewer
 from resolvers.errors import AccessRevoked, SubscriberTooSlow
 from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
-from schema.context import ACCESS_ENDED_CLOSE_CODE
+from schema.context import ACCESS_ENDED_CLOSE_CODE, Context
 from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
 from schema.types import Handoff, HandoffNote, Info, Message, User, event_reason
 
@@ -35,7 +36,10 @@ class HandoffCreated:
     handoff: Handoff = shared()
 
 
-@strawberry.type(description="An assessment landed: ready, or failed for good.")
+@strawberry.type(
+    description="An assessment landed: ready, or failed for good (a failed reassessment leaves "
+    "the handoff's earlier assessment in place)."
+)
 class AssessmentReady:
     seq: int = shared()
     handoff: Handoff = shared()
@@ -67,8 +71,9 @@ class HandoffTimerFired:
 
 @strawberry.type(
     description="An escalation changed after it was raised: claimed, released, withdrawn, "
-    "re-prioritised or transferred (kind says which). The handoff is as it stands when the event "
-    "is delivered; the event's own fields say what this change was."
+    "re-prioritised, transferred, a fresh assessment asked for, or a note added (kind says "
+    "which). The handoff is as it stands when the event is delivered; the event's own fields "
+    "say what this change was."
 )
 class HandoffUpdated:
     seq: int = shared()
@@ -111,6 +116,56 @@ class UnreadCountChanged:
         return cls(unread_count=change.unread_count, handoff_id=handoff_id, unread=change.unread)
 
 
+@strawberry.type(
+    description="Who else has an escalation open now (presence: never stored, never in the "
+    "history). The first answer lists them as they are (no change); each later one says who "
+    "joined or left, with the list as it is then. The caller is never listed, not even from "
+    "another of their clients."
+)
+class HandoffViewers:
+    handoff_id: strawberry.ID = per_viewer()
+    viewers: list[User] = per_viewer(
+        description="Who else has it open, in the order they opened it (at most "
+        f"{presence.VIEWERS_PER_HANDOFF})."
+    )
+    change: enums.ViewerChange | None = per_viewer(
+        description="What `user` did; null for a first answer."
+    )
+    user: User | None = per_viewer(description="Who joined or left; null for a first answer.")
+
+    @classmethod
+    def of(cls, seen: presence.HandoffViewers) -> HandoffViewers:
+        change = None
+        if seen.joined is not None:
+            change = enums.ViewerChange.JOINED if seen.joined else enums.ViewerChange.LEFT
+        return cls(
+            handoff_id=strawberry.ID(str(seen.handoff_id)),
+            viewers=[User.from_row(user) for user in seen.viewers],
+            change=change,
+            user=User.from_row(seen.user) if seen.user is not None else None,
+        )
+
+
+@strawberry.type(
+    description="Who else has which escalation of the account open. The first answer "
+    "(`snapshot` true) lists every escalation someone else has open as it stands: replace what "
+    "you had. Each later answer lists escalations with their viewers now (the rest of a long "
+    "first list, with no change; then one whose viewers changed, an empty `viewers` meaning "
+    "nobody else has it open any more)."
+)
+class AccountViewers:
+    snapshot: bool = per_viewer()
+    handoffs: list[HandoffViewers] = per_viewer(
+        description=f"At most {presence.HANDOFFS_PER_ANSWER} in one answer."
+    )
+
+    @classmethod
+    def of(cls, seen: presence.AccountViewers) -> AccountViewers:
+        return cls(
+            snapshot=seen.snapshot, handoffs=[HandoffViewers.of(one) for one in seen.handoffs]
+        )
+
+
 async def _stream(info: Info, kinds, after, handoff_id=None) -> AsyncGenerator[LoggedEvent, None]:
     context = info.context
     viewer = await context.viewer()
@@ -142,6 +197,22 @@ async def _socket_closed_when_ended(context, too_slow_reason: str) -> AsyncItera
         await context.close_connection(ACCESS_ENDED_CLOSE_CODE, ACCESS_CHANGED_REASON)
 
 
+T = TypeVar("T")
+
+
+async def _as_it_stands(
+    info: Info, stream: Callable[[Context, Viewer], AsyncIterator[T]]
+) -> AsyncGenerator[T, None]:
+    """A stream of the caller's own that replays nothing (no `after`): its first answer is how
+    things stand, so a client that fell behind (1013) or whose access changed (4403) only has
+    to subscribe again."""
+    context = info.context
+    viewer = await context.viewer()
+    async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
+        async for item in stream(context, viewer):
+            yield item
+
+
 async def _handoff(info: Info, logged: LoggedEvent) -> Handoff:
     """The event's handoff as loaded once for the process; only `unread` is the viewer's."""
     return Handoff.from_view(logged.handoff_for(await info.context.viewer()))
@@ -156,17 +227,61 @@ class Subscription:
         metadata=PER_VIEWER,
     )
     async def my_unread_count(self, info: Info) -> AsyncGenerator[UnreadCountChanged, None]:
-        context = info.context
-        viewer = await context.viewer()
         # Reconnecting is all it takes: the first answer is the count as it stands.
-        async with _socket_closed_when_ended(context, "too far behind: resubscribe"):
-            async for change in read_marks.my_unread_counts(
+        async for change in _as_it_stands(
+            info,
+            lambda context, viewer: read_marks.my_unread_counts(
                 context.desk,
                 context.read_marks(),
                 viewer,
                 on_access_change=context.on_access_change,
-            ):
-                yield UnreadCountChanged.of(change)
+            ),
+        ):
+            yield UnreadCountChanged.of(change)
+
+    @strawberry.subscription(
+        description="Who else has this escalation open: at once, then as they come and go. "
+        "Subscribing is having it open: the caller counts among its viewers (to everyone else) "
+        "for as long as the subscription lasts, in every process of the desk. A viewer whose "
+        "socket closes is gone at once; one whose server process vanished, within the presence "
+        "TTL (HANDOFF_PRESENCE_TTL_SECONDS, 30 s by default). An escalation the caller cannot "
+        "see (unknown, another account's) is a NOT_FOUND error; a park is its creator's alone, "
+        "who may subscribe and hears that nobody else is there.",
+        metadata=PER_VIEWER,
+    )
+    async def handoff_viewers(
+        self, info: Info, handoff_id: strawberry.ID
+    ) -> AsyncGenerator[HandoffViewers, None]:
+        only = parse_id(handoff_id, "handoffId")
+        async for seen in _as_it_stands(
+            info,
+            lambda context, viewer: presence.handoff_viewers(
+                context.desk,
+                context.presence(),
+                viewer,
+                only,
+                on_access_change=context.on_access_change,
+            ),
+        ):
+            yield HandoffViewers.of(seen)
+
+    @strawberry.subscription(
+        description="Which escalations of the account someone else has open, and who: at once, "
+        "then as they come and go (the queue's cards). Listening opens nothing: only "
+        "handoffViewers counts as having an escalation open.",
+        metadata=PER_VIEWER,
+    )
+    async def account_viewers(self, info: Info) -> AsyncGenerator[AccountViewers, None]:
+        async for seen in _as_it_stands(
+            info,
+            lambda context, viewer: presence.account_viewers(
+                context.desk,
+                context.presence(),
+                viewer,
+                on_access_change=context.on_access_change,
+            ),
+        ):
+            yield AccountViewers.of(seen)
 
     @strawberry.subscription(
         description="A session's conversation, live: the messages after `after` (the last "
@@ -259,8 +374,9 @@ class Subscription:
 
     @strawberry.subscription(
         description="Every change of the account's escalations after they were raised: claims, "
-        "releases, withdrawals, priority changes and transfers (a transfer's colleague learns of "
-        "it here: `to`), and internal notes added (`note`, for those who read notes); with "
+        "releases, withdrawals, priority changes, transfers (a transfer's colleague learns of "
+        "it here: `to`), fresh assessments asked for (REASSESSMENT_REQUESTED: it lands on "
+        "assessmentReady) and internal notes added (`note`, for those who read notes); with "
         "handoffId, only that one's.",
         metadata=SHARED,
     )

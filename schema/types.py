@@ -9,7 +9,7 @@ from typing import Annotated
 import strawberry
 
 from db import models
-from resolvers import accounts, caps, sla
+from resolvers import accounts, assessments, caps, limits, sla
 from resolvers.handoff_views import HandoffView, UserView
 from resolvers.handoffs import conversation_path
 from schema import enums
@@ -41,6 +41,7 @@ _ASSESSMENT_STATUS = _Members(enums.AssessmentStatus)
 _HANDOFF_INTENT = _Members(enums.HandoffIntent)
 _PRIORITY = _Members(enums.Priority)
 _EVENT_KIND = _Members(enums.HandoffEventKind)
+_RATING = _Members(enums.Rating)
 
 
 @strawberry.type
@@ -129,6 +130,8 @@ HistoryFirst = Annotated[int | None, _first(caps.HISTORY)]
 HistoryLast = Annotated[int | None, _last(caps.HISTORY)]
 NotesFirst = Annotated[int | None, _first(caps.NOTES)]
 NotesLast = Annotated[int | None, _last(caps.NOTES)]
+AssessmentsFirst = Annotated[int | None, _first(caps.ASSESSMENTS)]
+AssessmentsLast = Annotated[int | None, _last(caps.ASSESSMENTS)]
 
 
 async def _snapshot_messages(
@@ -290,7 +293,37 @@ class Session:
         return [Handoff.from_view(v) for v in views]
 
 
-@strawberry.type(description="The AI assessment of an escalation, produced after it commits.")
+@strawberry.type(
+    description="A senior's rating of an assessment: one per user, rating again replaces it."
+)
+class AssessmentRating:
+    rating: enums.Rating = shared()
+    reason: str | None = shared(
+        description=f"Why, if they said (at most {limits.RATING_REASON_MAX} characters)."
+    )
+    rated_at: datetime = shared()
+    user_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: models.AssessmentRating) -> AssessmentRating:
+        return cls(
+            rating=_RATING[row.rating],
+            reason=row.reason,
+            rated_at=row.rated_at,
+            user_id=row.user_id,
+        )
+
+    @strawberry.field(metadata=SHARED)
+    async def rated_by(self, info: Info) -> User:
+        user = await _user(info, self.user_id)
+        assert user is not None  # a rating's user is a user of its account
+        return user
+
+
+@strawberry.type(
+    description="An AI assessment of an escalation: its first, made after it was escalated, or a "
+    "fresh one a senior asked for (reassessHandoff)."
+)
 class Assessment:
     status: enums.AssessmentStatus = shared()
     summary: str | None = shared()
@@ -299,11 +332,17 @@ class Assessment:
         description="Steps a client shows as one-click chips; empty until the assessment is ready."
     )
     confidence: enums.Confidence | None = shared()
-    updated_at: datetime | None = shared()
+    updated_at: datetime | None = shared(description="When it landed (ready or failed).")
+    number: int | None = shared(
+        description="Which of the escalation's assessments it is: 1, made after it was "
+        "escalated; 2 on, those asked for since, in order. Null for a park (never assessed)."
+    )
+    handoff_id: strawberry.Private[uuid.UUID]
+    version: strawberry.Private[models.AssessmentVersion | None] = None
 
     @classmethod
-    def from_row(cls, row) -> Assessment:
-        """From a handoff row or a HandoffView (they share these attributes)."""
+    def from_row(cls, row: HandoffView | models.Handoff) -> Assessment:
+        """The one a handoff shows, from its row or view (they share these attributes)."""
         confidence = row.assessment_confidence
         return cls(
             status=_ASSESSMENT_STATUS[row.assessment_status],
@@ -312,7 +351,77 @@ class Assessment:
             suggested_steps=list(row.assessment_suggested_steps or []),
             confidence=_CONFIDENCE[confidence] if confidence else None,
             updated_at=row.assessment_updated_at,
+            number=row.assessment_number or None,
+            handoff_id=row.id,
         )
+
+    @classmethod
+    def from_version(cls, row: models.AssessmentVersion) -> Assessment:
+        confidence = row.confidence
+        return cls(
+            status=_ASSESSMENT_STATUS[row.status],
+            summary=row.summary,
+            likely_cause=row.likely_cause,
+            suggested_steps=list(row.suggested_steps or []),
+            confidence=_CONFIDENCE[confidence] if confidence else None,
+            updated_at=row.landed_at,
+            number=row.number,
+            handoff_id=row.handoff_id,
+            version=row,
+        )
+
+    async def _version(self, info: Info) -> models.AssessmentVersion | None:
+        if self.version is not None or self.number is None:
+            return self.version
+        versions = await info.context.loaders.assessments.load(self.handoff_id)
+        return next((v for v in versions if v.number == self.number), None)
+
+    @strawberry.field(
+        description="Rate it with rateAssessment. Null for a park's (never assessed).",
+        metadata=SHARED,
+    )
+    async def id(self, info: Info) -> strawberry.ID | None:
+        version = await self._version(info)
+        return strawberry.ID(str(version.id)) if version else None
+
+    @strawberry.field(
+        description="Which assessor made it (HANDOFF_ASSESSOR: rules or openai); null until it "
+        "lands, and for those made before the desk recorded it.",
+        metadata=SHARED,
+    )
+    async def assessor(self, info: Info) -> str | None:
+        version = await self._version(info)
+        return version.assessor if version else None
+
+    @strawberry.field(
+        description="Who asked for it: null for the first (the escalation asked).",
+        metadata=SHARED,
+    )
+    async def requested_by(self, info: Info) -> User | None:
+        version = await self._version(info)
+        return await _user(info, version.requested_by_id) if version else None
+
+    @strawberry.field(description="When it was asked for.", metadata=SHARED)
+    async def requested_at(self, info: Info) -> datetime | None:
+        version = await self._version(info)
+        return version.requested_at if version else None
+
+    @strawberry.field(
+        description="The seniors' ratings of it, oldest first: one per user at most.",
+        metadata=SHARED,
+    )
+    async def ratings(self, info: Info) -> list[AssessmentRating]:
+        return [AssessmentRating.from_row(r) for r in await self._ratings(info)]
+
+    @strawberry.field(description="The caller's own rating of it, if any.", metadata=PER_VIEWER)
+    async def my_rating(self, info: Info) -> AssessmentRating | None:
+        viewer = await info.context.viewer()
+        mine = [r for r in await self._ratings(info) if r.user_id == viewer.user_id]
+        return AssessmentRating.from_row(mine[0]) if mine else None
+
+    async def _ratings(self, info: Info) -> list[models.AssessmentRating]:
+        version = await self._version(info)
+        return await info.context.loaders.ratings.load(version.id) if version else []
 
 
 @strawberry.type(
@@ -445,7 +554,8 @@ class Handoff:
 
     @strawberry.field(
         description="Escalated, assessed, claimed, released, withdrawn, re-prioritised, "
-        "transferred, a note added (for those who read notes): who and when, oldest first.",
+        "transferred, reassessment asked, a note added (for those who read notes): who and "
+        "when, oldest first.",
         metadata=SHARED,
     )
     async def history(
@@ -466,6 +576,31 @@ class Handoff:
         window = caps.window(caps.NOTES, first, last)
         rows = await info.context.loaders.notes.load((self.handoff_id, window))
         return [HandoffNote.from_row(n) for n in rows]
+
+    # Feedback on the AI (issue 15).
+    @strawberry.field(
+        description="Every assessment asked of it, oldest first: the first, then each fresh one "
+        "a senior asked for, with who asked, when, what it said and how it was rated. "
+        "`assessment` is the one it shows.",
+        metadata=SHARED,
+    )
+    async def assessments(
+        self, info: Info, first: AssessmentsFirst = None, last: AssessmentsLast = None
+    ) -> list[Assessment]:
+        window = caps.window(caps.ASSESSMENTS, first, last)
+        versions = await info.context.loaders.assessments.load(self.handoff_id)
+        return [Assessment.from_version(v) for v in window.pick(versions)]
+
+    @strawberry.field(
+        description="A fresh assessment a senior asked for (reassessHandoff) that has not landed "
+        "yet; null when none is on its way. `assessment` stays the earlier one until it lands "
+        "ready (and if it fails).",
+        metadata=SHARED,
+    )
+    async def reassessment(self, info: Info) -> Assessment | None:
+        versions = await info.context.loaders.assessments.load(self.handoff_id)
+        pending = assessments.reassessment(versions, shown=self.assessment.number or 0)
+        return Assessment.from_version(pending) if pending else None
 
     # Timers (issue 14): what the escalation's timer last found (within the workers' poll
     # interval of its due time), the same for every caller.

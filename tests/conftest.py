@@ -380,9 +380,9 @@ def serve(settings: Settings, tmp_path):
     """Starts real `handoff-desk serve` processes on this test's database; stops them after."""
     started: list = []
 
-    def start(command: str = "serve", *, ready: bool = True, **env: str):
+    def start(command: str = "serve", *, ready: bool = True, options: tuple = (), **env: str):
         # ready=False: launched, not waited for, so that several start side by side
-        # (tests.server.wait_ready waits for them).
+        # (tests.server.wait_ready waits for them). options: more of `serve`'s, e.g. ("--demo",).
         from tests.server import ServerProcess
 
         base = {
@@ -391,7 +391,9 @@ def serve(settings: Settings, tmp_path):
             "HANDOFF_RETRY_BASE_SECONDS": "0.1",
         }
         log = tmp_path / f"server-{len(started)}.log"
-        process = ServerProcess({**base, **env}, log, command=command)
+        process = ServerProcess(
+            {**base, **env}, log, command=command, options=("--log-level", "warning", *options)
+        )
         started.append(process)
         return process.start() if ready else process.launch()
 

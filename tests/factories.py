@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from argon2 import PasswordHasher
+from sqlmodel import col, select, update
 
-from db.enums import HandoffIntent, IntakeType, MessageRole, Priority, Role
-from db.models import Account, Handoff, TroubleshootingSession, User
+from db.enums import (
+    Confidence,
+    HandoffIntent,
+    IntakeType,
+    JobKind,
+    JobState,
+    MessageRole,
+    Priority,
+    Role,
+)
+from db.models import Account, AssessmentVersion, Handoff, Job, TroubleshootingSession, User
 from resolvers import handoffs, sessions
+from resolvers.assessments import AssessmentResult, pending_handoff, store_assessment
 from resolvers.auth import Viewer, issue_token
 from resolvers.desk import Desk, transaction
 from tests.server import CHEAP_HASHING
@@ -166,3 +178,45 @@ async def make_parked_session(
         )
         assert isinstance(parked, Handoff), parked
     return session
+
+
+async def assessment_of(desk: Desk, handoff_id: uuid.UUID, number: int = 1) -> AssessmentVersion:
+    """The escalation's assessment of that number (1: the one its escalation asked for)."""
+    async with desk.db.read() as db:
+        stmt = select(AssessmentVersion).where(
+            AssessmentVersion.handoff_id == handoff_id, AssessmentVersion.number == number
+        )
+        return (await db.exec(stmt)).one()
+
+
+async def land_assessment(
+    desk: Desk, handoff_id: uuid.UUID, summary: str = "A landed assessment", assessor: str = "rules"
+) -> AssessmentVersion:
+    """The escalation's pending assessment lands ready now, as a worker would land it (and its
+    job is done: no worker a test starts later assesses it again)."""
+    result = AssessmentResult(
+        summary=summary,
+        likely_cause=f"The cause of {summary.lower()}",
+        suggested_steps=["Look closer", "Fix it"],
+        confidence=Confidence.MEDIUM,
+    )
+    async with transaction(desk) as tx:
+        handoff = await pending_handoff(tx.session, handoff_id)
+        assert handoff is not None, "no assessment of it is pending"
+        assert await store_assessment(tx, handoff, result, assessor=assessor)
+        await tx.session.exec(
+            update(Job)
+            .where(
+                col(Job.subject_id) == handoff_id,
+                col(Job.kind) == JobKind.ASSESS,
+                col(Job.state) == JobState.PENDING,
+            )
+            .values(state=JobState.DONE)
+        )
+    async with desk.db.read() as db:
+        stmt = (
+            select(AssessmentVersion)
+            .where(AssessmentVersion.handoff_id == handoff_id)
+            .order_by(col(AssessmentVersion.number).desc())
+        )
+        return (await db.exec(stmt)).first()

@@ -180,26 +180,30 @@ _CONFIGURED_LOGGERS = (
 )
 
 
-def run_main(*argv: str, **env: str) -> Ran:
+def run_main(*argv: str, stdin: str = "", **env: str) -> Ran:
     """`handoff-desk ARGV...` run by its `main()` in this process, as `python -m handoff_desk.cli`
-    would run it with only the HANDOFF_ settings given here: its exit status, its stdout and its
-    stderr (log lines included). Blocking, and it runs its own event loops: an async test calls
-    it with `await asyncio.to_thread(run_main, ...)`. Hashes with the suite's cheap profile."""
+    would run it with only the HANDOFF_ settings given here and `stdin` piped in (not a
+    terminal): its exit status, its stdout and its stderr (log lines included). Blocking, and it
+    runs its own event loops: an async test calls it with `await asyncio.to_thread(run_main,
+    ...)`. Hashes with the suite's cheap profile."""
     from handoff_desk import cli
 
     saved_env = dict(os.environ)
     saved_loggers = [_logger_state(name) for name in _CONFIGURED_LOGGERS]
+    saved_stdin = sys.stdin
     out, err = io.StringIO(), io.StringIO()
     try:
         for name in [k for k in os.environ if k.startswith("HANDOFF_")]:
             del os.environ[name]
         os.environ.update(env)
+        sys.stdin = io.StringIO(stdin)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 returncode = cli.main(list(argv))
             except SystemExit as exit:  # argparse's refusals
                 returncode = exit.code if isinstance(exit.code, int) else 1
     finally:
+        sys.stdin = saved_stdin
         os.environ.clear()
         os.environ.update(saved_env)
         for state in saved_loggers:

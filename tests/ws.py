@@ -43,6 +43,11 @@ class GraphQLSocket:
         )
         return op_id
 
+    async def complete(self, op_id: str) -> None:
+        """Ends one subscription (the socket stays open). graphql-transport-ws only."""
+        assert self.protocol == TRANSPORT_WS, "legacy graphql-ws stops with `stop`"
+        await self._send({"id": op_id, "type": "complete"})
+
     async def receive(self, timeout: float = 10) -> dict:
         try:
             raw = await asyncio.wait_for(self._ws.recv(), timeout)

@@ -46,9 +46,13 @@ export const CARD = `
     assessment { status }
   }`;
 
+// An assessment, with who asked for it and the seniors' ratings (the caller's own among them:
+// no per-caller field, so a live subscription of it stays one for everyone).
 export const ASSESSMENT = `
   fragment AssessmentFields on Assessment {
-    status summary likelyCause suggestedSteps confidence
+    id number status summary likelyCause suggestedSteps confidence updatedAt assessor
+    requestedBy { id name } requestedAt
+    ratings { rating reason ratedAt ratedBy { id name } }
   }`;
 
 // An internal note, as the detail shows it (the query, the live events and the mutation alike).

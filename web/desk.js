@@ -8,7 +8,16 @@
 
 import { ASSESSMENT, ApiError, CARD, NOTE, Unauthenticated, gql } from "./api.js";
 import { CONVERSATION_SHOWN, DetailView, NOTES_SHOWN } from "./detail.js";
-import { PRIORITY_RANK, age, dueBadge, h, minutesAgo, priorityBadge, toast } from "./dom.js";
+import {
+  PRIORITY_RANK,
+  age,
+  dueBadge,
+  h,
+  minutesAgo,
+  priorityBadge,
+  toast,
+  viewing,
+} from "./dom.js";
 import { LiveDesk } from "./live.js";
 
 const QUEUE = `
@@ -38,6 +47,8 @@ const HANDOFF = `
       ...Card engineerNotes
       withdrawnBy { id name }
       assessment { ...AssessmentFields }
+      reassessment { number requestedBy { id name } requestedAt }
+      assessments { ...AssessmentFields }
       session {
         id problemSummary intakeType intakeContent status
         assignee { id name }
@@ -120,7 +131,9 @@ const CLAIMED = `
 
 const ASSESSED = `
   subscription Assessed($after: Int) {
-    assessmentReady(after: $after) { seq handoff { ...Card assessment { ...AssessmentFields } } }
+    assessmentReady(after: $after) {
+      seq handoff { ...Card assessment { ...AssessmentFields } reassessment { number } }
+    }
   }
   ${CARD} ${ASSESSMENT}`;
 
@@ -151,6 +164,20 @@ const TIMER = `
 // the count as it stands.
 const UNREAD = `
   subscription Unread { myUnreadCount { unreadCount handoffId unread } }`;
+
+// Presence. Having an escalation open is being subscribed to its viewers: the others see this
+// user there until the detail closes (or the socket does). The queue's cards hear who has which
+// open from accountViewers, which opens nothing. Neither replays: each (re)subscription first
+// answers the list as it stands.
+const VIEWERS = `
+  subscription Viewers($handoffId: ID!) {
+    handoffViewers(handoffId: $handoffId) { handoffId viewers { id name } }
+  }`;
+
+const ACCOUNT_VIEWERS = `
+  subscription AccountViewers {
+    accountViewers { snapshot handoffs { handoffId viewers { id name } } }
+  }`;
 
 const COLLEAGUES = `query Colleagues { users { id name role active } }`;
 
@@ -217,6 +244,25 @@ const RESUME = `
     }
   }
   ${CARD}`;
+
+// Feedback on the AI: a rating of an assessment, and a fresh one asked for.
+const RATE = `
+  mutation Rate($id: ID!, $rating: Rating!, $reason: String) {
+    rateAssessment(assessmentId: $id, rating: $rating, reason: $reason) {
+      __typename
+      ... on AssessmentNotFound { message } ... on NotPermitted { message }
+      ... on AssessmentUnavailable { message }
+    }
+  }`;
+
+const REASSESS = `
+  mutation Reassess($id: ID!) {
+    reassessHandoff(handoffId: $id) {
+      __typename
+      ... on HandoffNotFound { message } ... on NotPermitted { message }
+      ... on AssessmentUnavailable { message }
+    }
+  }`;
 
 const CLAIM = `
   mutation Claim($id: ID!) {
@@ -293,6 +339,9 @@ export class Desk {
     this.detail = null; // the open handoff, in full
     this.following = null; // {key, sessionId}: the open escalation's conversation, live
     this.followed = 0; // subscription ids are used once (web/live.js)
+    this.viewers = new Map(); // handoff id -> who else has it open (accountViewers)
+    this.watching = null; // {key, handoffId}: the open escalation's viewers subscription
+    this.watched = 0; // subscription ids are used once (web/live.js)
     this.tab = "unclaimed";
     this.filters = { search: "", priority: "", status: "OPEN" };
     this.counts = {};
@@ -411,6 +460,9 @@ export class Desk {
         transfer: (handoff, to) => this.act("transferred", TRANSFER, { id: handoff.id, to }),
         resolve: (handoff) => this.act("resolved", RESOLVE, { id: handoff.session.id }),
         resume: (handoff) => this.act("resumed", RESUME, { id: handoff.id }),
+        rate: (assessment, rating, reason) => this.rate(assessment, rating, reason),
+        reassess: (handoff) =>
+          this.act("a fresh assessment asked for", REASSESS, { id: handoff.id }),
       },
       onClaim: (id) => this.claim(id),
       onRelease: (id) => this.release(id),
@@ -613,6 +665,7 @@ export class Desk {
     this.live.subscribe("updated", UPDATED, { after, next: (e) => this.updated(e) });
     this.live.subscribe("timer", TIMER, { after, next: (e) => this.place(e.handoff, true) });
     this.live.subscribe("unread", UNREAD, { next: (e) => this.unreadChanged(e) });
+    this.live.subscribe("presence", ACCOUNT_VIEWERS, { next: (e) => this.viewersChanged(e) });
     this.live.start();
     this.ticker = setInterval(() => this.render(), 30000); // ages move on
   }
@@ -693,12 +746,30 @@ export class Desk {
 
   assessed({ handoff }) {
     this.landed.set(handoff.id, handoff.assessment);
-    const { assessment, ...card } = handoff;
+    const { assessment, reassessment, ...card } = handoff;
     this.place({ ...card, assessment: { status: assessment.status } }, true);
     if (handoff.id === this.openId && this.detail) {
       this.detail.assessment = assessment;
+      this.detail.reassessment = reassessment;
       this.view.updateAssessment(this.detail);
+      // The earlier ones, with the one that landed among them.
+      this.reload().catch((error) => this.reloadFailed(error));
     }
+  }
+
+  /** The caller's rating of an assessment: the detail shows it once kept; a refusal is said. */
+  async rate(assessment, rating, reason) {
+    const id = this.openId;
+    let result;
+    try {
+      ({ rateAssessment: result } = await gql(RATE, { id: assessment.id, rating, reason }));
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw error;
+      this.view.say(`Could not rate it: ${error.message}. Try again.`);
+      return;
+    }
+    if (id === this.openId) await this.reload().catch((error) => this.reloadFailed(error));
+    if (result.__typename !== "RateAssessmentSuccess") this.view.say(result.message);
   }
 
   /** Someone else holds it: say who and since when, once, and let it leave the queue. */
@@ -770,12 +841,40 @@ export class Desk {
     this.view.updateConversation(detail);
   }
 
+  /** Who else has which escalation open (the cards): the whole list, then each change. */
+  viewersChanged({ snapshot, handoffs }) {
+    if (snapshot) this.viewers.clear(); // the first answer (on every reconnect): all there is
+    for (const { handoffId, viewers } of handoffs) {
+      if (viewers.length) this.viewers.set(handoffId, viewers);
+      else this.viewers.delete(handoffId);
+    }
+    this.render();
+  }
+
+  /** Have `id` open (null: none): subscribed to its viewers, which also tells everyone else. */
+  watch(id) {
+    if (this.watching?.handoffId === id) return;
+    if (this.watching) this.live?.unsubscribe(this.watching.key);
+    this.watching = null;
+    this.view.updateViewers([]);
+    if (!id || !this.live) return;
+    const key = `viewers-${++this.watched}`;
+    this.watching = { key, handoffId: id };
+    this.live.subscribe(key, VIEWERS, {
+      variables: { handoffId: id },
+      next: ({ handoffId, viewers }) => {
+        if (handoffId === this.watching?.handoffId) this.view.updateViewers(viewers);
+      },
+    });
+  }
+
   // Routing: the hash names the open escalation.
   async open(id) {
     if (id === this.openId && this.detail) return;
     this.openId = id;
     this.detail = null;
     this.follow(null);
+    this.watch(null); // what was open is closed: the others see this user leave it
     this.render();
     if (!id) return this.view.clear();
     this.view.loading();
@@ -789,6 +888,7 @@ export class Desk {
       else this.view.failed(error.message, () => this.retryOpen(id));
     }
     if (id !== this.openId) return;
+    if (this.detail) this.watch(id); // shown: open, as the others will see
     this.view.focus(); // the detail opened: the keyboard is there now
     if (this.detail?.unread) this.markSeen(id);
   }
@@ -962,7 +1062,16 @@ export class Desk {
           card.session.status === "RESOLVED" ? " · resolved" : null,
           pending ? h("span", { class: "assessing" }, " · assessing…") : null,
         ),
+        this.viewersOf(card.id),
       ),
     );
+  }
+
+  /** "Dana is viewing" on a card: who else has it open. */
+  viewersOf(id) {
+    const viewers = this.viewers.get(id);
+    if (!viewers?.length) return null;
+    const title = viewers.map((user) => user.name).join(", ");
+    return h("span", { class: "viewers", title }, viewing(viewers, { short: true }));
   }
 }

@@ -1,8 +1,9 @@
-// The open escalation: session, notes, AI assessment, who holds it, and (for the claimer) the
-// message box with the assessment's suggested steps as chips above it. The conversation and the
-// team's internal notes grow live while it is open (web/desk.js subscribes).
+// The open escalation: session, notes, AI assessment (rated by the seniors, asked for afresh, its
+// earlier ones kept), who holds it, who else is viewing it, and (for the claimer) the message box
+// with the assessment's suggested steps as chips above it. The conversation and the team's
+// internal notes grow live while it is open (web/desk.js subscribes).
 
-import { ago, dueBadge, formatTime, h, priorityBadge } from "./dom.js";
+import { ago, dueBadge, formatTime, h, priorityBadge, viewing } from "./dom.js";
 
 const OPEN = new Set(["ACTIVE", "PAUSED"]);
 /** How many of a conversation's latest messages the detail asks for (the API's default page). */
@@ -11,6 +12,24 @@ export const CONVERSATION_SHOWN = 100;
 export const NOTES_SHOWN = 50;
 const NOTE_MAX = 5000;
 const ROLE = { CUSTOMER: "Customer", ENGINEER: "Engineer", ASSISTANT: "Assistant" };
+const RATED = { HELPFUL: "helpful", NOT_HELPFUL: "not helpful" };
+// A thumb, drawn here (no icon font, no emoji font needed): up, or turned down by the stylesheet.
+const THUMB_PATH =
+  "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 " +
+  "1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09" +
+  "-.23.14-.47.14-.73v-2z";
+
+function thumbIcon() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "thumb-icon");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", THUMB_PATH);
+  svg.append(path);
+  return svg;
+}
+const REASON_MAX = 500; // the API's limit on a rating's reason
 const INTAKE = {
   CHAT: "chat",
   EMAIL: "email",
@@ -27,8 +46,9 @@ const stepsHidden = {
 };
 
 export class DetailView {
-  /** `actions`: what the buttons call (withdraw, priority, transfer, resolve, resume), each
-   * with the handoff (and a value); `colleagues()`: who a claim may be handed to. */
+  /** `actions`: what the buttons call (withdraw, priority, transfer, resolve, resume, reassess),
+   * each with the handoff (and a value), and rate (an assessment, a rating, a reason);
+   * `colleagues()`: who a claim may be handed to. */
   constructor({
     me,
     allowSelfClaim,
@@ -49,7 +69,11 @@ export class DetailView {
     this.onNote = onNote;
     this.on = actions;
     this.colleagues = colleagues;
+    // A rating's reason being typed, by assessment: a live event that draws the detail again
+    // keeps it.
+    this.reasons = new Map();
     this.root = h("section", { class: "detail-pane", "aria-label": "Escalation" });
+    this.viewers = []; // who else has the open escalation open (handoffViewers)
     this.clear();
   }
 
@@ -124,6 +148,7 @@ export class DetailView {
       "aria-label": "Conversation",
       "aria-live": "polite",
     });
+    this.viewersLine = h("p", { class: "viewers", id: "viewers", "aria-live": "polite" });
     this.composer = (same && this.composer) || h("div", { class: "composer-slot" });
     this.noteList = h("ol", { class: "team-notes", "aria-label": "Internal notes" });
     // What is being typed in the note box is carried over too.
@@ -154,6 +179,7 @@ export class DetailView {
             ),
             ` · from a ${INTAKE[session.intakeType] ?? session.intakeType}`,
           ),
+          this.viewersLine,
           this.actions,
           this.problem,
         ),
@@ -189,6 +215,7 @@ export class DetailView {
       ),
     );
     this.renderActions(claiming);
+    this.updateViewers(this.viewers);
     this.updateAssessment(handoff);
     this.updateConversation(handoff);
     this.updateNotes(handoff);
@@ -252,6 +279,15 @@ export class DetailView {
       box,
       h("div", { class: "composer-actions" }, add),
     );
+  }
+
+  /** Who else has this escalation open now ("Dana Whitfield is viewing"); kept through redraws. */
+  updateViewers(viewers) {
+    this.viewers = viewers;
+    if (!this.viewersLine) return;
+    this.viewersLine.hidden = viewers.length === 0;
+    this.viewersLine.title = viewers.map((user) => user.name).join(", ");
+    this.viewersLine.textContent = viewing(viewers);
   }
 
   /** The control of the detail the keyboard is in (by id), and its selection if it has one. */
@@ -445,17 +481,22 @@ export class DetailView {
       this.assessment.replaceChildren(
         title,
         h("p", { class: "failed" }, "No assessment could be made; work from the notes."),
+        this.reassessControl(),
+        this.earlierAssessments(),
       );
     } else {
       this.assessment.replaceChildren(
         title,
-        h("p", { class: "prose" }, a.summary),
+        h("p", { class: "prose", id: "assessment-summary" }, a.summary),
         h(
           "dl",
           {},
           a.likelyCause ? [h("dt", {}, "Likely cause"), h("dd", {}, a.likelyCause)] : null,
           a.confidence
             ? [h("dt", {}, "Confidence"), h("dd", {}, a.confidence.toLowerCase())]
+            : null,
+          a.number > 1 && a.requestedBy
+            ? [h("dt", {}, "Asked for by"), h("dd", {}, a.requestedBy.name)]
             : null,
         ),
         a.suggestedSteps.length
@@ -465,9 +506,154 @@ export class DetailView {
               a.suggestedSteps.map((step) => h("li", {}, step)),
             )
           : null,
+        this.ratingControl(a),
+        this.reassessControl(),
+        this.earlierAssessments(),
       );
     }
     this.renderComposer();
+  }
+
+  /** Was it helpful? Thumbs up or down (pressed: the caller's rating), with a reason if they
+   * like; the seniors' ratings so far. A viewer sees the ratings only. */
+  ratingControl(a) {
+    if (!a.id) return null;
+    const ratings = a.ratings ?? [];
+    const mine = ratings.find((r) => r.ratedBy.id === this.me.id);
+    const counts = ["HELPFUL", "NOT_HELPFUL"]
+      .map((rating) => [rating, ratings.filter((r) => r.rating === rating).length])
+      .filter(([, n]) => n)
+      .map(([rating, n]) => `${n} ${RATED[rating]}`);
+    const tally = h("span", { class: "meta", id: "rating-tally" }, counts.join(" · "));
+    if (this.me.role === "VIEWER") {
+      return counts.length ? h("div", { class: "rating" }, tally) : null;
+    }
+    const reason = h("input", {
+      type: "text",
+      id: "rating-reason",
+      "aria-label": "Why? (optional)",
+      placeholder: "Why? (optional)",
+      maxlength: String(REASON_MAX),
+      value: this.reasons.get(a.id) ?? mine?.reason ?? "",
+      onInput: () => this.reasons.set(a.id, reason.value),
+    });
+    const thumb = (rating, label) =>
+      h(
+        "button",
+        {
+          type: "button",
+          class: `quiet thumb ${rating === "HELPFUL" ? "up" : "down"}`,
+          id: `rate-${rating.toLowerCase().replace("_", "-")}`,
+          "aria-pressed": String(mine?.rating === rating),
+          "aria-label": label,
+          title: label,
+          onClick: async (event) => {
+            event.currentTarget.disabled = true;
+            this.say("");
+            await this.on.rate(a, rating, reason.value.trim() || null);
+            this.reasons.delete(a.id);
+          },
+        },
+        thumbIcon(),
+      );
+    return h(
+      "div",
+      { class: "rating", role: "group", "aria-label": "Rate this assessment" },
+      h("span", { class: "meta" }, "Helpful?"),
+      thumb("HELPFUL", "Helpful"),
+      thumb("NOT_HELPFUL", "Not helpful"),
+      reason,
+      h(
+        "span",
+        { class: "meta", id: "my-rating", role: "status" },
+        mine ? `You found it ${RATED[mine.rating]}.` : "",
+      ),
+      tally,
+    );
+  }
+
+  /** Ask for a fresh assessment (engineers and admins, of an escalation); while one is on its
+   * way, who asked and since when instead. */
+  reassessControl() {
+    const { handoff, me } = this;
+    const pending = handoff.reassessment;
+    if (pending) {
+      const by = pending.requestedBy ? ` by ${pending.requestedBy.name}` : "";
+      return h(
+        "p",
+        { class: "pending", id: "reassessing" },
+        h("span", { class: "spinner", "aria-hidden": "true" }),
+        `A fresh assessment was asked for${by}, ${ago(pending.requestedAt)}: it appears here `,
+        "as soon as it lands.",
+      );
+    }
+    if (me.role === "VIEWER" || handoff.intent === "PARK") return null;
+    return h(
+      "button",
+      {
+        type: "button",
+        class: "quiet",
+        id: "reassess",
+        onClick: (event) => {
+          event.currentTarget.disabled = true; // one click, one request
+          this.on.reassess(handoff);
+        },
+      },
+      "Reassess",
+    );
+  }
+
+  /** Every assessment but the one shown: who asked, when, what it said, how it was rated. */
+  earlierAssessments() {
+    const { handoff } = this;
+    const shown = handoff.assessment.number;
+    const earlier = (handoff.assessments ?? []).filter(
+      (a) => a.number !== shown && a.status !== "PENDING",
+    );
+    if (!earlier.length) return null;
+    return h(
+      "details",
+      { class: "earlier-assessments", id: "earlier-assessments" },
+      h("summary", {}, `Earlier assessments (${earlier.length})`),
+      h(
+        "ol",
+        {},
+        earlier.map((a) =>
+          h(
+            "li",
+            { class: "earlier-assessment", dataset: { number: String(a.number) } },
+            h(
+              "p",
+              { class: "meta" },
+              `#${a.number} · `,
+              a.requestedBy ? `asked for by ${a.requestedBy.name}, ` : "on escalation, ",
+              h(
+                "time",
+                { datetime: a.requestedAt, title: formatTime(a.requestedAt) },
+                ago(a.requestedAt),
+              ),
+              a.status === "FAILED" ? " · failed" : "",
+            ),
+            a.summary ? h("p", { class: "prose" }, a.summary) : null,
+            a.likelyCause ? h("p", { class: "cause" }, `Likely cause: ${a.likelyCause}`) : null,
+            a.ratings.length
+              ? h(
+                  "ul",
+                  { class: "ratings" },
+                  a.ratings.map((r) =>
+                    h(
+                      "li",
+                      {},
+                      `${r.ratedBy.name}: ${RATED[r.rating]}`,
+                      r.reason ? ` — ${r.reason}` : "",
+                    ),
+                  ),
+                )
+              : null,
+          ),
+        ),
+      ),
+    );
   }
 
   updateConversation(handoff) {

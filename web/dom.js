@@ -110,3 +110,13 @@ export const PRIORITY_RANK = { URGENT: 4, HIGH: 3, NORMAL: 2, LOW: 1 };
 export function priorityBadge(priority) {
   return h("span", { class: `badge priority-${priority.toLowerCase()}` }, priority.toLowerCase());
 }
+
+/** "Dana Whitfield is viewing", "Dana and Sam are viewing", "Dana, Sam and 2 more are viewing"
+ * (first names when `short`): who else has an escalation open; "" for nobody. */
+export function viewing(users, { short = false } = {}) {
+  const names = users.map((user) => (short ? user.name.split(" ")[0] : user.name));
+  if (names.length === 0) return "";
+  if (names.length === 1) return `${names[0]} is viewing`;
+  if (names.length === 2) return `${names[0]} and ${names[1]} are viewing`;
+  return `${names[0]}, ${names[1]} and ${names.length - 2} more are viewing`;
+}

@@ -1,4 +1,6 @@
-"""The assessment job: after an escalation commits, ask the assessor, store what it says."""
+"""The assessment job: after an escalation commits (or a senior asks for a fresh assessment),
+ask the assessor, store what it says. The job's subject is the handoff: it assesses the one
+assessment of it that is pending."""
 
 from __future__ import annotations
 
@@ -6,7 +8,12 @@ import asyncio
 import logging
 
 from db.models import Handoff
-from resolvers.assessments import fail_assessment, pending_handoff, store_assessment
+from resolvers.assessments import (
+    fail_assessment,
+    feedback_for,
+    pending_handoff,
+    store_assessment,
+)
 from resolvers.desk import Tx, transaction
 from resolvers.handoffs import snapshot_conversation
 from workers.assessors import AssessmentError, AssessmentRequest, Assessor
@@ -20,13 +27,17 @@ def assessment_job(assessor: Assessor, timeout_seconds: float) -> Handler:
         async with job.desk.db.read() as db:
             handoff = await pending_handoff(db, job.job.subject_id)
             conversation = await snapshot_conversation(db, handoff) if handoff else []
+            feedback = await feedback_for(db, handoff) if handoff else []
         if handoff is None:  # landed already (a retry after a lost lease), or gone
             async with transaction(job.desk) as tx:
                 await job.done(tx)
             return
         messages = [{"role": m.role, "content": m.content} for m in conversation]
         request = AssessmentRequest.from_snapshot(
-            handoff.snapshot | {"messages": messages}, handoff.engineer_notes, handoff.priority
+            handoff.snapshot | {"messages": messages},
+            handoff.engineer_notes,
+            handoff.priority,
+            tuple(feedback),
         )
         try:
             async with asyncio.timeout(timeout_seconds):
@@ -36,14 +47,15 @@ def assessment_job(assessor: Assessor, timeout_seconds: float) -> Handler:
             await _not_this_time(job, handoff, reason)
             return
         async with transaction(job.desk) as tx:
-            await store_assessment(tx, handoff, result)
+            await store_assessment(tx, handoff, result, assessor=assessor.name)
             await job.done(tx)
 
     return run
 
 
 async def give_up_assessment(job: JobRun, tx: Tx) -> None:
-    """The job failed for good: the escalation shows a failed assessment, not a pending one."""
+    """The job failed for good: the assessment is failed, not pending (the escalation shows it if
+    it had none before)."""
     handoff = await pending_handoff(tx.session, job.job.subject_id)
     if handoff is not None:
         await fail_assessment(tx, handoff)

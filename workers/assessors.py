@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 import httpx
 
-from db.enums import Confidence
-from resolvers.assessments import AssessmentResult
+from db.enums import Confidence, Rating
+from resolvers.assessments import AssessmentResult, Feedback
 from resolvers.desk import DeskSettings
 
 
@@ -25,10 +25,16 @@ class AssessmentRequest:
     conversation: list[tuple[str, str]]  # (role, content), in order
     engineer_notes: str
     priority: str
+    # A reassessment's: the earlier assessments and how the seniors rated them (issue 15).
+    feedback: tuple[Feedback, ...] = ()
 
     @classmethod
     def from_snapshot(
-        cls, snapshot: dict[str, Any], notes: str, priority: str
+        cls,
+        snapshot: dict[str, Any],
+        notes: str,
+        priority: str,
+        feedback: tuple[Feedback, ...] = (),
     ) -> AssessmentRequest:
         return cls(
             problem_summary=snapshot["problem_summary"],
@@ -36,17 +42,51 @@ class AssessmentRequest:
             conversation=[(m["role"], m["content"]) for m in snapshot["messages"]],
             engineer_notes=notes,
             priority=priority,
+            feedback=feedback,
         )
 
-    def text(self) -> str:
+    def case(self) -> str:
+        """The escalation itself: its problem, intake, conversation and the engineer's notes."""
         turns = "\n".join(f"{role}: {content}" for role, content in self.conversation)
         return (
             f"Problem: {self.problem_summary}\nIntake: {self.intake}\n"
             f"Conversation:\n{turns}\nEngineer notes: {self.engineer_notes}"
         )
 
+    def text(self) -> str:
+        """The case, then what the seniors said of earlier assessments of it, if anything."""
+        if not self.feedback:
+            return self.case()
+        lines = [self.case(), "Earlier assessments of this escalation, as the seniors rated them:"]
+        for earlier in self.feedback:
+            lines.append(
+                f"Assessment {earlier.number}: {earlier.summary} "
+                f"Likely cause: {earlier.likely_cause}"
+            )
+            for rating, reason in earlier.ratings or ((None, None),):
+                said = _RATED.get(rating, "not rated")
+                lines.append(f"- {said}" + (f": {reason}" if reason else ""))
+        return "\n".join(lines)
+
+    def causes_set_aside(self) -> set[str]:
+        """Likely causes of earlier assessments the seniors found more unhelpful than not."""
+        return {
+            earlier.likely_cause
+            for earlier in self.feedback
+            if sum(1 if r == Rating.NOT_HELPFUL else -1 for r, _ in earlier.ratings) > 0
+        }
+
+
+_RATED: dict[Rating | None, str] = {
+    Rating.HELPFUL: "rated helpful",
+    Rating.NOT_HELPFUL: "rated not helpful",
+}
+
 
 class Assessor(Protocol):
+    # Names the assessor (HANDOFF_ASSESSOR) on what it made: the metrics compare them by it.
+    name: str
+
     async def assess(self, request: AssessmentRequest) -> AssessmentResult: ...
 
 
@@ -120,18 +160,31 @@ _GENERIC_STEPS = (
 
 class RuleBasedAssessor:
     """The embedded default: a deterministic keyword triage. No AI model is involved, and the
-    summary says so; its confidence is always low."""
+    summary says so; its confidence is always low. Asked again, it sets aside the causes the
+    seniors rated not helpful, and the next rule that matches comes first."""
+
+    name = "rules"
 
     async def assess(self, request: AssessmentRequest) -> AssessmentResult:
-        text = request.text()
-        matched = [rule for rule in RULES if rule.pattern.search(text)]
+        text = request.case()  # the feedback's words are no symptoms
+        set_aside = request.causes_set_aside()
+        matched = [
+            rule
+            for rule in RULES
+            if rule.pattern.search(text) and rule.likely_cause not in set_aside
+        ]
         turns = len(request.conversation)
+        dismissed = (
+            f" {len(set_aside)} cause(s) the seniors rated not helpful set aside."
+            if set_aside
+            else ""
+        )
         if matched:
             first = matched[0]
             topics = ", ".join(rule.name for rule in matched)
             summary = (
                 f"Rule-based triage (no AI model): keywords point to {topics}. "
-                f"{turns} conversation turn(s) reviewed; priority {request.priority}."
+                f"{turns} conversation turn(s) reviewed; priority {request.priority}.{dismissed}"
             )
             steps = [step for rule in matched for step in rule.steps]
             return AssessmentResult(
@@ -143,7 +196,7 @@ class RuleBasedAssessor:
         return AssessmentResult(
             summary=(
                 "Rule-based triage (no AI model): no known pattern matched; "
-                f"{turns} conversation turn(s) reviewed."
+                f"{turns} conversation turn(s) reviewed.{dismissed}"
             ),
             likely_cause="Unknown: the conversation matched none of the triage rules.",
             suggested_steps=list(_GENERIC_STEPS),
@@ -156,12 +209,16 @@ _SYSTEM_PROMPT = (
     "Answer with one JSON object and nothing else, with the keys: "
     '"summary" (string, two sentences at most), "likely_cause" (string), '
     '"suggested_steps" (array of 2 to 6 short imperative strings), '
-    '"confidence" (one of "low", "medium", "high").'
+    '"confidence" (one of "low", "medium", "high"). '
+    "When earlier assessments and the seniors' ratings of them are given, learn from them: do "
+    "not repeat a cause or steps they rated not helpful unless the evidence points there anyway."
 )
 
 
 class OpenAICompatibleAssessor:
     """Calls an OpenAI-compatible chat-completions endpoint and asks for a JSON answer."""
+
+    name = "openai"
 
     def __init__(self, base_url: str, model: str, api_key: str, timeout: float) -> None:
         self._url = base_url.rstrip("/") + "/chat/completions"

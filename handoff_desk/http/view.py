@@ -51,6 +51,17 @@ log = logging.getLogger(__name__)
 CONNECTION_CONTEXT = "handoff_desk.connection_context"
 
 
+class _StrawberrysOriginLine(logging.Filter):
+    """Strawberry's line for a refused websocket origin tells to add it to `allowed_origins`,
+    which an operator cannot set: DeskGraphQL logs one naming the setting instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Rejected WebSocket connection from origin")
+
+
+_STRAWBERRYS_ORIGIN_LINE = _StrawberrysOriginLine()
+
+
 class DeskGraphQL(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = per_operation(
         checked_transport_ws(SharedTransportWSHandler)
@@ -73,6 +84,18 @@ class DeskGraphQL(GraphQL[Context, None]):
         self.cache = cache
         self.shared = shared  # None: every subscription resolves its own events
         self._websockets: weakref.WeakSet[WebSocket] = weakref.WeakSet()  # open ones, for shutdown
+        logging.getLogger("strawberry.ws").addFilter(_STRAWBERRYS_ORIGIN_LINE)  # (once)
+
+    def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
+        """A page of another origin opens a websocket only if HANDOFF_CORS_ORIGINS lists it."""
+        if super().is_websocket_origin_allowed(request, origin):
+            return True
+        log.warning(
+            "refused a websocket from origin %r: if pages there should use the desk, add the "
+            "origin to HANDOFF_CORS_ORIGINS",
+            origin,
+        )
+        return False
 
     # (Strawberry declares run overloaded per kind of request; like its own, this takes both.)
     async def run(  # type: ignore[override]

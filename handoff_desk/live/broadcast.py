@@ -337,3 +337,9 @@ def account_channel(account_id: uuid.UUID) -> str:
 def user_channel(user_id: uuid.UUID) -> str:
     """A user's own channel (their read marks): "user_" and 32 hex digits, an identifier too."""
     return f"user_{user_id.hex}"
+
+
+def presence_channel(account_id: uuid.UUID) -> str:
+    """Who has which of the account's escalations open (live/presence.py): "presence_" and 32 hex
+    digits, an identifier too. Never in the event log: the account's doorbell rings for commits."""
+    return f"presence_{account_id.hex}"

@@ -10,6 +10,9 @@ when it reconnects with `after`.
 A user's read marks are theirs alone: each has a channel of their own (subscribed once per process
 while any of their sockets listens), whose doorbell names the handoffs they read. It is not in
 the log; a subscriber reads the count afresh when it joins (resolvers/read_marks.py).
+
+Presence (who has which escalation open) is in no log either: each account has a presence channel
+on which the processes tell each other of the viewers they serve (live/presence.py).
 """
 
 from __future__ import annotations
@@ -26,10 +29,12 @@ from broadcaster import Broadcast
 
 from db.engine import unavailable
 from handoff_desk.live.broadcast import account_channel, user_channel
+from handoff_desk.live.presence import PresenceFeed
 from handoff_desk.live.queues import BoundedQueue, FellBehind
 from resolvers.desk import Desk
 from resolvers.errors import SubscriberTooSlow
 from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_seq
+from resolvers.presence import PresenceChange, PresenceSnapshot, Viewing
 from resolvers.read_marks import ReadNotice
 
 T = TypeVar("T")
@@ -203,9 +208,9 @@ class UserFeed:
             self._ready.set()
 
 
-# An account's feed or a user's: started by its first subscriber in this process, stopped with its
-# last.
-_Feed = TypeVar("_Feed", AccountFeed, UserFeed)
+# An account's feed, a user's, or an account's presence: started by its first subscriber in this
+# process, stopped with its last.
+_Feed = TypeVar("_Feed", AccountFeed, UserFeed, PresenceFeed)
 
 
 class Hub:
@@ -217,14 +222,22 @@ class Hub:
         max_queue: int = 256,
         poll_seconds: float = 5.0,
         on_fanout: Callable[[LoggedEvent], None] | None = None,
+        presence_heartbeat_seconds: float = 10.0,
+        presence_ttl_seconds: float = 30.0,
     ) -> None:
         self.desk = desk
         self.broadcast = broadcast
         self.max_queue = max_queue
         self.poll_seconds = poll_seconds
         self.on_fanout = on_fanout
+        self.presence_heartbeat_seconds = presence_heartbeat_seconds
+        self.presence_ttl_seconds = presence_ttl_seconds
+        # Names this process in presence messages: what it heard of others is theirs.
+        self.process_id = uuid.uuid4().hex
+        self.presence_tracked = 0  # viewer-escalation pairs, bounded (presence.MAX_TRACKED)
         self._feeds: dict[uuid.UUID, AccountFeed] = {}
         self._users: dict[uuid.UUID, UserFeed] = {}
+        self._presence: dict[uuid.UUID, PresenceFeed] = {}
         self._lock = asyncio.Lock()
 
     @property
@@ -283,6 +296,36 @@ class Hub:
         finally:
             await self._detach(account_id, subscriber)
             await self._detach_user(user_id, subscriber)
+
+    async def presence(
+        self, account_id: uuid.UUID, viewing: Viewing | None
+    ) -> AsyncIterator[PresenceSnapshot | PresenceChange | LoggedEvent]:
+        """The account's presence from now: a snapshot, then each change; with `viewing`, the
+        subscriber counts among the escalation's viewers (in every process) while it listens.
+        The account's access changes come with them (its other events are not passed on)."""
+        subscriber: LocalSubscriber[PresenceChange | LoggedEvent] = LocalSubscriber(self.max_queue)
+        feed: PresenceFeed | None = None
+        counted = False
+        try:
+            await self._attach(account_id, subscriber)
+            feed = await self._join(self._presence, account_id, PresenceFeed, subscriber)
+            # Taken with the join: every change after it is offered to the subscriber.
+            snapshot = feed.snapshot()
+            if viewing is not None:
+                counted = feed.view(viewing)  # counted here at once, whatever happens next
+                if counted:
+                    await feed.announce(viewing)
+            yield snapshot
+            while True:
+                item = await subscriber.get()
+                if isinstance(item, PresenceChange) or item.standing is not None:
+                    yield item
+        finally:
+            if counted and feed is not None and viewing is not None:
+                feed.unview(viewing)
+                await feed.announce(viewing)  # (if this is cut short, the TTL ends it there)
+            await self._leave(self._presence, account_id, subscriber)
+            await self._detach(account_id, subscriber)
 
     async def events(self, account_id: uuid.UUID, after: int | None) -> AsyncIterator[LoggedEvent]:
         """The account's events after `after` (from now, if None): catch-up, then live; in
@@ -362,7 +405,10 @@ class Hub:
         async with self._lock:
             feeds, self._feeds = list(self._feeds.values()), {}
             users, self._users = list(self._users.values()), {}
+            presence, self._presence = list(self._presence.values()), {}
         for feed in feeds:
             await feed.stop()
         for user in users:
             await user.stop()
+        for viewed in presence:
+            await viewed.stop()

@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections import Counter as Tally
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, OperationType
@@ -27,7 +28,9 @@ from prometheus_client import (
     Gauge,
     Histogram,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -75,6 +78,30 @@ def error_code(error: GraphQLError) -> str:
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED"
     return "GRAPHQL_VALIDATION_FAILED"
+
+
+class RatingCounts(Collector):
+    """Ratings of assessments given in this process, by the assessor that made the assessment
+    and the rating: a counter whose series are only `_total` (a Counter of the client library
+    adds a `_created` series beside each)."""
+
+    def __init__(self) -> None:
+        self._counts: Tally[tuple[str, str]] = Tally()
+
+    def inc(self, assessor: str, rating: str) -> None:
+        self._counts[(assessor, rating)] += 1
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "handoff_desk_assessment_ratings",
+            "Ratings of AI assessments given in this process, by the assessor that made the "
+            "assessment (rules, openai; unknown: made before it was recorded) and the rating "
+            "(helpful, not_helpful). A rating changed counts again, under its new value.",
+            labels=["assessor", "rating"],
+        )
+        for (assessor, rating), count in sorted(self._counts.items()):
+            family.add_metric([assessor, rating], count)
+        yield family
 
 
 class Metrics:
@@ -133,6 +160,8 @@ class Metrics:
             buckets=_LAG_BUCKETS,
             registry=registry,
         )
+        self.ratings = RatingCounts()
+        registry.register(self.ratings)
         self._request_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def watch_subscriptions(self, count: Callable[[], float]) -> None:
@@ -148,6 +177,10 @@ class Metrics:
             )
         series[0].inc()
         series[1].observe(seconds)
+
+    def assessment_rated(self, assessor: str, rating: str) -> None:
+        """A senior rated an assessment (the desk's Meter, resolvers/desk.py)."""
+        self.ratings.inc(assessor, rating)
 
     def event_fanned_out(self, event: LoggedEvent) -> None:
         lag = time.time() - event.event.occurred_at.timestamp()

@@ -15,6 +15,7 @@ from tests.fake_llm import GOOD_ANSWER, FakeChatCompletions
 from tests.http import GraphQLClient
 from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.support.assessors import VPN_REQUEST
+from tests.waiting import wait_for
 from workers.assessors import (
     AssessmentError,
     OpenAICompatibleAssessor,
@@ -228,3 +229,49 @@ async def test_a_served_escalation_whose_model_answers_garbage_fails_but_stays_q
         queue = await http.data(UNCLAIMED, None, team.acme["kim"].token)
         assert handoff_id in [node["id"] for node in queue["handoffQueue"]["nodes"]]
         assert await http.claim(team.acme["kim"].token, handoff_id) == "ClaimHandoffSuccess"
+
+
+ESCALATE = """mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: ESCALATE,
+  engineerNotes: "Reinstalled the VPN client twice; the router was rebooted."}) {
+  ... on CreateHandoffSuccess { handoff { id } } } }"""
+SHOWN = "query($h: ID!) { handoff(id: $h) { assessment { id number status } } }"
+RATE = """mutation($a: ID!, $why: String) {
+  rateAssessment(assessmentId: $a, rating: NOT_HELPFUL, reason: $why) { __typename } }"""
+REASSESS = "mutation($h: ID!) { reassessHandoff(handoffId: $h) { __typename } }"
+
+
+async def test_a_reassessment_gives_the_model_the_notes_and_the_seniors_feedback(
+    llm, in_process, desk, team
+):
+    server = await in_process(**openai_settings(llm))
+    session = await make_session(desk, team.acme["alex"], "VPN drops at home")
+    sam, kim = team.acme["sam"].token, team.acme["kim"].token
+    async with GraphQLClient(server.url) as http:
+        created = await http.data(ESCALATE, {"s": str(session.id)}, team.acme["alex"].token)
+        handoff_id = created["createHandoff"]["handoff"]["id"]
+
+        async def landed(number: int):
+            shown = (await http.data(SHOWN, {"h": handoff_id}, sam))["handoff"]["assessment"]
+            return shown if (shown["number"], shown["status"]) == (number, "READY") else None
+
+        first = await wait_for(lambda: landed(1), "the first assessment")
+        why = "The router's NAT timeout is 2 hours; it is not the keepalive."
+        rated = await http.data(RATE, {"a": first["id"], "why": why}, sam)
+        assert rated["rateAssessment"]["__typename"] == "RateAssessmentSuccess"
+        await http.data(RATE, {"a": first["id"], "why": None}, kim)
+        llm.set("ok", answer={**GOOD_ANSWER, "likely_cause": "The ISP drops idle UDP flows."})
+        asked = await http.data(REASSESS, {"h": handoff_id}, kim)
+        assert asked["reassessHandoff"]["__typename"] == "ReassessHandoffSuccess"
+        await wait_for(lambda: landed(2), "the fresh assessment")
+
+    first_asked, fresh_asked = (r["body"]["messages"][1]["content"] for r in llm.requests)
+    notes = "Engineer notes: Reinstalled the VPN client twice; the router was rebooted."
+    assert notes in first_asked and notes in fresh_asked
+    assert "rated" not in first_asked  # a first assessment has no feedback to give
+    assert "Earlier assessments of this escalation, as the seniors rated them:" in fresh_asked
+    assert f"Assessment 1: {GOOD_ANSWER['summary']}" in fresh_asked
+    assert f"Likely cause: {GOOD_ANSWER['likely_cause']}" in fresh_asked
+    assert f"- rated not helpful: {why}" in fresh_asked
+    assert "- rated not helpful\n" in fresh_asked + "\n"  # Kim's, without a reason
+    system = llm.requests[1]["body"]["messages"][0]["content"]
+    assert "rated not helpful" in system

@@ -79,7 +79,7 @@ def clean_answer(response: httpx.Response) -> dict:
 )
 async def test_a_malformed_document_gets_a_clean_answer(http, rows, document, how, who):
     document = document.replace("<session>", rows["session"]).replace("<handoff>", rows["handoff"])
-    document = document.replace("<user>", rows["user"])
+    document = document.replace("<user>", rows["user"]).replace("<assessment>", rows["assessment"])
     token = rows["tokens"][who]
     if how == "get" and len(document) < 4000:  # longer is no URL a client would send
         headers = {"authorization": f"Bearer {token}"} if token else {}

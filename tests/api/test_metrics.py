@@ -6,7 +6,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.factories import make_escalation, make_session
+from tests.factories import land_assessment, make_escalation, make_session
 from tests.http import GraphQLClient
 from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.waiting import wait_for
@@ -113,3 +113,39 @@ async def test_an_open_subscription_and_its_event_delivery_are_measured(in_proce
             )
 
         await wait_for(closed, "the subscription and its socket to be gone from the gauges")
+
+
+RATE = """mutation($a: ID!, $r: Rating!, $why: String) {
+  rateAssessment(assessmentId: $a, rating: $r, reason: $why) { __typename } }"""
+RATINGS = "handoff_desk_assessment_ratings_total"
+
+
+async def test_ratings_are_counted_by_assessor_and_rating_for_comparing_them(api, desk, team):
+    """Issue 15: an operator compares the assessors by how seniors rate what each made."""
+    acme = team.acme
+    by_rules = await land_assessment(desk, (await make_escalation(desk, acme["alex"])).id)
+    made = await make_escalation(desk, acme["alex"], "Outlook prompts")
+    by_model = await land_assessment(desk, made.id, assessor="openai")
+
+    async def rated(member, assessment, rating: str, why: str | None = None) -> str:
+        variables = {"a": str(assessment.id), "r": rating, "why": why}
+        answer = await api.data(RATE, variables, token=member.token)
+        return answer["rateAssessment"]["__typename"]
+
+    assert await rated(acme["sam"], by_rules, "HELPFUL") == "RateAssessmentSuccess"
+    assert await rated(acme["kim"], by_rules, "NOT_HELPFUL") == "RateAssessmentSuccess"
+    assert await rated(acme["sam"], by_model, "NOT_HELPFUL") == "RateAssessmentSuccess"
+    # Sam gives his reason afterwards: the same rating, not counted again.
+    assert await rated(acme["sam"], by_rules, "HELPFUL", "Spot on") == "RateAssessmentSuccess"
+    # Sam changes his mind about the model's: counted under its new value.
+    assert await rated(acme["sam"], by_model, "HELPFUL") == "RateAssessmentSuccess"
+    assert await rated(acme["vic"], by_model, "NOT_HELPFUL") == "NotPermitted"  # not counted
+
+    response = await api.client.get("/metrics")
+    metrics = Scrape(response.text)
+    assert metrics(RATINGS, assessor="rules", rating="helpful") == 1
+    assert metrics(RATINGS, assessor="rules", rating="not_helpful") == 1
+    assert metrics(RATINGS, assessor="openai", rating="not_helpful") == 1
+    assert metrics(RATINGS, assessor="openai", rating="helpful") == 1
+    assert "# TYPE handoff_desk_assessment_ratings_total counter" in response.text
+    assert "handoff_desk_assessment_ratings_created" not in response.text

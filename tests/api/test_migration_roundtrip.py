@@ -5,13 +5,14 @@ import pytest
 from alembic import command
 
 from db.engine import Database, create_engine
+from db.enums import Rating
 from db.migrate import alembic_config
 from db.models import HandoffNote
 from handoff_desk.settings import Settings
-from resolvers import notes
+from resolvers import assessments, notes
 from resolvers.desk import Desk
 from tests.conftest import TOKEN_SECRET
-from tests.factories import make_escalation, make_team
+from tests.factories import land_assessment, make_escalation, make_team
 
 pytestmark = pytest.mark.anyio
 
@@ -35,9 +36,14 @@ async def test_down_to_0004_and_up_again_with_a_desk_in_use(empty_database):
         try:
             team = await make_team(desk)
             # (Its messages are events naming their session; a note, an event naming the note.)
-            escalation = await make_escalation(desk, team.acme["alex"])
-            note = await notes.add_note(desk, team.acme["sam"].viewer, escalation.id, "Noted")
+            handoff = await make_escalation(desk, team.acme["alex"])
+            sam = team.acme["sam"].viewer
+            note = await notes.add_note(desk, sam, handoff.id, "Noted")
             assert isinstance(note, HandoffNote), note
+            # Its assessment rated, and a fresh one asked for (issue 15).
+            first = await land_assessment(desk, handoff.id)
+            await assessments.rate_assessment(desk, sam, first.id, Rating.NOT_HELPFUL, "No")
+            await assessments.reassess_handoff(desk, sam, handoff.id)
         finally:
             await desk.db.dispose()
         for revision, down in (("0004", True), ("head", False)):

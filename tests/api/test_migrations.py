@@ -1,4 +1,5 @@
-"""A fresh migration yields exactly the models' schema, on each database."""
+"""A fresh migration yields exactly the models' schema, on each database; and the steps that
+move data move it right."""
 
 import uuid
 
@@ -7,12 +8,13 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import delete, insert, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from db.engine import create_engine
 from db.migrate import alembic_config
-from db.models import Account, TroubleshootingSession, User
+from db.models import Account, AssessmentVersion, Handoff, TroubleshootingSession, User
 from db.types import utcnow
 
 pytestmark = pytest.mark.anyio
@@ -159,5 +161,114 @@ async def test_migration_0007_makes_emails_unique_per_account_and_back(empty_dat
             await _insert(engine, users, _user(globex, "sam@acme.test"))
         await _step(engine, "head")
         assert await _rows(engine) == before
+    finally:
+        await engine.dispose()
+
+
+# --- migration 0011: an escalation's assessments, and the ratings of them -----------------------
+
+
+def _session_row(account, user) -> dict:
+    return {
+        "id": uuid.uuid4(),
+        "account_id": account,
+        "owner_id": user,
+        "assignee_id": user,
+        "intake_type": "chat",
+        "intake_content": "",
+        "problem_summary": "Printer offline",
+        "status": "escalated",
+        "handoff_count": 1,
+        "message_count": 0,
+        "created_at": utcnow(),
+        "updated_at": utcnow(),
+    }
+
+
+def _handoff_row(session: dict, intent: str, status: str, **assessment) -> dict:
+    return {
+        "id": uuid.uuid4(),
+        "account_id": session["account_id"],
+        "session_id": session["id"],
+        "intent": intent,
+        "engineer_notes": "tried",
+        "priority": "normal",
+        "priority_rank": 1,
+        "snapshot": {
+            "taken_at": utcnow().isoformat(),
+            "problem_summary": "Printer offline",
+            "intake_type": "chat",
+            "intake_content": "",
+            "status": "active",
+            "confidence_tier": None,
+            "handoff_count": 0,
+        },
+        "created_by_id": session["owner_id"],
+        "created_at": utcnow(),
+        "assessment_status": status,
+        **assessment,
+    }
+
+
+async def _assessments(engine) -> list[tuple]:
+    versions = AssessmentVersion.__table__
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(
+                versions.c.handoff_id,
+                versions.c.number,
+                versions.c.status,
+                versions.c.summary,
+                versions.c.suggested_steps,
+                versions.c.requested_by_id,
+            ).order_by(versions.c.status)
+        )
+        return [tuple(row) for row in result]
+
+
+async def test_migration_0011_gives_each_escalation_its_first_assessment_and_back(
+    empty_database,
+):
+    engine = create_engine(empty_database)
+    acme, sam = uuid.uuid4(), uuid.uuid4()
+    try:
+        await _step(engine, "0010")
+        await _insert(engine, Account.__table__, {"id": acme, "name": "A", "created_at": utcnow()})
+        await _insert(engine, User.__table__, _user(acme, "sam@acme.test", id=sam))
+        rows = [_session_row(acme, sam) for _ in range(3)]
+        for row in rows:
+            await _insert(engine, TroubleshootingSession.__table__, row)
+        ready = _handoff_row(
+            rows[0],
+            "escalate",
+            "ready",
+            assessment_summary="Spooler",
+            assessment_suggested_steps=["Restart it"],
+            assessment_updated_at=utcnow(),
+        )
+        pending = _handoff_row(rows[1], "escalate", "pending")
+        parked = _handoff_row(rows[2], "park", "pending")
+        for row in (ready, pending, parked):
+            await _insert(engine, Handoff.__table__, row)
+
+        await _step(engine, "0011")
+        assert await _assessments(engine) == [
+            (pending["id"], 1, "pending", None, None, None),
+            (ready["id"], 1, "ready", "Spooler", ["Restart it"], None),
+        ]
+        handoffs = Handoff.__table__
+        async with engine.connect() as conn:
+            numbers = dict(
+                (await conn.execute(select(handoffs.c.id, handoffs.c.assessment_number))).all()
+            )
+        assert numbers == {ready["id"]: 1, pending["id"]: 1, parked["id"]: 0}
+
+        # Back: the handoffs are as they were; up again, the same first assessments.
+        await _step(engine, "0010", down=True)
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda c: sa_inspect(c).get_table_names())
+        assert "assessment_version" not in tables and "assessment_rating" not in tables
+        await _step(engine, "head")
+        assert len(await _assessments(engine)) == 2
     finally:
         await engine.dispose()

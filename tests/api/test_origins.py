@@ -46,12 +46,15 @@ async def test_another_origin_gets_no_cors_headers(server):
     assert "access-control-allow-origin" not in response.headers
 
 
-async def test_a_websocket_from_another_origin_is_refused(server, team):
+async def test_a_websocket_from_another_origin_is_refused(server, team, caplog):
     url = server.url.replace("http://", "ws://") + "/graphql"
     with pytest.raises(websockets.InvalidStatus):
         await websockets.connect(
             url, subprotocols=["graphql-transport-ws"], origin="https://evil.example.net"
         )
+    # The operator is told which setting would let it in, once (not Strawberry's own hint).
+    refusals = [r.getMessage() for r in caplog.records if "evil.example.net" in r.getMessage()]
+    assert len(refusals) == 1 and "HANDOFF_CORS_ORIGINS" in refusals[0], refusals
     allowed = await websockets.connect(url, subprotocols=["graphql-transport-ws"], origin=SPA)
     await allowed.close()
     async with GraphQLSocket(server.url) as no_origin:  # not a browser: no Origin, allowed

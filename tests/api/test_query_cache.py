@@ -10,7 +10,7 @@ import pytest
 from db.enums import HandoffIntent
 from resolvers.assessments import AssessmentResult, pending_handoff, store_assessment
 from resolvers.desk import transaction
-from tests.factories import make_escalation, make_session
+from tests.factories import land_assessment, make_escalation, make_session
 from tests.support.query_cache import SCENARIOS
 
 pytestmark = pytest.mark.anyio
@@ -170,6 +170,18 @@ async def _scenario(name, desk, api, team):
             "mutation { setNotesVisibleToViewers(visible: false) { __typename } }",
             acme["dana"],
         )
+    if name in ("rateAssessment", "reassessHandoff"):
+        handoff = await make_escalation(desk, acme["alex"])
+        assessment = await land_assessment(desk, handoff.id)
+        mutation = (
+            f'mutation {{ rateAssessment(assessmentId: "{assessment.id}", rating: NOT_HELPFUL, '
+            'reason: "Wrong printer") { __typename } }'
+            if name == "rateAssessment"
+            else f'mutation {{ reassessHandoff(handoffId: "{handoff.id}") {{ __typename }} }}'
+        )
+        watched = f"""{{ handoff(id: "{handoff.id}") {{ reassessment {{ number }}
+            assessment {{ ratings {{ rating reason ratedBy {{ name }} }} }} }} }}"""
+        return acme["kim"], watched, mutation, acme["sam"]
     raise KeyError(name)
 
 
@@ -198,7 +210,10 @@ async def test_an_assessment_landing_after_commit_is_not_hidden_by_the_cache(
     async with transaction(desk) as tx:  # what the worker does when the assessor answers
         pending = await pending_handoff(tx.session, handoff.id)
         await store_assessment(
-            tx, pending, AssessmentResult("Looks like DNS", "DNS", ["Flush DNS"], "medium")
+            tx,
+            pending,
+            AssessmentResult("Looks like DNS", "DNS", ["Flush DNS"], "medium"),
+            assessor="rules",
         )
     after = await api.data(query, token=sam.token)
     assert after["handoff"]["assessment"] == {"status": "READY", "summary": "Looks like DNS"}

@@ -15,7 +15,7 @@ from db.enums import HandoffIntent
 from resolvers import claims
 from resolvers.permissions import Capability, denial
 from schema.schema import schema
-from tests.factories import PASSWORD, make_escalation, make_session
+from tests.factories import PASSWORD, land_assessment, make_escalation, make_session
 from tests.support.roles import ROLES, TABLE, WORKERS
 
 pytestmark = pytest.mark.anyio
@@ -127,6 +127,15 @@ async def _call(name: str, role: str, desk, team) -> Call:
     if name == "setTimerSettings":
         document = "mutation { setTimerSettings(input: {nudgeAfterMinutes: 45}) { %s } }"
         return Call(document % _result(name), {}, token)
+    if name in ("rateAssessment", "reassessHandoff"):
+        handoff = await make_escalation(desk, kim)
+        assessment = await land_assessment(desk, handoff.id)
+        if name == "rateAssessment":
+            rate = "rateAssessment(assessmentId: $a, rating: HELPFUL)"
+            document = f"mutation($a: ID!) {{ {rate} {{ %s }} }}"
+            return Call(document % _result(name), {"a": str(assessment.id)}, token)
+        document = "mutation($h: ID!) { reassessHandoff(handoffId: $h) { %s } }"
+        return Call(document % _result(name), {"h": str(handoff.id)}, token)
     raise KeyError(name)
 
 

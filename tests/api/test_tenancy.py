@@ -12,7 +12,7 @@ from sqlmodel import select
 from db.enums import HandoffIntent
 from db.models import EmailMessage
 from resolvers import claims
-from tests.factories import make_escalation, make_session
+from tests.factories import land_assessment, make_escalation, make_session
 from tests.support.tenancy import CASES, NOT_FOUND, TABLES
 
 pytestmark = pytest.mark.anyio
@@ -25,10 +25,12 @@ async def acme_rows(desk, team):
     session = await make_session(desk, acme["alex"], "Acme secret problem")
     escalation = await make_escalation(desk, acme["alex"], "Acme escalated problem")
     parked = await make_escalation(desk, acme["alex"], "Acme parked", intent=HandoffIntent.PARK)
+    assessment = await land_assessment(desk, escalation.id, "Acme assessed problem")
     return {
         "session": [str(session.id), str(escalation.session_id)],
         "handoff": [str(escalation.id), str(parked.id)],
         "user": [acme["kim"].id, acme["dana"].id],
+        "assessment": [str(assessment.id)],
     }
 
 

@@ -30,7 +30,7 @@ from resolvers.desk import Desk, transaction
 from resolvers.outcomes import Failure
 from resolvers.timers import check_timer
 from tests.api.test_tenancy import _everything_of
-from tests.factories import Member, Tenant, make_tenant
+from tests.factories import Member, Tenant, assessment_of, make_tenant
 from tests.http import GraphQLClient
 from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.support.tenancy_walk import (
@@ -51,6 +51,8 @@ pytestmark = pytest.mark.anyio
 
 class MarkedAssessor:
     """Deterministic, and its assessment of a B escalation carries B's marker."""
+
+    name = "marked"
 
     async def assess(self, request) -> AssessmentResult:
         mark = MARKER if MARKER in request.problem_summary.lower() else "plain"
@@ -173,6 +175,9 @@ async def make_account_b(desk) -> AccountB:
             "handoff": [str(h.id) for h in (parked, first, claimed, released)],
             "user": [m.id for m in tenant.members.values()],
             "account": [str(tenant.account.id)],
+            "assessment": [
+                str((await assessment_of(desk, h.id)).id) for h in (first, claimed, released)
+            ],
         },
         pending=[str(claimed.id), str(released.id)],
         worked_session=str(claimed_session.id),
@@ -305,10 +310,26 @@ NOTE = """mutation($h: ID!) { addHandoffNote(input: {handoffId: $h, body: "Bsecr
 
 
 def _per_user(name: str) -> bool:
-    """A subscription of the caller's own (`myUnreadCount`): its payload comes from no account
-    event (no `seq`), and names a handoff by `handoffId`."""
+    """A subscription of the caller's own (`myUnreadCount`, and presence: `handoffViewers`,
+    `accountViewers`): its payload comes from no account event (no `seq`), and names handoffs
+    by `handoffId`."""
     payload = get_named_type(ROOTS["Subscription"].fields[name].type)
     return "seq" not in payload.fields
+
+
+def _handoff_ids(value) -> set:
+    """Every `handoffId` an answer names, however deep."""
+    if isinstance(value, list):
+        return set().union(*(_handoff_ids(v) for v in value))
+    if isinstance(value, dict):
+        named = {value["handoffId"]} if "handoffId" in value else set()
+        return named.union(*(_handoff_ids(v) for v in value.values()))
+    return set()
+
+
+VIEWING = "subscription($h: ID!) { handoffViewers(handoffId: $h) { viewers { name } } }"
+ACCOUNT_VIEWERS = """subscription { accountViewers { snapshot handoffs { handoffId
+  viewers { name } } } }"""
 
 
 async def test_no_subscription_delivers_another_accounts_events(in_process, desk, accounts):
@@ -339,6 +360,19 @@ async def test_no_subscription_delivers_another_accounts_events(in_process, desk
         # Each connection has handled its subscribe messages (and answered any at once).
         early = {who: await ws.barrier() for who, ws in sockets.items()}
         assert await witness.barrier() == []
+        # Presence in B: Ben has B's first escalation open while A's callers listen, and B's
+        # admin hears it on the queue's presence (A's callers, refused, are never among them).
+        looking = await stack.enter_async_context(GraphQLSocket(server.url))
+        await looking.connect(b.tenant["ben"].token)
+        presence_witness = await stack.enter_async_context(GraphQLSocket(server.url))
+        await presence_witness.connect(b.tenant["bea"].token)
+        await presence_witness.subscribe(ACCOUNT_VIEWERS)
+        assert (await presence_witness.next_data())["accountViewers"]["handoffs"] == []
+        viewed = b.ids["handoff"][1]  # B's first escalation (the park is [0])
+        await looking.subscribe(VIEWING, {"h": viewed})
+        assert (await looking.next_data())["handoffViewers"]["viewers"] == []
+        heard = (await presence_witness.next_data())["accountViewers"]["handoffs"]
+        assert heard == [{"handoffId": viewed, "viewers": [{"name": "Ben Bsecretsenior"}]}]
 
         # Changes in B: a new escalation, claimed and released, and assessments landing.
         bo, ben = b.tenant["bo"], b.tenant["ben"]
@@ -399,6 +433,8 @@ async def test_no_subscription_delivers_another_accounts_events(in_process, desk
                     problems += _subscription_trouble(who, call, messages, sentinel, b)
                 if received:
                     problems.append(f"{who}: messages for no subscription: {received}")
+            # B's presence heard nothing more: nobody of A was ever counted viewing B's.
+            assert await presence_witness.barrier() == []
     assert not problems, "\n".join(problems)
 
 
@@ -412,10 +448,11 @@ def _subscription_trouble(who, call: Call, messages: list, sentinel: str, b) -> 
         return problems
     handoffs_ = [m["payload"]["data"] for m in messages if m["type"] == "next"]
     if _per_user(re.match(r"\w+\.(\w+)", call.where)[1]):
-        # The caller's count at once (no handoff), then only what A's sentinel moved.
-        named = {next(iter(d.values()))["handoffId"] for d in handoffs_ if d}
+        # A first answer at once (the caller's count; who views what in A: nobody), then only
+        # what A's sentinel moved.
+        named = _handoff_ids(handoffs_)
         if not handoffs_ or not named <= {None, sentinel}:
-            problems.append(f"{where} received {messages}, not only A's count and sentinel")
+            problems.append(f"{where} received {messages}, not only A's own and sentinel")
         return problems
     ids = [next(iter(d.values()))["handoff"]["id"] for d in handoffs_ if d]
     if ids[:1] != [sentinel] or set(ids) != {sentinel}:

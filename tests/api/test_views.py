@@ -100,7 +100,7 @@ async def customer_replies(desk, member: Member, park: Handoff) -> None:
 async def assess(desk, handoff: Handoff, result: AssessmentResult) -> None:
     async with transaction(desk) as tx:
         pending = await pending_handoff(tx.session, handoff.id)
-        assert await store_assessment(tx, pending, result)
+        assert await store_assessment(tx, pending, result, assessor="rules")
 
 
 @dataclass

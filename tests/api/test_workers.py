@@ -64,6 +64,8 @@ def answer(summary: str) -> AssessmentResult:
 class GatedAssessor:
     """Answers only once the test opens its gate; tells the test when it has been asked."""
 
+    name = "test"
+
     def __init__(self, summary: str = "The gated answer") -> None:
         self.summary = summary
         self.gate = asyncio.Event()
@@ -85,6 +87,8 @@ class GatedAssessor:
 class ScriptedAssessor:
     """Follows a script, one step per call ("error", "hang" or "ok"), then answers "ok"."""
 
+    name = "test"
+
     def __init__(self, *script: str, summary: str = "The scripted answer") -> None:
         self.script = list(script)
         self.summary = summary
@@ -103,6 +107,8 @@ class ScriptedAssessor:
 class RelayAssessor:
     """Holds its first two calls until the test opens each one's gate; answers later calls at
     once. Each answer names the call that gave it."""
+
+    name = "test"
 
     def __init__(self) -> None:
         self.calls = 0

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from db.models import Handoff
 from resolvers import claims
-from tests.factories import make_escalation, make_session
+from tests.factories import assessment_of, make_escalation, make_session
 from tests.support.tenancy_walk import ROOTS, _id_kind, selection
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -78,6 +78,7 @@ async def rows(desk, team) -> dict:
         {
             "session": str(session.id),
             "handoff": str(escalation.id),
+            "assessment": str((await assessment_of(desk, escalation.id)).id),
             "claimed": str(claimed.id),
             "user": acme["kim"].id,
             "tokens": [acme["dana"].token, acme["alex"].token, acme["vic"].token, None, "x.y.z"],
@@ -87,7 +88,12 @@ async def rows(desk, team) -> dict:
     )
 
 
-PLACEHOLDERS = {"session": "<session>", "handoff": "<handoff>", "user": "<user>"}
+PLACEHOLDERS = {
+    "session": "<session>",
+    "handoff": "<handoff>",
+    "user": "<user>",
+    "assessment": "<assessment>",
+}
 
 
 def _literal(coordinate: str, path: tuple[str, ...], type_) -> str:

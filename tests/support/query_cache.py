@@ -21,4 +21,6 @@ SCENARIOS = [
     "setTimerSettings",
     "addHandoffNote",
     "setNotesVisibleToViewers",
+    "rateAssessment",
+    "reassessHandoff",
 ]

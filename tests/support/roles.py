@@ -7,7 +7,8 @@ ROLES = ["admin", "engineer", "viewer"]
 ALL = frozenset(ROLES)
 
 
-WORKERS = frozenset({"admin", "engineer"})  # WORK_SESSIONS, HAND_OFF, CLAIM, NOTE
+# WORK_SESSIONS, HAND_OFF, CLAIM, JUDGE_ASSESSMENTS, NOTE
+WORKERS = frozenset({"admin", "engineer"})
 
 
 ADMINS = frozenset({"admin"})  # ADMINISTER
@@ -45,4 +46,6 @@ TABLE = {
     "setTimerSettings": ("mutation", ADMINS),
     "addHandoffNote": ("mutation", WORKERS),
     "setNotesVisibleToViewers": ("mutation", ADMINS),
+    "rateAssessment": ("mutation", WORKERS),
+    "reassessHandoff": ("mutation", WORKERS),
 }

@@ -126,6 +126,16 @@ CASES = {
         "{ __typename } }",
         {"id": "handoff"},
     ),
+    "Mutation.rateAssessment": (
+        "ids",
+        "mutation($id: ID!) { rateAssessment(assessmentId: $id, rating: HELPFUL) { __typename } }",
+        {"id": "assessment"},
+    ),
+    "Mutation.reassessHandoff": (
+        "ids",
+        "mutation($id: ID!) { reassessHandoff(handoffId: $id) { __typename } }",
+        {"id": "handoff"},
+    ),
     "Mutation.setSelfClaimAllowed": (
         "own",
         "mutation { setSelfClaimAllowed(allowed: true) "
@@ -161,6 +171,8 @@ TABLES = {
     "email_message": "account_id = :a",
     "timer_settings": "account_id = :a",
     "handoff_timer": "account_id = :a",
+    "assessment_version": "account_id = :a",
+    "assessment_rating": "account_id = :a",
     # Failed logins are counted by keyed digests of the email and the address, not by account:
     # no row says which account it concerns, so none is the account's.
     "login_attempt": "1 = 0",
@@ -235,6 +247,16 @@ NOT_FOUND = {
     ),
     "Mutation.addHandoffNote": (
         'mutation($id: ID!) { addHandoffNote(input: {handoffId: $id, body: "x"})'
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.rateAssessment": (
+        "mutation($id: ID!) { rateAssessment(assessmentId: $id, rating: NOT_HELPFUL)"
+        " { __typename ... on AssessmentNotFound { assessmentId message } } }",
+        ("AssessmentNotFound", "assessmentId"),
+    ),
+    "Mutation.reassessHandoff": (
+        "mutation($id: ID!) { reassessHandoff(handoffId: $id)"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),

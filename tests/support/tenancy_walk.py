@@ -48,6 +48,7 @@ ID_KINDS = {
     "handoffId": "handoff",
     "userId": "user",
     "accountId": "account",
+    "assessmentId": "assessment",
     "Query.session(id)": "session",
     "Query.handoff(id)": "handoff",
     "Mutation.transferHandoff(to)": "user",

@@ -31,7 +31,10 @@ PASSWORD = "handoff-demo"  # the demo users'
 SAM, DANA, ALEX = "sam@northwind.example", "dana@northwind.example", "alex@northwind.example"
 
 
-NAMES = {SAM: "Sam Okafor", DANA: "Dana Whitfield", ALEX: "Alex Rivera"}
+VIC = "vic@northwind.example"  # the demo's viewer
+
+
+NAMES = {SAM: "Sam Okafor", DANA: "Dana Whitfield", ALEX: "Alex Rivera", VIC: "Vic Chen"}
 
 
 VPN = "VPN drops every ten minutes on home Wi-Fi"  # Alex's active demo session
@@ -350,6 +353,37 @@ async def test_a_message_and_a_note_typed_in_one_browser_appear_in_the_other(ope
     await expect(dana.get_by_label("New note")).to_have_value("")
     await screenshot(sam, "conversation-live.png")
     assert sam.errors == [] and dana.errors == []
+
+
+async def test_who_else_is_viewing_appears_and_disappears(open_desk):
+    """Issue 15: Sam opens an escalation; Dana's queue says so on its card. Dana opens it too:
+    each detail says the other is viewing. Dana goes back to the queue: Sam's detail no longer
+    says so. Sam's browser closes: the card no longer says so either."""
+    from playwright.async_api import expect
+
+    sam, dana = await open_desks(open_desk, SAM, DANA)
+    await card(sam, PRINTER).click()
+    await expect(sam.locator(".detail h2")).to_have_text(PRINTER)
+    await expect(card(dana, PRINTER).locator(".viewers")).to_have_text("Sam is viewing")
+    await expect(card(dana, OUTLOOK).locator(".viewers")).to_have_count(0)
+    await expect(sam.locator("#viewers")).to_be_hidden()  # nobody else; never oneself
+
+    await card(dana, PRINTER).click()
+    await expect(dana.locator(".detail h2")).to_have_text(PRINTER)
+    await expect(dana.locator("#viewers")).to_have_text("Sam Okafor is viewing")
+    await expect(sam.locator("#viewers")).to_have_text("Dana Whitfield is viewing")
+    await expect(card(sam, PRINTER).locator(".viewers")).to_have_text("Dana is viewing")
+    await screenshot(sam, "presence.png")
+
+    await dana.evaluate("location.hash = '#/'")  # back to the queue: the detail is closed
+    await expect(dana.locator(".detail")).to_have_count(0)
+    await expect(sam.locator("#viewers")).to_be_hidden()
+    await expect(card(sam, PRINTER).locator(".viewers")).to_have_count(0)
+    await expect(card(dana, PRINTER).locator(".viewers")).to_have_text("Sam is viewing")
+
+    await sam.context.close()  # Sam's browser goes away: so does he
+    await expect(card(dana, PRINTER).locator(".viewers")).to_have_count(0)
+    assert dana.errors == [], dana.errors
 
 
 async def test_the_queue_catches_up_after_a_reconnect(open_desk, server, demo):
@@ -695,3 +729,51 @@ async def test_the_live_queue_loads_more_past_its_first_hundred(open_desk, serve
     await expect(sam.locator("#queue .card")).to_have_count(101)
     await expect(sam.get_by_role("button", name="Load more")).to_be_hidden()
     assert sam.errors == []
+
+
+async def test_a_senior_rates_the_assessment_and_asks_for_a_fresh_one(open_desk, start_worker):
+    """Issue 15: thumbs down with a reason, then "Reassess": the fresh assessment (the rules set
+    aside the cause rated down) appears in both seniors' windows without a reload, and the first
+    one, with Sam's rating, is kept under "Earlier assessments"."""
+    from playwright.async_api import expect
+
+    sam, dana, vic = await open_desks(open_desk, SAM, DANA, VIC)
+    for page in (sam, dana, vic):
+        await card(page, PRINTER).click()
+        await expect(page.locator(".assessment")).to_contain_text("Assessment pending")
+    start_worker()
+    printing = "The print spooler or a printer driver on the print server is failing."
+    for page in (sam, dana, vic):
+        await expect(page.locator(".assessment")).to_contain_text(printing)
+    # A viewer reads the assessment; rating it and asking for another are the seniors'.
+    await expect(vic.get_by_role("button", name="Not helpful")).to_have_count(0)
+    await expect(vic.get_by_role("button", name="Reassess")).to_have_count(0)
+
+    why = "The spooler is fine: the printer's network card died."
+    await sam.get_by_label("Why? (optional)").fill(why)
+    await sam.get_by_role("button", name="Not helpful").click()
+    await expect(sam.locator("#my-rating")).to_have_text("You found it not helpful.")
+    await expect(sam.get_by_role("button", name="Not helpful")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await expect(sam.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    await expect(sam.get_by_label("Why? (optional)")).to_have_value(why)
+
+    await sam.get_by_role("button", name="Reassess").click()
+    network = "A local network configuration fault (DNS, DHCP or wireless)."
+    for page in (sam, dana):
+        await expect(page.locator(".assessment dd").first).to_have_text(network)
+        asked = re.compile(rf"Asked for by\s*{NAMES[SAM]}")
+        await expect(page.locator(".assessment dl")).to_contain_text(asked)
+        earlier = page.locator("#earlier-assessments")
+        await expect(earlier.locator("summary")).to_have_text("Earlier assessments (1)")
+        await earlier.locator("summary").click()
+        await expect(earlier).to_contain_text(printing)
+        await expect(earlier).to_contain_text(f"{NAMES[SAM]}: not helpful — {why}")
+    # The fresh one is not rated yet, by Sam either.
+    await expect(sam.locator("#my-rating")).to_have_text("")
+    await screenshot(sam, "reassessed.png", full_page=True)
+    for page in (sam, dana, vic):
+        assert page.errors == [], page.errors

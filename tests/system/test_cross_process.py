@@ -19,6 +19,7 @@ from handoff_desk.live.broadcast import account_channel, user_channel
 from tests import services
 from tests.api.test_conversation_live import MESSAGES, send
 from tests.api.test_live import ASSESSED
+from tests.api.test_presence import VIEWERS, first, seen
 from tests.api.test_read_marks_live import SEEN, UNREAD
 from tests.factories import make_escalation, make_session
 from tests.http import GraphQLClient
@@ -159,3 +160,46 @@ async def test_a_message_added_through_one_process_is_heard_on_another_on_redis(
             assert await send(http, sam, session, "live again") == 6
             assert (await kim_ws.next_data())["sessionMessages"]["position"] == 6
             assert await kim_ws.barrier() == []
+
+
+async def until_viewers(ws: GraphQLSocket, names: list[str], timeout: float = 15) -> dict:
+    """handoffViewers' answers on `ws` until one lists these viewers (which one does depends on
+    when each process heard of the other's)."""
+    while (answer := seen(await ws.next_data(timeout)))["viewers"] != names:
+        pass
+    return answer
+
+
+async def test_a_viewer_on_one_process_is_seen_on_another_and_gone_once_it_is_killed(
+    serve, desk, team
+):
+    """Dana has an escalation open through process A, Sam through B: each sees the other, by
+    Redis (presence is in no log for a poll to read). A is killed (SIGKILL: no goodbye): B stops
+    hearing A's heartbeat and forgets Dana once the TTL has passed."""
+    services.require_redis()
+    env = {
+        "HANDOFF_BROADCAST_URL": services.REDIS_URL,
+        "HANDOFF_PRESENCE_HEARTBEAT_SECONDS": "0.5",
+        "HANDOFF_PRESENCE_TTL_SECONDS": "2",
+        **NO_POLL,
+    }
+    a, b = serve(ready=False, **env), serve(ready=False, **env)
+    wait_ready(a, b)
+    dana, sam = team.acme["dana"], team.acme["sam"]
+    handoff = str((await make_escalation(desk, team.acme["alex"], "VPN drops")).id)
+    async with GraphQLSocket(a.url) as dana_ws, GraphQLSocket(b.url) as sam_ws:
+        await dana_ws.connect(dana.token)
+        await dana_ws.subscribe(VIEWERS, {"h": handoff})
+        assert seen(await dana_ws.next_data()) == first()
+        await sam_ws.connect(sam.token)
+        await sam_ws.subscribe(VIEWERS, {"h": handoff})
+        # B asks who views as it starts listening: A answers with Dana.
+        await until_viewers(sam_ws, ["Dana Admin"])
+        assert (await until_viewers(dana_ws, ["Sam Senior"]))["change"] == "JOINED"
+
+        a.kill()
+        assert seen(await sam_ws.next_data(timeout=15)) == {
+            "viewers": [],
+            "change": "LEFT",
+            "user": "Dana Admin",
+        }

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from db.enums import Confidence
+from db.enums import Confidence, Rating
+from resolvers.assessments import Feedback
 from tests.inprocess import in_process_fixture  # noqa: F401  (the in_process fixture)
 from tests.support.assessors import VPN_REQUEST
 from workers.assessors import (
@@ -59,3 +60,56 @@ async def test_a_conversation_matching_no_rule_gets_generic_low_confidence_steps
     assert "no known pattern matched" in result.summary
     assert result.confidence == Confidence.LOW
     assert len(result.suggested_steps) >= 2
+
+
+def _rated(cause: str, *ratings: Rating, reason: str | None = None) -> Feedback:
+    return Feedback(
+        number=1,
+        summary="An earlier summary.",
+        likely_cause=cause,
+        ratings=tuple((rating, reason) for rating in ratings),
+    )
+
+
+async def test_asked_again_the_rules_set_aside_a_cause_the_seniors_found_not_helpful():
+    first = await RuleBasedAssessor().assess(VPN_REQUEST)
+    # The VPN conversation says "home" and "working": the network rule does not match; the VPN
+    # rule's cause, rated down, leaves nothing but the generic steps.
+    rated_down = dataclasses.replace(
+        VPN_REQUEST,
+        feedback=(
+            _rated(first.likely_cause, Rating.NOT_HELPFUL, reason="It is not the VPN: ping fails"),
+        ),
+    )
+    again = await RuleBasedAssessor().assess(rated_down)
+    assert again.likely_cause != first.likely_cause
+    assert "1 cause(s) the seniors rated not helpful set aside" in again.summary
+    # The reason's words ("ping") are feedback, not symptoms: no network rule from them.
+    assert "no known pattern matched" in again.summary
+
+
+async def test_a_cause_rated_more_helpful_than_not_stays():
+    first = await RuleBasedAssessor().assess(VPN_REQUEST)
+    split = dataclasses.replace(
+        VPN_REQUEST,
+        feedback=(_rated(first.likely_cause, Rating.HELPFUL, Rating.HELPFUL, Rating.NOT_HELPFUL),),
+    )
+    assert (await RuleBasedAssessor().assess(split)).likely_cause == first.likely_cause
+
+
+def test_the_feedback_is_written_after_the_case_for_a_model():
+    text = dataclasses.replace(
+        VPN_REQUEST,
+        feedback=(
+            _rated("Router NAT", Rating.NOT_HELPFUL, reason="NAT timeout is 2 hours"),
+            dataclasses.replace(_rated("Wi-Fi", Rating.HELPFUL), number=2),
+        ),
+    ).text()
+    assert text.startswith(VPN_REQUEST.text())
+    assert text.endswith(
+        "Earlier assessments of this escalation, as the seniors rated them:\n"
+        "Assessment 1: An earlier summary. Likely cause: Router NAT\n"
+        "- rated not helpful: NAT timeout is 2 hours\n"
+        "Assessment 2: An earlier summary. Likely cause: Wi-Fi\n"
+        "- rated helpful"
+    )

@@ -1,8 +1,8 @@
 """notes and the conversation live: internal notes on escalations, the account's setting of
 whether viewers read them, and what a MESSAGE_ADDED or NOTE_ADDED event names
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-08 12:00:00
 
 Issue 15: each message added to a session is an event of the account's log from now on
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
