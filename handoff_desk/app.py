@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from db.engine import Database
-from handoff_desk.http import console
+from handoff_desk.http import console, graphiql
 from handoff_desk.http.answer_cache import ResponseCache
 from handoff_desk.http.body_limit import BodyLimit
 from handoff_desk.http.request_id import RequestIdMiddleware
@@ -145,6 +145,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Route("/metrics", metrics.scrape),  # this process's numbers: scrape every process
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            # GraphiQL's page script and the releases it loads (none of them when it is off).
+            *([Mount("/graphiql", graphiql.Assets())] if settings.graphiql else []),
         ],
         lifespan=lifespan,
         middleware=[

@@ -25,7 +25,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
 from db.engine import unavailable
-from handoff_desk.http import json_depth, protocol
+from handoff_desk.http import graphiql, json_depth, protocol
 from handoff_desk.http.answer_cache import CacheKey, ResponseCache, request_key
 from handoff_desk.http.body_limit import BodyTooLarge
 from handoff_desk.live.hub import Hub
@@ -96,6 +96,13 @@ class DeskGraphQL(GraphQL[Context, None]):
             origin,
         )
         return False
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL, from this server's files (handoff_desk/http/graphiql.py); Strawberry's page,
+        which loads them from a CDN, only where they are not installed."""
+        if graphiql.available():
+            return graphiql.page()
+        return await super().render_graphql_ide(request)
 
     # (Strawberry declares run overloaded per kind of request; like its own, this takes both.)
     async def run(  # type: ignore[override]
