@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +18,7 @@ from db.models import Account, User
 from db.types import utcnow
 from resolvers import throttle
 from resolvers.desk import Desk
-from resolvers.errors import AuthenticationError
+from resolvers.errors import AccessRevoked, AuthenticationError
 from resolvers.ids import parse_id
 from resolvers.limits import storable
 from resolvers.permissions import Capability, allows
@@ -98,6 +98,23 @@ def still_allowed(viewer: Viewer, standing: Mapping[uuid.UUID, Standing]) -> boo
     authenticated afresh, with its new rights or not at all)."""
     now = standing.get(viewer.user_id)
     return now is not None and now.active and now.role == viewer.role
+
+
+# What a stream serving several callers at once passes to check each of them at an access change
+# (shared subscriptions), instead of the stream ending for its one caller.
+AccessCheck = Callable[[Mapping[uuid.UUID, "Standing"]], None]
+
+
+def recheck(
+    viewer: Viewer, standing: Mapping[uuid.UUID, Standing], on_access_change: AccessCheck | None
+) -> None:
+    """At an access change in the account, while a live stream serves `viewer`: AccessRevoked
+    when their role or standing changed (the stream ends), or `on_access_change` given the
+    account's standing to check its several callers."""
+    if on_access_change is not None:
+        on_access_change(standing)
+    elif not still_allowed(viewer, standing):
+        raise AccessRevoked("your access changed: reconnect")
 
 
 @dataclass(frozen=True)

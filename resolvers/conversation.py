@@ -20,14 +20,14 @@ teammate's stream delivers nothing while it is parked, and looks again when it m
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator
 
 from sqlmodel import col, select
 
 from db.enums import EventKind
 from db.models import SessionMessage, TroubleshootingSession
 from resolvers import caps
-from resolvers.auth import Standing, Viewer
+from resolvers.auth import AccessCheck, Viewer
 from resolvers.desk import Desk
 from resolvers.errors import BadInput, NotFoundError
 from resolvers.events import EventSource, LoggedEvent, latest_seq, live_events
@@ -61,7 +61,7 @@ async def session_messages(
     session_id: uuid.UUID,
     *,
     after: int | None,
-    on_access_change: Callable[[Mapping[uuid.UUID, Standing]], None] | None = None,
+    on_access_change: AccessCheck | None = None,
 ) -> AsyncIterator[SessionMessage]:
     """The session's messages after position `after` (from now, if None), then each new one, for
     as long as the caller may see the session. NotFoundError if they may not (another account's

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import EventKind
 from db.models import Account, AccountEvent, Handoff, HandoffNote, User
-from resolvers.auth import Standing, Viewer, still_allowed
+from resolvers.auth import AccessCheck, Standing, Viewer, recheck
 from resolvers.desk import Desk
-from resolvers.errors import AccessRevoked, BadInput
+from resolvers.errors import BadInput
 from resolvers.handoff_views import HandoffView, UserView, handoff_views, to_views
 from resolvers.tenancy import in_account
 from resolvers.unread import readers
@@ -194,7 +194,7 @@ async def live_events(
     kinds: frozenset[EventKind],
     after: int | None,
     handoff_id: uuid.UUID | None = None,
-    on_access_change: Callable[[Mapping[uuid.UUID, Standing]], None] | None = None,
+    on_access_change: AccessCheck | None = None,
 ) -> AsyncIterator[LoggedEvent]:
     """The caller's account's events of these kinds: those after `after` first, then live.
 
@@ -208,10 +208,7 @@ async def live_events(
         raise BadInput(f"after ({after}) is beyond the latest event ({latest}): resubscribe")
     async for logged in source.events(viewer.account_id, after):
         if logged.standing is not None:
-            if on_access_change is not None:
-                on_access_change(logged.standing)
-            elif not still_allowed(viewer, logged.standing):
-                raise AccessRevoked("your access changed: reconnect")
+            recheck(viewer, logged.standing, on_access_change)
         elif (
             logged.event.kind in kinds
             and (

@@ -18,7 +18,7 @@ hears that nobody does; a park is never announced.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,9 +27,9 @@ from sqlmodel import col, select
 from db.enums import HandoffIntent
 from db.models import Handoff, User
 from resolvers import caps
-from resolvers.auth import Standing, Viewer, still_allowed
+from resolvers.auth import AccessCheck, Viewer, recheck
 from resolvers.desk import Desk
-from resolvers.errors import AccessRevoked, NotFoundError
+from resolvers.errors import NotFoundError
 from resolvers.events import LoggedEvent
 from resolvers.handoff_views import UserView
 from resolvers.tenancy import in_account
@@ -126,24 +126,13 @@ async def _viewing(desk: Desk, viewer: Viewer, handoff_id: uuid.UUID) -> Viewing
     return Viewing(handoff_id, UserView(*row))
 
 
-def _recheck(
-    viewer: Viewer,
-    standing: Mapping[uuid.UUID, Standing],
-    on_access_change: Callable[[Mapping[uuid.UUID, Standing]], None] | None,
-) -> None:
-    if on_access_change is not None:
-        on_access_change(standing)
-    elif not still_allowed(viewer, standing):
-        raise AccessRevoked("your access changed: reconnect")
-
-
 async def handoff_viewers(
     desk: Desk,
     source: PresenceSource,
     viewer: Viewer,
     handoff_id: uuid.UUID,
     *,
-    on_access_change: Callable[[Mapping[uuid.UUID, Standing]], None] | None = None,
+    on_access_change: AccessCheck | None = None,
 ) -> AsyncIterator[HandoffViewers]:
     """The caller has the escalation open while this is listened to: who else has it open, at
     once, then at each arrival and departure. The caller is never listed, not even from another
@@ -161,7 +150,7 @@ async def handoff_viewers(
             if _applied(others, item):
                 yield HandoffViewers(handoff_id, tuple(others.values()), item.user, item.joined)
         elif item.standing is not None:
-            _recheck(viewer, item.standing, on_access_change)
+            recheck(viewer, item.standing, on_access_change)
 
 
 async def account_viewers(
@@ -169,7 +158,7 @@ async def account_viewers(
     source: PresenceSource,
     viewer: Viewer,
     *,
-    on_access_change: Callable[[Mapping[uuid.UUID, Standing]], None] | None = None,
+    on_access_change: AccessCheck | None = None,
 ) -> AsyncIterator[AccountViewers]:
     """Every escalation of the caller's account someone else has open: all of them at once (in
     answers of at most HANDOFFS_PER_ANSWER, the first with `snapshot` true), then each change.
@@ -198,7 +187,7 @@ async def account_viewers(
             if not others:
                 del viewed[item.handoff_id]
         elif item.standing is not None:
-            _recheck(viewer, item.standing, on_access_change)
+            recheck(viewer, item.standing, on_access_change)
 
 
 def _applied(viewers: dict[uuid.UUID, UserView], change: PresenceChange) -> bool:

@@ -19,14 +19,13 @@ comes back (it rings every channel once; the count is read again).
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from db.enums import EventKind
-from resolvers.auth import Standing, Viewer, still_allowed
+from resolvers.auth import AccessCheck, Viewer, recheck
 from resolvers.desk import Desk
-from resolvers.errors import AccessRevoked
 from resolvers.events import LoggedEvent
 from resolvers.queue import unread_count
 
@@ -68,7 +67,7 @@ async def my_unread_counts(
     source: ReadMarkSource,
     viewer: Viewer,
     *,
-    on_access_change: Callable[[Mapping[uuid.UUID, Standing]], None] | None = None,
+    on_access_change: AccessCheck | None = None,
 ) -> AsyncIterator[UnreadCountChanged]:
     """The caller's unread count on joining, then at each change: every read mark of theirs
     (from any of their clients), and each change of the team's that moves the count."""
@@ -83,10 +82,7 @@ async def my_unread_counts(
             last = count
             continue
         if item.standing is not None:
-            if on_access_change is not None:
-                on_access_change(item.standing)
-            elif not still_allowed(viewer, item.standing):
-                raise AccessRevoked("your access changed: reconnect")
+            recheck(viewer, item.standing, on_access_change)
             continue
         if item.event.kind not in _MOVES_COUNT or item.handoff is None:
             continue
