@@ -21,4 +21,7 @@ SCENARIOS = [
     "setTimerSettings",
     "rateAssessment",
     "reassessHandoff",
+    "setMyNotificationPreferences",
+    "setNotificationDefaults",
+    "markNotificationsRead",
 ]

@@ -45,4 +45,10 @@ TABLE = {
     "setTimerSettings": ("mutation", ADMINS),
     "rateAssessment": ("mutation", WORKERS),
     "reassessHandoff": ("mutation", WORKERS),
+    "myNotificationPreferences": ("query", ALL),
+    "notificationDefaults": ("query", ALL),
+    "notifications": ("query", ALL),
+    "setMyNotificationPreferences": ("mutation", ALL),
+    "setNotificationDefaults": ("mutation", ADMINS),
+    "markNotificationsRead": ("mutation", ALL),
 }
