@@ -13,7 +13,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, delete, func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import NotificationKind
 from db.models import Handoff, Notification, User
@@ -91,7 +93,7 @@ def _after(after: str | None) -> int | None:
     return value
 
 
-def _mine(viewer: Viewer):  # type: ignore[no-untyped-def]
+def _mine(viewer: Viewer) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return (in_account(Notification, viewer), col(Notification.user_id) == viewer.user_id)
 
 
@@ -111,7 +113,7 @@ async def notifications(
     return NotificationPage(rows[:first], len(rows) > first, unread)
 
 
-async def _unread(db, viewer: Viewer) -> int:  # type: ignore[no-untyped-def]
+async def _unread(db: AsyncSession, viewer: Viewer) -> int:
     stmt = (
         select(func.count())
         .select_from(Notification)

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import jwt
@@ -213,29 +214,16 @@ async def _set_choice(
     desk: Desk, account_id: uuid.UUID, user_id: uuid.UUID, change: ChoiceChange
 ) -> MyPreferences:
     async with transaction(desk) as tx:
-        insert = _insert(tx)
-        await tx.session.exec(
-            insert(NotificationPreference)
-            .values(user_id=user_id, account_id=account_id, updated_at=tx.now())
-            .on_conflict_do_nothing(index_elements=["user_id"])
+        row = await _locked_row(
+            tx,
+            NotificationPreference,
+            {"user_id": user_id, "account_id": account_id},
+            NotificationPreference.user_id == user_id,
+            key="user_id",
+            account_id=account_id,
         )
-        row = (
-            await tx.session.exec(
-                select(NotificationPreference)
-                .where(
-                    in_account(NotificationPreference, account_id),
-                    NotificationPreference.user_id == user_id,
-                )
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).one()
         choice = change.applied_to(_choice(row))
-        row.new_escalations = choice.new_escalations
-        row.my_escalations = choice.my_escalations
-        row.in_app_only = choice.in_app_only
-        row.updated_at = tx.now()
-        tx.session.add(row)
+        _write(tx, row, choice.new_escalations, choice.my_escalations, choice.in_app_only)
         tx.touch(account_id)  # cached answers of this user's preferences move on
         await tx.session.flush()
         user = await _user(tx.session, account_id, user_id)
@@ -243,8 +231,51 @@ async def _set_choice(
         return MyPreferences(user, choice, await account_defaults(tx.session, account_id))
 
 
-def _insert(tx: Tx):  # type: ignore[no-untyped-def]
-    return pg_insert if tx.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+_Row = TypeVar("_Row", NotificationPreference, NotificationDefaults)
+
+
+async def _locked_row(
+    tx: Tx,
+    model: type[_Row],
+    values: dict[str, Any],
+    *where: Any,
+    key: str,
+    account_id: uuid.UUID,
+) -> _Row:
+    """The row, locked; made with `values` if there was none (two first changes at once: one
+    makes it, and both change it, one after the other)."""
+    insert = pg_insert if tx.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await tx.session.exec(
+        insert(model)
+        .values(**values, updated_at=tx.now())
+        .on_conflict_do_nothing(index_elements=[key])
+    )
+    stmt = (
+        select(model)
+        .where(in_account(model, account_id), *where)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await tx.session.exec(stmt)).one()
+
+
+def _write(
+    tx: Tx,
+    row: NotificationPreference | NotificationDefaults,
+    new_escalations: EscalationAlerts | None,
+    my_escalations: bool | None,
+    in_app_only: bool | None,
+) -> None:
+    # (Both tables have these columns; only a user's choices may be None.)
+    values = {
+        "new_escalations": new_escalations,
+        "my_escalations": my_escalations,
+        "in_app_only": in_app_only,
+        "updated_at": tx.now(),
+    }
+    for name, value in values.items():
+        setattr(row, name, value)
+    tx.session.add(row)
 
 
 async def notification_defaults(desk: Desk, viewer: Viewer) -> Preferences:
@@ -257,34 +288,22 @@ async def set_notification_defaults(
     desk: Desk, viewer: Viewer, change: DefaultsChange
 ) -> Preferences | NotPermitted:
     """The account's defaults from now on, for every user who chose nothing of their own."""
+    start = DESK_DEFAULTS
     async with transaction(desk) as tx:
-        insert = _insert(tx)
-        start = DESK_DEFAULTS
-        await tx.session.exec(
-            insert(NotificationDefaults)
-            .values(
-                account_id=viewer.account_id,
-                new_escalations=start.new_escalations,
-                my_escalations=start.my_escalations,
-                in_app_only=start.in_app_only,
-                updated_at=tx.now(),
-            )
-            .on_conflict_do_nothing(index_elements=["account_id"])
+        row = await _locked_row(
+            tx,
+            NotificationDefaults,
+            {
+                "account_id": viewer.account_id,
+                "new_escalations": start.new_escalations,
+                "my_escalations": start.my_escalations,
+                "in_app_only": start.in_app_only,
+            },
+            key="account_id",
+            account_id=viewer.account_id,
         )
-        row = (
-            await tx.session.exec(
-                select(NotificationDefaults)
-                .where(in_account(NotificationDefaults, viewer.account_id))
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).one()
         defaults = change.applied_to(_from_row(row))
-        row.new_escalations = defaults.new_escalations
-        row.my_escalations = defaults.my_escalations
-        row.in_app_only = defaults.in_app_only
-        row.updated_at = tx.now()
-        tx.session.add(row)
+        _write(tx, row, defaults.new_escalations, defaults.my_escalations, defaults.in_app_only)
         tx.touch(viewer.account_id)  # every user's effective preferences may have moved
     return defaults
 

@@ -8,6 +8,7 @@ page of its own, server-rendered, with no script: it works from any mail client'
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from html import escape
 from urllib.parse import parse_qs
 
@@ -38,7 +39,7 @@ _ALERTS = {
 _DEFAULT = "default"  # the form's value for "follow the account's default"
 
 
-def page(desk: Desk):  # type: ignore[no-untyped-def]
+def page(desk: Desk) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         if request.method == "POST":
             body = await request.body()

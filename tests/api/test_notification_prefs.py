@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from db.enums import EmailStatus, NotificationKind, Priority
 from db.models import EmailMessage, HandoffTimer
@@ -66,9 +66,7 @@ async def delivered(desk, mailbox, handoff_ids, count: int, *, clock=None) -> di
     async def sent():
         async with desk.db.read() as db:
             rows = (
-                await db.exec(
-                    select(EmailMessage).where(EmailMessage.handoff_id.in_(wanted))  # type: ignore[attr-defined]
-                )
+                await db.exec(select(EmailMessage).where(col(EmailMessage.handoff_id).in_(wanted)))
             ).all()
         done = [r for r in rows if r.status == EmailStatus.SENT]
         return rows if len(rows) == count and len(done) == count else None
