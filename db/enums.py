@@ -72,7 +72,7 @@ class Rating(StrEnum):
 class EventKind(StrEnum):
     """What the account's event log records. Those with a handoff are also its history entries;
     ACCESS_CHANGED (a user's role or standing changed) has none: it tells live subscriptions to
-    check their caller's rights again."""
+    check their caller's rights again; nor has MESSAGE_ADDED (a session's)."""
 
     ESCALATED = "escalated"
     ASSESSMENT_READY = "assessment_ready"
@@ -91,6 +91,11 @@ class EventKind(StrEnum):
     OVERDUE = "overdue"  # unclaimed past its due time: the team is told again
     ADMINS_ALERTED = "admins_alerted"  # still unclaimed a second period later: the admins told
     NUDGED = "nudged"  # its claimer did nothing on it for a while: they are reminded
+    # The conversation live (issue 15). A message has no handoff: MESSAGE_ADDED names its
+    # session (AccountEvent.session_id), is in no history, and only sessionMessages hears of it.
+    MESSAGE_ADDED = "message_added"
+    # An internal note on an escalation (AccountEvent.note_id): in its history, and live.
+    NOTE_ADDED = "note_added"
     # A senior asked for a fresh assessment (issue 15); it lands as ASSESSMENT_READY or _FAILED.
     REASSESSMENT_REQUESTED = "reassessment_requested"
 

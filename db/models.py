@@ -18,6 +18,7 @@ from sqlalchemy import (
     false,
     func,
     text,
+    true,
 )
 from sqlmodel import Field, SQLModel
 
@@ -60,6 +61,10 @@ class Account(SQLModel, table=True):
     # Whether a user may claim an escalation they raised themselves (off: they withdraw it).
     allow_self_claim: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    # Whether the account's viewers read its internal notes (engineers and admins always do).
+    notes_visible_to_viewers: bool = Field(
+        default=True, sa_column=Column(Boolean, nullable=False, server_default=true())
     )
 
 
@@ -218,6 +223,21 @@ Index("ix_handoff_search", handoff_search_vector(), postgresql_using="gin").ddl_
 )
 
 
+class HandoffNote(SQLModel, table=True):
+    """An internal note on an escalation, by one of the account's engineers or admins (issue
+    15). Append-only; its NOTE_ADDED event (AccountEvent.note_id) puts it in the history."""
+
+    __tablename__ = "handoff_note"
+    __table_args__ = (Index("ix_handoff_note_handoff", "handoff_id", "created_at"),)
+
+    id: uuid.UUID = _id()
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    handoff_id: uuid.UUID = Field(foreign_key="handoff.id")
+    author_id: uuid.UUID = Field(foreign_key="app_user.id")
+    body: str = _text()
+    created_at: datetime = _when()
+
+
 class HandoffSeen(SQLModel, table=True):
     """A user's read mark: an escalation without a row for the user is unread to them."""
 
@@ -247,6 +267,12 @@ class AccountEvent(SQLModel, table=True):
     previous_priority: str | None = _short(16, default=None, nullable=True)
     # Why, where the desk says (db.enums.EventReason): `idle` on a RELEASED the timers made.
     reason: str | None = _short(16, default=None, nullable=True)
+    # MESSAGE_ADDED: the session the message was added to (no handoff: a session's own news).
+    session_id: uuid.UUID | None = Field(
+        default=None, foreign_key="troubleshooting_session.id", nullable=True
+    )
+    # NOTE_ADDED: the note.
+    note_id: uuid.UUID | None = Field(default=None, foreign_key="handoff_note.id", nullable=True)
 
 
 class Job(SQLModel, table=True):

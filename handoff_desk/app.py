@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from db.engine import Database
-from handoff_desk.http import console, email_preferences
+from handoff_desk.http import console, email_preferences, graphiql
 from handoff_desk.http.answer_cache import ResponseCache
 from handoff_desk.http.body_limit import BodyLimit
 from handoff_desk.http.request_id import RequestIdMiddleware
@@ -148,6 +148,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Route(LINK_PATH, email_preferences.page(desk), methods=["GET", "POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            # GraphiQL's page script and the releases it loads (none of them when it is off).
+            *([Mount("/graphiql", graphiql.Assets())] if settings.graphiql else []),
         ],
         lifespan=lifespan,
         middleware=[

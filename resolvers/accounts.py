@@ -184,11 +184,27 @@ async def set_self_claim_allowed(
 ) -> Account | NotPermitted:
     """Whether the account's users may claim escalations they raised themselves (by default
     they may not: they withdraw them instead)."""
+    return await _set_account(desk, viewer, allow_self_claim=allowed)
+
+
+@requires(Capability.ADMINISTER)
+async def set_notes_visible_to_viewers(
+    desk: Desk, viewer: Viewer, visible: bool
+) -> Account | NotPermitted:
+    """Whether the account's viewers read its internal notes (by default they do; engineers and
+    admins always do: resolvers/visibility.notes_visible). From the next read on: their
+    history, their notes, their live events."""
+    return await _set_account(desk, viewer, notes_visible_to_viewers=visible)
+
+
+async def _set_account(desk: Desk, viewer: Viewer, **settings: bool) -> Account | NotPermitted:
+    """One of the account's settings, set by one of its admins (as they still are)."""
     try:
         async with transaction(desk) as tx:
             await _lock_admins_as_one_of_them(tx.session, viewer)
             account = await tx.session.get_one(Account, viewer.account_id)
-            account.allow_self_claim = allowed
+            for name, value in settings.items():
+                setattr(account, name, value)
             tx.session.add(account)
             tx.touch(viewer.account_id)
     except Abort as abort:

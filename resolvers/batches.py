@@ -15,11 +15,13 @@ from sqlalchemy import Executable, Select, and_, func, or_
 from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col, select
 
+from db.enums import EventKind
 from db.models import (
     AccountEvent,
     AssessmentRating,
     AssessmentVersion,
     Handoff,
+    HandoffNote,
     SessionMessage,
     TroubleshootingSession,
     User,
@@ -30,7 +32,7 @@ from resolvers.caps import Window
 from resolvers.desk import Desk
 from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer_params
 from resolvers.tenancy import in_account
-from resolvers.visibility import visible_to
+from resolvers.visibility import notes_visible_to, visible_to
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
@@ -128,6 +130,8 @@ class Batches:
         ).where(
             in_account(AccountEvent, self._viewer),
             col(AccountEvent.handoff_id).in_({k for k, _ in keys}),
+            # A note's entry only for those who read notes.
+            (col(AccountEvent.kind) != EventKind.NOTE_ADDED) | notes_visible_to(self._viewer),
         )
         inner = numbered.subquery()
         most_first = max((w.size for _, w in keys if not w.from_end), default=0)
@@ -145,6 +149,36 @@ class Batches:
             .order_by(inner.c.key, inner.c.from_start)
         )
         return _picked(rows, keys)
+
+    async def notes(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[HandoffNote]]:
+        """Each handoff's notes, oldest first (none where the caller reads no notes)."""
+        numbered = (
+            _numbered(
+                select(HandoffNote.id, col(HandoffNote.handoff_id).label("key")),
+                col(HandoffNote.handoff_id),
+                col(HandoffNote.created_at),
+                col(HandoffNote.id),
+            )
+            .join(Handoff, col(Handoff.id) == col(HandoffNote.handoff_id))
+            .where(
+                col(HandoffNote.handoff_id).in_({k for k, _ in keys}),
+                in_account(HandoffNote, self._viewer),
+                visible_to(self._viewer),
+                notes_visible_to(self._viewer),
+            )
+        )
+        return await self._windows(HandoffNote, numbered, keys, col(HandoffNote.id))
+
+    async def notes_by_id(self, ids: Sequence[uuid.UUID]) -> list[HandoffNote | None]:
+        rows = await self._rows(
+            select(HandoffNote).where(
+                col(HandoffNote.id).in_(ids),
+                in_account(HandoffNote, self._viewer),
+                notes_visible_to(self._viewer),
+            )
+        )
+        by_id = {row.id: row for row in rows}
+        return [by_id.get(i) for i in ids]
 
     async def session_handoffs(
         self, keys: Sequence[tuple[uuid.UUID, Window]]

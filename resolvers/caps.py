@@ -22,6 +22,7 @@ class Cap:
 MESSAGES = Cap(default=100, maximum=500)  # a conversation, and a snapshot's copy of one
 HANDOFFS = Cap(default=20, maximum=50)  # a session's handoffs
 HISTORY = Cap(default=50, maximum=200)  # a handoff's history
+NOTES = Cap(default=50, maximum=200)  # a handoff's internal notes
 # Presence (resolvers/presence.py): an escalation's viewers, and the escalations of one answer.
 VIEWERS = Cap(default=20, maximum=20)
 VIEWED = Cap(default=200, maximum=200)

@@ -168,10 +168,13 @@ class Tx:
         priority: str | None = None,
         previous_priority: str | None = None,
         reason: EventReason | None = None,
+        session_id: uuid.UUID | None = None,
+        note_id: uuid.UUID | None = None,
     ) -> int:
         """Append to the account's event log. Call it after the transaction's other writes: it
         locks the account's counter row, and taking that lock last keeps writers deadlock-free.
-        A lifecycle event says more: a transfer's colleague, a priority change's priorities."""
+        A lifecycle event says more: a transfer's colleague, a priority change's priorities; a
+        new message names its session, a new note the note."""
         bump = (
             update(Account)
             .where(col(Account.id) == account_id)
@@ -192,6 +195,8 @@ class Tx:
                 priority=priority,
                 previous_priority=previous_priority,
                 reason=reason,
+                session_id=session_id,
+                note_id=note_id,
             )
         )
         self.last_seq[account_id] = seq

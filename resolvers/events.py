@@ -11,13 +11,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import EventKind
-from db.models import Account, AccountEvent, Handoff, User
+from db.models import Account, AccountEvent, Handoff, HandoffNote, User
 from resolvers.auth import Standing, Viewer, still_allowed
 from resolvers.desk import Desk
 from resolvers.errors import AccessRevoked, BadInput
 from resolvers.handoff_views import HandoffView, UserView, handoff_views, to_views
 from resolvers.tenancy import in_account
 from resolvers.unread import readers
+from resolvers.visibility import notes_visible
 
 CATCH_UP_PAGE = 500
 
@@ -29,17 +30,28 @@ class LoggedEvent:
     is the only thing left to work out, without a query)."""
 
     event: AccountEvent
-    handoff: HandoffView | None  # None for ACCESS_CHANGED, which concerns users, not a handoff
+    # None for ACCESS_CHANGED, which concerns users, and MESSAGE_ADDED, which concerns a session
+    # (event.session_id): its subscribers read the messages themselves (resolvers/conversation.py).
+    handoff: HandoffView | None
     actor: UserView | None
     read_by: frozenset[uuid.UUID]
     # ACCESS_CHANGED only: every user of the account as they stand now, so that each open
     # subscription re-checks its caller without a query of its own.
     standing: Mapping[uuid.UUID, Standing] | None = None
     to: UserView | None = None  # TRANSFERRED: the colleague it was handed to
+    note: HandoffNote | None = None  # NOTE_ADDED: the note
+    # NOTE_ADDED: whether the account lets its viewers read notes (as it says when read).
+    notes_to_viewers: bool = False
 
     @property
     def seq(self) -> int:
         return self.event.seq
+
+    def heard_by(self, viewer: Viewer) -> bool:
+        """Whether the caller may hear of this event at all: a note only if they read notes."""
+        if self.event.kind == EventKind.NOTE_ADDED:
+            return notes_visible(viewer, self.notes_to_viewers)
+        return True
 
     def handoff_for(self, viewer: Viewer) -> HandoffView:
         assert self.handoff is not None, "an access change has no handoff"
@@ -56,7 +68,8 @@ async def events_after(
     desk: Desk, account_id: uuid.UUID, after: int, limit: int = CATCH_UP_PAGE
 ) -> list[LoggedEvent]:
     """The account's events with seq > after, oldest first, with what their payloads show:
-    four statements for any number of events (a fifth when the users' access changed)."""
+    four statements for any number of events (one more when the users' access changed, two more
+    when notes were added)."""
     stmt = (
         select(AccountEvent)
         .where(in_account(AccountEvent, account_id), AccountEvent.seq > after)
@@ -65,38 +78,75 @@ async def events_after(
     )
     async with desk.db.read() as db:
         events = list((await db.exec(stmt)).all())
+        if not events:
+            return []
         handoff_ids = list({e.handoff_id for e in events if e.handoff_id is not None})
         standing = None
         if any(e.kind == EventKind.ACCESS_CHANGED for e in events):
             standing = await _standing(db, account_id)
-        if not handoff_ids and standing is None:
-            return []
-        views = handoff_views().where(
-            col(Handoff.id).in_(handoff_ids), col(Handoff.account_id) == account_id
-        )
-        # (SQLModel types exec() for its own selects; it runs SQLAlchemy's just the same.)
-        handoffs = {v.id: v for v in to_views((await db.exec(views, params=_NOBODY)).all())}  # type: ignore[call-overload]
-        read_by = await readers(db, handoff_ids)
+        notes: dict[uuid.UUID, HandoffNote] = {}
+        notes_to_viewers = False
+        if note_ids := [e.note_id for e in events if e.note_id is not None]:
+            notes, notes_to_viewers = await _notes(db, account_id, note_ids)
+        handoffs: dict[uuid.UUID, HandoffView] = {}
+        read_by: dict[uuid.UUID, frozenset[uuid.UUID]] = {}
+        if handoff_ids:
+            views = handoff_views().where(
+                col(Handoff.id).in_(handoff_ids), col(Handoff.account_id) == account_id
+            )
+            # (SQLModel types exec() for its own selects; it runs SQLAlchemy's just the same.)
+            rows = (await db.exec(views, params=_NOBODY)).all()  # type: ignore[call-overload]
+            handoffs = {v.id: v for v in to_views(rows)}
+            read_by = await readers(db, handoff_ids)
         # The actors, and the colleagues transfers named: one read.
         named = [(e.actor_id, e.to_user_id) for e in events]
         actor_ids = list({user_id for pair in named for user_id in pair if user_id is not None})
-        actors = select(*(getattr(User, f) for f in UserView.__dataclass_fields__)).where(
-            col(User.id).in_(actor_ids), col(User.account_id) == account_id
+        users: dict[uuid.UUID | None, UserView] = {}
+        if actor_ids:
+            actors = select(*(getattr(User, f) for f in UserView.__dataclass_fields__)).where(
+                col(User.id).in_(actor_ids), col(User.account_id) == account_id
+            )
+            users = {row[0]: UserView(*row) for row in (await db.exec(actors)).all()}
+    logged = []
+    for e in events:
+        if e.kind == EventKind.ACCESS_CHANGED:
+            logged.append(
+                LoggedEvent(
+                    event=e, handoff=None, actor=None, read_by=frozenset(), standing=standing
+                )
+            )
+        elif e.kind == EventKind.MESSAGE_ADDED:
+            logged.append(
+                LoggedEvent(event=e, handoff=None, actor=users.get(e.actor_id), read_by=frozenset())
+            )
+        elif e.handoff_id in handoffs:
+            logged.append(
+                LoggedEvent(
+                    event=e,
+                    handoff=handoffs[e.handoff_id],
+                    actor=users.get(e.actor_id),
+                    read_by=read_by[e.handoff_id],
+                    to=users.get(e.to_user_id),
+                    note=notes.get(e.note_id) if e.note_id is not None else None,
+                    notes_to_viewers=notes_to_viewers,
+                )
+            )
+    return logged
+
+
+async def _notes(
+    db: AsyncSession, account_id: uuid.UUID, note_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, HandoffNote], bool]:
+    """The notes of these NOTE_ADDED events, and whether the account lets viewers read them."""
+    rows = await db.exec(
+        select(HandoffNote).where(
+            col(HandoffNote.id).in_(note_ids), in_account(HandoffNote, account_id)
         )
-        users = {row[0]: UserView(*row) for row in (await db.exec(actors)).all()}
-    return [
-        LoggedEvent(
-            event=e,
-            handoff=handoffs[e.handoff_id],
-            actor=users.get(e.actor_id),
-            read_by=read_by[e.handoff_id],
-            to=users.get(e.to_user_id),
-        )
-        if e.kind != EventKind.ACCESS_CHANGED and e.handoff_id is not None
-        else LoggedEvent(event=e, handoff=None, actor=None, read_by=frozenset(), standing=standing)
-        for e in events
-        if e.handoff_id in handoffs or e.kind == EventKind.ACCESS_CHANGED
-    ]
+    )
+    to_viewers = await db.exec(
+        select(Account.notes_visible_to_viewers).where(col(Account.id) == account_id)
+    )
+    return {note.id: note for note in rows.all()}, bool(to_viewers.first())
 
 
 async def _standing(db: AsyncSession, account_id: uuid.UUID) -> Mapping[uuid.UUID, Standing]:
@@ -116,7 +166,8 @@ HANDOFF_CREATED = frozenset({EventKind.ESCALATED})
 ASSESSMENT_LANDED = frozenset({EventKind.ASSESSMENT_READY, EventKind.ASSESSMENT_FAILED})
 CLAIM_CHANGED = frozenset({EventKind.CLAIMED, EventKind.RELEASED})
 # Every change of an escalation after it was raised: who holds it, whether it is still wanted,
-# how urgent it is, and a fresh assessment asked for (it lands on ASSESSMENT_LANDED).
+# how urgent it is, a fresh assessment asked for (it lands on ASSESSMENT_LANDED), and a note
+# added to it (heard only by those who read notes: `heard_by`).
 HANDOFF_CHANGED = frozenset(
     {
         EventKind.CLAIMED,
@@ -125,6 +176,7 @@ HANDOFF_CHANGED = frozenset(
         EventKind.PRIORITY_CHANGED,
         EventKind.TRANSFERRED,
         EventKind.REASSESSMENT_REQUESTED,
+        EventKind.NOTE_ADDED,
     }
 )
 TIMER_FIRED = frozenset({EventKind.OVERDUE, EventKind.ADMINS_ALERTED, EventKind.NUDGED})
@@ -160,7 +212,12 @@ async def live_events(
                 on_access_change(logged.standing)
             elif not still_allowed(viewer, logged.standing):
                 raise AccessRevoked("your access changed: reconnect")
-        elif logged.event.kind in kinds and (
-            handoff_id is None or (logged.handoff is not None and logged.handoff.id == handoff_id)
+        elif (
+            logged.event.kind in kinds
+            and (
+                handoff_id is None
+                or (logged.handoff is not None and logged.handoff.id == handoff_id)
+            )
+            and logged.heard_by(viewer)
         ):
             yield logged

@@ -82,6 +82,13 @@ class NotParked:
     status: str | None
 
 
+@dataclass(frozen=True)
+class NotAnEscalation:
+    """Notes are the team's, on escalations: a park is its creator's alone."""
+
+    message: str = "Notes are for escalations; a park keeps its own notes (engineerNotes)."
+
+
 # --- feedback on the AI (issue 15) ---
 
 
@@ -108,5 +115,6 @@ Failure = (
     | NotClaimedByYou
     | CannotClaim
     | NotParked
+    | NotAnEscalation
     | NotAssessable
 )

@@ -24,6 +24,7 @@ class Capability(Enum):
     STEP_IN = auto()  # work any session of the account, not only those assigned to the caller
     OVERSEE = auto()  # withdraw, re-prioritise or transfer any escalation of the account
     JUDGE_ASSESSMENTS = auto()  # rate the AI's assessments, and ask for fresh ones
+    NOTE = auto()  # add internal notes to escalations (and read them, whatever the account says)
 
 
 _GRANTS: dict[Role, frozenset[Capability]] = {
@@ -34,6 +35,7 @@ _GRANTS: dict[Role, frozenset[Capability]] = {
             Capability.HAND_OFF,
             Capability.CLAIM,
             Capability.JUDGE_ASSESSMENTS,
+            Capability.NOTE,
         }
     ),
     Role.ADMIN: frozenset(Capability),
@@ -47,6 +49,7 @@ _DENIALS: dict[Capability, str] = {
     Capability.STEP_IN: "Only the engineer working this session may work it.",
     Capability.OVERSEE: "Only an admin may change escalations that are not theirs.",
     Capability.JUDGE_ASSESSMENTS: "Viewers may not rate assessments or ask for new ones.",
+    Capability.NOTE: "Viewers may not add notes.",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.enums import Confidence, IntakeType, MessageRole, SessionStatus
+from db.enums import Confidence, EventKind, IntakeType, MessageRole, SessionStatus
 from db.models import SessionMessage, TroubleshootingSession
 from resolvers import limits
 from resolvers.auth import Viewer
@@ -122,7 +122,14 @@ async def add_message(
             session_id=session.id, position=position, role=role, content=content
         )
         tx.session.add(message)
-        tx.touch(viewer.account_id)
+        # Last (it locks the account's counter): whoever listens to the session hears of it
+        # (resolvers/conversation.py), and reads the messages after the position they have.
+        await tx.record(
+            viewer.account_id,
+            EventKind.MESSAGE_ADDED,
+            session_id=session.id,
+            actor_id=viewer.user_id,
+        )
     return message
 
 

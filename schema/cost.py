@@ -54,6 +54,7 @@ SIZED: dict[str, caps.Cap] = {
     "SessionSnapshot.messages": caps.MESSAGES,
     "EscalationPackage.conversationPath": caps.MESSAGES,
     "Handoff.history": caps.HISTORY,
+    "Handoff.notes": caps.NOTES,
     "HandoffViewers.viewers": caps.VIEWERS,  # no arguments: always their maximum
     "AccountViewers.handoffs": caps.VIEWED,
     "Handoff.assessments": caps.ASSESSMENTS,

@@ -28,12 +28,14 @@ strawberry.enum(Confidence, name="Confidence")
 strawberry.enum(HandoffIntent, name="HandoffIntent")
 strawberry.enum(Priority, name="Priority")
 strawberry.enum(AssessmentStatus, name="AssessmentStatus")
-# A handoff's history: every kind the event log records but ACCESS_CHANGED, which concerns a user.
+# A handoff's history: every kind the event log records but ACCESS_CHANGED, which concerns a user,
+# and MESSAGE_ADDED, which concerns a session (sessionMessages delivers the messages).
+_NOT_A_HANDOFFS = {enums.EventKind.ACCESS_CHANGED, enums.EventKind.MESSAGE_ADDED}
 # (mypy cannot type an enum made by the functional API from a computed dict.)
 HandoffEventKind = strawberry.enum(  # type: ignore[call-overload]
     StrEnum(
         "HandoffEventKind",
-        {k.name: k.value for k in enums.EventKind if k is not enums.EventKind.ACCESS_CHANGED},
+        {k.name: k.value for k in enums.EventKind if k not in _NOT_A_HANDOFFS},
     ),
     name="HandoffEventKind",
 )

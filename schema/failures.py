@@ -54,6 +54,10 @@ def failure(outcome: outcomes.Failure, subject_id: str) -> Any:
             )
         case outcomes.CannotClaim(user=user, message=message):
             return results.ColleagueCannotClaim(user=User.from_row(user), message=message)
+        case outcomes.NotAnEscalation(message=message):
+            return results.NotAnEscalation(
+                handoff_id=strawberry.ID(str(subject_id)), message=message
+            )
         case outcomes.NotAssessable(message=message, status=status):
             return results.AssessmentUnavailable(
                 status=enums.AssessmentStatus(status) if status else None, message=message

@@ -35,6 +35,12 @@ class CreateHandoffInput:
 
 
 @strawberry.input
+class AddHandoffNoteInput:
+    handoff_id: strawberry.ID
+    body: str = strawberry.field(description="The note: 1 to 5,000 characters.")
+
+
+@strawberry.input
 class AddUserInput:
     name: str
     email: str

@@ -23,6 +23,8 @@ class Loaders:
         self.session = DataLoader(batches.sessions)
         self.messages = DataLoader(batches.messages)
         self.history = DataLoader(batches.history)
+        self.notes = DataLoader(batches.notes)
+        self.note = DataLoader(batches.notes_by_id)
         self.session_handoffs = DataLoader(batches.session_handoffs)
         self.handoff_view = DataLoader(batches.handoff_views)
         self.snapshot = DataLoader(batches.snapshots)

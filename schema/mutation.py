@@ -17,6 +17,7 @@ from resolvers import (
     inbox,
     lifecycle,
     limits,
+    notes,
     notification_prefs,
     outcomes,
     parks,
@@ -31,7 +32,16 @@ from resolvers.ids import parse_id
 from schema import enums, inputs, results
 from schema import notifications as nt
 from schema.failures import failure
-from schema.types import Account, Assessment, Info, Message, Session, TimerSettings, User
+from schema.types import (
+    Account,
+    Assessment,
+    HandoffNote,
+    Info,
+    Message,
+    Session,
+    TimerSettings,
+    User,
+)
 
 
 @strawberry.type
@@ -266,11 +276,40 @@ class Mutation:
     ) -> results.SetSelfClaimAllowedResult:
         viewer = await info.context.viewer()
         outcome = await accounts.set_self_claim_allowed(info.context.desk, viewer, allowed)
+        return _account_changed(outcome, results.SetSelfClaimAllowedSuccess)
+
+    # --- internal notes (issue 15) ---
+
+    @strawberry.mutation(
+        description="Engineers and admins: add an internal note to an escalation of the account. "
+        "It is in the escalation's history (NOTE_ADDED) and heard live on handoffUpdated, by the "
+        "account's engineers and admins, and its viewers unless the account says not."
+    )
+    async def add_handoff_note(
+        self, info: Info, input: inputs.AddHandoffNoteInput
+    ) -> results.AddHandoffNoteResult:
+        viewer = await info.context.viewer()
+        outcome = await notes.add_note(
+            info.context.desk, viewer, parse_id(input.handoff_id, "handoffId"), input.body
+        )
         match outcome:
-            case models.Account():
-                return results.SetSelfClaimAllowedSuccess(account=Account.from_row(outcome))
+            case models.HandoffNote():
+                return results.AddHandoffNoteSuccess(
+                    handoff_id=outcome.handoff_id, note=HandoffNote.from_row(outcome)
+                )
             case failed:
-                return failure(failed, "")
+                return failure(failed, input.handoff_id)
+
+    @strawberry.mutation(
+        description="Admins only: whether the account's viewers read its internal notes (they do "
+        "unless this turns it off; engineers and admins always do)."
+    )
+    async def set_notes_visible_to_viewers(
+        self, info: Info, visible: bool
+    ) -> results.SetNotesVisibleToViewersResult:
+        viewer = await info.context.viewer()
+        outcome = await accounts.set_notes_visible_to_viewers(info.context.desk, viewer, visible)
+        return _account_changed(outcome, results.SetNotesVisibleToViewersSuccess)
 
     # --- timers (issue 14) ---
 
@@ -442,6 +481,15 @@ def _handoff_changed(
             return success(handoff_id=outcome.id)
         case failed:
             return failure(failed, subject_id)
+
+
+def _account_changed(outcome: models.Account | outcomes.Failure, success: type):
+    """An admin's change of the account's settings: `success` with the account as it now is."""
+    match outcome:
+        case models.Account():
+            return success(account=Account.from_row(outcome))
+        case failed:
+            return failure(failed, "")
 
 
 def _user_changed(outcome: models.User | outcomes.Failure, success: type, subject_id: str):

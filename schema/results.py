@@ -14,6 +14,7 @@ from schema.types import (
     Account,
     Assessment,
     Handoff,
+    HandoffNote,
     Info,
     Message,
     Session,
@@ -329,6 +330,40 @@ class SetTimerSettingsSuccess:
 
 SetTimerSettingsResult = Annotated[
     SetTimerSettingsSuccess | NotPermitted, strawberry.union("SetTimerSettingsResult")
+]
+
+
+# --- internal notes (issue 15) ---
+
+
+@strawberry.type(
+    description="Notes are the team's, on escalations; a park is its creator's alone (its own "
+    "notes are its engineerNotes)."
+)
+class NotAnEscalation:
+    handoff_id: strawberry.ID
+    message: str
+
+
+@strawberry.type
+class AddHandoffNoteSuccess(_HandoffChanged):
+    note: HandoffNote
+
+
+AddHandoffNoteResult = Annotated[
+    AddHandoffNoteSuccess | HandoffNotFound | NotPermitted | NotAnEscalation,
+    strawberry.union("AddHandoffNoteResult"),
+]
+
+
+@strawberry.type
+class SetNotesVisibleToViewersSuccess:
+    account: Account
+
+
+SetNotesVisibleToViewersResult = Annotated[
+    SetNotesVisibleToViewersSuccess | NotPermitted,
+    strawberry.union("SetNotesVisibleToViewersResult"),
 ]
 
 

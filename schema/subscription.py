@@ -10,7 +10,7 @@ from typing import Annotated, TypeVar
 
 import strawberry
 
-from resolvers import events, presence, read_marks
+from resolvers import conversation, events, presence, read_marks
 from resolvers.auth import Viewer
 from resolvers.errors import AccessRevoked, SubscriberTooSlow
 from resolvers.events import LoggedEvent
@@ -19,7 +19,7 @@ from schema import enums
 from schema.context import ACCESS_ENDED_CLOSE_CODE, Context
 from schema.notifications import NotificationCountChanged
 from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
-from schema.types import Handoff, Info, User, event_reason
+from schema.types import Handoff, HandoffNote, Info, Message, User, event_reason
 
 TOO_SLOW_CLOSE_CODE = 1013
 TOO_SLOW_REASON = "too far behind: resubscribe with after"
@@ -72,9 +72,9 @@ class HandoffTimerFired:
 
 @strawberry.type(
     description="An escalation changed after it was raised: claimed, released, withdrawn, "
-    "re-prioritised, transferred, or a fresh assessment asked for (kind says which). The "
-    "handoff is as it stands when the event is delivered; the event's own fields say what this "
-    "change was."
+    "re-prioritised, transferred, a fresh assessment asked for, or a note added (kind says "
+    "which). The handoff is as it stands when the event is delivered; the event's own fields "
+    "say what this change was."
 )
 class HandoffUpdated:
     seq: int = shared()
@@ -88,6 +88,11 @@ class HandoffUpdated:
     )
     previous_priority: enums.Priority | None = shared(
         description="PRIORITY_CHANGED: the priority it had."
+    )
+    note: HandoffNote | None = shared(
+        default=None,
+        description="NOTE_ADDED: the note (heard only by those who read notes: the account's "
+        "engineers and admins, and its viewers unless it says not).",
     )
 
 
@@ -299,6 +304,41 @@ class Subscription:
         ):
             yield AccountViewers.of(seen)
 
+    @strawberry.subscription(
+        description="A session's conversation, live: the messages after `after` (the last "
+        "position the client has; none: from now), then each new one as it is added, once, in "
+        "order. For a session the caller may see: its engineer's, the team's while it is "
+        "escalated, private to its engineer while parked. Ends with a NOT_FOUND error for any "
+        "other (another account's included), and when the session stops being visible to the "
+        "caller.",
+        metadata=PER_VIEWER,
+    )
+    async def session_messages(
+        self,
+        info: Info,
+        session_id: strawberry.ID,
+        after: Annotated[
+            int | None,
+            strawberry.argument(
+                description="The last message position this client has: replay what came after."
+            ),
+        ] = None,
+    ) -> AsyncGenerator[Message, None]:
+        context = info.context
+        viewer = await context.viewer()
+        session = parse_id(session_id, "sessionId")
+        # 1013: graphql-ws clients reconnect; resubscribe with `after` (the last position).
+        async with _socket_closed_when_ended(context, "too far behind: resubscribe with after"):
+            async for message in conversation.session_messages(
+                context.desk,
+                context.live_events(),
+                viewer,
+                session,
+                after=after,
+                on_access_change=context.on_access_change,
+            ):
+                yield Message.from_row(message)
+
     # The streams are the account's (the key has account and role); their fields decide the rest.
     @strawberry.subscription(
         description="Each new escalation of the caller's account.", metadata=SHARED
@@ -356,8 +396,9 @@ class Subscription:
     @strawberry.subscription(
         description="Every change of the account's escalations after they were raised: claims, "
         "releases, withdrawals, priority changes, transfers (a transfer's colleague learns of "
-        "it here: `to`) and fresh assessments asked for (REASSESSMENT_REQUESTED: it lands on "
-        "assessmentReady); with handoffId, only that one's.",
+        "it here: `to`), fresh assessments asked for (REASSESSMENT_REQUESTED: it lands on "
+        "assessmentReady) and internal notes added (`note`, for those who read notes); with "
+        "handoffId, only that one's.",
         metadata=SHARED,
     )
     async def handoff_updated(
@@ -377,4 +418,5 @@ class Subscription:
                 previous_priority=(
                     enums.Priority(event.previous_priority) if event.previous_priority else None
                 ),
+                note=HandoffNote.from_row(logged.note) if logged.note else None,
             )

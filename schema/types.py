@@ -52,11 +52,18 @@ class Account:
         description="Whether its users may claim escalations they raised themselves (if not, "
         "they withdraw them). An admin sets it: setSelfClaimAllowed."
     )
+    notes_visible_to_viewers: bool = strawberry.field(
+        description="Whether its viewers read the internal notes on its escalations (engineers "
+        "and admins always do). On unless an admin turns it off: setNotesVisibleToViewers."
+    )
 
     @classmethod
     def from_row(cls, row: models.Account) -> Account:
         return cls(
-            id=strawberry.ID(str(row.id)), name=row.name, allow_self_claim=row.allow_self_claim
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            allow_self_claim=row.allow_self_claim,
+            notes_visible_to_viewers=row.notes_visible_to_viewers,
         )
 
 
@@ -121,6 +128,8 @@ MessagesLast = Annotated[int | None, _last(caps.MESSAGES)]
 HandoffsFirst = Annotated[int | None, _first(caps.HANDOFFS)]
 HistoryFirst = Annotated[int | None, _first(caps.HISTORY)]
 HistoryLast = Annotated[int | None, _last(caps.HISTORY)]
+NotesFirst = Annotated[int | None, _first(caps.NOTES)]
+NotesLast = Annotated[int | None, _last(caps.NOTES)]
 AssessmentsFirst = Annotated[int | None, _first(caps.ASSESSMENTS)]
 AssessmentsLast = Annotated[int | None, _last(caps.ASSESSMENTS)]
 
@@ -415,6 +424,34 @@ class Assessment:
         return await info.context.loaders.ratings.load(version.id) if version else []
 
 
+@strawberry.type(
+    description="An internal note on an escalation, by one of the account's engineers or admins: "
+    "read by them, and by its viewers unless the account says not (notesVisibleToViewers)."
+)
+class HandoffNote:
+    id: strawberry.ID = shared()
+    body: str = shared()
+    created_at: datetime = shared()
+    handoff_id: strawberry.ID = shared()
+    author_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_row(cls, row: models.HandoffNote) -> HandoffNote:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            body=row.body,
+            created_at=row.created_at,
+            handoff_id=strawberry.ID(str(row.handoff_id)),
+            author_id=row.author_id,
+        )
+
+    @strawberry.field(metadata=SHARED)
+    async def author(self, info: Info) -> User:
+        author = await _user(info, self.author_id)
+        assert author is not None  # a note's author is a user of its account
+        return author
+
+
 @strawberry.type(description="One entry of an escalation's history: what happened, who, when.")
 class HandoffEvent:
     row: strawberry.Private[models.AccountEvent]
@@ -455,6 +492,13 @@ class HandoffEvent:
     )
     def reason(self) -> enums.HandoffEventReason | None:
         return event_reason(self.row)
+
+    @strawberry.field(description="NOTE_ADDED: the note.", metadata=SHARED)
+    async def note(self, info: Info) -> HandoffNote | None:
+        if self.row.note_id is None:
+            return None
+        row = await info.context.loaders.note.load(self.row.note_id)
+        return HandoffNote.from_row(row) if row else None
 
 
 @strawberry.type(description="A session handed off: parked (private) or escalated (team-wide).")
@@ -510,7 +554,8 @@ class Handoff:
 
     @strawberry.field(
         description="Escalated, assessed, claimed, released, withdrawn, re-prioritised, "
-        "transferred, reassessment asked: who and when, oldest first.",
+        "transferred, reassessment asked, a note added (for those who read notes): who and "
+        "when, oldest first.",
         metadata=SHARED,
     )
     async def history(
@@ -519,6 +564,18 @@ class Handoff:
         window = caps.window(caps.HISTORY, first, last)
         rows = await info.context.loaders.history.load((self.handoff_id, window))
         return [HandoffEvent(row=e) for e in rows]
+
+    @strawberry.field(
+        description="Its internal notes, oldest first: empty for a viewer when the account keeps "
+        "notes from viewers (Account.notesVisibleToViewers). addHandoffNote adds one.",
+        metadata=SHARED,
+    )
+    async def notes(
+        self, info: Info, first: NotesFirst = None, last: NotesLast = None
+    ) -> list[HandoffNote]:
+        window = caps.window(caps.NOTES, first, last)
+        rows = await info.context.loaders.notes.load((self.handoff_id, window))
+        return [HandoffNote.from_row(n) for n in rows]
 
     # Feedback on the AI (issue 15).
     @strawberry.field(

@@ -54,3 +54,7 @@ export const ASSESSMENT = `
     requestedBy { id name } requestedAt
     ratings { rating reason ratedAt ratedBy { id name } }
   }`;
+
+// An internal note, as the detail shows it (the query, the live events and the mutation alike).
+export const NOTE = `
+  fragment NoteFields on HandoffNote { id body createdAt author { id name } }`;

@@ -18,7 +18,8 @@ const LOGIN = `
     }
   }`;
 
-const WHO = `query Who { me { id name role } account { name allowSelfClaim } }`;
+const WHO = `
+  query Who { me { id name role } account { name allowSelfClaim notesVisibleToViewers } }`;
 
 const main = document.getElementById("view");
 const topbar = document.getElementById("topbar");

@@ -6,8 +6,8 @@
 // resolved or a park: gone), so a replayed or repeated event never misplaces one. The other
 // views are asked for a page at a time, and asked again when a live event says something moved.
 
-import { ASSESSMENT, ApiError, CARD, Unauthenticated, gql } from "./api.js";
-import { CONVERSATION_SHOWN, DetailView } from "./detail.js";
+import { ASSESSMENT, ApiError, CARD, NOTE, Unauthenticated, gql } from "./api.js";
+import { CONVERSATION_SHOWN, DetailView, NOTES_SHOWN } from "./detail.js";
 import {
   PRIORITY_RANK,
   age,
@@ -54,9 +54,10 @@ const HANDOFF = `
         assignee { id name }
         messages(last: ${CONVERSATION_SHOWN}) { position role content createdAt }
       }
+      notes(last: ${NOTES_SHOWN}) { ...NoteFields }
     }
   }
-  ${CARD} ${ASSESSMENT}`;
+  ${CARD} ${ASSESSMENT} ${NOTE}`;
 
 // The views' totals, for the tabs' counts: one request, a constant number of statements.
 const COUNTS = `
@@ -138,9 +139,19 @@ const ASSESSED = `
 
 const UPDATED = `
   subscription Updated($after: Int) {
-    handoffUpdated(after: $after) { seq kind actor { id name } to { id name } handoff { ...Card } }
+    handoffUpdated(after: $after) {
+      seq kind actor { id name } to { id name } note { ...NoteFields } handoff { ...Card }
+    }
   }
-  ${CARD}`;
+  ${CARD} ${NOTE}`;
+
+// The open escalation's conversation, live: the messages after the last position shown, then
+// each new one (the position is where a reconnect resumes). Ends if the session stops being
+// visible to the caller.
+const MESSAGES = `
+  subscription Messages($sessionId: ID!, $after: Int) {
+    sessionMessages(sessionId: $sessionId, after: $after) { position role content createdAt }
+  }`;
 
 const TIMER = `
   subscription Timer($after: Int) {
@@ -169,6 +180,17 @@ const ACCOUNT_VIEWERS = `
   }`;
 
 const COLLEAGUES = `query Colleagues { users { id name role active } }`;
+
+const ADD_NOTE = `
+  mutation AddNote($input: AddHandoffNoteInput!) {
+    addHandoffNote(input: $input) {
+      __typename
+      ... on AddHandoffNoteSuccess { note { ...NoteFields } }
+      ... on HandoffNotFound { message } ... on NotPermitted { message }
+      ... on NotAnEscalation { message }
+    }
+  }
+  ${NOTE}`;
 
 // Each lifecycle action's refusals all carry a message: the toast says it.
 const REFUSALS = `
@@ -287,6 +309,19 @@ const SEND = `
     }
   }`;
 
+/** What the live events brought into the detail while it was asked for again (a message or a
+ * note committed after the answer was read) is kept in the new one. */
+function keepHeard(before, after) {
+  if (before?.id !== after.id) return;
+  const messages = after.session.messages;
+  const last = messages.length ? messages[messages.length - 1].position : 0;
+  messages.push(...before.session.messages.filter((m) => m.position > last));
+  const notes = before.notes ?? [];
+  const lastNote = after.notes[after.notes.length - 1];
+  const at = lastNote ? notes.findIndex((n) => n.id === lastNote.id) : -1;
+  if (!lastNote || at >= 0) after.notes.push(...notes.slice(at + 1));
+}
+
 export class Desk {
   constructor({ me, account, token, onUnauthorized, onLive, onUnreadCount }) {
     this.me = me;
@@ -302,6 +337,8 @@ export class Desk {
     this.announced = new Set();
     this.openId = null;
     this.detail = null; // the open handoff, in full
+    this.following = null; // {key, sessionId}: the open escalation's conversation, live
+    this.followed = 0; // subscription ids are used once (web/live.js)
     this.viewers = new Map(); // handoff id -> who else has it open (accountViewers)
     this.watching = null; // {key, handoffId}: the open escalation's viewers subscription
     this.watched = 0; // subscription ids are used once (web/live.js)
@@ -413,6 +450,8 @@ export class Desk {
     this.view = new DetailView({
       me: this.me,
       allowSelfClaim: Boolean(this.account?.allowSelfClaim),
+      // Viewers read the team's notes unless the account keeps them from viewers.
+      readsNotes: this.me.role !== "VIEWER" || this.account?.notesVisibleToViewers !== false,
       colleagues: () => this.colleagues(),
       actions: {
         withdraw: (handoff) => this.act("withdrawn", WITHDRAW, { id: handoff.id }),
@@ -428,6 +467,7 @@ export class Desk {
       onClaim: (id) => this.claim(id),
       onRelease: (id) => this.release(id),
       onSend: (sessionId, content) => this.send(sessionId, content),
+      onNote: (handoffId, body) => this.addNote(handoffId, body),
     });
     return h(
       "div",
@@ -662,8 +702,9 @@ export class Desk {
   }
 
   /** Withdrawn, re-prioritised, transferred (claims and releases come on handoffClaimed too:
-   * placing a card twice places it once). */
-  updated({ kind, actor, to, handoff }) {
+   * placing a card twice places it once); a note added, which the open detail shows. */
+  updated({ kind, actor, to, note, handoff }) {
+    if (kind === "NOTE_ADDED") return this.noteAdded(handoff.id, note);
     const before = this.queue.get(handoff.id) ?? this.mine.get(handoff.id);
     this.place({ ...handoff, unread: before?.unread ?? handoff.unread }, true);
     if (kind === "TRANSFERRED" && to?.id === this.me.id && actor?.id !== this.me.id) {
@@ -739,6 +780,67 @@ export class Desk {
     toast(`Already claimed by ${name}, ${minutesAgo(claimedAt)}`, "warning");
   }
 
+  /** A note on the open escalation (from the live events, or this window's own): shown once. */
+  noteAdded(handoffId, note) {
+    const detail = this.detail;
+    if (!note || detail?.id !== handoffId || !detail.notes) return;
+    if (detail.notes.some((n) => n.id === note.id)) return;
+    detail.notes.push(note);
+    this.view.updateNotes(detail);
+  }
+
+  /** Returns true when the note was added. */
+  async addNote(handoffId, body) {
+    let result;
+    try {
+      ({ addHandoffNote: result } = await gql(ADD_NOTE, { input: { handoffId, body } }));
+    } catch (error) {
+      if (error instanceof Unauthenticated) throw error;
+      toast(`Could not add the note: ${error.message}`, "error");
+      return false;
+    }
+    if (result.__typename !== "AddHandoffNoteSuccess") {
+      toast(result.message, "warning");
+      return false;
+    }
+    this.noteAdded(handoffId, result.note);
+    return true;
+  }
+
+  /** Follow the open escalation's conversation (null: none): its new messages are appended. */
+  follow(handoff) {
+    const sessionId = handoff?.session.id ?? null;
+    if (this.following?.sessionId === sessionId) return;
+    if (this.following) this.live?.unsubscribe(this.following.key);
+    this.following = null;
+    if (!sessionId || !this.live) return;
+    const key = `messages-${++this.followed}`;
+    const shown = handoff.session.messages;
+    const after = shown.length ? shown[shown.length - 1].position : 0;
+    this.following = { key, sessionId };
+    this.live.subscribe(key, MESSAGES, {
+      after,
+      variables: { sessionId },
+      resume: (message) => message.position,
+      next: (message) => this.messageAdded(sessionId, message),
+      // No longer visible to this user (withdrawn, parked...): followed again on a reload.
+      error: () => {
+        if (this.following?.key === key) this.following = null;
+      },
+    });
+  }
+
+  /** A message of the open escalation's session (live, or this window's own): shown once. */
+  messageAdded(sessionId, message) {
+    const detail = this.detail;
+    if (detail?.session.id !== sessionId) return;
+    const messages = detail.session.messages;
+    if (messages.some((m) => m.position === message.position)) return;
+    messages.push(message);
+    messages.sort((a, b) => a.position - b.position);
+    this.view.updateConversation(detail);
+  }
+
   /** Who else has which escalation open (the cards): the whole list, then each change. */
   viewersChanged({ snapshot, handoffs }) {
     if (snapshot) this.viewers.clear(); // the first answer (on every reconnect): all there is
@@ -771,6 +873,7 @@ export class Desk {
     if (id === this.openId && this.detail) return;
     this.openId = id;
     this.detail = null;
+    this.follow(null);
     this.watch(null); // what was open is closed: the others see this user leave it
     this.render();
     if (!id) return this.view.clear();
@@ -803,8 +906,10 @@ export class Desk {
     if (!handoff) return this.view.missing();
     const landed = this.landed.get(id);
     if (handoff.assessment.status === "PENDING" && landed) handoff.assessment = landed;
+    keepHeard(this.detail, handoff);
     this.detail = handoff;
     this.view.render(handoff, { claiming: this.claiming.has(id) });
+    this.follow(handoff);
   }
 
   async markSeen(id) {
@@ -894,10 +999,7 @@ export class Desk {
       toast(result.message, "warning");
       return false;
     }
-    if (this.detail?.session.id === sessionId) {
-      this.detail.session.messages.push(result.added);
-      this.view.updateConversation(this.detail);
-    }
+    this.messageAdded(sessionId, result.added); // unless the live conversation was first
     return true;
   }
 

@@ -1,12 +1,16 @@
 // The open escalation: session, notes, AI assessment (rated by the seniors, asked for afresh, its
-// earlier ones kept), who holds it, and (for the claimer) the message box with the assessment's
-// suggested steps as chips above it.
+// earlier ones kept), who holds it, who else is viewing it, and (for the claimer) the message box
+// with the assessment's suggested steps as chips above it. The conversation and the team's
+// internal notes grow live while it is open (web/desk.js subscribes).
 
 import { ago, dueBadge, formatTime, h, priorityBadge, viewing } from "./dom.js";
 
 const OPEN = new Set(["ACTIVE", "PAUSED"]);
 /** How many of a conversation's latest messages the detail asks for (the API's default page). */
 export const CONVERSATION_SHOWN = 100;
+/** How many of an escalation's latest internal notes the detail asks for. */
+export const NOTES_SHOWN = 50;
+const NOTE_MAX = 5000;
 const ROLE = { CUSTOMER: "Customer", ENGINEER: "Engineer", ASSISTANT: "Assistant" };
 const RATED = { HELPFUL: "helpful", NOT_HELPFUL: "not helpful" };
 // A thumb, drawn here (no icon font, no emoji font needed): up, or turned down by the stylesheet.
@@ -45,12 +49,24 @@ export class DetailView {
   /** `actions`: what the buttons call (withdraw, priority, transfer, resolve, resume, reassess),
    * each with the handoff (and a value), and rate (an assessment, a rating, a reason);
    * `colleagues()`: who a claim may be handed to. */
-  constructor({ me, allowSelfClaim, onClaim, onRelease, onSend, actions, colleagues }) {
+  constructor({
+    me,
+    allowSelfClaim,
+    readsNotes,
+    onClaim,
+    onRelease,
+    onSend,
+    onNote,
+    actions,
+    colleagues,
+  }) {
     this.me = me;
     this.allowSelfClaim = allowSelfClaim;
+    this.readsNotes = readsNotes; // a viewer may be kept from notes by the account
     this.onClaim = onClaim;
     this.onRelease = onRelease;
     this.onSend = onSend;
+    this.onNote = onNote;
     this.on = actions;
     this.colleagues = colleagues;
     // A rating's reason being typed, by assessment: a live event that draws the detail again
@@ -127,9 +143,16 @@ export class DetailView {
       "aria-labelledby": "assessment-title",
       "aria-live": "polite",
     });
-    this.conversation = h("ol", { class: "conversation", "aria-label": "Conversation" });
+    this.conversation = h("ol", {
+      class: "conversation",
+      "aria-label": "Conversation",
+      "aria-live": "polite",
+    });
     this.viewersLine = h("p", { class: "viewers", id: "viewers", "aria-live": "polite" });
     this.composer = (same && this.composer) || h("div", { class: "composer-slot" });
+    this.noteList = h("ol", { class: "team-notes", "aria-label": "Internal notes" });
+    // What is being typed in the note box is carried over too.
+    this.noteComposer = (same && this.noteComposer) || this.noteForm();
     this.root.replaceChildren(
       h(
         "article",
@@ -166,6 +189,15 @@ export class DetailView {
           h("h3", { id: "notes-title" }, "Engineer's notes"),
           h("p", { class: "prose" }, handoff.engineerNotes || "No notes."),
         ),
+        this.readsNotes && handoff.intent !== "PARK"
+          ? h(
+              "section",
+              { class: "team-notes-section", "aria-labelledby": "team-notes-title" },
+              h("h3", { id: "team-notes-title" }, "Internal notes"),
+              this.noteList,
+              this.noteComposer,
+            )
+          : null,
         this.assessment,
         h(
           "section",
@@ -186,7 +218,67 @@ export class DetailView {
     this.updateViewers(this.viewers);
     this.updateAssessment(handoff);
     this.updateConversation(handoff);
+    this.updateNotes(handoff);
     if (focus) this.refocus(focus);
+  }
+
+  /** The team's notes, oldest first; the box to add one (engineers and admins). */
+  updateNotes(handoff) {
+    if (handoff !== this.handoff || !this.noteList) return;
+    const notes = handoff.notes ?? [];
+    this.noteList.replaceChildren(
+      ...(notes.length ? [] : [h("li", { class: "empty" }, "No internal notes yet.")]),
+      ...notes.map((note) =>
+        h(
+          "li",
+          { class: "team-note", dataset: { noteId: note.id } },
+          h(
+            "span",
+            { class: "who" },
+            `${note.author.name} · `,
+            h(
+              "time",
+              { datetime: note.createdAt, title: formatTime(note.createdAt) },
+              ago(note.createdAt),
+            ),
+          ),
+          h("p", {}, note.body),
+        ),
+      ),
+    );
+  }
+
+  noteForm() {
+    if (this.me.role === "VIEWER") return h("div", { class: "note-slot" });
+    const box = h("textarea", {
+      id: "note-box",
+      name: "note",
+      rows: "2",
+      maxlength: String(NOTE_MAX),
+      required: true,
+      placeholder: "A note for the team (not seen by the customer)…",
+    });
+    const add = h("button", { type: "submit", class: "quiet", id: "add-note" }, "Add note");
+    return h(
+      "form",
+      {
+        class: "note-form",
+        onSubmit: async (event) => {
+          event.preventDefault();
+          const body = box.value.trim();
+          if (!body || !this.handoff) return;
+          add.disabled = true;
+          try {
+            if (await this.onNote(this.handoff.id, body)) box.value = "";
+          } finally {
+            add.disabled = false;
+          }
+        },
+      },
+      h("label", { for: "note-box", class: "visually-hidden" }, "New note"),
+      box,
+      h("div", { class: "composer-actions" }, add),
+    );
   }
 
   /** Who else has this escalation open now ("Dana Whitfield is viewing"); kept through redraws. */

@@ -1,5 +1,6 @@
 // A small graphql-transport-ws client: one socket, several subscriptions, and reconnects that
-// resume each subscription after the last `seq` it delivered, so nothing is lost in between.
+// resume each subscription after the last `seq` it delivered (or what its `resume` says, e.g. a
+// conversation's last message position), so nothing is lost in between.
 
 const UNAUTHORIZED = 4403;
 
@@ -14,19 +15,22 @@ export class LiveDesk {
     this.token = token;
     this.onState = onState;
     this.onUnauthorized = onUnauthorized;
-    this.subscriptions = new Map(); // id -> {query, variables, after, next}
+    this.subscriptions = new Map(); // id -> {query, variables, after, next, resume, error}
     this.socket = null;
     this.acked = false; // the server accepted this socket: subscriptions may be sent
     this.stopped = false;
     this.retryDelay = 500;
   }
 
-  /** `next(data)` receives each result; the result's `seq` is remembered for reconnects.
+  /** `next(data)` receives each result; the result's `seq` is remembered for reconnects
+   * (`resume(result)`: the number to resume after instead, if the subscription is not the
+   * log's). `error(errors)`, if given, hears that the server ended it with errors (the session
+   * is not visible, say): it is then over, not started again on a reconnect.
    * Sent at once when the socket is up, else when it is. An id is used once: a subscription
    * ended by `unsubscribe` is not started again under its id (the server may not have let go
    * of it yet). */
-  subscribe(id, query, { after = null, variables = {}, next }) {
-    const sub = { query, variables, after, next };
+  subscribe(id, query, { after = null, variables = {}, next, resume = null, error = null }) {
+    const sub = { query, variables, after, next, resume, error };
     this.subscriptions.set(id, sub);
     if (this.acked) this.sendSubscribe(id, sub);
   }
@@ -94,19 +98,31 @@ export class LiveDesk {
         break;
       case "next": {
         const sub = this.subscriptions.get(message.id);
-        const data = message.payload.data;
+        const { data, errors } = message.payload;
+        if (sub && !data && errors?.length) this.failed(message.id, sub, errors);
         if (!sub || !data) break;
         const result = Object.values(data)[0];
-        if (typeof result?.seq === "number") sub.after = Math.max(sub.after ?? 0, result.seq);
+        const mark = sub.resume ? sub.resume(result) : result?.seq;
+        if (typeof mark === "number") sub.after = Math.max(sub.after ?? 0, mark);
         sub.next(result);
         break;
       }
-      case "error":
+      case "error": {
         console.error("subscription", message.id, message.payload);
+        const sub = this.subscriptions.get(message.id);
+        if (sub) this.failed(message.id, sub, message.payload);
         break;
+      }
       default:
         break; // "complete", "pong"
     }
+  }
+
+  /** The server ended a subscription with errors: over, if its owner hears of it. */
+  failed(id, sub, errors) {
+    if (!sub.error) return; // kept: a reconnect starts it again
+    this.subscriptions.delete(id);
+    sub.error(errors);
   }
 
   send(message) {

@@ -25,7 +25,8 @@ def request_key(body: dict[str, Any], accept: str, documents: DocumentCache) -> 
     """The caller-independent part of the key, or None if the request is no cacheable query."""
     text = body.get("query")
     operation_name = body.get("operationName")
-    variables = body.get("variables") or {}
+    variables = body.get("variables")
+    variables = {} if variables is None else variables
     if not isinstance(text, str) or not isinstance(variables, dict):
         return None
     if operation_name is not None and not isinstance(operation_name, str):

@@ -1,23 +1,25 @@
 """GraphQL over HTTP (https://graphql.github.io/graphql-over-http/): media types and statuses.
 
 A client whose `Accept` prefers `application/graphql-response+json` gets the spec's status codes:
-a request that never reached execution answers 4xx with no `data` entry (400 for a body or a
-document that does not parse, 422 for a request that is not well-formed, does not validate,
-names no single operation or has variables that do not coerce); once execution started the
-answer is 200, field errors included. A client that accepts only `application/json`, or sends
-no `Accept`, is a legacy client: it keeps 200 for every GraphQL response, as it always had.
+a request that never reached execution answers 400 with no `data` entry (a body that is no JSON
+object, a `query`, `operationName`, `variables` or `extensions` of the wrong type, a document that
+does not parse or does not validate, no single operation to run, variables that do not coerce);
+once execution started the answer is 200, field errors included. A client that accepts only
+`application/json`, or sends no `Accept`, is a legacy client: a request that is no GraphQL
+request (what the body carries is malformed) is 400 for it too, while every GraphQL answer,
+request errors included, keeps the 200 such clients expect (the spec's rule for that media type).
 Either way a mutation over GET gets 405 (`Allow: POST`), an unknown body type 415, and an
 `Accept` that admits neither media type 406.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from cross_web import HTTPException
-from graphql import GraphQLError, GraphQLSyntaxError, OperationType
+from graphql import GraphQLError, OperationType
 from graphql.language import OperationDefinitionNode
 from starlette.responses import JSONResponse, Response
 from strawberry.types import ExecutionResult
@@ -86,9 +88,28 @@ def request_error_status(result: ExecutionResult) -> int | None:
         return None
     if any((e.extensions or {}).get("code") == "INTERNAL" for e in errors):
         return 500
-    if any(isinstance(e, GraphQLSyntaxError) for e in errors):
-        return 400  # includes a document over the token limit: its parsing is aborted
-    return 422
+    # Parsing (a document over the token limit included: its parsing is aborted), validation,
+    # the operation to run, the variables' coercion: the spec answers each with 400.
+    return 400
+
+
+# The entries of a GraphQL request and the types they may have (null: not given).
+_ENTRIES: tuple[tuple[str, type, str], ...] = (
+    ("query", str, "a string"),
+    ("operationName", str, "a string"),
+    ("variables", dict, "an object"),
+    ("extensions", dict, "an object"),
+)
+
+
+def malformed(body: dict[str, Any]) -> str | None:
+    """What makes a request's JSON object no GraphQL request (an entry of the wrong type), or
+    None. A missing `query` is Strawberry's to report, once it knows no extension supplies one."""
+    for name, kind, described in _ENTRIES:
+        value = body.get(name)
+        if value is not None and not isinstance(value, kind):
+            return f"The GraphQL request's `{name}` must be {described} or null, if provided."
+    return None
 
 
 def operation(
@@ -110,22 +131,17 @@ class Refusal(Exception):
 
     status: int
     message: str
-    legacy_status: int | None = None  # for legacy clients, when it differs
     allow: str | None = None  # the methods to name in a 405
 
     @classmethod
     def from_http_exception(cls, error: HTTPException) -> Refusal:
-        """Strawberry's own refusals: a malformed request is 422 by the spec, 400 as before."""
+        """Strawberry's own refusals (a malformed request is 400, for either media type)."""
         if error.status_code == 405:
             return cls(405, error.reason, allow="GET, POST")
-        if error.status_code == 400 and not isinstance(error.__cause__, json.JSONDecodeError):
-            return cls(422, error.reason, legacy_status=400)
         return cls(error.status_code, error.reason)
 
     def response(self, media_type: str) -> Response:
-        legacy = media_type != GRAPHQL_RESPONSE
-        status = self.legacy_status if legacy and self.legacy_status else self.status
-        response = JSONResponse({"errors": [{"message": self.message}]}, status_code=status)
+        response = JSONResponse({"errors": [{"message": self.message}]}, status_code=self.status)
         if self.allow:
             response.headers["allow"] = self.allow
         return finish(response, media_type)

@@ -25,7 +25,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.unset import UNSET
 
 from db.engine import unavailable
-from handoff_desk.http import json_depth, protocol
+from handoff_desk.http import graphiql, json_depth, protocol
 from handoff_desk.http.answer_cache import CacheKey, ResponseCache, request_key
 from handoff_desk.http.body_limit import BodyTooLarge
 from handoff_desk.live.hub import Hub
@@ -96,6 +96,13 @@ class DeskGraphQL(GraphQL[Context, None]):
             origin,
         )
         return False
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL, from this server's files (handoff_desk/http/graphiql.py); Strawberry's page,
+        which loads them from a CDN, only where they are not installed."""
+        if graphiql.available():
+            return graphiql.page()
+        return await super().render_graphql_ide(request)
 
     # (Strawberry declares run overloaded per kind of request; like its own, this takes both.)
     async def run(  # type: ignore[override]
@@ -292,7 +299,9 @@ def _retry_later(response: Response) -> Response:
 
 async def _json_body(request: Request) -> dict[str, Any] | None:
     """The JSON object a POST carries (None for other requests); a Refusal saying why it is not
-    one. Strawberry would answer a body such as `42` or `null` with a 500."""
+    one. Strawberry would answer a body such as `42` or `null` with a 500, and take an
+    `operationName` of any type for a name; and the answer cache reads the body before
+    Strawberry does, so every entry's type is checked here, once, before either."""
     if request.method != "POST":
         return None
     content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -305,7 +314,7 @@ async def _json_body(request: Request) -> dict[str, Any] | None:
     except ValueError:  # UnicodeDecodeError included
         raise protocol.Refusal(400, "the request body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise protocol.Refusal(
-            422, "the request body must be a JSON object with a `query` entry", legacy_status=400
-        )
+        raise protocol.Refusal(400, "the request body must be a JSON object with a `query` entry")
+    if (problem := protocol.malformed(body)) is not None:
+        raise protocol.Refusal(400, problem)
     return body

@@ -1,9 +1,11 @@
 """GraphQL over HTTP, as the spec's clients and the older ones see it.
 
-A client preferring `application/graphql-response+json` gets that media type, and a 4xx with no
-`data` entry for a request that never executed; a legacy client (`application/json`, or no
-Accept) keeps 200 for every GraphQL response. Both get 405 for a mutation over GET, 415 for a
-body that is not JSON, 406 for an Accept that admits neither media type.
+A client preferring `application/graphql-response+json` gets that media type, and a 400 with no
+`data` entry for every request that never executed (the spec's draft and its audit suite,
+tests/system/test_graphql_http_audit.py); a legacy client (`application/json`, or no Accept)
+gets 400 only for a request that is no GraphQL request, and 200 for every GraphQL answer. Both
+get 405 for a mutation over GET, 415 for a body that is not JSON, 406 for an Accept that admits
+neither media type.
 """
 
 import dataclasses
@@ -108,42 +110,51 @@ DEEP = "{ handoffQueue { edges { node { session { owner { name } } } } } }"
 ALIASES = "{ a: me { name } b: me { name } c: me { name } }"
 MANY_TOKENS = "{ me { " + " ".join(["name"] * 250) + " } }"
 
-# name: (request body, spec status, legacy status). A legacy client's 200 is a GraphQL answer.
+# name: (request body, spec status, legacy status). A legacy client's 200 is a GraphQL answer;
+# its 400 a request that is no GraphQL request.
 NEVER_EXECUTED = {
     "body not JSON": (b'{"query": "{ me { name } ', 400, 400),
-    "body not an object": (b"[1, 2]", 422, 400),
-    "no query": ({"qeury": "{ me { name } }"}, 422, 400),
-    "query not a string": ({"query": 42}, 422, 400),
-    "variables not an object": ({"query": "{ me { name } }", "variables": [7]}, 422, 400),
+    "no body": (b"", 400, 400),
+    "body not an object": (b"[1, 2]", 400, 400),
+    "no query": ({"qeury": "{ me { name } }"}, 400, 400),
+    "query not a string": ({"query": 42}, 400, 400),
+    "operationName not a string": (
+        {"query": "query A { me { name } }", "operationName": 0},
+        400,
+        400,
+    ),
+    "variables not an object": ({"query": "{ me { name } }", "variables": [7]}, 400, 400),
+    "variables false": ({"query": "{ me { name } }", "variables": False}, 400, 400),
+    "extensions not an object": ({"query": "{ me { name } }", "extensions": "x"}, 400, 400),
     "document does not parse": ({"query": "{"}, 400, 200),
-    "unknown field": ({"query": "{ me { salary } }"}, 422, 200),
-    "too deep": ({"query": DEEP}, 422, 200),
-    "too many aliases": ({"query": ALIASES}, 422, 200),
+    "unknown field": ({"query": "{ me { salary } }"}, 400, 200),
+    "too deep": ({"query": DEEP}, 400, 200),
+    "too many aliases": ({"query": ALIASES}, 400, 200),
     "too many tokens": ({"query": MANY_TOKENS}, 400, 200),  # parsing is aborted
     "variable does not coerce": (
         {
             "query": "query($first: Int!) { handoffQueue(first: $first) { totalCount } }",
             "variables": {"first": "fifty"},
         },
-        422,
+        400,
         200,
     ),
     "missing variable": (
         {"query": "query($id: ID!) { session(id: $id) { id } }", "variables": {}},
-        422,
+        400,
         200,
     ),
     "several operations, none named": (
         {"query": "query A { me { name } } query B { account { name } }"},
-        422,
+        400,
         200,
     ),
     "unknown operation name": (
         {"query": "query A { me { name } }", "operationName": "B"},
-        422,
+        400,
         200,
     ),
-    "subscription over HTTP": ({"query": "subscription { handoffCreated { seq } }"}, 422, 200),
+    "subscription over HTTP": ({"query": "subscription { handoffCreated { seq } }"}, 400, 200),
 }
 
 
@@ -155,7 +166,7 @@ async def _post(api, body, accept, token):
 
 
 @pytest.mark.parametrize("case", sorted(NEVER_EXECUTED))
-async def test_a_request_that_never_executes_gets_a_4xx_and_no_data(strict, team, case):
+async def test_a_request_that_never_executes_gets_a_400_and_no_data(strict, team, case):
     body, status, _ = NEVER_EXECUTED[case]
     response = await _post(strict, body, RECOMMENDED, team.acme["sam"].token)
     assert response.status_code == status, response.text
@@ -185,7 +196,7 @@ async def test_several_operations_run_none_without_a_name(api, team):
     response = await api.client.post(
         "/graphql", json={"query": two}, headers=_headers(RECOMMENDED, alex.token)
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert (await api.data(MY_SESSIONS, token=alex.token))["mySessions"] == []
     named = await api.client.post(
         "/graphql",
@@ -318,8 +329,35 @@ async def test_a_request_error_is_never_cached_and_keeps_its_status(cached, team
     client, cache = cached
     token = team.acme["sam"].token
     query = {"query": "query($first: Int!) { handoffQueue(first: $first) { totalCount } }"}
-    for accept, status in [(SPEC, 422), (LEGACY, 200), (SPEC, 422), (LEGACY, 200)]:
+    for accept, status in [(SPEC, 400), (LEGACY, 200), (SPEC, 400), (LEGACY, 200)]:
         response = await client.post("/graphql", json=query, headers=_headers(accept, token))
         assert response.status_code == status
         assert ("data" in response.json()) == (accept == LEGACY)
     assert cache.hits == 0
+
+
+@pytest.mark.parametrize(
+    ("entry", "value"),
+    [("variables", 0), ("variables", False), ("extensions", "x"), ("operationName", 0)],
+)
+async def test_a_malformed_request_is_refused_though_its_query_is_cached(
+    cached, team, entry, value
+):
+    client, cache = cached
+    token = team.acme["sam"].token
+    query = {"query": "{ me { name } }"}
+    for accept in (SPEC, LEGACY, SPEC, LEGACY):  # the second round from the cache
+        response = await client.post("/graphql", json=query, headers=_headers(accept, token))
+        assert response.status_code == 200
+    assert cache.hits == 2
+    for accept in (SPEC, LEGACY):
+        response = await client.post(
+            "/graphql", json={**query, entry: value}, headers=_headers(accept, token)
+        )
+        assert response.status_code == 400, response.text
+        assert _media_type(response) == accept
+        answer = response.json()
+        [error] = answer.pop("errors")
+        assert answer == {}  # no `data`: nothing ran
+        assert f"`{entry}`" in error["message"]
+    assert cache.hits == 2

@@ -4,12 +4,15 @@ import asyncio
 
 import pytest
 
+from db.enums import HandoffIntent, Priority
+from db.models import Handoff
 from handoff_desk.live.broadcast import create_broadcast
 from handoff_desk.live.hub import Hub
 from handoff_desk.live.notifier import LiveNotifier
+from resolvers import handoffs
 from resolvers.desk import SilentNotifier
 from resolvers.errors import SubscriberTooSlow
-from tests.factories import make_escalation
+from tests.factories import make_session
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.anyio
@@ -27,6 +30,19 @@ async def hub(desk):
     await broadcast.disconnect()
 
 
+async def escalate(desk, member, session) -> Handoff:
+    handoff = await handoffs.create_handoff(
+        desk,
+        member.viewer,
+        session.id,
+        intent=HandoffIntent.ESCALATE,
+        engineer_notes="",
+        priority=Priority.NORMAL,
+    )
+    assert isinstance(handoff, Handoff), handoff
+    return handoff
+
+
 async def _next(stream, timeout=5):
     return await asyncio.wait_for(anext(stream), timeout)
 
@@ -39,10 +55,13 @@ async def _until_attached(hub: Hub, count: int) -> None:
 
 
 async def test_a_subscriber_that_falls_behind_is_cut_off_and_catches_up(desk, hub, team):
+    alex = team.acme["alex"]
+    # The sessions first: their messages are events too (MESSAGE_ADDED).
+    sessions = [await make_session(desk, alex, f"Case {n}") for n in range(8)]
     slow = hub.events(team.acme.account.id, after=None)
     first = asyncio.create_task(_next(slow))  # attaches; then never reads again
     await _until_attached(hub, 1)
-    created = [await make_escalation(desk, team.acme["alex"], f"Case {n}") for n in range(8)]
+    created = [await escalate(desk, alex, session) for session in sessions]
 
     assert (await first).handoff.id == created[0].id
     with pytest.raises(SubscriberTooSlow):
@@ -51,7 +70,7 @@ async def test_a_subscriber_that_falls_behind_is_cut_off_and_catches_up(desk, hu
     await slow.aclose()
 
     # A reconnect with `after` gets everything it missed, in order, from the log.
-    caught_up = hub.events(team.acme.account.id, after=0)
+    caught_up = hub.events(team.acme.account.id, after=(await first).seq - 1)
     seqs = [(await _next(caught_up)).seq for _ in range(8)]
     assert seqs == sorted(seqs) and len(set(seqs)) == 8
     await caught_up.aclose()
@@ -59,12 +78,13 @@ async def test_a_subscriber_that_falls_behind_is_cut_off_and_catches_up(desk, hu
 
 
 async def test_one_feed_per_account_serves_many_subscribers(desk, hub, team):
+    session = await make_session(desk, team.acme["alex"])
     streams = [hub.events(team.acme.account.id, after=None) for _ in range(20)]
     waits = [asyncio.create_task(_next(s)) for s in streams]
     await _until_attached(hub, 20)
     assert hub.open_subscriptions == 20
     assert len(hub._feeds) == 1
-    handoff = await make_escalation(desk, team.acme["alex"])
+    handoff = await escalate(desk, team.acme["alex"], session)
     delivered = await asyncio.gather(*waits)
     assert {event.handoff.id for event in delivered} == {handoff.id}
     assert len({id(event) for event in delivered}) == 1  # the same event object, read once
@@ -74,10 +94,11 @@ async def test_one_feed_per_account_serves_many_subscribers(desk, hub, team):
 
 
 async def test_a_lost_doorbell_is_healed_by_the_poll(desk, hub, team):
+    session = await make_session(desk, team.acme["alex"])
     stream = hub.events(team.acme.account.id, after=None)
     waiting = asyncio.create_task(_next(stream))
     await _until_attached(hub, 1)
     desk.notifier = SilentNotifier()  # commits ring nothing now, as if the broadcast were down
-    handoff = await make_escalation(desk, team.acme["alex"])
+    handoff = await escalate(desk, team.acme["alex"], session)
     assert (await asyncio.wait_for(waiting, 3)).handoff.id == handoff.id
     await stream.aclose()

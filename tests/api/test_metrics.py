@@ -66,6 +66,27 @@ async def test_requests_are_counted_by_operation_and_outcome_and_errors_by_code(
     assert metrics("process_resident_memory_bytes") > 0
 
 
+async def test_a_request_that_never_ran_is_an_error_whatever_its_status(api, team):
+    # A spec client's 400s and a legacy client's 200 for the same request errors count alike;
+    # a malformed request is never answered from the cache its query is in.
+    sam = team.acme["sam"].token
+    await api.data(QUEUE, token=sam)  # kept by the answer cache
+    statuses = []
+    for accept in ("application/graphql-response+json", "application/json"):
+        headers = {"authorization": f"Bearer {sam}", "accept": accept}
+        for body in ({"query": QUEUE, "variables": 0}, {"query": "{ noSuchField }"}):
+            response = await api.client.post("/graphql", json=body, headers=headers)
+            statuses.append(response.status_code)
+    assert statuses == [400, 400, 400, 200]
+
+    metrics = await scrape(api.client)
+    assert metrics("handoff_desk_requests_total", operation="query", outcome="ok") == 1
+    assert metrics("handoff_desk_requests_total", operation="query", outcome="cached") == 0
+    assert metrics("handoff_desk_requests_total", operation="none", outcome="error") == 2
+    assert metrics("handoff_desk_requests_total", operation="query", outcome="error") == 2
+    assert metrics("handoff_desk_graphql_errors_total", code="GRAPHQL_VALIDATION_FAILED") == 2
+
+
 async def test_pending_jobs_are_counted_by_kind_until_a_worker_does_them(api, desk, team):
     assert (await scrape(api.client))("handoff_desk_pending_jobs", kind="assess") == 0
     await make_escalation(desk, team.acme["alex"])  # no workers run in this app

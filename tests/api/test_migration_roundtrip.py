@@ -7,8 +7,9 @@ from alembic import command
 from db.engine import Database, create_engine
 from db.enums import Rating
 from db.migrate import alembic_config
+from db.models import HandoffNote
 from handoff_desk.settings import Settings
-from resolvers import assessments
+from resolvers import assessments, notes
 from resolvers.desk import Desk
 from tests.conftest import TOKEN_SECRET
 from tests.factories import land_assessment, make_escalation, make_team
@@ -34,10 +35,13 @@ async def test_down_to_0004_and_up_again_with_a_desk_in_use(empty_database):
         )
         try:
             team = await make_team(desk)
+            # (Its messages are events naming their session; a note, an event naming the note.)
             handoff = await make_escalation(desk, team.acme["alex"])
+            sam = team.acme["sam"].viewer
+            note = await notes.add_note(desk, sam, handoff.id, "Noted")
+            assert isinstance(note, HandoffNote), note
             # Its assessment rated, and a fresh one asked for (issue 15).
             first = await land_assessment(desk, handoff.id)
-            sam = team.acme["sam"].viewer
             await assessments.rate_assessment(desk, sam, first.id, Rating.NOT_HELPFUL, "No")
             await assessments.reassess_handoff(desk, sam, handoff.id)
         finally:

@@ -150,6 +150,26 @@ async def _scenario(name, desk, api, team):
             "mutation { setTimerSettings(input: {nudgeAfterMinutes: 45}) { __typename } }",
             acme["dana"],
         )
+    if name == "addHandoffNote":
+        handoff = await make_escalation(desk, acme["alex"])
+        return (
+            acme["vic"],  # a viewer reads notes (the account's default)
+            f'{{ handoff(id: "{handoff.id}") {{ notes {{ body }} history {{ kind }} }} }}',
+            f"""mutation {{ addHandoffNote(input: {{handoffId: "{handoff.id}",
+                 body: "Rebooted the switch"}}) {{ __typename }} }}""",
+            acme["sam"],
+        )
+    if name == "setNotesVisibleToViewers":
+        handoff = await make_escalation(desk, acme["alex"])
+        note = f"""mutation {{ addHandoffNote(input: {{handoffId: "{handoff.id}",
+                 body: "Rebooted the switch"}}) {{ __typename }} }}"""
+        await api.data(note, token=acme["sam"].token)
+        return (
+            acme["vic"],  # the viewer's notes go as the admin keeps them from viewers
+            f'{{ handoff(id: "{handoff.id}") {{ notes {{ body }} history {{ kind }} }} }}',
+            "mutation { setNotesVisibleToViewers(visible: false) { __typename } }",
+            acme["dana"],
+        )
     if name in ("rateAssessment", "reassessHandoff"):
         handoff = await make_escalation(desk, acme["alex"])
         assessment = await land_assessment(desk, handoff.id)

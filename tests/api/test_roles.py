@@ -114,6 +114,14 @@ async def _call(name: str, role: str, desk, team) -> Call:
     if name == "setSelfClaimAllowed":
         document = "mutation { setSelfClaimAllowed(allowed: true) { %s } }"
         return Call(document % _result(name), {}, token)
+    if name == "addHandoffNote":
+        handoff = await make_escalation(desk, kim)
+        document = """mutation($h: ID!) { addHandoffNote(input: {handoffId: $h,
+                        body: "Checked the logs: nothing."}) { %s } }"""
+        return Call(document % _result(name), {"h": str(handoff.id)}, token)
+    if name == "setNotesVisibleToViewers":
+        document = "mutation { setNotesVisibleToViewers(visible: false) { %s } }"
+        return Call(document % _result(name), {}, token)
     if name == "timerSettings":
         return Call("{ timerSettings { nudgeAfterMinutes } }", {}, token)
     if name == "setTimerSettings":

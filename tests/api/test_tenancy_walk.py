@@ -24,9 +24,10 @@ from sqlmodel import select
 
 from db.enums import Confidence, HandoffIntent, IntakeType, JobKind, MessageRole, Priority, Role
 from db.models import Handoff, HandoffTimer, Notification
-from resolvers import claims, handoffs, sessions
+from resolvers import claims, handoffs, notes, sessions
 from resolvers.assessments import AssessmentResult
 from resolvers.desk import Desk, transaction
+from resolvers.outcomes import Failure
 from resolvers.timers import check_timer
 from tests.api.test_tenancy import _everything_of
 from tests.factories import Member, Tenant, assessment_of, make_tenant
@@ -153,6 +154,8 @@ async def make_account_b(desk) -> AccountB:
     parked = await _hand_off(desk, bo, parked_session, HandoffIntent.PARK)
     first_session = await _session(desk, bo, "assessed")
     first = await _hand_off(desk, bo, first_session)
+    note = await notes.add_note(desk, tenant["ben"].viewer, first.id, "Bsecret note: tried DNS")
+    assert not isinstance(note, Failure), note
     async with assessing(desk):
         await wait_for(lambda: assessed(desk, first.id), "B's first assessment to be ready")
     claimed_session = await _session(desk, bo, "claimed")
@@ -178,6 +181,7 @@ async def make_account_b(desk) -> AccountB:
             "notification": await _notifications_of(desk, tenant),
         },
         pending=[str(claimed.id), str(released.id)],
+        worked_session=str(claimed_session.id),
     )
 
 
@@ -304,6 +308,17 @@ RELEASE = "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }"
 WITNESS = """subscription { %s { seq handoff { id } } }"""
 
 
+WITNESS_MESSAGES = """subscription($s: ID!) { sessionMessages(sessionId: $s) { content } }"""
+
+
+SEND = """mutation($s: ID!, $c: String!) { addSessionMessage(input: {sessionId: $s, role: ENGINEER,
+  content: $c}) { __typename } }"""
+
+
+NOTE = """mutation($h: ID!) { addHandoffNote(input: {handoffId: $h, body: "Bsecret live note"}) {
+  __typename } }"""
+
+
 def _per_user(name: str) -> bool:
     """A subscription of the caller's own (`myUnreadCount`, and presence: `handoffViewers`,
     `accountViewers`): its payload comes from no account event (no `seq`), and names handoffs
@@ -350,6 +365,8 @@ async def test_no_subscription_delivers_another_accounts_events(in_process, desk
         team_wide = {name for name in subscriptions if not _per_user(name)}
         for name in team_wide:
             await witness.subscribe(WITNESS % name)
+        # ...and the conversation of the session Ben works, which A's callers named too.
+        await witness.subscribe(WITNESS_MESSAGES, {"s": b.worked_session})
         # Each connection has handled its subscribe messages (and answered any at once).
         early = {who: await ws.barrier() for who, ws in sockets.items()}
         assert await witness.barrier() == []
@@ -376,15 +393,22 @@ async def test_no_subscription_delivers_another_accounts_events(in_process, desk
         released = await http.data(RELEASE, {"h": new_id}, ben.token)
         assert claimed["claimHandoff"]["__typename"] == "ClaimHandoffSuccess", claimed
         assert released["releaseHandoff"]["__typename"] == "ReleaseHandoffSuccess", released
+        # A message in each of B's open sessions (A's callers named them all), and a note.
+        for session_id, worker in ((b.worked_session, ben), (b.ids["session"][0], bo)):
+            sent = await http.data(SEND, {"s": session_id, "c": "Bsecret live turn"}, worker.token)
+            assert sent["addSessionMessage"]["__typename"] == "AddSessionMessageSuccess", sent
+        noted = await http.data(NOTE, {"h": new_id}, ben.token)
+        assert noted["addHandoffNote"]["__typename"] == "AddHandoffNoteSuccess", noted
         await fire_timer(desk, new_id, minutes=61)  # back in the queue an hour: overdue
         async with assessing(desk):
             for pending in [*b.pending, new_id]:
                 await wait_for(lambda p=pending: assessed(desk, p), "B assessed")
             # The server has B's events: its witness got them all (created; claimed and released,
-            # each on handoffClaimed and on handoffUpdated; overdue; the three assessments), in
-            # whatever order its subscriptions interleave them.
-            witnessed = [await witness.next_data(15) for _ in range(9)]
-            assert {next(iter(d)) for d in witnessed} == team_wide, witnessed
+            # each on handoffClaimed and on handoffUpdated; the note on handoffUpdated; overdue;
+            # the three assessments; Ben's message), in whatever order its subscriptions
+            # interleave them.
+            witnessed = [await witness.next_data(15) for _ in range(11)]
+            assert {next(iter(d)) for d in witnessed} == team_wide | {"sessionMessages"}, witnessed
 
             # The sentinel: A's own escalation, claimed, assessed.
             eli = a["eli"]

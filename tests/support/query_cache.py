@@ -19,6 +19,8 @@ SCENARIOS = [
     "transferHandoff",
     "setSelfClaimAllowed",
     "setTimerSettings",
+    "addHandoffNote",
+    "setNotesVisibleToViewers",
     "rateAssessment",
     "reassessHandoff",
     "setMyNotificationPreferences",

@@ -7,7 +7,8 @@ ROLES = ["admin", "engineer", "viewer"]
 ALL = frozenset(ROLES)
 
 
-WORKERS = frozenset({"admin", "engineer"})  # WORK_SESSIONS, HAND_OFF, CLAIM, JUDGE_ASSESSMENTS
+# WORK_SESSIONS, HAND_OFF, CLAIM, JUDGE_ASSESSMENTS, NOTE
+WORKERS = frozenset({"admin", "engineer"})
 
 
 ADMINS = frozenset({"admin"})  # ADMINISTER
@@ -43,6 +44,8 @@ TABLE = {
     "setSelfClaimAllowed": ("mutation", ADMINS),
     "timerSettings": ("query", ALL),
     "setTimerSettings": ("mutation", ADMINS),
+    "addHandoffNote": ("mutation", WORKERS),
+    "setNotesVisibleToViewers": ("mutation", ADMINS),
     "rateAssessment": ("mutation", WORKERS),
     "reassessHandoff": ("mutation", WORKERS),
     "myNotificationPreferences": ("query", ALL),

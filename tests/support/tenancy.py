@@ -176,6 +176,17 @@ CASES = {
         "{ ... on SetSelfClaimAllowedSuccess { account { id name allowSelfClaim } } } }",
         {},
     ),
+    "Mutation.addHandoffNote": (
+        "ids",
+        'mutation($id: ID!) { addHandoffNote(input: {handoffId: $id, body: "x"}) { __typename } }',
+        {"id": "handoff"},
+    ),
+    "Mutation.setNotesVisibleToViewers": (
+        "own",
+        "mutation { setNotesVisibleToViewers(visible: false) { "
+        "... on SetNotesVisibleToViewersSuccess { account { id name notesVisibleToViewers } } } }",
+        {},
+    ),
 }
 
 
@@ -188,6 +199,7 @@ TABLES = {
     ),
     "handoff": "account_id = :a",
     "handoff_seen": "handoff_id IN (SELECT id FROM handoff WHERE account_id = :a)",
+    "handoff_note": "account_id = :a",
     "account_event": "account_id = :a",
     "job": "account_id = :a",
     "email_message": "account_id = :a",
@@ -267,6 +279,11 @@ NOT_FOUND = {
     ),
     "Mutation.transferHandoff": (
         f'mutation($id: ID!) {{ transferHandoff(handoffId: $id, to: "{_NOBODY}")'
+        " { __typename ... on HandoffNotFound { handoffId message } } }",
+        ("HandoffNotFound", "handoffId"),
+    ),
+    "Mutation.addHandoffNote": (
+        'mutation($id: ID!) { addHandoffNote(input: {handoffId: $id, body: "x"})'
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),

@@ -73,6 +73,7 @@ class AccountB:
     tenant: Tenant
     ids: dict[str, list[str]] = field(default_factory=dict)  # kind -> B's ids of that kind
     pending: list[str] = field(default_factory=list)  # escalations not assessed yet
+    worked_session: str = ""  # the session of a claimed escalation: its claimer adds messages
 
     @property
     def admin_email(self) -> str:

@@ -4,8 +4,10 @@ commands' `main()` in process for everything that needs no terminal and no serve
 
 import json
 import os
+import select
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -23,29 +25,44 @@ _ON_A_TERMINAL = (
 )
 
 
-def _read_until(fd: int, wanted: bytes, seen: bytearray) -> None:
-    """Reads until `wanted` comes after what was read before (getpass discards what is typed
-    before it asks)."""
-    start = len(seen)
-    while wanted not in seen[start:]:
-        chunk = os.read(fd, 4096)  # the program answers within the test's timeout or fails it
-        if not chunk:
-            raise AssertionError(f"{wanted!r} never came: {bytes(seen)!r}")
-        seen += chunk
+class _Terminal:
+    """The test's end of the program's terminal: waits for what it writes, types to it."""
 
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.seen = bytearray()
+        self._after = 0  # where the next awaited text may start
 
-def _read_rest(fd: int, seen: bytearray) -> None:
-    try:
-        while chunk := os.read(fd, 4096):
-            seen += chunk
-    except OSError:  # EIO: the program closed the terminal's other end
-        pass
+    def expect(self, wanted: bytes) -> None:
+        """Waits until `wanted` comes after what was awaited before (getpass discards what is
+        typed before it asks, so each answer waits for its own prompt)."""
+        deadline = time.monotonic() + 30
+        while (found := self.seen.find(wanted, self._after)) < 0:
+            ready, _, _ = select.select([self.fd], [], [], max(0, deadline - time.monotonic()))
+            if not ready:
+                raise AssertionError(f"{wanted!r} did not come in 30 s: {bytes(self.seen)!r}")
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                raise AssertionError(f"{wanted!r} never came: {bytes(self.seen)!r}")
+            self.seen += chunk
+        self._after = found + len(wanted)
+
+    def type(self, text: bytes) -> None:
+        os.write(self.fd, text)
+
+    def read_to_the_end(self) -> str:
+        try:
+            while chunk := os.read(self.fd, 4096):
+                self.seen += chunk
+        except OSError:  # EIO: the program closed the terminal's other end
+            pass
+        return bytes(self.seen).decode()
 
 
 async def test_create_account_asks_for_the_password_twice_without_echoing_it(settings, desk):
     from resolvers.auth import login
 
-    terminal, program_side = os.openpty()
+    terminal_fd, program_side = os.openpty()
     args = ["create-account", "--name", "Initech", "--admin-name", "Peter Gibbons"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HANDOFF_")}
     process = subprocess.Popen(
@@ -58,21 +75,20 @@ async def test_create_account_asks_for_the_password_twice_without_echoing_it(set
         start_new_session=True,
     )
     os.close(program_side)
-    seen = bytearray()
+    terminal = _Terminal(terminal_fd)
     try:
         for prompt, typed in ((b"Admin password: ", b"one-thing\n"), (b"Again: ", b"another\n")):
-            _read_until(terminal, prompt, seen)
-            os.write(terminal, typed)
-        _read_until(terminal, b"once more", seen)  # the two differed: asked again
+            terminal.expect(prompt)
+            terminal.type(typed)
+        terminal.expect(b"once more")  # the two differed: asked again
         for prompt in (b"Admin password: ", b"Again: "):
-            _read_until(terminal, prompt, seen)
-            os.write(terminal, b"typed-at-a-tty-42\n")
-        _read_rest(terminal, seen)
-        assert process.wait(60) == 0, bytes(seen)
+            terminal.expect(prompt)
+            terminal.type(b"typed-at-a-tty-42\n")
+        output = terminal.read_to_the_end()
+        assert process.wait(60) == 0, output
     finally:
         process.kill()
-        os.close(terminal)
-    output = bytes(seen).decode()
+        os.close(terminal_fd)
     assert "typed-at-a-tty-42" not in output and "one-thing" not in output  # never echoed
     ids = json.loads(output[output.index("{") :].splitlines()[0])
     assert set(ids) == {"account_id", "admin_id"}

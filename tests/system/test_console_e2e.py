@@ -322,6 +322,39 @@ async def test_a_dot_opened_in_one_window_clears_in_the_users_other_window(open_
         assert page.errors == [], page.errors
 
 
+async def test_a_message_and_a_note_typed_in_one_browser_appear_in_the_other(open_desk):
+    """Issue 15: Sam picks up the printer and Dana has it open too. What Sam writes to the
+    conversation appears in Dana's detail as he sends it, and the note Dana adds appears in
+    Sam's, without a reload; each once in the sender's own."""
+    from playwright.async_api import expect
+
+    sam, dana = await open_desks(open_desk, SAM, DANA)
+    await card(dana, PRINTER).click()
+    await expect(dana.locator(".detail h2")).to_have_text(PRINTER)
+    await card(sam, PRINTER).click()
+    await sam.get_by_role("button", name="Pick up").click()
+    await expect(sam.locator("#holder")).to_have_text("Claimed by you")
+    await expect(dana.locator("#holder")).to_have_text(f"Claimed by {NAMES[SAM]}")
+    await expect(dana.locator(".team-notes")).to_contain_text("No internal notes yet.")
+
+    await sam.get_by_label("Message").fill("Restarted the spooler on PRN-2; printing a test page.")
+    await sam.get_by_role("button", name="Send").click()
+    said = "Restarted the spooler on PRN-2"
+    for page in (sam, dana):
+        await expect(page.locator(".conversation .message", has_text=said)).to_have_count(1)
+    await expect(dana.locator(".conversation .message").last).to_contain_text(said)
+
+    await dana.get_by_label("New note").fill("Finance prints payroll at 4 pm: keep it up.")
+    await dana.get_by_role("button", name="Add note").click()
+    noted = "Finance prints payroll at 4 pm"
+    for page in (dana, sam):
+        await expect(page.locator(".team-note", has_text=noted)).to_have_count(1)
+        await expect(page.locator(".team-note", has_text=noted)).to_contain_text(NAMES[DANA])
+    await expect(dana.get_by_label("New note")).to_have_value("")
+    await screenshot(sam, "conversation-live.png")
+    assert sam.errors == [] and dana.errors == []
+
+
 async def test_who_else_is_viewing_appears_and_disappears(open_desk):
     """Issue 15: Sam opens an escalation; Dana's queue says so on its card. Dana opens it too:
     each detail says the other is viewing. Dana goes back to the queue: Sam's detail no longer
@@ -351,6 +384,54 @@ async def test_who_else_is_viewing_appears_and_disappears(open_desk):
     await sam.context.close()  # Sam's browser goes away: so does he
     await expect(card(dana, PRINTER).locator(".viewers")).to_have_count(0)
     assert dana.errors == [], dana.errors
+
+
+async def test_one_detail_shows_who_is_viewing_the_rating_the_conversation_and_notes(
+    open_desk, start_worker
+):
+    """Issue 15's features in one detail: Sam and Dana have the printer open (each says the
+    other is viewing); its assessment lands, Sam picks it up and writes, Dana adds a note, Sam
+    rates the assessment and Dana asks for a fresh one. Each live event that draws the detail
+    again (the landing, the rating, the reassessment) keeps the others: who is viewing, the
+    message and the note, each once."""
+    from playwright.async_api import expect
+
+    sam, dana = await open_desks(open_desk, SAM, DANA)
+    for page in (sam, dana):
+        await card(page, PRINTER).click()
+        await expect(page.locator(".detail h2")).to_have_text(PRINTER)
+    await expect(sam.locator("#viewers")).to_have_text(f"{NAMES[DANA]} is viewing")
+    await expect(dana.locator("#viewers")).to_have_text(f"{NAMES[SAM]} is viewing")
+    start_worker()
+    for page in (sam, dana):
+        await expect(page.get_by_role("button", name="Not helpful")).to_be_visible()
+        await expect(page.get_by_role("button", name="Reassess")).to_be_visible()
+
+    await sam.get_by_role("button", name="Pick up").click()
+    await expect(dana.locator("#holder")).to_have_text(f"Claimed by {NAMES[SAM]}")
+    said = "Power-cycled PRN-2's network card."
+    await sam.get_by_label("Message").fill(said)
+    await sam.get_by_role("button", name="Send").click()
+    noted = "Finance needs it by 4 pm."
+    await dana.get_by_label("New note").fill(noted)
+    await dana.get_by_role("button", name="Add note").click()
+    for page in (sam, dana):
+        await expect(page.locator(".conversation .message", has_text=said)).to_have_count(1)
+        await expect(page.locator(".team-note", has_text=noted)).to_have_count(1)
+
+    await sam.get_by_role("button", name="Not helpful").click()
+    await expect(sam.locator("#my-rating")).to_have_text("You found it not helpful.")
+    await dana.get_by_role("button", name="Reassess").click()
+    for page in (sam, dana):
+        earlier = page.locator("#earlier-assessments summary")
+        await expect(earlier).to_have_text("Earlier assessments (1)")
+        await expect(page.get_by_role("button", name="Not helpful")).to_be_visible()
+        await expect(page.locator(".conversation .message", has_text=said)).to_have_count(1)
+        await expect(page.locator(".team-note", has_text=noted)).to_have_count(1)
+    await expect(sam.locator("#viewers")).to_have_text(f"{NAMES[DANA]} is viewing")
+    await expect(dana.locator("#viewers")).to_have_text(f"{NAMES[SAM]} is viewing")
+    await screenshot(sam, "issue-15-detail.png", full_page=True)
+    assert sam.errors == [] and dana.errors == []
 
 
 async def test_the_queue_catches_up_after_a_reconnect(open_desk, server, demo):

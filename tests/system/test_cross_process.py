@@ -17,6 +17,7 @@ from db.enums import AssessmentStatus
 from db.models import Handoff
 from handoff_desk.live.broadcast import account_channel, user_channel
 from tests import services
+from tests.api.test_conversation_live import MESSAGES, send
 from tests.api.test_live import ASSESSED
 from tests.api.test_presence import VIEWERS, first, seen
 from tests.api.test_read_marks_live import SEEN, UNREAD
@@ -123,6 +124,42 @@ async def test_a_read_mark_crosses_processes_on_redis_to_the_readers_sockets_onl
         heard = (await sam_ws.next_data())["myUnreadCount"]
         assert heard == {"unreadCount": 2, "handoffId": sams, "unread": False}
         assert await kim_ws.barrier() == []
+
+
+async def test_a_message_added_through_one_process_is_heard_on_another_on_redis(serve, desk, team):
+    """Sam writes to a claimed escalation's conversation through process A; Kim's socket on B
+    hears it at once (the account's doorbell: the poll is far off), and a socket that comes back
+    to B with the last position it had gets what it missed, then the next one live."""
+    services.require_redis()
+    env = {"HANDOFF_BROADCAST_URL": services.REDIS_URL, **NO_POLL}
+    a, b = serve(ready=False, **env), serve(ready=False, **env)
+    wait_ready(a, b)
+    kim, sam = team.acme["kim"], team.acme["sam"]
+    escalation = await make_escalation(desk, team.acme["alex"], "Printer offline")  # 2 messages
+    session = str(escalation.session_id)
+    async with GraphQLClient(a.url) as http:
+        assert await http.claim(sam.token, str(escalation.id)) == "ClaimHandoffSuccess"
+        async with GraphQLSocket(b.url) as kim_ws:
+            await kim_ws.connect(kim.token)
+            await kim_ws.subscribe(MESSAGES, {"s": session})
+            channel = account_channel(team.acme.account.id)
+            await wait_for(lambda: listening(services.REDIS_URL, channel), "B to hear doorbells")
+            assert await send(http, sam, session, "Spooler restarted.") == 3
+            heard = (await kim_ws.next_data())["sessionMessages"]
+            assert (heard["position"], heard["content"]) == (3, "Spooler restarted.")
+        # Kim's console is away while Sam goes on, then comes back to B.
+        for n in (4, 5):
+            assert await send(http, sam, session, f"step {n}") == n
+        async with GraphQLSocket(b.url) as kim_ws:
+            await kim_ws.connect(kim.token)
+            await kim_ws.subscribe(MESSAGES, {"s": session, "after": 3})
+            heard = [(await kim_ws.next_data())["sessionMessages"]["position"] for _ in range(2)]
+            assert heard == [4, 5]
+            # (Not yet listening, perhaps: what comes meanwhile is after the log position the
+            # subscription started from, and read from the log as it starts to listen.)
+            assert await send(http, sam, session, "live again") == 6
+            assert (await kim_ws.next_data())["sessionMessages"]["position"] == 6
+            assert await kim_ws.barrier() == []
 
 
 async def until_viewers(ws: GraphQLSocket, names: list[str], timeout: float = 15) -> dict:

@@ -31,6 +31,7 @@ from handoff_desk.live.hub import Hub
 from handoff_desk.live.notifier import LiveNotifier
 from handoff_desk.settings import Settings
 from resolvers.desk import Desk
+from tests.api.test_hub import escalate
 from tests.api.test_live import ASSESSED, CREATED
 from tests.factories import make_escalation, make_session, make_team
 from tests.fake_llm import GOOD_ANSWER, FakeChatCompletions
@@ -284,6 +285,8 @@ async def test_a_subscription_that_fails_in_a_database_outage_leaves_no_listener
     try:
         team = await make_team(desk)
         account = team.acme.account.id
+        # (Its messages are events too: made now, the stream's first event is the escalation.)
+        session = await make_session(desk, team.acme["alex"])
         await asyncio.to_thread(private_postgres.stop)
 
         # The hub starts listening on the account's channel, then cannot read the log.
@@ -303,7 +306,7 @@ async def test_a_subscription_that_fails_in_a_database_outage_leaves_no_listener
         stream = hub.events(account, after=None)
         waiting = asyncio.create_task(anext(stream))
         await wait_for(lambda: _true(hub.open_subscriptions == 1), "the subscription")
-        handoff = await make_escalation(desk, team.acme["alex"])
+        handoff = await escalate(desk, team.acme["alex"], session)
         assert (await asyncio.wait_for(waiting, 10)).handoff.id == handoff.id
         await stream.aclose()
         assert broadcast._subscribers == {}

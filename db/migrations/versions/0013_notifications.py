@@ -1,8 +1,8 @@
 """notifications people control: preferences, account defaults, and each user's in-app list
 
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-11-29 17:40:00
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-09 06:00:00
 
 Issue 15 point 4: a user's notification preferences (each null follows the account's default),
 the account's defaults (no row: the desk's own), and the in-app notifications of each user.
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0011"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
