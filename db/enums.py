@@ -124,3 +124,21 @@ class EventReason(StrEnum):
     """Why an event happened, where the desk says (AccountEvent.reason)."""
 
     IDLE = "idle"  # RELEASED: its claimer did nothing on it, after a nudge (timers)
+
+
+class EscalationAlerts(StrEnum):
+    """Which new escalations of the team a user hears of (issue 15): by email, unless they
+    asked for the desk only, and in the desk's own notification list."""
+
+    ALL = "all"
+    HIGH_AND_URGENT = "high_and_urgent"
+    NONE = "none"
+
+
+class NotificationKind(StrEnum):
+    """What an in-app notification tells (db.models.Notification)."""
+
+    NEW_ESCALATION = "new_escalation"  # the team raised one (per the user's preferences)
+    CLAIMED = "claimed"  # one the user escalated was claimed
+    TRANSFERRED = "transferred"  # ... handed on by its claimer (or an admin) to a colleague
+    OVERDUE = "overdue"  # ... waited unclaimed past its due time

@@ -424,3 +424,54 @@ class AssessmentRating(SQLModel, table=True):
     rating: str = _short(16)
     reason: str | None = _text(nullable=True)
     rated_at: datetime = _when()
+
+
+class NotificationDefaults(SQLModel, table=True):
+    """An account's notification preferences for users who did not choose (issue 15); an account
+    without a row has the desk's (resolvers/notification_prefs.py). Admins set them."""
+
+    __tablename__ = "notification_defaults"
+
+    account_id: uuid.UUID = Field(foreign_key="account.id", primary_key=True)
+    new_escalations: str = _short(16)  # db.enums.EscalationAlerts
+    my_escalations: bool  # email when one I escalated is claimed, transferred or overdue
+    in_app_only: bool  # no such emails at all: the desk's notification list only
+    updated_at: datetime = _when()
+
+
+class NotificationPreference(SQLModel, table=True):
+    """A user's own notification preferences; each None follows the account's default."""
+
+    __tablename__ = "notification_preference"
+
+    user_id: uuid.UUID = Field(foreign_key="app_user.id", primary_key=True)
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    new_escalations: str | None = _short(16, default=None, nullable=True)
+    my_escalations: bool | None = Field(default=None, nullable=True)
+    in_app_only: bool | None = Field(default=None, nullable=True)
+    updated_at: datetime = _when()
+
+
+class Notification(SQLModel, table=True):
+    """An in-app notification of one user (issue 15): recorded in the transaction of what it
+    tells, at most `notifications_kept` per user (the oldest go)."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user", "user_id", "id"),)
+
+    # Ordered as inserted: the list's order and its cursor (BIGINT; SQLite autoincrements only an
+    # INTEGER primary key).
+    id: int | None = Field(
+        default=None,
+        primary_key=True,
+        sa_type=BigInteger().with_variant(Integer(), "sqlite"),
+    )
+    account_id: uuid.UUID = Field(foreign_key="account.id")
+    user_id: uuid.UUID = Field(foreign_key="app_user.id")
+    kind: str = _short(16)  # db.enums.NotificationKind
+    handoff_id: uuid.UUID = Field(foreign_key="handoff.id")
+    actor_id: uuid.UUID | None = Field(default=None, foreign_key="app_user.id", nullable=True)
+    priority: str = _short(16)  # the escalation's, when this was recorded
+    summary: str = _short(500)  # its problem summary
+    created_at: datetime = _when()
+    read_at: datetime | None = _when(nullable=True)

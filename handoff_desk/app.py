@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from db.engine import Database
-from handoff_desk.http import console, graphiql
+from handoff_desk.http import console, email_preferences, graphiql
 from handoff_desk.http.answer_cache import ResponseCache
 from handoff_desk.http.body_limit import BodyLimit
 from handoff_desk.http.request_id import RequestIdMiddleware
@@ -28,6 +28,7 @@ from handoff_desk.live.shared_subscriptions import SharedSubscriptions
 from handoff_desk.ops.metrics import GraphQLMetrics, Metrics
 from handoff_desk.settings import Settings
 from resolvers.desk import Desk
+from resolvers.notification_prefs import LINK_PATH
 from schema.schema import Limits, build_schema
 from workers import create_worker
 
@@ -143,6 +144,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.scrape),  # this process's numbers: scrape every process
+            # Each email's link: its recipient's email preferences, by signed token, no login.
+            Route(LINK_PATH, email_preferences.page(desk), methods=["GET", "POST"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             # GraphiQL's page script and the releases it loads (none of them when it is off).

@@ -98,6 +98,8 @@ class Settings:
     smtp_url: str = ""
     email_from: str = "Handoff Desk <desk@localhost>"
     public_url: str = "http://127.0.0.1:8000"
+    # A user's in-app notifications kept: past this, the oldest go as new ones come.
+    notifications_kept: int = 200
     run_workers: bool = True
     graphiql: bool = True
     log_format: str = ""  # json or text; "" lets the command choose (text for `serve --demo`)
@@ -187,6 +189,9 @@ class Settings:
             smtp_url=env.get("HANDOFF_SMTP_URL", ""),
             email_from=env.get("HANDOFF_EMAIL_FROM") or defaults.email_from,
             public_url=(env.get("HANDOFF_PUBLIC_URL") or defaults.public_url).rstrip("/"),
+            notifications_kept=_int(
+                env, "HANDOFF_NOTIFICATIONS_KEPT", defaults.notifications_kept, 1
+            ),
             run_workers=_bool(env, "HANDOFF_RUN_WORKERS", defaults.run_workers),
             graphiql=_bool(env, "HANDOFF_GRAPHIQL", defaults.graphiql),
             log_format=log_format,

@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Row
 from sqlmodel import col, select, update
 
-from db.enums import EventKind, EventReason, HandoffIntent, SessionStatus
+from db.enums import EventKind, EventReason, HandoffIntent, NotificationKind, SessionStatus
 from db.models import Account, Handoff, TroubleshootingSession, User
-from resolvers import sla
+from resolvers import notifications, sla
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import (
@@ -55,6 +55,11 @@ async def claim_handoff(
         if won is not None:
             await _take_over_session(tx, viewer, won.session_id, now)
             await mark_claimed(tx, viewer.user_id, handoff_id)  # their other clients hear of it
+            claimed = await _fresh_handoff(tx, viewer, handoff_id)
+            assert claimed is not None  # ours, just now
+            await notifications.record_escalator_news(
+                tx, desk.settings.public_url, claimed, NotificationKind.CLAIMED, actor=viewer
+            )
             await tx.record(
                 viewer.account_id,
                 EventKind.CLAIMED,

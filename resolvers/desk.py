@@ -30,6 +30,10 @@ class Notifier(Protocol):
         """The user read these handoffs (new read marks): told to that user's sockets alone."""
         ...
 
+    async def notifications_committed(self, user_id: uuid.UUID) -> None:
+        """The user's in-app notifications changed (new ones, or read): told to their sockets."""
+        ...
+
     def jobs_committed(self) -> None: ...
 
 
@@ -40,6 +44,9 @@ class SilentNotifier:
         return None
 
     async def marks_committed(self, user_id: uuid.UUID, handoff_ids: list[uuid.UUID]) -> None:
+        return None
+
+    async def notifications_committed(self, user_id: uuid.UUID) -> None:
         return None
 
     def jobs_committed(self) -> None:
@@ -107,6 +114,8 @@ class DeskSettings(Protocol):
     @property
     def public_url(self) -> str: ...
     @property
+    def notifications_kept(self) -> int: ...
+    @property
     def job_lease_seconds(self) -> float: ...
     @property
     def worker_concurrency(self) -> int: ...
@@ -133,8 +142,11 @@ class Tx:
     # New read marks, by reader: their own sockets hear of them after the commit (not the log:
     # a read mark is its reader's news alone, see resolvers/read_marks.py).
     marks: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+    # Users whose in-app notifications this transaction changed: their sockets hear of it.
+    notified: set[uuid.UUID] = field(default_factory=set)
     jobs: int = 0
     clock: Clock = field(default_factory=SystemClock)
+    notifications_kept: int = 200  # a user's in-app notifications: the oldest beyond go
 
     def now(self) -> datetime:
         """The desk's time: what this transaction stamps its changes with."""
@@ -221,7 +233,7 @@ class Abort(Exception):
 @asynccontextmanager
 async def transaction(desk: Desk) -> AsyncIterator[Tx]:
     async with desk.db.write() as session:
-        tx = Tx(session, clock=desk.clock)
+        tx = Tx(session, clock=desk.clock, notifications_kept=desk.settings.notifications_kept)
         yield tx
         for account_id in sorted(tx.touched):  # the account row is locked last, in one order
             await session.exec(
@@ -234,5 +246,7 @@ async def transaction(desk: Desk) -> AsyncIterator[Tx]:
         await desk.notifier.events_committed(account_id, seq)
     for user_id, handoff_ids in tx.marks.items():
         await desk.notifier.marks_committed(user_id, handoff_ids)
+    for user_id in sorted(tx.notified):
+        await desk.notifier.notifications_committed(user_id)
     if tx.jobs:
         desk.notifier.jobs_committed()

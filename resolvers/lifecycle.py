@@ -9,7 +9,7 @@ import uuid
 
 from sqlmodel import col, select, update
 
-from db.enums import EventKind, Priority, SessionStatus
+from db.enums import EventKind, NotificationKind, Priority, SessionStatus
 from db.models import Handoff, User
 from resolvers import sla
 from resolvers.auth import Viewer
@@ -23,7 +23,7 @@ from resolvers.claims import (
     withdrawn,
 )
 from resolvers.desk import Abort, Desk, Tx, transaction
-from resolvers.notifications import record_transfer_email
+from resolvers.notifications import record_escalator_news, record_transfer_email
 from resolvers.outcomes import (
     AlreadyClaimed,
     CannotClaim,
@@ -232,6 +232,14 @@ async def _transfer(
     tx.session.add(session)
     await tx.session.flush()
     await record_transfer_email(tx, desk.settings.public_url, handoff, session, viewer, colleague)
+    await record_escalator_news(
+        tx,
+        desk.settings.public_url,
+        handoff,
+        NotificationKind.TRANSFERRED,
+        actor=viewer,
+        colleague=colleague,
+    )
     await tx.record(
         viewer.account_id,
         EventKind.TRANSFERRED,

@@ -1,4 +1,15 @@
-"""Who hears of an escalation by email: recorded with the escalation, sent by a worker."""
+"""Who hears of an escalation by email, and in the desk's notification list: recorded with the
+escalation (or the claim, transfer or overdue check that is the news), sent by a worker.
+
+Each user's preferences (resolvers/notification_prefs.py) decide, here and nowhere else:
+- a new escalation, and the team's overdue reminder of it: by its priority against the user's
+  `new_escalations` (ALL, HIGH_AND_URGENT, NONE); in the notification list too;
+- one they escalated was claimed, transferred or is overdue: `my_escalations`; in the list too;
+- `in_app_only`: none of those by email, the notification list only.
+What is addressed to one user about their own work (handed to you, a nudge, a release, the
+admins' alert of an escalation still unclaimed) is sent whatever their preferences say.
+Viewers never hear of escalations (they may not claim them).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +18,12 @@ from datetime import timedelta
 
 from sqlmodel import col, select
 
-from db.enums import EmailStatus, JobKind, Role
+from db.enums import EmailStatus, JobKind, NotificationKind, Role
 from db.models import EmailMessage, Handoff, TroubleshootingSession, User
+from resolvers import inbox
 from resolvers.auth import Viewer
 from resolvers.desk import Tx
+from resolvers.notification_prefs import Preferences, preferences_of
 from resolvers.permissions import Capability, roles_with
 from resolvers.tenancy import in_account
 
@@ -72,9 +85,27 @@ def _body(opening: str, public_url: str, handoff: Handoff, session: Troubleshoot
 async def record_escalation_emails(
     tx: Tx, public_url: str, handoff: Handoff, session: TroubleshootingSession, viewer: Viewer
 ) -> None:
+    """The team, each as their preferences say: by email, and in their notification list."""
+    team = await _wanting_new(tx, handoff, await escalation_recipients(tx, viewer))
     subject = escalation_subject(session)
     body = escalation_body(public_url, handoff, session, viewer)
-    record_emails(tx, handoff, await escalation_recipients(tx, viewer), subject, body)
+    record_emails(tx, handoff, [u for u, p in team if not p.in_app_only], subject, body)
+    await inbox.record(
+        tx,
+        handoff,
+        session.problem_summary,
+        [u for u, _ in team],
+        NotificationKind.NEW_ESCALATION,
+        actor_id=viewer.user_id,
+    )
+
+
+async def _wanting_new(
+    tx: Tx, handoff: Handoff, users: list[User]
+) -> list[tuple[User, Preferences]]:
+    """Those of `users` who hear of a new escalation of the handoff's priority."""
+    prefs = await preferences_of(tx.session, handoff.account_id, [u.id for u in users])
+    return [(u, prefs[u.id]) for u in users if prefs[u.id].new_escalation(handoff.priority)]
 
 
 def record_emails(
@@ -150,7 +181,14 @@ async def record_waiting_emails(
         f"{_duration(waited)}{why}\n\n{_about(public_url, handoff, session)}"
     )
     recipients = await _active(tx, handoff.account_id, roles, but=handoff.created_by_id)
+    if not admins:  # the team's reminder: as their preferences of new escalations say
+        team = await _wanting_new(tx, handoff, recipients)
+        recipients = [u for u, p in team if not p.in_app_only]
     record_emails(tx, handoff, recipients, _subject(subject, session), body)
+    if not admins:
+        await record_escalator_news(
+            tx, public_url, handoff, NotificationKind.OVERDUE, actor=None, waited=waited
+        )
 
 
 def record_nudge_email(
@@ -204,3 +242,53 @@ def _duration(span: timedelta) -> str:
     if hours and not rest:
         return f"{hours} hour{'s' if hours != 1 else ''}"
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+# --- the escalator: what became of what they escalated (issue 15) ---
+
+
+async def record_escalator_news(
+    tx: Tx,
+    public_url: str,
+    handoff: Handoff,
+    kind: NotificationKind,
+    *,
+    actor: Viewer | None,
+    colleague: User | None = None,
+    waited: timedelta | None = None,
+) -> None:
+    """Tells the escalation's escalator it was claimed (by `actor`), transferred (by `actor` to
+    `colleague`) or is overdue (`waited`): by email unless they asked for the desk only, and in
+    their notification list; if they want to hear of it (`my_escalations`). Not their own doing,
+    nor a transfer to them (they are told as its colleague)."""
+    escalator_id = handoff.created_by_id
+    if actor is not None and actor.user_id == escalator_id:
+        return
+    if colleague is not None and colleague.id == escalator_id:
+        return
+    escalator = await tx.session.get(User, escalator_id)
+    if escalator is None or not escalator.active or escalator.role not in NOTIFIED_ROLES:
+        return
+    prefs = (await preferences_of(tx.session, handoff.account_id, [escalator_id]))[escalator_id]
+    if not prefs.my_escalations:
+        return
+    session = await tx.session.get_one(TroubleshootingSession, handoff.session_id)
+    by = actor.name if actor is not None else ""
+    match kind:
+        case NotificationKind.CLAIMED:
+            what, opening = "Claimed", f"{by} claimed the escalation you raised."
+        case NotificationKind.TRANSFERRED:
+            to = colleague.name if colleague is not None else "a colleague"
+            what, opening = "Handed on", f"{by} handed the escalation you raised to {to}."
+        case _:
+            span = _duration(waited) if waited is not None else "its time"
+            what, opening = (
+                "Still waiting",
+                f"Nobody has claimed the escalation you raised ({handoff.priority} priority) in "
+                f"{span}: it is overdue, and the team was told again.",
+            )
+    if not prefs.in_app_only:
+        body = f"{opening}\n\n{_about(public_url, handoff, session)}"
+        record_emails(tx, handoff, [escalator], _subject(what, session), body)
+    actor_id = actor.user_id if actor is not None else None
+    await inbox.record(tx, handoff, session.problem_summary, [escalator], kind, actor_id=actor_id)

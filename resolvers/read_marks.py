@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from db.enums import EventKind
+from resolvers import inbox
 from resolvers.auth import AccessCheck, Viewer, recheck
 from resolvers.desk import Desk
 from resolvers.events import LoggedEvent
@@ -36,6 +37,11 @@ class ReadNotice:
     the broadcast came back and notices may have been lost)."""
 
     handoff_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class NotificationNotice:
+    """The user's in-app notifications changed (resolvers/inbox.py): on the same channel."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,9 @@ class UnreadCountChanged:
 class ReadMarkSource(Protocol):
     def read_marks(
         self, account_id: uuid.UUID, user_id: uuid.UUID
-    ) -> AsyncIterator[LoggedEvent | ReadNotice]:
-        """The user's read notices and their account's live events, from now, starting with a
-        `ReadNotice(None)` once both are listened to."""
+    ) -> AsyncIterator[LoggedEvent | ReadNotice | NotificationNotice]:
+        """The user's read notices (and notification notices) and their account's live
+        events, from now, starting with a `ReadNotice(None)` once both are listened to."""
         ...
 
 
@@ -73,6 +79,8 @@ async def my_unread_counts(
     (from any of their clients), and each change of the team's that moves the count."""
     last: int | None = None
     async for item in source.read_marks(viewer.account_id, viewer.user_id):
+        if isinstance(item, NotificationNotice):
+            continue  # the bell's, not the unread dots'
         if isinstance(item, ReadNotice):
             count = await unread_count(desk, viewer)
             if item.handoff_id is not None:  # a mark: the dot goes, whether the count moved
@@ -93,3 +101,36 @@ async def my_unread_counts(
         # each of these events, and a count query each would cost a query per open console.
         last += 1 if item.event.kind == EventKind.ESCALATED else -1
         yield UnreadCountChanged(last, item.handoff.id, unread=True)
+
+
+# --- the bell: the caller's unread in-app notifications (resolvers/inbox.py) ---
+
+
+@dataclass(frozen=True)
+class NotificationCount:
+    unread_count: int
+
+
+async def my_notification_counts(
+    desk: Desk,
+    source: ReadMarkSource,
+    viewer: Viewer,
+    *,
+    on_access_change: AccessCheck | None = None,
+) -> AsyncIterator[NotificationCount]:
+    """The caller's unread notifications on joining, then each time it changes (a new one, or
+    one read on any of their clients)."""
+    last: int | None = None
+    async for item in source.read_marks(viewer.account_id, viewer.user_id):
+        if isinstance(item, NotificationNotice) or (
+            isinstance(item, ReadNotice) and item.handoff_id is None
+        ):
+            count = await inbox.unread_notifications(desk, viewer)
+            if count != last:
+                yield NotificationCount(count)
+            last = count
+            continue
+        if isinstance(item, ReadNotice):
+            continue  # a read mark of an escalation: not a notification
+        if item.standing is not None:
+            recheck(viewer, item.standing, on_access_change)

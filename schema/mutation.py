@@ -14,9 +14,11 @@ from resolvers import (
     auth,
     claims,
     handoffs,
+    inbox,
     lifecycle,
     limits,
     notes,
+    notification_prefs,
     outcomes,
     parks,
     queue,
@@ -28,6 +30,7 @@ from resolvers.errors import BadInput
 from resolvers.handoff_views import HandoffView
 from resolvers.ids import parse_id
 from schema import enums, inputs, results
+from schema import notifications as nt
 from schema.failures import failure
 from schema.types import (
     Account,
@@ -374,6 +377,65 @@ class Mutation:
         return await _on_handoff(
             info, assessments.reassess_handoff, handoff_id, results.ReassessHandoffSuccess
         )
+
+    # --- notifications people control (issue 15) ---
+
+    @strawberry.mutation(
+        description="Change what the caller hears of, by email and in the desk (any role; a "
+        "viewer is never told of escalations all the same)."
+    )
+    async def set_my_notification_preferences(
+        self, info: Info, input: nt.MyNotificationPreferencesInput
+    ) -> nt.SetMyNotificationPreferencesSuccess:
+        viewer = await info.context.viewer()
+        mine = await notification_prefs.set_my_preferences(
+            info.context.desk, viewer, input.change()
+        )
+        return nt.SetMyNotificationPreferencesSuccess(
+            preferences=nt.MyNotificationPreferences.of(mine)
+        )
+
+    @strawberry.mutation(
+        description="Admins only: the account's notification defaults, for every user who has "
+        "not chosen for themselves."
+    )
+    async def set_notification_defaults(
+        self, info: Info, input: nt.NotificationDefaultsInput
+    ) -> nt.SetNotificationDefaultsResult:
+        viewer = await info.context.viewer()
+        outcome = await notification_prefs.set_notification_defaults(
+            info.context.desk, viewer, input.change()
+        )
+        match outcome:
+            case notification_prefs.Preferences():
+                return nt.SetNotificationDefaultsSuccess(
+                    defaults=nt.NotificationPreferences.of(outcome)
+                )
+            case failed:
+                return failure(failed, "")
+
+    @strawberry.mutation(
+        description="Mark the caller's notifications read: every one (all: true), or those named "
+        f"(at most {inbox.MARK_IDS_MAX}; others' or unknown ids change nothing). Answers the "
+        "caller's unread count."
+    )
+    async def mark_notifications_read(
+        self, info: Info, ids: list[strawberry.ID] | None = None, all: bool = False
+    ) -> nt.MarkNotificationsReadSuccess:
+        viewer = await info.context.viewer()
+        numbers = None if ids is None else [_notification_id(i) for i in ids]
+        count = await inbox.mark_read(info.context.desk, viewer, numbers, every=all)
+        return nt.MarkNotificationsReadSuccess(unread_count=count)
+
+
+def _notification_id(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadInput(f"{value!r} is not a notification id") from None
+    if number < 0:
+        raise BadInput(f"{value!r} is not a notification id")
+    return number
 
 
 def _timer_change(input: inputs.TimerSettingsInput) -> sla.TimerChange:

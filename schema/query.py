@@ -6,11 +6,12 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import accounts, handoffs, queue, sessions, views
+from resolvers import accounts, handoffs, inbox, notification_prefs, queue, sessions, views
 from resolvers import sla as sla_settings
 from resolvers.ids import parse_id
 from resolvers.queue import QueueFilter, QueueOrder, QueuePage
 from schema import enums, inputs
+from schema import notifications as nt
 from schema.types import (
     Account,
     Handoff,
@@ -162,6 +163,34 @@ class Query:
         return TimerSettings.from_policy(
             await sla_settings.get_timer_settings(info.context.desk, viewer)
         )
+
+    # --- notifications people control (issue 15) ---
+
+    @strawberry.field(description="The caller's notification preferences.")
+    async def my_notification_preferences(self, info: Info) -> nt.MyNotificationPreferences:
+        viewer = await info.context.viewer()
+        mine = await notification_prefs.my_preferences(info.context.desk, viewer)
+        return nt.MyNotificationPreferences.of(mine)
+
+    @strawberry.field(
+        description="The account's notification defaults (admins change them: "
+        "setNotificationDefaults)."
+    )
+    async def notification_defaults(self, info: Info) -> nt.NotificationPreferences:
+        viewer = await info.context.viewer()
+        defaults = await notification_prefs.notification_defaults(info.context.desk, viewer)
+        return nt.NotificationPreferences.of(defaults)
+
+    @strawberry.field(
+        description="The caller's in-app notifications, newest first (the desk keeps the "
+        "newest few hundred: HANDOFF_NOTIFICATIONS_KEPT). Listing marks nothing read."
+    )
+    async def notifications(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> nt.NotificationConnection:
+        viewer = await info.context.viewer()
+        page = await inbox.notifications(info.context.desk, viewer, first=first, after=after)
+        return nt.NotificationConnection.of(page, after)
 
 
 def _connection(page: QueuePage) -> HandoffConnection:

@@ -17,6 +17,7 @@ from resolvers.events import LoggedEvent
 from resolvers.ids import parse_id
 from schema import enums
 from schema.context import ACCESS_ENDED_CLOSE_CODE, Context
+from schema.notifications import NotificationCountChanged
 from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
 from schema.types import Handoff, HandoffNote, Info, Message, User, event_reason
 
@@ -238,6 +239,26 @@ class Subscription:
             ),
         ):
             yield UnreadCountChanged.of(change)
+
+    @strawberry.subscription(
+        description="The caller's unread in-app notifications (the bell): at once, then at each "
+        "change (a new one, or read on any of the caller's clients). No `after`: a client that "
+        "reconnects gets the count as it stands first.",
+        metadata=PER_VIEWER,
+    )
+    async def my_notification_count(
+        self, info: Info
+    ) -> AsyncGenerator[NotificationCountChanged, None]:
+        async for change in _as_it_stands(
+            info,
+            lambda context, viewer: read_marks.my_notification_counts(
+                context.desk,
+                context.read_marks(),
+                viewer,
+                on_access_change=context.on_access_change,
+            ),
+        ):
+            yield NotificationCountChanged(unread_count=change.unread_count)
 
     @strawberry.subscription(
         description="Who else has this escalation open: at once, then as they come and go. "

@@ -2,6 +2,7 @@
 // (#/escalate). Plain ES modules, no build step; everything comes from this server.
 
 import { Unauthenticated, auth, gql } from "./api.js";
+import { Bell } from "./bell.js";
 import { Desk } from "./desk.js";
 import { field, h, toast } from "./dom.js";
 import { EscalatePage } from "./escalate.js";
@@ -115,6 +116,7 @@ function signOut(problem = "") {
 function renderTopbar({ me, account }) {
   const unread = h("span", { class: "count", id: "unread-count", hidden: true });
   const live = h("span", { class: "live", id: "live", role: "status" }, "Connecting…");
+  const bellSlot = h("span", { class: "bell-slot" });
   topbar.replaceChildren(
     h("span", { class: "brand" }, "Handoff Desk"),
     h("span", { class: "account" }, account.name),
@@ -126,11 +128,15 @@ function renderTopbar({ me, account }) {
       h("a", { href: "/graphql" }, "GraphiQL"),
     ),
     live,
+    bellSlot,
     h("span", { class: "who", id: "who" }, `${me.name} · ${me.role.toLowerCase()}`),
     h("button", { type: "button", class: "quiet", onClick: () => signOut() }, "Sign out"),
   );
   topbar.hidden = false;
   return {
+    mountBell(bell) {
+      bellSlot.replaceChildren(bell.root);
+    },
     setUnread(n) {
       unread.textContent = String(n);
       unread.hidden = n === 0;
@@ -167,6 +173,7 @@ async function boot() {
   });
   session = { ...who, desk, escalate: new EscalatePage() };
   await desk.start();
+  bar.mountBell(new Bell({ live: desk.live }));
   await route();
 }
 

@@ -1,4 +1,7 @@
-"""The email job: send one recorded escalation email over SMTP (or just log it, by default)."""
+"""The email job: send one recorded escalation email over SMTP (or just log it, by default).
+
+Each email ends with its recipient's own link to their email preferences (a signed token made
+as it is sent, resolvers/notification_prefs.py): one click, no login."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from db.enums import EmailStatus
 from db.models import EmailMessage
 from db.types import utcnow
 from resolvers.desk import Tx, transaction
+from resolvers.notification_prefs import preferences_link
 from workers.runner import Handler, JobRun
 
 log = logging.getLogger(__name__)
@@ -35,8 +39,11 @@ def email_job(smtp_url: str, sender: str) -> Handler:
             log.info("email (not sent: no SMTP URL) to %s: %s", email.to_address, email.subject)
             await _settle(job, email, EmailStatus.LOGGED)
             return
+        link = preferences_link(
+            job.desk.settings, email.recipient_id, email.account_id, job.desk.clock.now()
+        )
         try:
-            await send(smtp_url, sender, email)
+            await send(smtp_url, sender, email, footer=_footer(link))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             await _not_sent(job, email, f"{type(error).__name__}: {error}")
             return
@@ -45,13 +52,17 @@ def email_job(smtp_url: str, sender: str) -> Handler:
     return run
 
 
-async def send(smtp_url: str, sender: str, email: EmailMessage) -> None:
+def _footer(link: str) -> str:
+    return f"\n--\nChoose which emails you get (no login needed): {link}\n"
+
+
+async def send(smtp_url: str, sender: str, email: EmailMessage, *, footer: str = "") -> None:
     url = urlparse(smtp_url)
     message = MimeMessage()
     message["From"] = sender
     message["To"] = email.to_address
     message["Subject"] = email.subject
-    message.set_content(email.body)
+    message.set_content(email.body + footer)
     await aiosmtplib.send(
         message,
         hostname=url.hostname or "127.0.0.1",

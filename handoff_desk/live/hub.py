@@ -35,7 +35,7 @@ from resolvers.desk import Desk
 from resolvers.errors import SubscriberTooSlow
 from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_seq
 from resolvers.presence import PresenceChange, PresenceSnapshot, Viewing
-from resolvers.read_marks import ReadNotice
+from resolvers.read_marks import NotificationNotice, ReadNotice
 
 T = TypeVar("T")
 
@@ -150,11 +150,16 @@ class AccountFeed:
 # A doorbell names at most this many handoffs; a commit that marks more asks for a recount.
 _MARKS_PER_DOORBELL = 64
 _RECOUNT = "recount"
+# A user doorbell that says their in-app notifications changed (resolvers/inbox.py).
+_NOTIFICATIONS = "notifications"
 
 
-def _notices(message: str) -> list[ReadNotice]:
-    """A user doorbell's handoffs; anything else ("reconnected": the broadcast came back, and
-    may have lost some) asks the subscriber to read its count again."""
+def _notices(message: str) -> list[ReadNotice | NotificationNotice]:
+    """A user doorbell's handoffs, or news of their notifications; anything else
+    ("reconnected": the broadcast came back, and may have lost some) asks the subscriber to read
+    its count again."""
+    if message == _NOTIFICATIONS:
+        return [NotificationNotice()]
     try:
         return [ReadNotice(uuid.UUID(hex=part)) for part in message.split(",")]
     except ValueError:
@@ -266,29 +271,38 @@ class Hub:
             message = _RECOUNT
         else:
             message = ",".join(handoff_id.hex for handoff_id in handoff_ids)
+        await self._ring_user(user_id, message)
+
+    async def publish_notifications(self, user_id: uuid.UUID) -> None:
+        """After a commit that changed the user's in-app notifications: ring their channel."""
+        await self._ring_user(user_id, _NOTIFICATIONS)
+
+    async def _ring_user(self, user_id: uuid.UUID, message: str) -> None:
         try:
             async with asyncio.timeout(PUBLISH_SECONDS):
                 await self.broadcast.publish(user_channel(user_id), message)
         except Exception as error:  # TimeoutError included
-            log.warning("could not publish read marks of user %s: %r", user_id, error)
+            log.warning("could not ring the channel of user %s: %r", user_id, error)
             feed = self._users.get(user_id)
             if feed is not None:
                 feed.deliver(message)  # this process's sockets hear of it all the same
 
     async def read_marks(
         self, account_id: uuid.UUID, user_id: uuid.UUID
-    ) -> AsyncIterator[LoggedEvent | ReadNotice]:
+    ) -> AsyncIterator[LoggedEvent | ReadNotice | NotificationNotice]:
         """The user's read notices and their account's live events, from now: first a
         `ReadNotice(None)` once both are listened to (read the count then: nothing after it is
         missed), then each as it comes."""
-        subscriber: LocalSubscriber[LoggedEvent | ReadNotice] = LocalSubscriber(self.max_queue)
+        subscriber: LocalSubscriber[LoggedEvent | ReadNotice | NotificationNotice] = (
+            LocalSubscriber(self.max_queue)
+        )
         try:
             await self._attach_user(user_id, subscriber)
             last = await self._attach(account_id, subscriber)
             yield ReadNotice(None)
             while True:
                 item = await subscriber.get()
-                if isinstance(item, ReadNotice):
+                if isinstance(item, ReadNotice | NotificationNotice):
                     yield item
                 elif item.seq > last:
                     yield item

@@ -20,6 +20,9 @@ class LiveNotifier:
     async def marks_committed(self, user_id: uuid.UUID, handoff_ids: list[uuid.UUID]) -> None:
         await self._hub.publish_marks(user_id, handoff_ids)
 
+    async def notifications_committed(self, user_id: uuid.UUID) -> None:
+        await self._hub.publish_notifications(user_id)
+
     def jobs_committed(self) -> None:
         if self._wake_workers is not None:
             self._wake_workers()

@@ -505,7 +505,14 @@ async def test_the_colleague_is_emailed_through_the_email_jobs(api, desk, team):
             if e.id not in before  # the escalation's own emails went to the seniors before
         ]
         jobs = (await db.exec(select(Job).where(Job.kind == JobKind.EMAIL))).all()
-    (email,) = emails
+    # The colleague, and the escalator (issue 15: what became of what they escalated).
+    (email,) = [e for e in emails if e.recipient_id == alex.user.id]
+    (escalator,) = [e for e in emails if e.recipient_id != alex.user.id]
+    assert (escalator.recipient_id, escalator.subject) == (
+        sam.user.id,
+        "Handed on: Label printer jams on floor 3",
+    )
+    assert "Kim Senior handed the escalation you raised to Alex Junior." in escalator.body
     assert (email.recipient_id, email.to_address) == (alex.user.id, alex.user.email)
     assert email.handoff_id == escalation.id
     assert email.status == EmailStatus.PENDING

@@ -182,6 +182,29 @@ async def _scenario(name, desk, api, team):
         watched = f"""{{ handoff(id: "{handoff.id}") {{ reassessment {{ number }}
             assessment {{ ratings {{ rating reason ratedBy {{ name }} }} }} }} }}"""
         return acme["kim"], watched, mutation, acme["sam"]
+    if name == "setMyNotificationPreferences":
+        return (
+            acme["kim"],
+            "{ myNotificationPreferences { newEscalations effective { newEscalations } } }",
+            "mutation { setMyNotificationPreferences(input: {newEscalations: NONE}) "
+            "{ __typename } }",
+            acme["kim"],
+        )
+    if name == "setNotificationDefaults":
+        return (
+            acme["sam"],
+            "{ myNotificationPreferences { effective { inAppOnly } } }",
+            "mutation { setNotificationDefaults(input: {inAppOnly: true}) { __typename } }",
+            acme["dana"],
+        )
+    if name == "markNotificationsRead":
+        await make_escalation(desk, acme["alex"])
+        return (
+            acme["kim"],
+            "{ notifications { unreadCount nodes { id read } } }",
+            "mutation { markNotificationsRead(all: true) { __typename } }",
+            acme["kim"],
+        )
     raise KeyError(name)
 
 

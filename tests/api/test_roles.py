@@ -136,6 +136,20 @@ async def _call(name: str, role: str, desk, team) -> Call:
             return Call(document % _result(name), {"a": str(assessment.id)}, token)
         document = "mutation($h: ID!) { reassessHandoff(handoffId: $h) { %s } }"
         return Call(document % _result(name), {"h": str(handoff.id)}, token)
+    if name == "myNotificationPreferences":
+        return Call("{ myNotificationPreferences { effective { newEscalations } } }", {}, token)
+    if name == "notificationDefaults":
+        return Call("{ notificationDefaults { newEscalations } }", {}, token)
+    if name == "notifications":
+        return Call("{ notifications { unreadCount } }", {}, token)
+    if name == "setMyNotificationPreferences":
+        document = "mutation { setMyNotificationPreferences(input: {newEscalations: NONE}) { %s } }"
+        return Call(document % "__typename", {}, token)
+    if name == "setNotificationDefaults":
+        document = "mutation { setNotificationDefaults(input: {inAppOnly: true}) { %s } }"
+        return Call(document % _result(name), {}, token)
+    if name == "markNotificationsRead":
+        return Call("mutation { markNotificationsRead(all: true) { __typename } }", {}, token)
     raise KeyError(name)
 
 

@@ -23,7 +23,7 @@ from graphql import get_named_type
 from sqlmodel import select
 
 from db.enums import Confidence, HandoffIntent, IntakeType, JobKind, MessageRole, Priority, Role
-from db.models import Handoff, HandoffTimer
+from db.models import Handoff, HandoffTimer, Notification
 from resolvers import claims, handoffs, notes, sessions
 from resolvers.assessments import AssessmentResult
 from resolvers.desk import Desk, transaction
@@ -178,10 +178,20 @@ async def make_account_b(desk) -> AccountB:
             "assessment": [
                 str((await assessment_of(desk, h.id)).id) for h in (first, claimed, released)
             ],
+            "notification": await _notifications_of(desk, tenant),
         },
         pending=[str(claimed.id), str(released.id)],
         worked_session=str(claimed_session.id),
     )
+
+
+async def _notifications_of(desk, tenant: Tenant) -> list[str]:
+    """B's users' in-app notifications (its escalations, claims): a few of them."""
+    stmt = select(Notification.id).where(Notification.account_id == tenant.account.id)
+    async with desk.db.read() as db:
+        ids = [str(i) for i in (await db.exec(stmt.order_by(Notification.id).limit(3))).all()]
+    assert ids, "B's escalations notified its seniors"
+    return ids
 
 
 async def make_account_a(desk) -> Tenant:

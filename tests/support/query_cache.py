@@ -23,4 +23,7 @@ SCENARIOS = [
     "setNotesVisibleToViewers",
     "rateAssessment",
     "reassessHandoff",
+    "setMyNotificationPreferences",
+    "setNotificationDefaults",
+    "markNotificationsRead",
 ]

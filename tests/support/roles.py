@@ -48,4 +48,10 @@ TABLE = {
     "setNotesVisibleToViewers": ("mutation", ADMINS),
     "rateAssessment": ("mutation", WORKERS),
     "reassessHandoff": ("mutation", WORKERS),
+    "myNotificationPreferences": ("query", ALL),
+    "notificationDefaults": ("query", ALL),
+    "notifications": ("query", ALL),
+    "setMyNotificationPreferences": ("mutation", ALL),
+    "setNotificationDefaults": ("mutation", ADMINS),
+    "markNotificationsRead": ("mutation", ALL),
 }

@@ -136,6 +136,40 @@ CASES = {
         "mutation($id: ID!) { reassessHandoff(handoffId: $id) { __typename } }",
         {"id": "handoff"},
     ),
+    "Query.myNotificationPreferences": (
+        "own",
+        "{ myNotificationPreferences { newEscalations myEscalations inAppOnly "
+        "effective { newEscalations } accountDefaults { newEscalations inAppOnly } } }",
+        {},
+    ),
+    "Query.notificationDefaults": (
+        "own",
+        "{ notificationDefaults { newEscalations myEscalations inAppOnly } }",
+        {},
+    ),
+    "Query.notifications": (
+        "own",
+        "{ notifications(first: 100) { unreadCount edges { node { id kind handoffId summary "
+        "actor { id email } } } } }",
+        {},
+    ),
+    "Mutation.setMyNotificationPreferences": (
+        "own",
+        "mutation { setMyNotificationPreferences(input: {newEscalations: NONE}) "
+        "{ preferences { effective { newEscalations } accountDefaults { newEscalations } } } }",
+        {},
+    ),
+    "Mutation.setNotificationDefaults": (
+        "own",
+        "mutation { setNotificationDefaults(input: {inAppOnly: true}) "
+        "{ ... on SetNotificationDefaultsSuccess { defaults { inAppOnly } } } }",
+        {},
+    ),
+    "Mutation.markNotificationsRead": (
+        "own",
+        "mutation { markNotificationsRead(all: true) { unreadCount } }",
+        {},
+    ),
     "Mutation.setSelfClaimAllowed": (
         "own",
         "mutation { setSelfClaimAllowed(allowed: true) "
@@ -173,6 +207,9 @@ TABLES = {
     "handoff_timer": "account_id = :a",
     "assessment_version": "account_id = :a",
     "assessment_rating": "account_id = :a",
+    "notification_defaults": "account_id = :a",
+    "notification_preference": "account_id = :a",
+    "notification": "account_id = :a",
     # Failed logins are counted by keyed digests of the email and the address, not by account:
     # no row says which account it concerns, so none is the account's.
     "login_attempt": "1 = 0",

@@ -825,3 +825,40 @@ async def test_a_senior_rates_the_assessment_and_asks_for_a_fresh_one(open_desk,
     await screenshot(sam, "reassessed.png", full_page=True)
     for page in (sam, dana, vic):
         assert page.errors == [], page.errors
+
+
+async def test_the_bell_rings_when_a_teammate_escalates(open_desk, server, demo):
+    """Issue 15: Sam's bell counts his notifications live: Alex escalates, the count rises
+    without a reload; the dropdown lists it, and "Mark all read" empties the count. Sound is off
+    until turned on, and the browser is asked about desktop alerts only on a click."""
+    from playwright.async_api import expect
+
+    sam = await open_desk(SAM)
+    async with GraphQLClient(server.url) as client:
+        before = (await client.data("{ notifications { unreadCount } }", token=demo.tokens[SAM]))[
+            "notifications"
+        ]["unreadCount"]
+        sessions = await client.data(
+            "{ mySessions { id problemSummary status } }", token=demo.tokens[ALEX]
+        )
+        [vpn] = [s for s in sessions["mySessions"] if s["problemSummary"] == VPN]
+        if before:
+            await expect(sam.locator("#bell-count")).to_have_text(str(before))
+        await client.escalate(demo.tokens[ALEX], vpn["id"], "URGENT")
+
+    await expect(sam.locator("#bell-count")).to_have_text(str(before + 1))
+    assert await sam.evaluate("Notification.permission") == "default"  # nobody asked yet
+    await sam.locator("#bell").click()
+    panel = sam.locator("#bell-panel")
+    await expect(panel).to_be_visible()
+    first = panel.locator(".bell-list li").first
+    await expect(first).to_contain_text("Alex Rivera escalated")
+    await expect(first).to_contain_text(VPN)
+    await expect(sam.locator("#bell-sound")).not_to_be_checked()
+    await expect(sam.locator("#bell-desktop")).to_be_visible()
+    await screenshot(sam, "bell.png")
+
+    await sam.locator("#bell-read-all").click()
+    await expect(sam.locator("#bell-count")).to_be_hidden()
+    await expect(panel.locator(".bell-list li.unread")).to_have_count(0)
+    assert sam.errors == [], sam.errors

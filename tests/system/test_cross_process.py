@@ -19,6 +19,8 @@ from handoff_desk.live.broadcast import account_channel, user_channel
 from tests import services
 from tests.api.test_conversation_live import MESSAGES, send
 from tests.api.test_live import ASSESSED
+from tests.api.test_notification_prefs import COUNT as BELL
+from tests.api.test_notification_prefs import MARK
 from tests.api.test_presence import VIEWERS, first, seen
 from tests.api.test_read_marks_live import SEEN, UNREAD
 from tests.factories import make_escalation, make_session
@@ -124,6 +126,37 @@ async def test_a_read_mark_crosses_processes_on_redis_to_the_readers_sockets_onl
         heard = (await sam_ws.next_data())["myUnreadCount"]
         assert heard == {"unreadCount": 2, "handoffId": sams, "unread": False}
         assert await kim_ws.barrier() == []
+
+
+async def test_the_bell_rings_across_processes_on_redis_for_its_user_only(serve, desk, team):
+    """Issue 15: Alex escalates through one process; Kim's bell on the other rises at once (her
+    own doorbell: the poll is far off), and falls when she marks it read through the first.
+    Gail's bell (another account) never moves."""
+    services.require_redis()
+    env = {"HANDOFF_BROADCAST_URL": services.REDIS_URL, **NO_POLL}
+    a, b = serve(ready=False, **env), serve(ready=False, **env)
+    wait_ready(a, b)
+    kim, alex, gail = team.acme["kim"], team.acme["alex"], team.globex["gail"]
+    session = await make_session(desk, alex, "Badge readers down")
+    async with (
+        GraphQLSocket(b.url) as kim_ws,
+        GraphQLSocket(b.url) as gail_ws,
+        GraphQLClient(a.url) as http,
+    ):
+        for ws, member in ((kim_ws, kim), (gail_ws, gail)):
+            await ws.connect(member.token)
+            await ws.subscribe(BELL)
+        for member in (kim, gail):
+            channel = user_channel(member.user.id)
+            await wait_for(lambda c=channel: listening(services.REDIS_URL, c), "B to listen")
+        assert (await kim_ws.next_data())["myNotificationCount"] == {"unreadCount": 0}
+        assert (await gail_ws.next_data())["myNotificationCount"] == {"unreadCount": 0}
+
+        await http.escalate(alex.token, session.id, "URGENT")
+        assert (await kim_ws.next_data())["myNotificationCount"] == {"unreadCount": 1}
+        await http.data(MARK, {"all": True}, kim.token)
+        assert (await kim_ws.next_data())["myNotificationCount"] == {"unreadCount": 0}
+        assert await gail_ws.barrier() == []
 
 
 async def test_a_message_added_through_one_process_is_heard_on_another_on_redis(serve, desk, team):

@@ -32,7 +32,8 @@ def test_every_id_argument_says_which_rows_it_names():
             missing.append(str(error))
     assert not missing, "\n".join(missing)
     assert set(ID_KINDS) == used, f"ID_KINDS entries no argument uses: {set(ID_KINDS) - used}"
-    assert set(ID_KINDS.values()) <= {"session", "handoff", "user", "account", "assessment"}
+    kinds = {"session", "handoff", "user", "account", "assessment", "notification"}
+    assert set(ID_KINDS.values()) <= kinds
 
 
 def test_an_unknown_id_argument_fails_the_walk_with_what_to_do():
