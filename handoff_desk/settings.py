@@ -88,7 +88,7 @@ class Settings:
     max_query_aliases: int = 20
     # Fields times list sizes (schema/cost.py). GraphiQL's introspection costs about 27,000, the
     # console's and tests' largest documents under 17,000; a nested cycle costs millions.
-    max_query_cost: int = 50_000
+    max_query_cost: int = 100_000
     introspection: bool = True
     cors_origins: tuple[str, ...] = ()
     assessor: str = "rules"

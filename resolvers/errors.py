@@ -7,7 +7,7 @@ not errors; these are for a request that cannot be served as asked.
 
 
 class DeskError(Exception):
-    code = "INTERNAL"
+    code = "INTERNAL_SERVER_ERROR"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -10,7 +10,7 @@ import logging
 import uuid
 from collections.abc import Iterator
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -20,7 +20,13 @@ from resolvers.errors import DeskError
 
 log = logging.getLogger("handoff_desk.errors")
 
+# `extensions.code` of top-level errors, as Apollo Server names them (and UNAUTHENTICATED,
+# FORBIDDEN and NOT_FOUND for desk errors: resolvers/errors.py).
 SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
 UNAVAILABLE_MESSAGE = (
     "The desk cannot reach its database just now (a restart or failover); "
     "retry the request in a few seconds."
@@ -40,6 +46,28 @@ def unavailable_extensions(error_id: str) -> dict:
         "retryAfter": RETRY_AFTER_SECONDS,
         "errorId": error_id,
     }
+
+
+def code_of(error: GraphQLError) -> str:
+    """An error's `extensions.code`; for graphql-core's own errors, which carry none, the one
+    Apollo Server gives them: a document that does not parse, variables that do not coerce (an
+    error with no path: validation's errors got theirs when made, see schema/schema.py), and a
+    field's value the schema could not serve (a path, no cause: the desk's fault)."""
+    code = (error.extensions or {}).get("code")
+    if isinstance(code, str):
+        return code
+    if isinstance(error, GraphQLSyntaxError):
+        return GRAPHQL_PARSE_FAILED
+    return BAD_USER_INPUT if error.path is None else INTERNAL_SERVER_ERROR
+
+
+def with_code(error: GraphQLError) -> GraphQLError:
+    """`error`, its `extensions.code` given when it is a request's error (no path) that had
+    none. A field's errors (a path) are the desk's errors, coded, or unexpected ones, masked
+    with INTERNAL_SERVER_ERROR (MaskUnexpectedErrors): none is left without a code."""
+    if error.path is None and "code" not in (error.extensions or {}):
+        error.extensions = {**(error.extensions or {}), "code": code_of(error)}
+    return error
 
 
 def is_unavailable_error(error: GraphQLError) -> bool:
@@ -89,8 +117,11 @@ class MaskUnexpectedErrors(MaskErrors):
         # tests comparing two executors' answers as text, depend on it).
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
-        if isinstance(errors, list) and len(errors) > 1:
-            errors.sort(key=_document_order)
+        if isinstance(errors, list):
+            for error in errors:
+                with_code(error)
+            if len(errors) > 1:
+                errors.sort(key=_document_order)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         cause = cause_of(error)
@@ -134,5 +165,5 @@ class MaskUnexpectedErrors(MaskErrors):
             source=error.source,
             positions=error.positions,
             path=error.path,
-            extensions={"code": "INTERNAL", "errorId": error_id},
+            extensions={"code": INTERNAL_SERVER_ERROR, "errorId": error_id},
         )

@@ -11,9 +11,10 @@ from schema import enums, results
 from schema.types import User
 
 
-def failure(outcome: outcomes.Failure, subject_id: str) -> Any:
+def failure(outcome: outcomes.Failure, subject_id: str, named_at: tuple[str, ...] = ()) -> Any:
     """The union member telling `outcome`; `subject_id` is the id the caller named (the session,
-    handoff or user that was not found). (Any: which member depends on the outcome; Strawberry
+    handoff or user that was not found), and `named_at` where among the mutation's arguments (the
+    `field` of a not-found member). (Any: which member depends on the outcome; Strawberry
     checks that the field's union has it.)"""
     match outcome:
         case outcomes.NotPermitted(message=message):
@@ -21,9 +22,9 @@ def failure(outcome: outcomes.Failure, subject_id: str) -> Any:
         case outcomes.InvalidState(message=message, status=status):
             return results.InvalidSessionState(status=enums.SessionStatus(status), message=message)
         case outcomes.NotFound():
-            return _not_found(outcome.what, strawberry.ID(str(subject_id)))
+            return _not_found(outcome.what, strawberry.ID(str(subject_id)), list(named_at) or None)
         case outcomes.EmailTaken(email=email):
-            return results.EmailAlreadyUsed(email=email)
+            return results.EmailAlreadyUsed(email=email, field=["input", "email"])  # addUser's
         case outcomes.LastAdmin(message=message):
             return results.LastAdminRequired(message=message)
         case outcomes.NotParked(message=message, status=status):
@@ -66,14 +67,14 @@ def failure(outcome: outcomes.Failure, subject_id: str) -> Any:
             assert_never(outcome)
 
 
-def _not_found(what: str, subject: strawberry.ID) -> object:
+def _not_found(what: str, subject: strawberry.ID, field: list[str] | None) -> object:
     match what:
         case "session":
-            return results.SessionNotFound(session_id=subject)
+            return results.SessionNotFound(session_id=subject, field=field)
         case "handoff":
-            return results.HandoffNotFound(handoff_id=subject)
+            return results.HandoffNotFound(handoff_id=subject, field=field)
         case "user":
-            return results.UserNotFound(user_id=subject)
+            return results.UserNotFound(user_id=subject, field=field)
         case "assessment":
-            return results.AssessmentNotFound(assessment_id=subject)
+            return results.AssessmentNotFound(assessment_id=subject, field=field)
     raise ValueError(f"no union member for a {what} not found")

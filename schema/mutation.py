@@ -116,7 +116,7 @@ class Mutation:
                     message=Message.from_row(outcome), session=Session.from_row(session)
                 )
             case failed:
-                return failure(failed, input.session_id)
+                return failure(failed, input.session_id, named_at=("input", "sessionId"))
 
     @strawberry.mutation
     async def resolve_session(
@@ -130,7 +130,7 @@ class Mutation:
             case models.TroubleshootingSession():
                 return results.ResolveSessionSuccess(session=Session.from_row(outcome))
             case failed:
-                return failure(failed, session_id)
+                return failure(failed, session_id, named_at=("sessionId",))
 
     @strawberry.mutation(description="Park a session (private) or escalate it to the team.")
     async def create_handoff(
@@ -145,7 +145,9 @@ class Mutation:
             engineer_notes=input.engineer_notes,
             priority=db_enums.Priority(input.priority),
         )
-        return _handoff_changed(outcome, results.CreateHandoffSuccess, input.session_id)
+        return _handoff_changed(
+            outcome, results.CreateHandoffSuccess, input.session_id, named_at=("input", "sessionId")
+        )
 
     @strawberry.mutation(
         description="Claim an escalation. Exactly one concurrent claimer wins; the winner's "
@@ -264,7 +266,7 @@ class Mutation:
             info.context.desk, viewer, parse_id(handoff_id, "handoffId"), parse_id(to, "to")
         )
         if isinstance(outcome, outcomes.NotFound) and outcome.what == "user":
-            return results.UserNotFound(user_id=to)
+            return results.UserNotFound(user_id=to, field=["to"])
         return _handoff_changed(outcome, results.TransferHandoffSuccess, handoff_id)
 
     @strawberry.mutation(
@@ -298,7 +300,7 @@ class Mutation:
                     handoff_id=outcome.handoff_id, note=HandoffNote.from_row(outcome)
                 )
             case failed:
-                return failure(failed, input.handoff_id)
+                return failure(failed, input.handoff_id, named_at=("input", "handoffId"))
 
     @strawberry.mutation(
         description="Admins only: whether the account's viewers read its internal notes (they do "
@@ -362,7 +364,7 @@ class Mutation:
                     handoff_id=outcome.handoff_id, assessment=Assessment.from_version(outcome)
                 )
             case failed:
-                return failure(failed, assessment_id)
+                return failure(failed, assessment_id, named_at=("assessmentId",))
 
     @strawberry.mutation(
         description="Engineers and admins: ask for a fresh assessment of an escalation (a job, "
@@ -473,14 +475,18 @@ async def _on_user(info: Info, service, user_id: strawberry.ID, success: type):
 
 
 def _handoff_changed(
-    outcome: models.Handoff | HandoffView | outcomes.Failure, success: type, subject_id: str
+    outcome: models.Handoff | HandoffView | outcomes.Failure,
+    success: type,
+    subject_id: str,
+    named_at: tuple[str, ...] = ("handoffId",),
 ):
-    """A mutation's answer about one handoff: `success` with its id, or the failure's member."""
+    """A mutation's answer about one handoff: `success` with its id, or the failure's member
+    (`subject_id` the id the caller named, `named_at` the argument that named it)."""
     match outcome:
         case models.Handoff() | HandoffView():
             return success(handoff_id=outcome.id)
         case failed:
-            return failure(failed, subject_id)
+            return failure(failed, subject_id, named_at)
 
 
 def _account_changed(outcome: models.Account | outcomes.Failure, success: type):
@@ -493,9 +499,10 @@ def _account_changed(outcome: models.Account | outcomes.Failure, success: type):
 
 
 def _user_changed(outcome: models.User | outcomes.Failure, success: type, subject_id: str):
-    """An admin mutation's answer: `success` with the user as it now is, or the failure's."""
+    """An admin mutation's answer: `success` with the user as it now is, or the failure's
+    (`subject_id` the user id the caller named, as the argument `userId`)."""
     match outcome:
         case models.User():
             return success(user=User.from_row(outcome))
         case failed:
-            return failure(failed, subject_id)
+            return failure(failed, subject_id, named_at=("userId",))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -24,6 +25,31 @@ from schema.types import (
 )
 
 
+def _screaming_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()
+
+
+@strawberry.interface(
+    description="An expected failure, a member of a mutation's result union: what happened, "
+    "for people (`message`), its kind, for programs (`code`), and the input at fault, where one "
+    "is (`field`)."
+)
+class UserError:
+    message: str
+    field: list[str] | None = strawberry.field(
+        default=None,
+        description="The path of the argument at fault from the mutation's arguments, e.g. "
+        '["input", "sessionId"] or ["handoffId"]; null when no one input is.',
+    )
+
+    @strawberry.field(
+        description="The failure's kind, stable for programs: its type's name in capitals, "
+        "e.g. ALREADY_CLAIMED for AlreadyClaimed."
+    )
+    def code(self) -> str:
+        return _screaming_snake(type(self).__name__)
+
+
 @strawberry.type
 class LoginSuccess:
     token: str = strawberry.field(description="Send as 'Authorization: Bearer <token>'.")
@@ -35,13 +61,13 @@ class LoginSuccess:
     description="The email and password are right for users of several accounts: log in again "
     "with accountId, one of these accounts. Only accounts whose user has this password are listed."
 )
-class AccountChoiceRequired:
+class AccountChoiceRequired(UserError):
     message: str = "This email and password open several accounts: choose one."
     accounts: list[Account]
 
 
 @strawberry.type(description="Wrong email or password, or a deactivated user; deliberately vague.")
-class InvalidCredentials:
+class InvalidCredentials(UserError):
     message: str = "The email or password is not right."
 
 
@@ -49,42 +75,42 @@ class InvalidCredentials:
     description="Too many failed logins for this email or from this address: no password was "
     "checked. Try again after retryAfterSeconds."
 )
-class LoginThrottled:
+class LoginThrottled(UserError):
     retry_after_seconds: int
     message: str = "Too many failed logins: wait before trying again."
 
 
 @strawberry.type(description="The caller's role does not allow this.")
-class NotPermitted:
+class NotPermitted(UserError):
     message: str
 
 
 @strawberry.type(description="No such session in the caller's account.")
-class SessionNotFound:
+class SessionNotFound(UserError):
     session_id: strawberry.ID
     message: str = "No such session."
 
 
 @strawberry.type(description="No such handoff visible to the caller.")
-class HandoffNotFound:
+class HandoffNotFound(UserError):
     handoff_id: strawberry.ID
     message: str = "No such handoff."
 
 
 @strawberry.type(description="No such user in the caller's account.")
-class UserNotFound:
+class UserNotFound(UserError):
     user_id: strawberry.ID
     message: str = "No such user."
 
 
 @strawberry.type(description="The session's status does not allow this now.")
-class InvalidSessionState:
+class InvalidSessionState(UserError):
     status: enums.SessionStatus
     message: str
 
 
 @strawberry.type(description="Someone else won the claim; here is who, and when.")
-class AlreadyClaimed:
+class AlreadyClaimed(UserError):
     handoff_id: strawberry.ID
     claimed_by: User
     claimed_at: datetime
@@ -95,13 +121,13 @@ class AlreadyClaimed:
     description="A user of the caller's account has this email already. Emails are unique per "
     "account: an address used only in other accounts is added like any other."
 )
-class EmailAlreadyUsed:
+class EmailAlreadyUsed(UserError):
     email: str
     message: str = "A user of this account has this email already."
 
 
 @strawberry.type
-class LastAdminRequired:
+class LastAdminRequired(UserError):
     message: str
 
 
@@ -109,7 +135,7 @@ class LastAdminRequired:
     description="The escalation was withdrawn by its escalator (or an admin): by whom, and when. "
     "A withdrawn escalation is out of the queue for good, kept as history."
 )
-class HandoffWithdrawn:
+class HandoffWithdrawn(UserError):
     handoff_id: strawberry.ID
     withdrawn_by: User
     withdrawn_at: datetime
@@ -120,7 +146,7 @@ class HandoffWithdrawn:
     description="The caller raised this escalation: claiming one's own is refused unless the "
     "account allows it (Account.allowSelfClaim). Withdraw it instead (withdrawHandoff)."
 )
-class OwnEscalation:
+class OwnEscalation(UserError):
     handoff_id: strawberry.ID
     message: str
 
@@ -129,7 +155,7 @@ class OwnEscalation:
     description="Nobody holds this escalation now (it was released, perhaps as the caller "
     "acted): there is no claim to hand on."
 )
-class NotClaimedByYou:
+class NotClaimedByYou(UserError):
     handoff_id: strawberry.ID
     message: str
 
@@ -137,7 +163,7 @@ class NotClaimedByYou:
 @strawberry.type(
     description="The colleague named may not take escalations: a viewer, or a deactivated user."
 )
-class ColleagueCannotClaim:
+class ColleagueCannotClaim(UserError):
     user: User
     message: str
 
@@ -146,7 +172,7 @@ class ColleagueCannotClaim:
     description="Not a park (an escalation), or a park its session has moved on from (resumed, "
     "handed off again, resolved): sessionStatus is the session's now (null for an escalation)."
 )
-class HandoffNotParked:
+class HandoffNotParked(UserError):
     handoff_id: strawberry.ID
     session_status: enums.SessionStatus | None
     message: str
@@ -340,7 +366,7 @@ SetTimerSettingsResult = Annotated[
     description="Notes are the team's, on escalations; a park is its creator's alone (its own "
     "notes are its engineerNotes)."
 )
-class NotAnEscalation:
+class NotAnEscalation(UserError):
     handoff_id: strawberry.ID
     message: str
 
@@ -371,7 +397,7 @@ SetNotesVisibleToViewersResult = Annotated[
 
 
 @strawberry.type(description="No such assessment visible to the caller.")
-class AssessmentNotFound:
+class AssessmentNotFound(UserError):
     assessment_id: strawberry.ID
     message: str = "No such assessment."
 
@@ -381,7 +407,7 @@ class AssessmentNotFound:
     "Or none to ask for: a park is never assessed (status null), or the escalation was assessed "
     f"as often as the desk allows ({limits.ASSESSMENTS_MAX} times)."
 )
-class AssessmentUnavailable:
+class AssessmentUnavailable(UserError):
     status: enums.AssessmentStatus | None
     message: str
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -15,7 +16,7 @@ from strawberry.extensions import (
 
 from schema.cost import query_cost_rule
 from schema.documents import BoundedCache, DocumentCache, digest, document_size
-from schema.errors import MaskUnexpectedErrors
+from schema.errors import GRAPHQL_VALIDATION_FAILED, MaskUnexpectedErrors
 from schema.execution import DeskExecutionContext
 from schema.mutation import Mutation
 from schema.query import Query
@@ -75,13 +76,23 @@ class _ValidationCache(SchemaExtension):
         )
         errors = self.cache.get(key)
         if errors is None:
-            errors = strawberry_internals.validate(
-                context.schema, document, context.validation_rules
-            )
+            errors = [
+                _validation_failed(error)
+                for error in strawberry_internals.validate(
+                    context.schema, document, context.validation_rules
+                )
+            ]
             # Errors point into the document's tree, and so hold all of it.
             self.cache.put(key, errors, document_size(document) if errors else 64)
         context.pre_execution_errors = errors
         yield
+
+
+def _validation_failed(error: GraphQLError) -> GraphQLError:
+    """A validation error's code: its rule's own (QUERY_TOO_COSTLY), else Apollo's name."""
+    if "code" not in (error.extensions or {}):
+        error.extensions = {**(error.extensions or {}), "code": GRAPHQL_VALIDATION_FAILED}
+    return error
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from strawberry.types import ExecutionResult
 
 from schema.documents import Document
+from schema.errors import INTERNAL_SERVER_ERROR
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -86,7 +87,7 @@ def request_error_status(result: ExecutionResult) -> int | None:
     errors = result.errors or []
     if result.data is not None or not errors or any(e.path for e in errors):
         return None
-    if any((e.extensions or {}).get("code") == "INTERNAL" for e in errors):
+    if any((e.extensions or {}).get("code") == INTERNAL_SERVER_ERROR for e in errors):
         return 500
     # Parsing (a document over the token limit included: its parsing is aborted), validation,
     # the operation to run, the variables' coercion: the spec answers each with 400.

@@ -37,6 +37,7 @@ from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
 from schema.context import Context
 from schema.errors import (
+    INTERNAL_SERVER_ERROR,
     RETRY_AFTER_SECONDS,
     UNAVAILABLE_MESSAGE,
     is_unavailable_error,
@@ -138,7 +139,7 @@ class DeskGraphQL(GraphQL[Context, None]):
                 # Logged with an id the client is told: a GraphQL answer, never a bare 500.
                 log.error("unexpected error %s before execution", error_id, exc_info=error)
                 message = f"Internal error (id {error_id}); it has been logged."
-                extensions = {"code": "INTERNAL", "errorId": error_id}
+                extensions = {"code": INTERNAL_SERVER_ERROR, "errorId": error_id}
                 body = {"errors": [{"message": message, "extensions": extensions}]}
                 return protocol.finish(JSONResponse(body, status_code=500), media_type)
             # The database failed before execution (reading the caller): nothing ran.

@@ -18,7 +18,7 @@ from collections import Counter as Tally
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSyntaxError, OperationType
+from graphql import GraphQLError, OperationType
 from prometheus_client import (
     GC_COLLECTOR,
     PLATFORM_COLLECTOR,
@@ -41,6 +41,7 @@ from handoff_desk.http import json_depth
 from resolvers.desk import Desk
 from resolvers.events import LoggedEvent
 from schema.documents import DocumentCache
+from schema.errors import code_of
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +68,7 @@ def note_cached(request: Request) -> None:
 
 def note_errors(request: Request, errors: list[GraphQLError] | None) -> None:
     if errors:
-        request.scope.setdefault("state", {})[_ERROR_CODES] = [error_code(e) for e in errors]
-
-
-def error_code(error: GraphQLError) -> str:
-    code = (error.extensions or {}).get("code")
-    if isinstance(code, str):
-        return code
-    # graphql-core's own errors carry no code; name them as GraphQL servers usually do.
-    if isinstance(error, GraphQLSyntaxError):
-        return "GRAPHQL_PARSE_FAILED"
-    return "GRAPHQL_VALIDATION_FAILED"
+        request.scope.setdefault("state", {})[_ERROR_CODES] = [code_of(e) for e in errors]
 
 
 class RatingCounts(Collector):

@@ -59,7 +59,7 @@ async def test_the_139_byte_cycle_is_refused_before_it_runs(api, desk, team):
     # 4 handoffs a session would answer 4**4 = 256 innermost sessions; with the default page
     # of 20 handoffs the estimate is 1 + 1 + 20 + 20 + 400 + 400 + ... = 336,842.
     assert "costs 336842" in error["message"], error
-    assert "limit of 50000" in error["message"], error
+    assert "limit of 100000" in error["message"], error
     assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
     assert not_run(statements)
     assert len(statements) == len(refused_anyway)
@@ -95,7 +95,7 @@ CYCLES = {
     """,
     "a page size by variable counts as its maximum": """
         query($n: Int!) { handoffQueue(first: $n) { edges { node {
-          session { messages(last: $n) { content } } } } } }
+          session { messages(last: $n) { content position role } } } } } }
     """,
 }
 
@@ -109,7 +109,7 @@ async def test_an_amplifying_document_is_refused_however_it_is_written(api, desk
             api, CYCLES[case], sam.token, variables={"s": str(session.id), "n": 1}
         )
     assert response.status_code == 400, response.text
-    assert "over the query cost limit of 50000" in response.json()["errors"][0]["message"]
+    assert "over the query cost limit of 100000" in response.json()["errors"][0]["message"]
     assert not_run(statements)
     # Nothing ran: the session was not resolved.
     mine = await api.data("{ mySessions { status } }", token=sam.token)

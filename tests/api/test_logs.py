@@ -71,7 +71,7 @@ async def test_an_unexpected_error_is_logged_as_json_with_the_request_id_and_err
             response = await c.post("/graphql", json={"query": QUEUE}, headers=headers)
     assert response.headers["x-request-id"] == "abc-123"
     error = response.json()["errors"][0]
-    assert error["extensions"]["code"] == "INTERNAL"
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
     error_id = error["extensions"]["errorId"]
     assert error_id in error["message"] and "handoff_seen" not in error["message"]
 

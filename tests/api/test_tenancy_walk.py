@@ -224,7 +224,7 @@ def _scrub(value, asked: set[str]):
     if isinstance(value, dict):
         not_found = str(value.get("__typename", "")).endswith("NotFound")
         return {
-            k: "<asked id>" if not_found and v in asked else _scrub(v, asked)
+            k: "<asked id>" if not_found and isinstance(v, str) and v in asked else _scrub(v, asked)
             for k, v in value.items()
         }
     return value

@@ -43,7 +43,14 @@ def fuzzing(examples: int):
     )
 
 
-KNOWN_CODES = {None, "BAD_USER_INPUT", "UNAUTHENTICATED", "FORBIDDEN"}
+KNOWN_CODES = {
+    None,
+    "BAD_USER_INPUT",
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
+}
 
 
 def assert_clean_errors(errors, where) -> None:

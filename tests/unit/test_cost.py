@@ -8,7 +8,7 @@ pytestmark = pytest.mark.anyio
 
 
 def test_the_cost_limit_is_read_from_the_environment():
-    assert Settings.from_env({}).max_query_cost == 50_000
+    assert Settings.from_env({}).max_query_cost == 100_000
     assert Settings.from_env({"HANDOFF_MAX_QUERY_COST": "900"}).max_query_cost == 900
     with pytest.raises(SettingsError, match="HANDOFF_MAX_QUERY_COST"):
         Settings.from_env({"HANDOFF_MAX_QUERY_COST": "0"})
