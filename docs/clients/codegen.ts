@@ -1,7 +1,7 @@
-// graphql-codegen: TypeScript types for the desk's schema and for your operations.
+// graphql-codegen: TypeScript types for your operations on the desk's schema.
 //
-//   npm install -D @graphql-codegen/cli @graphql-codegen/typescript \
-//     @graphql-codegen/typescript-operations typescript   # the versions: docs/clients/package.json
+//   npm install -D @graphql-codegen/cli @graphql-codegen/typescript-operations typescript
+//   # (the versions: docs/clients/package.json)
 //   npx graphql-codegen          # reads this file (codegen.ts), writes generated/graphql.ts
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
