@@ -148,12 +148,15 @@ async def test_the_colleague_receives_the_transfer_email(api, desk, team, smtp):
     moved = await api.data(TRANSFER, {"h": str(handoff.id), "to": alex.id}, kim.token)
     assert moved["transferHandoff"]["__typename"] == "TransferHandoffSuccess"
 
-    # The escalation's three (to Dana, Kim and Alex) and the transfer's one (to Alex).
+    # The escalation's three (to Dana, Kim and Alex), the transfer's one (to Alex), and Sam's
+    # two as its escalator (claimed by Kim, handed on to Alex).
     rows = await running(
-        email_worker(desk, smtp.url), lambda: wait_emails(desk, handoff.id, EmailStatus.SENT, 4)
+        email_worker(desk, smtp.url), lambda: wait_emails(desk, handoff.id, EmailStatus.SENT, 6)
     )
 
-    assert sorted(r.to_address for r in rows).count(alex.user.email) == 2
+    addresses = sorted(r.to_address for r in rows)
+    assert addresses.count(alex.user.email) == 2
+    assert addresses.count(team.acme["sam"].user.email) == 2
     transfers = [
         (rcpts, message)
         for rcpts, message in smtp.messages()
