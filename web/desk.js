@@ -1010,8 +1010,8 @@ export class Desk {
         b.createdAt.localeCompare(a.createdAt),
     );
     const mine = [...this.mine.values()].sort((a, b) => b.claimedAt.localeCompare(a.claimedAt));
-    this.queueList.replaceChildren(...queued.map((card) => this.card(card)));
-    this.mineList.replaceChildren(...mine.map((card) => this.card(card)));
+    this.fill(this.queueList, queued);
+    this.fill(this.mineList, mine);
     this.queueEmpty.hidden = queued.length > 0;
     this.queueMore.hidden = !this.queueCursor;
     this.mineEmpty.hidden = mine.length > 0;
@@ -1021,7 +1021,7 @@ export class Desk {
     this.viewPanel.hidden = live;
     const fetched = this.fetched?.key === this.tab ? this.fetched : null;
     this.viewList.setAttribute("aria-label", `${this.tabButtons.get(this.tab).firstChild.data}`);
-    this.viewList.replaceChildren(...(fetched?.nodes ?? []).map((card) => this.card(card)));
+    this.fill(this.viewList, fetched?.nodes ?? []);
     this.viewEmpty.hidden = Boolean(fetched?.nodes.length);
     this.viewEmpty.textContent = fetched ? "Nothing here." : "Loading…";
     this.loadMore.hidden = !fetched?.pageInfo.hasNextPage;
@@ -1030,11 +1030,27 @@ export class Desk {
     this.onUnreadCount(queued.filter((card) => card.unread).length);
   }
 
+  /** Puts `cards` in `list`, keeping each card's element where nothing it shows changed: a
+   * redraw for a live event (presence, the bell) must not swap the element under a click
+   * landing on it, which the browser would then drop. */
+  fill(list, cards) {
+    const before = new Map([...list.children].map((li) => [li.dataset.key, li]));
+    const next = cards.map((card) => {
+      const fresh = this.card(card);
+      const kept = before.get(card.id);
+      return kept && kept.outerHTML === fresh.outerHTML ? kept : fresh;
+    });
+    if (next.length === list.children.length && next.every((li, i) => li === list.children[i])) {
+      return; // nothing moved or changed
+    }
+    list.replaceChildren(...next);
+  }
+
   card(card) {
     const pending = card.assessment.status === "PENDING";
     return h(
       "li",
-      {},
+      { dataset: { key: card.id } },
       h(
         "a",
         {

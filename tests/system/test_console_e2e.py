@@ -362,10 +362,14 @@ async def test_who_else_is_viewing_appears_and_disappears(open_desk):
     from playwright.async_api import expect
 
     sam, dana = await open_desks(open_desk, SAM, DANA)
+    outlook = await card(dana, OUTLOOK).element_handle()  # a card the news is not about
     await card(sam, PRINTER).click()
     await expect(sam.locator(".detail h2")).to_have_text(PRINTER)
     await expect(card(dana, PRINTER).locator(".viewers")).to_have_text("Sam is viewing")
     await expect(card(dana, OUTLOOK).locator(".viewers")).to_have_count(0)
+    # The redraw kept the other cards' elements: a click landing on one as the news came in
+    # is not dropped (the browser drops a click whose element was swapped under it).
+    assert await outlook.evaluate("element => element.isConnected")
     await expect(sam.locator("#viewers")).to_be_hidden()  # nobody else; never oneself
 
     await card(dana, PRINTER).click()
