@@ -23,14 +23,19 @@ def create_worker(desk: Desk) -> Worker:
                 give_up_assessment,
             ),
             JobKind.EMAIL: (
-                email_job(settings.smtp_url, settings.email_from),
+                email_job(settings.smtp_url, settings.email_from, settings.smtp_timeout_seconds),
                 settings.email_attempts,
                 give_up_email,
             ),
             JobKind.TIMER: (timer_job(), TIMER_ATTEMPTS),
         },
         lease_seconds=settings.job_lease_seconds,
-        concurrency=settings.worker_concurrency,
+        # Each kind its own slots: a backlog of one never holds the slots another needs.
+        pools=[
+            ([JobKind.ASSESS], settings.assessment_workers),
+            ([JobKind.EMAIL], settings.email_workers),
+            ([JobKind.TIMER], settings.timer_workers),
+        ],
         poll_seconds=settings.worker_poll_seconds,
         retry_base_seconds=settings.retry_base_seconds,
     )

@@ -22,10 +22,11 @@ from workers.runner import Handler, JobRun
 
 log = logging.getLogger(__name__)
 
-SMTP_TIMEOUT_SECONDS = 30
 
+def email_job(smtp_url: str, sender: str, timeout_seconds: float = 10.0) -> Handler:
+    """`timeout_seconds`: for connecting (and the greeting), and for each command's answer; an
+    attempt past it has failed, and is retried later like any failed attempt."""
 
-def email_job(smtp_url: str, sender: str) -> Handler:
     async def run(job: JobRun) -> None:
         async with job.desk.db.read() as db:
             email = (
@@ -43,7 +44,7 @@ def email_job(smtp_url: str, sender: str) -> Handler:
             job.desk.settings, email.recipient_id, email.account_id, job.desk.clock.now()
         )
         try:
-            await send(smtp_url, sender, email, footer=_footer(link))
+            await send(smtp_url, sender, email, timeout_seconds, footer=_footer(link))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             await _not_sent(job, email, f"{type(error).__name__}: {error}")
             return
@@ -56,7 +57,14 @@ def _footer(link: str) -> str:
     return f"\n--\nChoose which emails you get (no login needed): {link}\n"
 
 
-async def send(smtp_url: str, sender: str, email: EmailMessage, *, footer: str = "") -> None:
+async def send(
+    smtp_url: str,
+    sender: str,
+    email: EmailMessage,
+    timeout_seconds: float = 10.0,
+    *,
+    footer: str = "",
+) -> None:
     url = urlparse(smtp_url)
     message = MimeMessage()
     message["From"] = sender
@@ -71,7 +79,7 @@ async def send(smtp_url: str, sender: str, email: EmailMessage, *, footer: str =
         password=unquote(url.password) if url.password else None,
         use_tls=url.scheme == "smtps",
         start_tls=None if url.scheme == "smtp" else False,  # None: STARTTLS when offered
-        timeout=SMTP_TIMEOUT_SECONDS,
+        timeout=timeout_seconds,
     )
 
 

@@ -358,10 +358,10 @@ async def test_two_slots_of_one_worker_settle_a_slow_email_once(desk, team, stal
     handoff = await make_escalation(desk, team.globex["gus"], "Globex VPN is down")
     [job] = await email_jobs(desk)
     settings = dataclasses.replace(
-        desk.settings, smtp_url=peer.url, job_lease_override=0.5, worker_concurrency=2
+        desk.settings, smtp_url=peer.url, job_lease_override=0.5, email_workers=2
     )
     worker = create_worker(Desk(settings=settings, db=desk.db))
-    assert worker.concurrency == 2 and worker.lease_seconds == 0.5
+    assert worker.slots_for(JobKind.EMAIL) == 2 and worker.lease_seconds == 0.5
     # An idle slot looks for jobs (an expired lease included) every poll_seconds: 2 s as
     # create_worker makes it; every 50 ms here, so the lease's expiry is what the test waits on.
     worker.poll_seconds = 0.05
