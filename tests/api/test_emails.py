@@ -1,6 +1,7 @@
 """Escalation emails, delivered by the email worker to a real local SMTP server (aiosmtpd)."""
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -40,6 +41,7 @@ class Mailbox:
         self.mode = "accept"  # accept | refuse | refuse_first
         self.received: list[tuple[list[str], bytes]] = []
         self.offered: Counter = Counter()  # DATA commands per recipient
+        self.peers: list[tuple] = []  # the client's end of the connection of each DATA
         self.url = ""  # set once the server listens
         self._lock = threading.Lock()
 
@@ -48,6 +50,7 @@ class Mailbox:
         with self._lock:
             for rcpt in recipients:
                 self.offered[rcpt] += 1
+            self.peers.append(session.peer)
             first_time = all(self.offered[rcpt] == 1 for rcpt in recipients)
             if self.mode == "refuse" or (self.mode == "refuse_first" and first_time):
                 return "451 4.3.0 Try again later"
@@ -60,16 +63,24 @@ class Mailbox:
         return [(rcpts, message_from_bytes(raw, policy=policy.default)) for rcpts, raw in received]
 
 
-@pytest.fixture
-def smtp():
+@contextlib.contextmanager
+def mail_server(**options):
+    """aiosmtpd on a free port, in its own thread; `options` for its SMTP (e.g. timeout: how
+    long it lets a connection idle before closing it)."""
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), **options)
     controller.start()
     mailbox.url = f"smtp://127.0.0.1:{controller.port}"
     try:
         yield mailbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp():
+    with mail_server() as mailbox:
+        yield mailbox
 
 
 def email_worker(

@@ -17,10 +17,13 @@ from sqlmodel import col, select
 from db.enums import AssessmentStatus, EmailStatus, JobKind, JobState
 from db.models import EmailMessage, Handoff, Job
 from resolvers.desk import Desk
+from tests.api.test_emails import SENDER, mail_server
 from tests.factories import make_escalation
 from tests.waiting import wait_for
 from workers import create_worker
+from workers.emails import email_job
 from workers.runner import Worker
+from workers.smtp import SmtpConnections
 
 pytestmark = pytest.mark.anyio
 
@@ -62,6 +65,13 @@ async def black_hole():
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(5):
                 await server.wait_closed()
+
+
+@pytest.fixture
+def smtp():
+    """A mail server that accepts everything (aiosmtpd, as in test_emails.py)."""
+    with mail_server() as mailbox:
+        yield mailbox
 
 
 def production_worker(desk: Desk, smtp_url: str, **settings) -> Worker:
@@ -161,3 +171,84 @@ async def test_a_mail_server_that_never_answers_times_out_each_attempt(desk, tea
     [job] = await email_jobs(desk)
     assert (job.state, job.attempts) == (JobState.FAILED, 2)
     assert handoff_row.assessment_status == AssessmentStatus.READY
+
+
+# --- an escalation's emails over one connection (or a few: one per email slot) ---
+
+
+async def sent(desk: Desk, ids: list[uuid.UUID]) -> list[EmailMessage] | None:
+    """The escalations' emails (recorded with them), once every one is sent."""
+    emails = await rows(desk, EmailMessage, ids)
+    done = emails and all(e.status == EmailStatus.SENT for e in emails)
+    return emails if done else None
+
+
+async def test_one_email_slot_sends_every_escalation_over_one_connection(desk, team, smtp):
+    first = await make_escalation(desk, team.acme["alex"], "Printer offline")
+    second = await make_escalation(desk, team.globex["gus"], "Globex VPN is down")
+    worker = production_worker(desk, smtp.url, email_workers=1)
+    worker.start()
+    try:
+        emails = await wait_for(lambda: sent(desk, [first.id, second.id]), "the emails sent")
+        # A later escalation, once the first ones are through: the same connection still.
+        third = await make_escalation(desk, team.acme["alex"], "Mailbox full")
+        emails += await wait_for(lambda: sent(desk, [third.id]), "its emails sent")
+    finally:
+        async with asyncio.timeout(30):
+            await worker.stop(grace_seconds=5)
+
+    assert all(e.attempts == 1 for e in emails)
+    delivered = sorted(r for rcpts, _ in smtp.messages() for r in rcpts)
+    assert delivered == sorted(e.to_address for e in emails)  # each once
+    assert len(set(smtp.peers)) == 1, smtp.peers
+
+
+async def test_several_email_slots_share_a_few_connections(desk, team, smtp):
+    handoffs = [await make_escalation(desk, team.acme["alex"], f"Case {n}") for n in range(6)]
+    ids = [h.id for h in handoffs]
+    worker = production_worker(desk, smtp.url, email_workers=3)
+    worker.start()
+    try:
+        emails = await wait_for(lambda: sent(desk, ids), "the emails sent")
+    finally:
+        async with asyncio.timeout(30):
+            await worker.stop(grace_seconds=5)
+
+    assert len(emails) >= 6
+    assert all(e.attempts == 1 for e in emails)
+    delivered = sorted(r for rcpts, _ in smtp.messages() for r in rcpts)
+    assert delivered == sorted(e.to_address for e in emails)  # each once
+    # At most one connection per slot, each carrying several emails.
+    assert 1 <= len(set(smtp.peers)) <= 3, smtp.peers
+
+
+async def test_a_connection_the_server_closed_while_idle_is_replaced_unnoticed(desk, team):
+    with mail_server(timeout=0.3) as mailbox:  # it closes a connection idle for 0.3 s
+        connections = SmtpConnections(mailbox.url, 10.0, keep_seconds=60)
+        worker = Worker(
+            desk,
+            {JobKind.EMAIL: (email_job(mailbox.url, SENDER, 10.0, connections), 3)},
+            lease_seconds=60,
+            retry_base_seconds=0.05,
+            poll_seconds=0.05,
+            on_stop=[connections.close],
+        )
+        worker.start()
+        try:
+            first = await make_escalation(desk, team.globex["gus"], "Globex VPN is down")
+            await wait_for(lambda: sent(desk, [first.id]), "the first email sent")
+
+            async def dropped():
+                return connections.idle_open == 0
+
+            await wait_for(dropped, "the server to close the idle connection")
+            second = await make_escalation(desk, team.globex["gus"], "Globex mail is down")
+            [email] = await wait_for(lambda: sent(desk, [second.id]), "the second email sent")
+        finally:
+            async with asyncio.timeout(30):
+                await worker.stop(grace_seconds=5)
+
+    # Sent on its first attempt, over a new connection: the closed one cost no attempt.
+    assert email.attempts == 1 and email.last_error is None
+    assert connections.opened == 2
+    assert len(set(mailbox.peers)) == 2
