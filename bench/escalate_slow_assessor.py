@@ -105,7 +105,7 @@ def main() -> int:
                 HANDOFF_OPENAI_BASE_URL=llm.base_url,
                 HANDOFF_OPENAI_MODEL="bench",
                 HANDOFF_ASSESSMENT_TIMEOUT_SECONDS="30",
-                HANDOFF_WORKER_CONCURRENCY="8",
+                HANDOFF_ASSESSMENT_WORKERS="8",
             )
             outcome = asyncio.run(run(args, server.port, token, llm, url))
             asked = len(llm.requests)

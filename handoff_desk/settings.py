@@ -68,7 +68,11 @@ class Settings:
     assessment_attempts: int = 3
     email_attempts: int = 5
     retry_base_seconds: float = 2.0
-    worker_concurrency: int = 4
+    # Slots of each worker, per kind of job: each kind has its own, so a backlog of one (emails
+    # to a mail server that never answers) never holds the slots of another (assessments).
+    assessment_workers: int = 4
+    email_workers: int = 4
+    timer_workers: int = 2
     # How often an idle worker looks for due jobs: a timer fires at most this long after its due
     # time (a commit's own jobs wake its process's workers at once).
     worker_poll_seconds: float = 2.0
@@ -96,6 +100,9 @@ class Settings:
     openai_model: str = ""
     openai_api_key: str = ""
     smtp_url: str = ""
+    # Connecting to the mail server, and each of its answers, may take this long: past it the
+    # attempt has failed (retried later as any failed attempt is).
+    smtp_timeout_seconds: float = 10.0
     email_from: str = "Handoff Desk <desk@localhost>"
     public_url: str = "http://127.0.0.1:8000"
     # A user's in-app notifications kept: past this, the oldest go as new ones come.
@@ -145,9 +152,11 @@ class Settings:
             retry_base_seconds=_float(
                 env, "HANDOFF_RETRY_BASE_SECONDS", defaults.retry_base_seconds
             ),
-            worker_concurrency=_int(
-                env, "HANDOFF_WORKER_CONCURRENCY", defaults.worker_concurrency, 1
+            assessment_workers=_int(
+                env, "HANDOFF_ASSESSMENT_WORKERS", defaults.assessment_workers, 0
             ),
+            email_workers=_int(env, "HANDOFF_EMAIL_WORKERS", defaults.email_workers, 0),
+            timer_workers=_int(env, "HANDOFF_TIMER_WORKERS", defaults.timer_workers, 0),
             worker_poll_seconds=_float(
                 env, "HANDOFF_WORKER_POLL_SECONDS", defaults.worker_poll_seconds
             ),
@@ -187,6 +196,9 @@ class Settings:
             openai_model=env.get("HANDOFF_OPENAI_MODEL", ""),
             openai_api_key=env.get("HANDOFF_OPENAI_API_KEY", ""),
             smtp_url=env.get("HANDOFF_SMTP_URL", ""),
+            smtp_timeout_seconds=_float(
+                env, "HANDOFF_SMTP_TIMEOUT_SECONDS", defaults.smtp_timeout_seconds
+            ),
             email_from=env.get("HANDOFF_EMAIL_FROM") or defaults.email_from,
             public_url=(env.get("HANDOFF_PUBLIC_URL") or defaults.public_url).rstrip("/"),
             notifications_kept=_int(
@@ -198,6 +210,13 @@ class Settings:
             host=env.get("HANDOFF_HOST") or defaults.host,
             port=_int(env, "HANDOFF_PORT", defaults.port, 1),
         )
+        if env.get("HANDOFF_WORKER_CONCURRENCY"):
+            # Replaced by a number of slots per kind of job; a deployment that still sets it
+            # gets the defaults, and hears why.
+            log.warning(
+                "HANDOFF_WORKER_CONCURRENCY is no longer read: set HANDOFF_ASSESSMENT_WORKERS, "
+                "HANDOFF_EMAIL_WORKERS and HANDOFF_TIMER_WORKERS instead"
+            )
         if settings.presence_ttl_seconds <= settings.presence_heartbeat_seconds:
             # A viewer would vanish between two of its process's announcements.
             raise SettingsError(

@@ -34,7 +34,9 @@ class Notifier(Protocol):
         """The user's in-app notifications changed (new ones, or read): told to their sockets."""
         ...
 
-    def jobs_committed(self) -> None: ...
+    def jobs_committed(self, kinds: frozenset[JobKind]) -> None:
+        """Jobs of these kinds are due now: the process's workers for them may look."""
+        ...
 
 
 class SilentNotifier:
@@ -49,7 +51,7 @@ class SilentNotifier:
     async def notifications_committed(self, user_id: uuid.UUID) -> None:
         return None
 
-    def jobs_committed(self) -> None:
+    def jobs_committed(self, kinds: frozenset[JobKind]) -> None:
         return None
 
 
@@ -118,7 +120,13 @@ class DeskSettings(Protocol):
     @property
     def job_lease_seconds(self) -> float: ...
     @property
-    def worker_concurrency(self) -> int: ...
+    def assessment_workers(self) -> int: ...
+    @property
+    def email_workers(self) -> int: ...
+    @property
+    def timer_workers(self) -> int: ...
+    @property
+    def smtp_timeout_seconds(self) -> float: ...
     @property
     def retry_base_seconds(self) -> float: ...
     @property
@@ -144,7 +152,8 @@ class Tx:
     marks: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
     # Users whose in-app notifications this transaction changed: their sockets hear of it.
     notified: set[uuid.UUID] = field(default_factory=set)
-    jobs: int = 0
+    # Kinds of job this transaction made due: their workers are woken after the commit.
+    jobs: set[JobKind] = field(default_factory=set)
     clock: Clock = field(default_factory=SystemClock)
     notifications_kept: int = 200  # a user's in-app notifications: the oldest beyond go
 
@@ -219,7 +228,7 @@ class Tx:
         self.session.add(
             Job(kind=kind, account_id=account_id, subject_id=subject_id, run_after=due)
         )
-        self.jobs += 1
+        self.jobs.add(kind)
 
 
 class Abort(Exception):
@@ -249,4 +258,4 @@ async def transaction(desk: Desk) -> AsyncIterator[Tx]:
     for user_id in sorted(tx.notified):
         await desk.notifier.notifications_committed(user_id)
     if tx.jobs:
-        desk.notifier.jobs_committed()
+        desk.notifier.jobs_committed(frozenset(tx.jobs))

@@ -160,7 +160,7 @@ async def _check_soon(tx: Tx, *where: ColumnElement[bool], now: datetime) -> Non
         )
         .values(run_after=now)
     )
-    tx.jobs += 1  # wakes this process's workers
+    tx.jobs.add(JobKind.TIMER)  # wakes this process's workers
 
 
 # --- the account's settings ---

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from email.message import EmailMessage as MimeMessage
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import aiosmtplib
 from sqlmodel import col, select, update
@@ -19,13 +18,24 @@ from db.types import utcnow
 from resolvers.desk import Tx, transaction
 from resolvers.notification_prefs import preferences_link
 from workers.runner import Handler, JobRun
+from workers.smtp import SmtpConnections
 
 log = logging.getLogger(__name__)
 
-SMTP_TIMEOUT_SECONDS = 30
 
+def email_job(
+    smtp_url: str,
+    sender: str,
+    timeout_seconds: float = 10.0,
+    connections: SmtpConnections | None = None,
+) -> Handler:
+    """`timeout_seconds`: for connecting (and the greeting), and for each command's answer; an
+    attempt past it has failed, and is retried later like any failed attempt. `connections`:
+    kept open between emails (workers/smtp.py); without it, one connection per email."""
+    if connections is None:
+        connections = SmtpConnections(smtp_url, timeout_seconds, keep_seconds=0)
+    mail_server = connections
 
-def email_job(smtp_url: str, sender: str) -> Handler:
     async def run(job: JobRun) -> None:
         async with job.desk.db.read() as db:
             email = (
@@ -43,7 +53,7 @@ def email_job(smtp_url: str, sender: str) -> Handler:
             job.desk.settings, email.recipient_id, email.account_id, job.desk.clock.now()
         )
         try:
-            await send(smtp_url, sender, email, footer=_footer(link))
+            await mail_server.send(_message(sender, email, footer=_footer(link)))
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             await _not_sent(job, email, f"{type(error).__name__}: {error}")
             return
@@ -56,23 +66,13 @@ def _footer(link: str) -> str:
     return f"\n--\nChoose which emails you get (no login needed): {link}\n"
 
 
-async def send(smtp_url: str, sender: str, email: EmailMessage, *, footer: str = "") -> None:
-    url = urlparse(smtp_url)
+def _message(sender: str, email: EmailMessage, *, footer: str = "") -> MimeMessage:
     message = MimeMessage()
     message["From"] = sender
     message["To"] = email.to_address
     message["Subject"] = email.subject
     message.set_content(email.body + footer)
-    await aiosmtplib.send(
-        message,
-        hostname=url.hostname or "127.0.0.1",
-        port=url.port or (465 if url.scheme == "smtps" else 25),
-        username=unquote(url.username) if url.username else None,
-        password=unquote(url.password) if url.password else None,
-        use_tls=url.scheme == "smtps",
-        start_tls=None if url.scheme == "smtp" else False,  # None: STARTTLS when offered
-        timeout=SMTP_TIMEOUT_SECONDS,
-    )
+    return message
 
 
 async def _settle(job: JobRun, email: EmailMessage, status: EmailStatus) -> None:

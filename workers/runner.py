@@ -1,6 +1,10 @@
 """Runs jobs leased from the database: in each server process by default, or on its own
 (`handoff-desk worker`). Any number of workers may run; a job is leased by one attempt at a time:
-each lease carries its own token, so even two slots of one worker never both settle a job."""
+each lease carries its own token, so even two slots of one worker never both settle a job.
+
+A worker's slots are split into pools, each leasing only its own kinds of job: assessments,
+emails and timers each have their own capacity, so a backlog of one kind (emails to a mail server
+that never answers, say) never holds the slots another kind needs."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import os
 import socket
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +70,30 @@ class JobRun:
             raise LeaseLost(str(self.job.id))
 
 
+class Pool:
+    """Slots that lease only these kinds of job; idle ones wait to be woken (or poll)."""
+
+    def __init__(self, kinds: Sequence[JobKind], slots: int) -> None:
+        self.kinds = tuple(kinds)
+        self.slots = slots
+        # The idle slots' wake-ups, the longest idle first; and a wake-up that found none idle,
+        # kept for the next slot about to idle (its last look may predate what woke us).
+        self.idle: deque[asyncio.Event] = deque()
+        self.woken = False
+
+    def wake(self) -> None:
+        if not self.wake_idle_slot():
+            self.woken = True
+
+    def wake_idle_slot(self) -> bool:
+        while self.idle:
+            wake_up = self.idle.popleft()
+            if not wake_up.is_set():
+                wake_up.set()
+                return True
+        return False
+
+
 class Worker:
     def __init__(
         self,
@@ -74,66 +102,85 @@ class Worker:
         *,
         lease_seconds: float,
         concurrency: int = 4,
+        pools: Sequence[tuple[Sequence[JobKind], int]] | None = None,
         poll_seconds: float = 2.0,
         retry_base_seconds: float = 2.0,
+        on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
+        """`pools`: which kinds each pool leases, and its slots (a pool of none is left out: this
+        worker leaves those kinds to others); by default one pool of `concurrency` slots for
+        every kind handled. `on_stop`: called once every slot has ended (closing connections)."""
         self.desk = desk
         self.handlers = handlers
         self.lease_seconds = lease_seconds
-        self.concurrency = concurrency
+        if pools is None:
+            pools = [(list(handlers), concurrency)]
+        for kinds, _ in pools:
+            if unknown := set(kinds) - set(handlers):
+                raise ValueError(f"no handler for job kinds {sorted(unknown)}")
+        self.pools = [Pool(kinds, slots) for kinds, slots in pools if slots > 0 and kinds]
         self.poll_seconds = poll_seconds
         self.retry_base_seconds = retry_base_seconds
+        self.on_stop = list(on_stop)
         # Names the worker in logs and prefixes its lease tokens (cut short to fit the column).
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stopping = asyncio.Event()
         self._slots: list[asyncio.Task[None]] = []
-        # The idle slots' wake-ups, the longest idle first; and a wake-up that found none idle,
-        # kept for the next slot about to idle (its last look may predate what woke us).
-        self._idle_slots: deque[asyncio.Event] = deque()
-        self._woken = False
 
-    def wake(self) -> None:
-        """There may be jobs due: one idle slot looks (and, finding one, wakes the next). Not
-        every slot: four slots woken by each commit made four lease transactions, three of them
-        finding nothing (on SQLite each takes the write lock the commits are waiting for)."""
-        if not self._wake_idle_slot():
-            self._woken = True
+    @property
+    def concurrency(self) -> int:
+        """Jobs this worker may run at once, over all its pools."""
+        return sum(pool.slots for pool in self.pools)
 
-    def _wake_idle_slot(self) -> bool:
-        while self._idle_slots:
-            wake_up = self._idle_slots.popleft()
-            if not wake_up.is_set():
-                wake_up.set()
-                return True
-        return False
+    def slots_for(self, kind: JobKind) -> int:
+        return sum(pool.slots for pool in self.pools if kind in pool.kinds)
+
+    def wake(self, kinds: Iterable[str] | None = None) -> None:
+        """There may be jobs due (of these kinds; of any when not said): one idle slot of each
+        pool concerned looks (and, finding one, wakes the next). Not every slot: four slots
+        woken by each commit made four lease transactions, three of them finding nothing (on
+        SQLite each takes the write lock the commits are waiting for)."""
+        wanted = None if kinds is None else set(kinds)
+        for pool in self.pools:
+            if wanted is None or wanted.intersection(pool.kinds):
+                pool.wake()
 
     def start(self) -> None:
         self._slots = [
-            asyncio.create_task(self._slot(), name=f"worker slot {n}")
-            for n in range(self.concurrency)
+            asyncio.create_task(self._slot(pool), name=f"worker slot {n} ({'/'.join(pool.kinds)})")
+            for pool in self.pools
+            for n in range(pool.slots)
         ]
 
     async def stop(self, grace_seconds: float = 10.0) -> None:
         """Lease nothing new; let work in flight finish, or hand it back after the grace."""
         self._stopping.set()
-        while self._wake_idle_slot():
-            pass
-        if not self._slots:
-            return
-        _, late = await asyncio.wait(self._slots, timeout=grace_seconds)
-        for task in late:
-            task.cancel()
-        for task in late:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for pool in self.pools:
+            while pool.wake_idle_slot():
+                pass
+        try:
+            if not self._slots:
+                return
+            _, late = await asyncio.wait(self._slots, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            for close in self.on_stop:
+                try:
+                    await close()
+                except Exception:
+                    log.exception("closing after the worker's stop failed")
 
-    async def _slot(self) -> None:
+    async def _slot(self, pool: Pool) -> None:
         while not self._stopping.is_set():
             try:
                 job = await lease_job(
                     self.desk.db,
                     self.owner,
-                    list(self.handlers),
+                    pool.kinds,
                     self.lease_seconds,
                     now=self.desk.clock.now(),
                 )
@@ -142,26 +189,26 @@ class Worker:
                     log.exception("leasing a job failed")
                 job = None  # the database is away: try again after the poll interval
             if job is None:
-                await self._idle()
+                await self._idle(pool)
                 continue
             # There may be more: an idle slot looks too (slots busy look again after their job).
-            self._wake_idle_slot()
+            pool.wake_idle_slot()
             await self._run(job)
 
-    async def _idle(self) -> None:
+    async def _idle(self, pool: Pool) -> None:
         """Until woken, or the poll interval is over."""
-        if self._stopping.is_set() or self._woken:
-            self._woken = False
+        if self._stopping.is_set() or pool.woken:
+            pool.woken = False
             return
         wake_up = asyncio.Event()
-        self._idle_slots.append(wake_up)
+        pool.idle.append(wake_up)
         try:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):
                     await wake_up.wait()
         finally:
             with contextlib.suppress(ValueError):  # not there when woken: `wake` took it out
-                self._idle_slots.remove(wake_up)
+                pool.idle.remove(wake_up)
 
     async def _run(self, job: LeasedJob) -> None:
         handler, max_attempts, *give_up = self.handlers[job.kind]

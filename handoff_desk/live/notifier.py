@@ -4,13 +4,16 @@ marks), wake the local workers."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from db.enums import JobKind
 from handoff_desk.live.hub import Hub
 
 
 class LiveNotifier:
-    def __init__(self, hub: Hub, wake_workers: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, hub: Hub, wake_workers: Callable[[Iterable[str]], None] | None = None
+    ) -> None:
         self._hub = hub
         self._wake_workers = wake_workers
 
@@ -23,6 +26,6 @@ class LiveNotifier:
     async def notifications_committed(self, user_id: uuid.UUID) -> None:
         await self._hub.publish_notifications(user_id)
 
-    def jobs_committed(self) -> None:
+    def jobs_committed(self, kinds: frozenset[JobKind]) -> None:
         if self._wake_workers is not None:
-            self._wake_workers()
+            self._wake_workers(kinds)

@@ -1,6 +1,7 @@
 """Escalation emails, delivered by the email worker to a real local SMTP server (aiosmtpd)."""
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -40,6 +41,7 @@ class Mailbox:
         self.mode = "accept"  # accept | refuse | refuse_first
         self.received: list[tuple[list[str], bytes]] = []
         self.offered: Counter = Counter()  # DATA commands per recipient
+        self.peers: list[tuple] = []  # the client's end of the connection of each DATA
         self.url = ""  # set once the server listens
         self._lock = threading.Lock()
 
@@ -48,6 +50,7 @@ class Mailbox:
         with self._lock:
             for rcpt in recipients:
                 self.offered[rcpt] += 1
+            self.peers.append(session.peer)
             first_time = all(self.offered[rcpt] == 1 for rcpt in recipients)
             if self.mode == "refuse" or (self.mode == "refuse_first" and first_time):
                 return "451 4.3.0 Try again later"
@@ -60,16 +63,24 @@ class Mailbox:
         return [(rcpts, message_from_bytes(raw, policy=policy.default)) for rcpts, raw in received]
 
 
-@pytest.fixture
-def smtp():
+@contextlib.contextmanager
+def mail_server(**options):
+    """aiosmtpd on a free port, in its own thread; `options` for its SMTP (e.g. timeout: how
+    long it lets a connection idle before closing it)."""
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port(), **options)
     controller.start()
     mailbox.url = f"smtp://127.0.0.1:{controller.port}"
     try:
         yield mailbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp():
+    with mail_server() as mailbox:
+        yield mailbox
 
 
 def email_worker(
@@ -358,10 +369,10 @@ async def test_two_slots_of_one_worker_settle_a_slow_email_once(desk, team, stal
     handoff = await make_escalation(desk, team.globex["gus"], "Globex VPN is down")
     [job] = await email_jobs(desk)
     settings = dataclasses.replace(
-        desk.settings, smtp_url=peer.url, job_lease_override=0.5, worker_concurrency=2
+        desk.settings, smtp_url=peer.url, job_lease_override=0.5, email_workers=2
     )
     worker = create_worker(Desk(settings=settings, db=desk.db))
-    assert worker.concurrency == 2 and worker.lease_seconds == 0.5
+    assert worker.slots_for(JobKind.EMAIL) == 2 and worker.lease_seconds == 0.5
     # An idle slot looks for jobs (an expired lease included) every poll_seconds: 2 s as
     # create_worker makes it; every 50 ms here, so the lease's expiry is what the test waits on.
     worker.poll_seconds = 0.05

@@ -482,7 +482,7 @@ async def test_a_job_whose_workers_are_frozen_and_killed_mid_way_is_done_exactly
             "HANDOFF_JOB_LEASE_SECONDS": "1",
             # One job at a time: frozen, A holds no transaction (on SQLite, a frozen process in
             # the middle of one would hold the write lock and stop everyone).
-            "HANDOFF_WORKER_CONCURRENCY": "1",
+            "HANDOFF_ASSESSMENT_WORKERS": "1",
         }
 
         async def asked(times: int) -> bool:
@@ -490,7 +490,9 @@ async def test_a_job_whose_workers_are_frozen_and_killed_mid_way_is_done_exactly
 
         late = {**GOOD_ANSWER, "summary": "A's late answer"}
         llm.set("slow", delay=2, answer=late)  # A's answer is on its way while A is frozen
-        a = serve("worker", **env)
+        # A's slots for other kinds would be in a transaction now and then: A leaves emails and
+        # timers to B and C.
+        a = serve("worker", **env, HANDOFF_EMAIL_WORKERS="0", HANDOFF_TIMER_WORKERS="0")
         # A process's start (imports, migrations checked, first poll) takes seconds more when
         # the machine is busy: a longer deadline, which costs nothing when it is met.
         await wait_for(lambda: asked(1), "worker A to ask the model", interval=0.02, timeout=45)

@@ -29,7 +29,7 @@ async def test_two_worker_processes_fire_each_timer_once(serve, desk, team):
         for n in range(ESCALATIONS)
     ]
     ids = {h.id for h in handoffs}
-    poll = {"HANDOFF_WORKER_POLL_SECONDS": "0.05", "HANDOFF_WORKER_CONCURRENCY": "4"}
+    poll = {"HANDOFF_WORKER_POLL_SECONDS": "0.05", "HANDOFF_TIMER_WORKERS": "4"}
     workers = [serve("worker", ready=False, **poll) for _ in range(2)]
 
     async def both_running() -> bool:
