@@ -22,7 +22,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import AssessmentStatus, Confidence, EventKind, HandoffIntent, JobKind, Rating
-from db.models import AssessmentRating, AssessmentVersion, Handoff
+from db.models import AssessmentRating, AssessmentVersion, Handoff, HandoffNote
 from resolvers import limits
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
@@ -36,6 +36,7 @@ MAX_STEPS = 8
 # assessments that landed, these many of them, and of each at most these many ratings.
 FEEDBACK_ASSESSMENTS = 3
 FEEDBACK_RATINGS = 10
+FEEDBACK_NOTES = 20  # and the team's latest internal notes
 # The metrics' label for an assessment whose assessor was not recorded (made before it was).
 UNKNOWN_ASSESSOR = "unknown"
 
@@ -306,6 +307,18 @@ async def feedback_for(session: AsyncSession, handoff: Handoff) -> list[Feedback
         )
         for v in earlier
     ]
+
+
+async def team_notes_for(session: AsyncSession, handoff: Handoff) -> list[str]:
+    """The team's internal notes on the escalation, the latest FEEDBACK_NOTES of them, oldest
+    first: what an assessment is given of what the seniors found out."""
+    stmt = (
+        select(HandoffNote.body)
+        .where(col(HandoffNote.handoff_id) == handoff.id)
+        .order_by(col(HandoffNote.created_at).desc())
+        .limit(FEEDBACK_NOTES)
+    )
+    return list(reversed((await session.exec(stmt)).all()))
 
 
 async def store_assessment(

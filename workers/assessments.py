@@ -13,6 +13,7 @@ from resolvers.assessments import (
     feedback_for,
     pending_handoff,
     store_assessment,
+    team_notes_for,
 )
 from resolvers.desk import Tx, transaction
 from resolvers.handoffs import snapshot_conversation
@@ -28,6 +29,7 @@ def assessment_job(assessor: Assessor, timeout_seconds: float) -> Handler:
             handoff = await pending_handoff(db, job.job.subject_id)
             conversation = await snapshot_conversation(db, handoff) if handoff else []
             feedback = await feedback_for(db, handoff) if handoff else []
+            team_notes = await team_notes_for(db, handoff) if handoff else []
         if handoff is None:  # landed already (a retry after a lost lease), or gone
             async with transaction(job.desk) as tx:
                 await job.done(tx)
@@ -38,6 +40,7 @@ def assessment_job(assessor: Assessor, timeout_seconds: float) -> Handler:
             handoff.engineer_notes,
             handoff.priority,
             tuple(feedback),
+            tuple(team_notes),
         )
         try:
             async with asyncio.timeout(timeout_seconds):

@@ -27,6 +27,8 @@ class AssessmentRequest:
     priority: str
     # A reassessment's: the earlier assessments and how the seniors rated them (issue 15).
     feedback: tuple[Feedback, ...] = ()
+    # The team's internal notes on the escalation so far, oldest first (issue 15).
+    team_notes: tuple[str, ...] = ()
 
     @classmethod
     def from_snapshot(
@@ -35,6 +37,7 @@ class AssessmentRequest:
         notes: str,
         priority: str,
         feedback: tuple[Feedback, ...] = (),
+        team_notes: tuple[str, ...] = (),
     ) -> AssessmentRequest:
         return cls(
             problem_summary=snapshot["problem_summary"],
@@ -43,15 +46,20 @@ class AssessmentRequest:
             engineer_notes=notes,
             priority=priority,
             feedback=feedback,
+            team_notes=team_notes,
         )
 
     def case(self) -> str:
-        """The escalation itself: its problem, intake, conversation and the engineer's notes."""
+        """The escalation itself: its problem, intake, conversation, the engineer's notes and
+        the team's internal notes."""
         turns = "\n".join(f"{role}: {content}" for role, content in self.conversation)
-        return (
+        case = (
             f"Problem: {self.problem_summary}\nIntake: {self.intake}\n"
             f"Conversation:\n{turns}\nEngineer notes: {self.engineer_notes}"
         )
+        if self.team_notes:
+            case += "\nThe team's notes:\n" + "\n".join(f"- {n}" for n in self.team_notes)
+        return case
 
     def text(self) -> str:
         """The case, then what the seniors said of earlier assessments of it, if anything."""

@@ -240,6 +240,10 @@ RATE = """mutation($a: ID!, $why: String) {
 REASSESS = "mutation($h: ID!) { reassessHandoff(handoffId: $h) { __typename } }"
 
 
+NOTE = """mutation($h: ID!, $b: String!) { addHandoffNote(input: {handoffId: $h, body: $b}) {
+  __typename } }"""
+
+
 async def test_a_reassessment_gives_the_model_the_notes_and_the_seniors_feedback(
     llm, in_process, desk, team
 ):
@@ -259,6 +263,8 @@ async def test_a_reassessment_gives_the_model_the_notes_and_the_seniors_feedback
         rated = await http.data(RATE, {"a": first["id"], "why": why}, sam)
         assert rated["rateAssessment"]["__typename"] == "RateAssessmentSuccess"
         await http.data(RATE, {"a": first["id"], "why": None}, kim)
+        noted = await http.data(NOTE, {"h": handoff_id, "b": "Wired at home: no drops."}, kim)
+        assert noted["addHandoffNote"]["__typename"] == "AddHandoffNoteSuccess"
         llm.set("ok", answer={**GOOD_ANSWER, "likely_cause": "The ISP drops idle UDP flows."})
         asked = await http.data(REASSESS, {"h": handoff_id}, kim)
         assert asked["reassessHandoff"]["__typename"] == "ReassessHandoffSuccess"
@@ -268,6 +274,8 @@ async def test_a_reassessment_gives_the_model_the_notes_and_the_seniors_feedback
     notes = "Engineer notes: Reinstalled the VPN client twice; the router was rebooted."
     assert notes in first_asked and notes in fresh_asked
     assert "rated" not in first_asked  # a first assessment has no feedback to give
+    assert "The team's notes:" not in first_asked  # nor notes: none were written yet
+    assert "The team's notes:\n- Wired at home: no drops." in fresh_asked
     assert "Earlier assessments of this escalation, as the seniors rated them:" in fresh_asked
     assert f"Assessment 1: {GOOD_ANSWER['summary']}" in fresh_asked
     assert f"Likely cause: {GOOD_ANSWER['likely_cause']}" in fresh_asked
