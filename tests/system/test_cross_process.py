@@ -17,6 +17,7 @@ from db.enums import AssessmentStatus
 from db.models import Handoff
 from handoff_desk.live.broadcast import account_channel, user_channel
 from tests import services
+from tests.api.test_assessors import REASSESS
 from tests.api.test_conversation_live import MESSAGES, send
 from tests.api.test_live import ASSESSED
 from tests.api.test_notification_prefs import COUNT as BELL
@@ -236,3 +237,45 @@ async def test_a_viewer_on_one_process_is_seen_on_another_and_gone_once_it_is_ki
             "change": "LEFT",
             "user": "Dana Admin",
         }
+
+
+REASSESSED = """subscription { handoffUpdated { kind handoff { id reassessment { number } } } }"""
+LANDED = """subscription { assessmentReady { handoff { id assessment { number status } } } }"""
+
+
+async def test_a_reassessment_asked_on_one_process_is_heard_and_lands_on_another_on_redis(
+    serve, desk, team
+):
+    """Kim asks process A for a fresh assessment; Sam's sockets on process B hear that it was
+    asked for (REASSESSMENT_REQUESTED) and, once A's worker has made it, that it landed: by the
+    doorbell alone (the poll is far off)."""
+    services.require_redis()
+    env = {"HANDOFF_BROADCAST_URL": services.REDIS_URL, **NO_POLL}
+    a, b = serve(ready=False, **env), serve(ready=False, HANDOFF_RUN_WORKERS="false", **env)
+    wait_ready(a, b)
+    sam, kim = team.acme["sam"], team.acme["kim"]
+    handoff = await make_escalation(desk, team.acme["alex"], "VPN drops at home")
+
+    async def first_landed() -> bool:
+        async with desk.db.read() as db:
+            row = await db.get(Handoff, handoff.id)
+        return row is not None and row.assessment_status == AssessmentStatus.READY
+
+    await wait_for(first_landed, "the first assessment, by A's worker")
+    async with (
+        GraphQLSocket(b.url) as asked_ws,
+        GraphQLSocket(b.url) as landed_ws,
+        GraphQLClient(a.url) as http,
+    ):
+        for ws, document in ((asked_ws, REASSESSED), (landed_ws, LANDED)):
+            await ws.connect(sam.token)
+            await ws.subscribe(document)
+        channel = account_channel(team.acme.account.id)
+        await wait_for(lambda: listening(services.REDIS_URL, channel), "B to hear doorbells")
+        asked = await http.data(REASSESS, {"h": str(handoff.id)}, kim.token)
+        assert asked["reassessHandoff"]["__typename"] == "ReassessHandoffSuccess"
+        heard = (await asked_ws.next_data())["handoffUpdated"]
+        assert heard["kind"] == "REASSESSMENT_REQUESTED"
+        assert heard["handoff"] == {"id": str(handoff.id), "reassessment": {"number": 2}}
+        landed = (await landed_ws.next_data(timeout=20))["assessmentReady"]["handoff"]
+    assert landed == {"id": str(handoff.id), "assessment": {"number": 2, "status": "READY"}}
