@@ -4,14 +4,21 @@ Starlette + asyncpg baseline (bench/baseline_writes.py) that runs the same state
 transaction and answers with the same JSON; rounds alternate between the two in one run.
 
     .venv/bin/python -m bench.write_path [--rounds 4] [--warmup 1] [--claimers 200]
-        [--escalations 200] [--escalators 20] [--team 12]
+        [--escalations 200] [--escalators 20] [--team 12] [--waits]
 
 Escalations: `--escalators` connections, each escalating its own seeded open sessions (two
 messages each) one after another, `--escalations` a round, in one account of `--team` users (so
 each escalation emails the team's other `--team - 1` members). Claims: as bench/claim_storm.py,
 every claimer fires at once, on one escalation (contended: exactly one winner) or each on its
 own (uncontended). Throughput is answers over the wall time from the first request to the last
-answer; p50/p99 are per request.
+answer; p50/p99 are per request. Each server is one uvicorn process pinned to the server core
+with a pool of 20 connections; this load generator runs on the other core.
+
+Everything happens in one account on purpose (a busy team): every write there bumps the
+account's row (`last_seq`, then `version`), so writers of one account take turns on that row
+lock, held from the bump to the commit. `--waits` samples pg_stat_activity during the storms and
+prints what the backends do (running, waiting for a lock, or idle in a transaction: waiting for
+the app while holding its locks).
 
 What the desk runs, per request (captured with a `before_cursor_execute` listener on this
 version; the baseline runs each one, in this order, with the same columns and values):
@@ -148,6 +155,52 @@ async def _storm(connections, requests) -> tuple[float, list[float], list[bytes]
     return wall, [t for t, _ in results], [b for _, b in results]
 
 
+WAITS = """
+SELECT state, coalesce(wait_event_type, 'CPU') AS waiting, count(*) FROM pg_stat_activity
+WHERE datname = $1 AND pid <> pg_backend_pid() AND state <> 'idle' GROUP BY 1, 2
+"""
+
+
+class Waits:
+    """`--waits`: what the database's backends do while a storm runs, sampled every 10 ms from
+    pg_stat_activity (backends running or waiting for a lock; or idle in a transaction, which is
+    waiting for the app while holding its locks)."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.samples: dict[str, int] = {}
+        self.counts: dict[tuple[str, str], dict[str, int]] = {}
+
+    async def during(self, key: tuple[str, str], storm):
+        if self.url is None:
+            return await storm
+        conn = await asyncpg.connect(self.url)
+        seen = self.counts.setdefault(key, {})
+        task = asyncio.ensure_future(storm)
+        try:
+            while not task.done():
+                for row in await conn.fetch(WAITS, DATABASE):
+                    name = f"{row['state']}/{row['waiting']}"
+                    seen[name] = seen.get(name, 0) + row["count"]
+                seen["samples"] = seen.get("samples", 0) + 1
+                await asyncio.sleep(0.01)
+        finally:
+            await conn.close()
+        return await task
+
+    def lines(self) -> list[str]:
+        out = []
+        for (side, what), seen in sorted(self.counts.items()):
+            n = seen.get("samples", 1)
+            parts = ", ".join(
+                f"{name} {count / n:.1f}"
+                for name, count in sorted(seen.items(), key=lambda kv: -kv[1])
+                if name != "samples"
+            )
+            out.append(f"  {side:<9}{what:<12} backends on average: {parts}")
+        return out
+
+
 class Tally:
     def __init__(self) -> None:
         self.walls: list[float] = []
@@ -170,7 +223,7 @@ class Tally:
         )
 
 
-async def run(args, ports, plan) -> dict:
+async def run(args, ports, plan, waits: Waits) -> dict:
     tallies = {
         (side, what): Tally() for side in SIDES for what in ("escalate", "contended", "uncontended")
     }
@@ -191,7 +244,9 @@ async def run(args, ports, plan) -> dict:
                 requests.append(
                     post_request("/graphql", {"query": ESCALATE, "variables": variables}, token)
                 )
-            wall, took, bodies = await _fire(ports[side], args.escalators, requests)
+            wall, took, bodies = await waits.during(
+                (side, "escalate"), _fire(ports[side], args.escalators, requests)
+            )
             answers = [json.loads(b)["data"]["createHandoff"] for b in bodies]
             if any(a["__typename"] != "CreateHandoffSuccess" for a in answers):
                 checks["escalated"] = False
@@ -202,7 +257,9 @@ async def run(args, ports, plan) -> dict:
             target = next(handoffs)
             requests = [post_request("/graphql", {"query": CLAIM, "variables": {"h": target}}, t)
                         for t in plan["claim_tokens"]]  # fmt: skip
-            wall, took, bodies = await _fire(ports[side], len(requests), requests)
+            wall, took, bodies = await waits.during(
+                (side, "contended"), _fire(ports[side], len(requests), requests)
+            )
             answers = [json.loads(b)["data"]["claimHandoff"] for b in bodies]
             winners = [a for a in answers if a["__typename"] == "ClaimHandoffSuccess"]
             losers = [a for a in answers if a["__typename"] == "AlreadyClaimed"]
@@ -218,7 +275,9 @@ async def run(args, ports, plan) -> dict:
             own = [next(handoffs) for _ in plan["claim_tokens"]]
             requests = [post_request("/graphql", {"query": CLAIM, "variables": {"h": h}}, t)
                         for h, t in zip(own, plan["claim_tokens"], strict=True)]  # fmt: skip
-            wall, took, bodies = await _fire(ports[side], len(requests), requests)
+            wall, took, bodies = await waits.during(
+                (side, "uncontended"), _fire(ports[side], len(requests), requests)
+            )
             answers = [json.loads(b)["data"]["claimHandoff"] for b in bodies]
             if any(a["__typename"] != "ClaimHandoffSuccess" for a in answers):
                 checks["claims_won"] = False
@@ -257,6 +316,7 @@ def main() -> int:
     parser.add_argument("--escalations", type=int, default=200, help="a round, each side")
     parser.add_argument("--escalators", type=int, default=20, help="concurrent connections")
     parser.add_argument("--team", type=int, default=12, help="users of the escalating account")
+    parser.add_argument("--waits", action="store_true", help="sample pg_stat_activity")
     args = parser.parse_args()
     args.escalators = min(args.escalators, args.claimers)
 
@@ -294,7 +354,8 @@ def main() -> int:
         processes.append(desk_server("desk-writes", url, HANDOFF_RUN_WORKERS="false"))
         ports = {"desk": processes[1].port, "baseline": baseline_port}
         pin_self_to_client_core()
-        outcome = asyncio.run(run(args, ports, plan))
+        waits = Waits(url if args.waits else None)
+        outcome = asyncio.run(run(args, ports, plan, waits))
         agrees = asyncio.run(database_agrees(url, outcome["contended"]))
         written = {
             side: asyncio.run(rows_per_escalation(url, outcome["escalated"][side]))
@@ -345,6 +406,9 @@ def main() -> int:
                 "<= 1.5",
             )
         )
+    if args.waits:
+        print("PostgreSQL backends during the storms (state/wait event type, mean over samples):")
+        print("\n".join(waits.lines()))
     checks = outcome["checks"]
     same_rows = written["desk"] == written["baseline"]
     print(f"exactly one winner in every contended round: {'yes' if checks['one_winner'] else 'NO'}")
