@@ -34,6 +34,8 @@ MAY_HAND_OFF = MAY_CLAIM = ("admin", "engineer")
 OVERDUE_MINUTES = {"urgent": 5, "high": 15, "normal": 60, "low": 240}  # resolvers/sla defaults
 NUDGE_MINUTES = 30
 PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
+NOTIFICATIONS_KEPT = int(os.environ.get("HANDOFF_NOTIFICATIONS_KEPT") or 200)
+SUMMARY_MAX = 500
 
 AUTH = """
 SELECT app_user.id, app_user.account_id, app_user.role, app_user.name, app_user.active,
@@ -77,15 +79,38 @@ INSERT INTO job (id, kind, account_id, subject_id, state, attempts, run_after, l
   lease_expires_at, last_error, created_at, updated_at)
 VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, NULL, NULL, $6, $6)
 """
-RECIPIENTS = """
-SELECT id, email FROM app_user
+_USER_COLUMNS = "id, account_id, name, email, password_hash, role, active, read_marks, created_at"
+RECIPIENTS = f"""
+SELECT {_USER_COLUMNS} FROM app_user
 WHERE account_id = $1 AND role IN ('engineer', 'admin') AND active AND id != $2
 ORDER BY email
+"""
+# Preferences (resolvers/notification_prefs.py): the account's defaults, then the users' own.
+DEFAULTS = """
+SELECT account_id, new_escalations, my_escalations, in_app_only, updated_at
+FROM notification_defaults WHERE account_id = $1
+"""
+PREFERENCES = """
+SELECT user_id, account_id, new_escalations, my_escalations, in_app_only, updated_at
+FROM notification_preference WHERE account_id = $1 AND user_id = ANY($2::uuid[])
 """
 INSERT_EMAIL = """
 INSERT INTO email_message (id, account_id, handoff_id, recipient_id, to_address, subject, body,
   status, attempts, last_error, created_at, sent_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, NULL, $8, NULL)
+"""
+# In-app notifications (resolvers/inbox.py): all of them in one statement, then each user's
+# oldest beyond the bound dropped, one statement a user.
+INSERT_NOTIFICATIONS = """
+INSERT INTO notification (account_id, user_id, kind, handoff_id, actor_id, priority, summary,
+  created_at, read_at)
+SELECT $1, user_id, $2, $3, $4, $5, $6, $7, NULL FROM unnest($8::uuid[]) AS u(user_id)
+RETURNING id
+"""
+TRIM_NOTIFICATIONS = """
+DELETE FROM notification WHERE user_id = $1 AND id NOT IN (
+  SELECT id FROM notification WHERE user_id = $1 ORDER BY id DESC LIMIT $2)
+RETURNING id
 """
 TIMER_SETTINGS = "SELECT * FROM timer_settings WHERE account_id = $1"
 INSERT_TIMER = """
@@ -157,9 +182,12 @@ TAKE_OVER_SESSION = """
 UPDATE troubleshooting_session SET assignee_id = $1, status = 'active', updated_at = $2
 WHERE id = $3
 """
-CLAIMER = """
-SELECT id, account_id, name, email, password_hash, role, active, read_marks, created_at
-FROM app_user WHERE id = $1
+USER = f"SELECT {_USER_COLUMNS} FROM app_user WHERE id = $1"
+SESSION = """
+SELECT id, account_id, owner_id, assignee_id, intake_type, intake_content, problem_summary,
+       status, confidence_tier, handoff_count, message_count, escalation_package, created_at,
+       updated_at
+FROM troubleshooting_session WHERE id = $1
 """
 
 
@@ -172,6 +200,48 @@ def _answer(data: dict) -> Response:
 def _error(message: str, status: int = 200) -> Response:
     body = json.dumps({"data": None, "errors": [{"message": message}]}, separators=(",", ":"))
     return Response(body, status_code=status, media_type="application/json")
+
+
+async def _preferences(conn: asyncpg.Connection, account_id, user_ids) -> dict:
+    """Each user's (new_escalations, my_escalations, in_app_only): theirs, else the account's,
+    else the desk's defaults (everything, by email)."""
+    row = await conn.fetchrow(DEFAULTS, account_id)
+    base = (
+        (row["new_escalations"], row["my_escalations"], row["in_app_only"])
+        if row
+        else ("all", True, False)
+    )
+    chosen = {r["user_id"]: r for r in await conn.fetch(PREFERENCES, account_id, user_ids)}
+    out = {}
+    for user_id in user_ids:
+        mine = chosen.get(user_id)
+        out[user_id] = tuple(
+            b if mine is None or mine[name] is None else mine[name]
+            for b, name in zip(
+                base, ("new_escalations", "my_escalations", "in_app_only"), strict=True
+            )
+        )
+    return out
+
+
+def _hears_of_new(alerts: str, priority: str) -> bool:
+    if alerts == "all":
+        return True
+    return alerts == "high_and_urgent" and PRIORITY_RANK[priority] >= PRIORITY_RANK["high"]
+
+
+async def _notify(conn, account_id, handoff_id, kind, actor_id, priority, summary, now, users):
+    await conn.fetch(
+        INSERT_NOTIFICATIONS, account_id, kind, handoff_id, actor_id, priority,
+        summary[:SUMMARY_MAX], now, users,
+    )  # fmt: skip
+    for user_id in users:
+        await conn.fetch(TRIM_NOTIFICATIONS, user_id, NOTIFICATIONS_KEPT)
+
+
+def _subject(what: str, summary: str) -> str:
+    subject = f"{what}: {' '.join(summary.split())}"
+    return subject if len(subject) <= 200 else subject[:199] + "…"
 
 
 async def _viewer(request: Request, conn: asyncpg.Connection):
@@ -218,9 +288,11 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
         await conn.execute(INSERT_ASSESSMENT, uuid.uuid4(), account_id, handoff_id, now)
         await conn.execute(SET_ASSESSMENT_NUMBER, handoff_id)
         await conn.execute(INSERT_JOB, uuid.uuid4(), "assess", account_id, handoff_id, now, now)
-        recipients = await conn.fetch(RECIPIENTS, account_id, user_id)
-        summary = " ".join(session["problem_summary"].split())
-        subject = f"Escalated: {summary}"[:200]
+        team = await conn.fetch(RECIPIENTS, account_id, user_id)
+        prefs = await _preferences(conn, account_id, [r["id"] for r in team])
+        team = [r for r in team if _hears_of_new(prefs[r["id"]][0], priority)]
+        recipients = [r for r in team if not prefs[r["id"]][2]]
+        subject = _subject("Escalated", session["problem_summary"])
         body = (
             f"{viewer['name']} escalated a troubleshooting session ({priority} priority).\n\n"
             f"Problem: {session['problem_summary']}\n\n"
@@ -236,6 +308,11 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
             await conn.executemany(
                 INSERT_JOB, [(uuid.uuid4(), "email", account_id, e[0], now, now) for e in emails]
             )
+        if team:
+            await _notify(
+                conn, account_id, handoff_id, "new_escalation", user_id, priority,
+                session["problem_summary"], now, [r["id"] for r in team],
+            )  # fmt: skip
         policy = await conn.fetchrow(TIMER_SETTINGS, account_id)
         overdue = policy[f"{priority}_overdue_minutes"] if policy else OVERDUE_MINUTES[priority]
         every = (
@@ -254,6 +331,39 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
     view = await conn.fetchrow(VIEW, user_id, handoff_id, account_id)
     handoff = {"id": str(view["id"]), "assessment": {"status": view["assessment_status"].upper()}}
     return _answer({"createHandoff": {"__typename": "CreateHandoffSuccess", "handoff": handoff}})
+
+
+async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, now) -> None:
+    """resolvers/notifications.record_escalator_news, for a claim."""
+    escalator_id = handoff["created_by_id"]
+    if escalator_id == viewer["id"]:
+        return
+    escalator = await conn.fetchrow(USER, escalator_id)
+    if escalator is None or not escalator["active"] or escalator["role"] not in MAY_CLAIM:
+        return
+    account_id = handoff["account_id"]
+    _, my_escalations, in_app_only = (await _preferences(conn, account_id, [escalator_id]))[
+        escalator_id
+    ]
+    if not my_escalations:
+        return
+    session = await conn.fetchrow(SESSION, handoff["session_id"])
+    summary = session["problem_summary"]
+    if not in_app_only:
+        body = (
+            f"{viewer['name']} claimed the escalation you raised.\n\n"
+            f"Problem: {summary}\n\nOpen it: {PUBLIC_URL}/handoffs/{handoff['id']}\n"
+        )
+        email_id = uuid.uuid4()
+        await conn.execute(
+            INSERT_EMAIL, email_id, account_id, handoff["id"], escalator_id, escalator["email"],
+            _subject("Claimed", summary), body, now,
+        )  # fmt: skip
+        await conn.execute(INSERT_JOB, uuid.uuid4(), "email", account_id, email_id, now, now)
+    await _notify(
+        conn, account_id, handoff["id"], "claimed", viewer["id"], handoff["priority"], summary,
+        now, [escalator_id],
+    )  # fmt: skip
 
 
 async def claim(conn: asyncpg.Connection, viewer, variables: dict) -> Response:
@@ -282,13 +392,15 @@ async def claim(conn: asyncpg.Connection, viewer, variables: dict) -> Response:
         if won is not None:
             await conn.execute(TAKE_OVER_SESSION, user_id, now, won)
             await conn.fetchval(MARK_SEEN, user_id, handoff_id, now)
+            claimed = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
+            await _tell_escalator(conn, viewer, claimed, now)
             seq = await conn.fetchval(NEXT_SEQ, account_id)
             await conn.execute(INSERT_EVENT, account_id, seq, "claimed", handoff_id, user_id, now)
         handoff = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
         if won is not None:
             await conn.execute(BUMP_VERSION, account_id)
         elif handoff["claimed_by_id"] != user_id:
-            claimer = await conn.fetchrow(CLAIMER, handoff["claimed_by_id"])
+            claimer = await conn.fetchrow(USER, handoff["claimed_by_id"])
             lost = {"__typename": "AlreadyClaimed", "claimedBy": {"id": str(claimer["id"])}}
             return _answer({"claimHandoff": lost})
     view = await conn.fetchrow(VIEW, user_id, handoff_id, account_id)

@@ -21,9 +21,11 @@ prints what the backends do (running, waiting for a lock, or idle in a transacti
 the app while holding its locks).
 
 What the desk runs, per request (captured with a `before_cursor_execute` listener on this
-version; the baseline runs each one, in this order, with the same columns and values):
+version, no notification preferences or defaults set, so everyone hears of everything by email
+and in the desk; the baseline runs each one, in this order, with the same columns and values):
 
-createHandoff (escalate), 18 statements besides BEGIN/COMMIT:
+createHandoff (escalate), 32 statements with 11 recipients (20 + one a recipient) besides
+BEGIN/COMMIT:
    1 SELECT app_user JOIN account (authenticate; autocommit, before the transaction)
    2 SELECT troubleshooting_session ... FOR UPDATE (the session, in the caller's account)
    3 INSERT handoff (every column; assessment_number 0)
@@ -33,25 +35,36 @@ createHandoff (escalate), 18 statements besides BEGIN/COMMIT:
    7 UPDATE handoff SET assessment_number = 1
    8 INSERT job (assess)
    9 SELECT app_user (the recipients: active engineers and admins but the escalator)
-  10 INSERT email_message, executemany (one a recipient)
-  11 INSERT job, executemany (email, one a recipient)
-  12 SELECT timer_settings (the account's timers; none: the defaults)
-  13 INSERT handoff_timer
-  14 INSERT job (timer)
-  15 UPDATE account SET last_seq = last_seq + 1 RETURNING last_seq
-  16 INSERT account_event (escalated)
-  17 UPDATE account SET version = version + 1
+  10 SELECT notification_defaults (the account's)
+  11 SELECT notification_preference (the recipients' own)
+  12 INSERT email_message, executemany (one a recipient)
+  13 INSERT job, executemany (email, one a recipient)
+  14 INSERT notification, every recipient's in one statement, RETURNING id
+  15 DELETE FROM notification ... NOT IN (the newest 200), one statement a recipient (x11)
+  16 SELECT timer_settings (the account's timers; none: the defaults)
+  17 INSERT handoff_timer
+  18 INSERT job (timer)
+  19 UPDATE account SET last_seq = last_seq + 1 RETURNING last_seq
+  20 INSERT account_event (escalated)
+  21 UPDATE account SET version = version + 1
   -- COMMIT
-  18 SELECT handoff JOIN session, creator, claimer + EXISTS(seen) (the answer's view; autocommit)
+  22 SELECT handoff JOIN session, creator, claimer + EXISTS(seen) (the answer's view; autocommit)
 
-claimHandoff, won (11 statements): 1 authenticate; 2 SELECT app_user.role ... FOR SHARE (still
-may claim); 3 SELECT handoff JOIN account (allow_self_claim: refusals before trying);
-4 UPDATE handoff SET claimed_by_id, claimed_at WHERE free RETURNING session_id; 5 UPDATE
-troubleshooting_session SET assignee, status, updated_at; 6 INSERT handoff_seen ON CONFLICT DO
-NOTHING RETURNING; 7 UPDATE account last_seq RETURNING; 8 INSERT account_event (claimed);
-9 SELECT handoff (fresh); 10 UPDATE account version; COMMIT; 11 the view SELECT (as 18 above).
+claimHandoff, won (20): 1 authenticate; 2 SELECT app_user.role ... FOR SHARE (still may claim);
+3 SELECT handoff JOIN account (allow_self_claim: refusals before trying); 4 UPDATE handoff SET
+claimed_by_id, claimed_at WHERE free RETURNING session_id; 5 UPDATE troubleshooting_session SET
+assignee, status, updated_at; 6 INSERT handoff_seen ON CONFLICT DO NOTHING RETURNING; the
+escalator's news: 7 SELECT handoff, 8 SELECT app_user (the escalator), 9 SELECT
+notification_defaults, 10 SELECT notification_preference, 11 SELECT troubleshooting_session,
+12 INSERT email_message, 13 INSERT job (email), 14 INSERT notification RETURNING id, 15 DELETE
+FROM notification (beyond the newest 200); 16 UPDATE account last_seq RETURNING; 17 INSERT
+account_event (claimed); 18 SELECT handoff (fresh); 19 UPDATE account version; COMMIT; 20 the
+view SELECT (as 22 above).
 claimHandoff, lost (7): 1-4 as above (4 matches nothing); 5 SELECT handoff ... FOR UPDATE (the
 holder, under the row lock); 6 SELECT handoff (fresh); 7 SELECT app_user (the claimer); COMMIT.
+
+The bench checks that both sides wrote the same rows per escalation and per won claim, and
+answered with the same JSON (ids aside).
 
 What the baseline skips: GraphQL (parse, validate, execute), the desk's input checks beyond
 what these requests need, the live notification after the commit (in-memory broadcast, nobody
@@ -107,12 +120,30 @@ ROWS = {
     "assessment_version": """SELECT count(*) FROM assessment_version
         WHERE handoff_id = ANY($1::uuid[]) AND number = 1""",
     "handoff_seen": "SELECT count(*) FROM handoff_seen WHERE handoff_id = ANY($1::uuid[])",
+    "notification": """SELECT count(*) FROM notification
+        WHERE kind = 'new_escalation' AND handoff_id = ANY($1::uuid[])""",
     "account_event": """SELECT count(*) FROM account_event
         WHERE kind = 'escalated' AND handoff_id = ANY($1::uuid[])""",
     "escalated sessions": """SELECT count(*) FROM handoff JOIN troubleshooting_session
         ON troubleshooting_session.id = handoff.session_id
         WHERE handoff.id = ANY($1::uuid[]) AND troubleshooting_session.status = 'escalated'
           AND handoff.assessment_number = 1""",
+}
+
+# Rows a won claim writes, counted per claimed handoff (the escalator's news: email, job, in-app).
+CLAIM_ROWS = {
+    "email_message": "SELECT count(*) FROM email_message WHERE handoff_id = ANY($1::uuid[])",
+    "email jobs": """SELECT count(*) FROM job
+        JOIN email_message ON email_message.id = job.subject_id
+        WHERE job.kind = 'email' AND email_message.handoff_id = ANY($1::uuid[])""",
+    "notification": """SELECT count(*) FROM notification
+        WHERE kind = 'claimed' AND handoff_id = ANY($1::uuid[])""",
+    "account_event": """SELECT count(*) FROM account_event
+        WHERE kind = 'claimed' AND handoff_id = ANY($1::uuid[])""",
+    "active sessions": """SELECT count(*) FROM handoff JOIN troubleshooting_session
+        ON troubleshooting_session.id = handoff.session_id
+        WHERE handoff.id = ANY($1::uuid[]) AND troubleshooting_session.status = 'active'
+          AND troubleshooting_session.assignee_id = handoff.claimed_by_id""",
 }
 
 
@@ -239,6 +270,7 @@ async def run(args, ports, plan, waits: Waits) -> dict:
     checks = {"one_winner": True, "claims_won": True, "escalated": True}
     contended: list[tuple[str, str]] = []
     escalated: dict[str, list[str]] = {side: [] for side in SIDES}
+    claimed: dict[str, list[str]] = {side: [] for side in SIDES}
     shapes: dict[tuple[str, str], set[bytes]] = {}
     handoffs = iter(plan["handoffs"])
     sessions = iter(plan["sessions"])
@@ -281,6 +313,7 @@ async def run(args, ports, plan, waits: Waits) -> dict:
             if any(a["claimedBy"]["id"] != winner for a in losers):
                 checks["one_winner"] = False
             contended.append((target, winner))
+            claimed[side].append(target)
             if counted:
                 tallies[side, "contended"].add(wall, took)
             # Uncontended: the same claimers, each on an escalation of their own.
@@ -294,13 +327,20 @@ async def run(args, ports, plan, waits: Waits) -> dict:
             answers = [json.loads(b)["data"]["claimHandoff"] for b in bodies]
             if any(a["__typename"] != "ClaimHandoffSuccess" for a in answers):
                 checks["claims_won"] = False
+            claimed[side] += own
             if counted:
                 tallies[side, "uncontended"].add(wall, took)
     checks["same_answers"] = all(
         shapes[SIDES[0], what] == shapes[SIDES[1], what]
         for what in ("escalate", "contended", "uncontended")
     )
-    return {"tallies": tallies, "checks": checks, "contended": contended, "escalated": escalated}
+    return {
+        "tallies": tallies,
+        "checks": checks,
+        "contended": contended,
+        "escalated": escalated,
+        "claimed": claimed,
+    }
 
 
 async def database_agrees(url: str, contended: list[tuple[str, str]]) -> bool:
@@ -316,11 +356,11 @@ async def database_agrees(url: str, contended: list[tuple[str, str]]) -> bool:
     return all(stored.get(h) == winner for h, winner in contended)
 
 
-async def rows_per_escalation(url: str, handoff_ids: list[str]) -> dict[str, float]:
+async def rows_per_handoff(url: str, handoff_ids: list[str], rows: dict) -> dict[str, float]:
     conn = await asyncpg.connect(url)
     ids = [uuid.UUID(h) for h in handoff_ids]
     try:
-        return {name: await conn.fetchval(sql, ids) / len(ids) for name, sql in ROWS.items()}
+        return {name: await conn.fetchval(sql, ids) / len(ids) for name, sql in rows.items()}
     finally:
         await conn.close()
 
@@ -375,7 +415,11 @@ def main() -> int:
         outcome = asyncio.run(run(args, ports, plan, waits))
         agrees = asyncio.run(database_agrees(url, outcome["contended"]))
         written = {
-            side: asyncio.run(rows_per_escalation(url, outcome["escalated"][side]))
+            side: asyncio.run(rows_per_handoff(url, outcome["escalated"][side], ROWS))
+            for side in SIDES
+        }
+        claim_rows = {
+            side: asyncio.run(rows_per_handoff(url, outcome["claimed"][side], CLAIM_ROWS))
             for side in SIDES
         }
     finally:
@@ -428,6 +472,7 @@ def main() -> int:
         print("\n".join(waits.lines()))
     checks = outcome["checks"]
     same_rows = written["desk"] == written["baseline"]
+    same_claim_rows = claim_rows["desk"] == claim_rows["baseline"]
     print(f"exactly one winner in every contended round: {'yes' if checks['one_winner'] else 'NO'}")
     print(f"the database agrees with every winner: {'yes' if agrees else 'NO'}")
     made = checks["claims_won"] and checks["escalated"]
@@ -437,6 +482,9 @@ def main() -> int:
     print(f"desk and baseline answer with the same JSON (ids aside): {'yes' if alike else 'NO'}")
     if not same_rows:
         print(f"  desk {written['desk']}\n  baseline {written['baseline']}")
+    print(f"... and per won claim: {'yes' if same_claim_rows else 'NO'}")
+    if not same_claim_rows:
+        print(f"  desk {claim_rows['desk']}\n  baseline {claim_rows['baseline']}")
     summary = {
         f"{side} {what}": round(t[side, what].rate, 1)
         for side in SIDES
@@ -447,7 +495,7 @@ def main() -> int:
          for side in SIDES for what in ("uncontended", "contended")}
     )  # fmt: skip
     print(json.dumps({"bench": "write_path", **summary}))
-    ok = all(checks.values()) and agrees and same_rows
+    ok = all(checks.values()) and agrees and same_rows and same_claim_rows
     return 0 if ok else 1
 
 
