@@ -243,9 +243,11 @@ class Tally:
     def __init__(self) -> None:
         self.walls: list[float] = []
         self.counts: list[int] = []
+        self.cpu = 0.0  # the server process's CPU seconds over the counted storms
         self.latencies: list[float] = []
 
-    def add(self, wall: float, latencies: list[float]) -> None:
+    def add(self, wall: float, latencies: list[float], cpu: float) -> None:
+        self.cpu += cpu
         self.walls.append(wall)
         self.counts.append(len(latencies))
         self.latencies += latencies
@@ -254,14 +256,20 @@ class Tally:
     def rate(self) -> float:
         return sum(self.counts) / sum(self.walls) if self.walls else float("nan")
 
+    @property
+    def cpu_ms(self) -> float:
+        return self.cpu / len(self.latencies) * 1000 if self.latencies else float("nan")
+
     def line(self, name: str) -> str:
         return (
             f"{name:<34} {self.rate:8.1f} /s   p50 {percentile(self.latencies, 50) * 1000:8.1f} ms"
-            f"   p99 {percentile(self.latencies, 99) * 1000:8.1f} ms   ({len(self.latencies)})"
+            f"   p99 {percentile(self.latencies, 99) * 1000:8.1f} ms"
+            f"   server CPU {self.cpu_ms:6.2f} ms each   ({len(self.latencies)})"
         )
 
 
-async def run(args, ports, plan, waits: Waits) -> dict:
+async def run(args, servers, plan, waits: Waits) -> dict:
+    ports = {side: server.port for side, server in servers.items()}
     tallies = {
         (side, what): Tally() for side in SIDES for what in ("escalate", "contended", "uncontended")
     }
@@ -284,6 +292,7 @@ async def run(args, ports, plan, waits: Waits) -> dict:
                 requests.append(
                     post_request("/graphql", {"query": ESCALATE, "variables": variables}, token)
                 )
+            cpu = servers[side].cpu_seconds()
             wall, took, bodies = await waits.during(
                 (side, "escalate"), _fire(ports[side], args.escalators, requests)
             )
@@ -293,11 +302,12 @@ async def run(args, ports, plan, waits: Waits) -> dict:
                 checks["escalated"] = False
             escalated[side] += [a["handoff"]["id"] for a in answers if "handoff" in a]
             if counted:
-                tallies[side, "escalate"].add(wall, took)
+                tallies[side, "escalate"].add(wall, took, servers[side].cpu_seconds() - cpu)
             # Contended: every claimer on one escalation.
             target = next(handoffs)
             requests = [post_request("/graphql", {"query": CLAIM, "variables": {"h": target}}, t)
                         for t in plan["claim_tokens"]]  # fmt: skip
+            cpu = servers[side].cpu_seconds()
             wall, took, bodies = await waits.during(
                 (side, "contended"), _fire(ports[side], len(requests), requests)
             )
@@ -313,11 +323,12 @@ async def run(args, ports, plan, waits: Waits) -> dict:
             contended.append((target, winner))
             claimed[side].append(target)
             if counted:
-                tallies[side, "contended"].add(wall, took)
+                tallies[side, "contended"].add(wall, took, servers[side].cpu_seconds() - cpu)
             # Uncontended: the same claimers, each on an escalation of their own.
             own = [next(handoffs) for _ in plan["claim_tokens"]]
             requests = [post_request("/graphql", {"query": CLAIM, "variables": {"h": h}}, t)
                         for h, t in zip(own, plan["claim_tokens"], strict=True)]  # fmt: skip
+            cpu = servers[side].cpu_seconds()
             wall, took, bodies = await waits.during(
                 (side, "uncontended"), _fire(ports[side], len(requests), requests)
             )
@@ -327,7 +338,7 @@ async def run(args, ports, plan, waits: Waits) -> dict:
                 checks["claims_won"] = False
             claimed[side] += own
             if counted:
-                tallies[side, "uncontended"].add(wall, took)
+                tallies[side, "uncontended"].add(wall, took, servers[side].cpu_seconds() - cpu)
     checks["same_answers"] = all(
         shapes[SIDES[0], what] == shapes[SIDES[1], what]
         for what in ("escalate", "contended", "uncontended")
@@ -407,10 +418,10 @@ def main() -> int:
             )
         )  # fmt: skip
         processes.append(desk_server("desk-writes", url, HANDOFF_RUN_WORKERS="false"))
-        ports = {"desk": processes[1].port, "baseline": baseline_port}
+        servers = {"desk": processes[1], "baseline": processes[0]}
         pin_self_to_client_core()
         waits = Waits(url if args.waits else None)
-        outcome = asyncio.run(run(args, ports, plan, waits))
+        outcome = asyncio.run(run(args, servers, plan, waits))
         agrees = asyncio.run(database_agrees(url, outcome["contended"]))
         written = {
             side: asyncio.run(rows_per_handoff(url, outcome["escalated"][side], ROWS))
@@ -491,6 +502,10 @@ def main() -> int:
     summary.update(
         {f"{side} {what} p99 ms": round(percentile(t[side, what].latencies, 99) * 1000, 1)
          for side in SIDES for what in ("uncontended", "contended")}
+    )  # fmt: skip
+    summary.update(
+        {f"{side} {what} cpu ms": round(t[side, what].cpu_ms, 2)
+         for side in SIDES for what in ("escalate", "uncontended", "contended")}
     )  # fmt: skip
     print(json.dumps({"bench": "write_path", **summary}))
     ok = all(checks.values()) and agrees and same_rows and same_claim_rows
