@@ -224,6 +224,54 @@ async def add_users(
     return ids, [token_for(uid, account_id) for uid in ids]
 
 
+async def add_sessions(
+    database_url: str, account_id: uuid.UUID, owners: list[uuid.UUID], count: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """`count` open sessions (two messages each, never handed off), owned in turn by `owners`:
+    what an escalation starts from. Their (session id, owner id) pairs."""
+    engine = create_engine(normalize_database_url(database_url))
+    now = datetime.now(UTC)
+    pairs = [(uuid.uuid4(), owners[n % len(owners)]) for n in range(count)]
+    sessions, messages = [], []
+    for n, (sid, owner) in enumerate(pairs):
+        sessions.append(
+            {
+                "id": sid,
+                "account_id": account_id,
+                "owner_id": owner,
+                "assignee_id": owner,
+                "intake_type": "chat",
+                "intake_content": "Customer reports a problem.",
+                "problem_summary": f"Case {n}: VPN drops every ten minutes on home Wi-Fi",
+                "status": SessionStatus.ACTIVE,
+                "confidence_tier": "low",
+                "handoff_count": 0,
+                "message_count": 2,
+                "escalation_package": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        for position, role in ((1, "customer"), (2, "assistant")):
+            messages.append(
+                {
+                    "id": uuid.uuid4(),
+                    "session_id": sid,
+                    "position": position,
+                    "role": role,
+                    "content": f"turn {position}",
+                    "created_at": now,
+                }
+            )
+    async with engine.begin() as conn:
+        for start in range(0, len(sessions), 5000):  # bounded statements
+            await conn.execute(insert(TroubleshootingSession), sessions[start : start + 5000])
+        for start in range(0, len(messages), 5000):
+            await conn.execute(insert(SessionMessage), messages[start : start + 5000])
+    await engine.dispose()
+    return pairs
+
+
 if __name__ == "__main__":
     import sys
 
