@@ -2,55 +2,78 @@
 
 import strawberry
 
-from resolvers import views
+from resolvers import limits, views
 from schema import enums
 
 
-@strawberry.input
+@strawberry.input(description="A problem that reached the desk.")
 class StartSessionInput:
-    intake_type: enums.IntakeType
-    intake_content: str
-    problem_summary: str
+    intake_type: enums.IntakeType = strawberry.field(description="How it reached the desk.")
+    intake_content: str = strawberry.field(
+        description="What came in: the chat, email, call notes, ticket or alert; 1 to "
+        f"{limits.INTAKE_CONTENT_MAX:,} characters."
+    )
+    problem_summary: str = strawberry.field(
+        description=f"The problem in a line; 1 to {limits.PROBLEM_SUMMARY_MAX:,} characters."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A turn to add to a session's conversation.")
 class AddSessionMessageInput:
-    session_id: strawberry.ID
-    role: enums.MessageRole
-    content: str
+    session_id: strawberry.ID = strawberry.field(
+        description="The session: one the caller works, active or parked."
+    )
+    role: enums.MessageRole = strawberry.field(description="Who spoke.")
+    content: str = strawberry.field(
+        description=f"What was said; 1 to {limits.MESSAGE_MAX:,} characters."
+    )
     confidence_tier: enums.Confidence | None = strawberry.field(
         default=None, description="The assistant's confidence after this turn, if it changed."
     )
 
 
-@strawberry.input
+@strawberry.input(description="A session to park or escalate.")
 class CreateHandoffInput:
-    session_id: strawberry.ID
-    intent: enums.HandoffIntent
+    session_id: strawberry.ID = strawberry.field(
+        description="The session: one the caller works, active or parked."
+    )
+    intent: enums.HandoffIntent = strawberry.field(
+        description="PARK (private) or ESCALATE (to the team's queue)."
+    )
     engineer_notes: str = strawberry.field(
         default="",
-        description="What was tried and why it is handed off; at most 10,000 characters.",
+        description="What was tried and why it is handed off; at most "
+        f"{limits.ENGINEER_NOTES_MAX:,} characters.",
     )
-    priority: enums.Priority = enums.Priority.NORMAL
+    priority: enums.Priority = strawberry.field(
+        default=enums.Priority.NORMAL, description="How soon it should be worked."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="An internal note to add to an escalation.")
 class AddHandoffNoteInput:
-    handoff_id: strawberry.ID
-    body: str = strawberry.field(description="The note: 1 to 5,000 characters.")
+    handoff_id: strawberry.ID = strawberry.field(description="The escalation.")
+    body: str = strawberry.field(description=f"The note: 1 to {limits.NOTE_MAX:,} characters.")
 
 
-@strawberry.input
+@strawberry.input(description="A user to add to the caller's account.")
 class AddUserInput:
-    name: str
-    email: str
-    role: enums.Role
-    password: str = strawberry.field(description="8 to 256 characters.")
+    name: str = strawberry.field(description=f"Their name; 1 to {limits.NAME_MAX} characters.")
+    email: str = strawberry.field(
+        description=f"Their email, to log in with: unused in the account, at most "
+        f"{limits.EMAIL_MAX} characters."
+    )
+    role: enums.Role = strawberry.field(description="What they may do.")
+    password: str = strawberry.field(
+        description=f"{limits.PASSWORD_MIN} to {limits.PASSWORD_MAX} characters."
+    )
 
 
 @strawberry.input(description="Which handoffs a view lists; each filter given narrows it.")
 class HandoffFilter:
-    claim: enums.ClaimFilter = enums.ClaimFilter.ANY
+    claim: enums.ClaimFilter = strawberry.field(
+        default=enums.ClaimFilter.ANY, description="By who holds them (ANY: no matter)."
+    )
     created_by_me: bool = strawberry.field(
         default=False, description="Only the caller's own escalations and parks."
     )
@@ -69,7 +92,8 @@ class HandoffFilter:
         description="Words to find in the problem summary, the engineer's notes and the "
         "assessment (every word must match). PostgreSQL: full-text, English stemming, "
         '"phrases", or, -word. SQLite: each word as a substring, case-insensitive for ASCII. '
-        "At most 200 characters and 20 words; blank: no search.",
+        f"At most {limits.SEARCH_MAX} characters and {limits.SEARCH_WORDS_MAX} words; blank: no "
+        "search.",
     )
 
     still_parked: bool = strawberry.field(
@@ -94,11 +118,19 @@ class HandoffFilter:
 # --- timers (issue 14) ---
 
 
-@strawberry.input
+@strawberry.input(description="The timers of one priority to change (PriorityTimers).")
 class PriorityTimersInput:
-    priority: enums.Priority
-    overdue_after_minutes: int | None = None
-    admins_after_minutes: int | None = None
+    priority: enums.Priority = strawberry.field(description="The priority these are for.")
+    overdue_after_minutes: int | None = strawberry.field(
+        default=None,
+        description="Unclaimed this long after it entered the queue, an escalation is overdue; "
+        "null: unchanged.",
+    )
+    admins_after_minutes: int | None = strawberry.field(
+        default=None,
+        description="Overdue and still unclaimed this much longer, the admins are told; null: "
+        "unchanged.",
+    )
 
 
 @strawberry.input(
@@ -109,6 +141,17 @@ class TimerSettingsInput:
     priorities: list[PriorityTimersInput] | None = strawberry.field(
         default=None, description="Each priority at most once."
     )
-    nudge_after_minutes: int | None = None
-    release_after_minutes: int | None = None
-    release_idle_claims: bool | None = None
+    nudge_after_minutes: int | None = strawberry.field(
+        default=None,
+        description="A claimer idle this long on a claimed escalation is nudged; null: unchanged.",
+    )
+    release_after_minutes: int | None = strawberry.field(
+        default=None,
+        description="Still idle this long after the nudge, the claim goes back to the queue (with "
+        "releaseIdleClaims); null: unchanged.",
+    )
+    release_idle_claims: bool | None = strawberry.field(
+        default=None,
+        description="Whether an idle claim goes back to the queue after the nudge; null: "
+        "unchanged.",
+    )

@@ -43,15 +43,26 @@ from schema.types import (
     User,
 )
 
+# Arguments many mutations share.
+HandoffId = Annotated[
+    strawberry.ID, strawberry.argument(description="The handoff (escalation or park) to act on.")
+]
+UserId = Annotated[
+    strawberry.ID, strawberry.argument(description="A user of the caller's account.")
+]
 
-@strawberry.type
+
+@strawberry.type(
+    description="Writes: each is one transaction; an expected failure is a member of its result "
+    "union (UserError), and changed nothing."
+)
 class Mutation:
     @strawberry.mutation(description="Exchange credentials for a bearer token.")
     async def login(
         self,
         info: Info,
-        email: str,
-        password: str,
+        email: Annotated[str, strawberry.argument(description="The user's email.")],
+        password: Annotated[str, strawberry.argument(description="Their password.")],
         account_id: Annotated[
             strawberry.ID | None,
             strawberry.argument(
@@ -75,9 +86,16 @@ class Mutation:
             token=issued.token, expires_at=issued.expires_at, user=User.from_row(issued.user)
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Open a troubleshooting session for a problem that reached the desk: ACTIVE, "
+        "owned and worked by the caller."
+    )
     async def start_session(
-        self, info: Info, input: inputs.StartSessionInput
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.StartSessionInput, strawberry.argument(description="The problem, as it came.")
+        ],
     ) -> results.StartSessionResult:
         viewer = await info.context.viewer()
         outcome = await sessions.start_session(
@@ -95,7 +113,12 @@ class Mutation:
 
     @strawberry.mutation(description="Add a turn to the conversation; resumes a parked session.")
     async def add_session_message(
-        self, info: Info, input: inputs.AddSessionMessageInput
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.AddSessionMessageInput,
+            strawberry.argument(description="The session, and the turn to add."),
+        ],
     ) -> results.AddSessionMessageResult:
         viewer = await info.context.viewer()
         session_id = parse_id(input.session_id, "sessionId")
@@ -118,9 +141,14 @@ class Mutation:
             case failed:
                 return failure(failed, input.session_id, named_at=("input", "sessionId"))
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Close a session the caller works, for good (RESOLVED). An escalated session "
+        "is claimed first: InvalidSessionState until then."
+    )
     async def resolve_session(
-        self, info: Info, session_id: strawberry.ID
+        self,
+        info: Info,
+        session_id: Annotated[strawberry.ID, strawberry.argument(description="The session.")],
     ) -> results.ResolveSessionResult:
         viewer = await info.context.viewer()
         outcome = await sessions.resolve_session(
@@ -134,7 +162,12 @@ class Mutation:
 
     @strawberry.mutation(description="Park a session (private) or escalate it to the team.")
     async def create_handoff(
-        self, info: Info, input: inputs.CreateHandoffInput
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.CreateHandoffInput,
+            strawberry.argument(description="The session, park or escalate, notes and priority."),
+        ],
     ) -> results.CreateHandoffResult:
         viewer = await info.context.viewer()
         outcome = await handoffs.create_handoff(
@@ -153,16 +186,14 @@ class Mutation:
         description="Claim an escalation. Exactly one concurrent claimer wins; the winner's "
         "repeated claim succeeds unchanged."
     )
-    async def claim_handoff(
-        self, info: Info, handoff_id: strawberry.ID
-    ) -> results.ClaimHandoffResult:
+    async def claim_handoff(self, info: Info, handoff_id: HandoffId) -> results.ClaimHandoffResult:
         return await _on_handoff(
             info, claims.claim_handoff, handoff_id, results.ClaimHandoffSuccess
         )
 
     @strawberry.mutation(description="Give a claimed escalation back to the queue.")
     async def release_handoff(
-        self, info: Info, handoff_id: strawberry.ID
+        self, info: Info, handoff_id: HandoffId
     ) -> results.ReleaseHandoffResult:
         return await _on_handoff(
             info, claims.release_handoff, handoff_id, results.ReleaseHandoffSuccess
@@ -170,7 +201,7 @@ class Mutation:
 
     @strawberry.mutation(description="The caller opened the handoff: clear their unread mark.")
     async def mark_handoff_seen(
-        self, info: Info, handoff_id: strawberry.ID
+        self, info: Info, handoff_id: HandoffId
     ) -> results.MarkHandoffSeenResult:
         return await _on_handoff(
             info, queue.mark_handoff_seen, handoff_id, results.MarkHandoffSeenSuccess
@@ -181,14 +212,18 @@ class Mutation:
         "the park is closed and stays in history (a RESUMED entry)."
     )
     async def resume_parked_handoff(
-        self, info: Info, handoff_id: strawberry.ID
+        self, info: Info, handoff_id: HandoffId
     ) -> results.ResumeParkedHandoffResult:
         return await _on_handoff(
             info, parks.resume_parked_handoff, handoff_id, results.ResumeParkedHandoffSuccess
         )
 
     @strawberry.mutation(description="Admins only: add a user to the caller's account.")
-    async def add_user(self, info: Info, input: inputs.AddUserInput) -> results.AddUserResult:
+    async def add_user(
+        self,
+        info: Info,
+        input: Annotated[inputs.AddUserInput, strawberry.argument(description="The new user.")],
+    ) -> results.AddUserResult:
         viewer = await info.context.viewer()
         outcome = await accounts.add_user(
             info.context.desk,
@@ -202,7 +237,10 @@ class Mutation:
 
     @strawberry.mutation(description="Admins only: change a user's role.")
     async def set_user_role(
-        self, info: Info, user_id: strawberry.ID, role: enums.Role
+        self,
+        info: Info,
+        user_id: UserId,
+        role: Annotated[enums.Role, strawberry.argument(description="Their new role.")],
     ) -> results.SetUserRoleResult:
         viewer = await info.context.viewer()
         outcome = await accounts.set_user_role(
@@ -213,9 +251,7 @@ class Mutation:
     @strawberry.mutation(
         description="Admins only: the user can no longer log in, and their tokens stop working."
     )
-    async def deactivate_user(
-        self, info: Info, user_id: strawberry.ID
-    ) -> results.DeactivateUserResult:
+    async def deactivate_user(self, info: Info, user_id: UserId) -> results.DeactivateUserResult:
         return await _on_user(
             info, accounts.deactivate_user, user_id, results.DeactivateUserSuccess
         )
@@ -228,7 +264,7 @@ class Mutation:
         "Of a withdrawal and a claim racing, exactly one wins; the other is told which."
     )
     async def withdraw_handoff(
-        self, info: Info, handoff_id: strawberry.ID
+        self, info: Info, handoff_id: HandoffId
     ) -> results.WithdrawHandoffResult:
         return await _on_handoff(
             info, lifecycle.withdraw_handoff, handoff_id, results.WithdrawHandoffSuccess
@@ -238,7 +274,10 @@ class Mutation:
         description="Change an escalation's priority: its escalator, its claimer, or an admin."
     )
     async def set_handoff_priority(
-        self, info: Info, handoff_id: strawberry.ID, priority: enums.Priority
+        self,
+        info: Info,
+        handoff_id: HandoffId,
+        priority: Annotated[enums.Priority, strawberry.argument(description="Its new priority.")],
     ) -> results.SetHandoffPriorityResult:
         viewer = await info.context.viewer()
         outcome = await lifecycle.set_handoff_priority(
@@ -258,7 +297,7 @@ class Mutation:
     async def transfer_handoff(
         self,
         info: Info,
-        handoff_id: strawberry.ID,
+        handoff_id: HandoffId,
         to: Annotated[strawberry.ID, strawberry.argument(description="The colleague's user id.")],
     ) -> results.TransferHandoffResult:
         viewer = await info.context.viewer()
@@ -274,7 +313,11 @@ class Mutation:
         "themselves. By default they may not: they withdraw them instead."
     )
     async def set_self_claim_allowed(
-        self, info: Info, allowed: bool
+        self,
+        info: Info,
+        allowed: Annotated[
+            bool, strawberry.argument(description="True: they may claim their own escalations.")
+        ],
     ) -> results.SetSelfClaimAllowedResult:
         viewer = await info.context.viewer()
         outcome = await accounts.set_self_claim_allowed(info.context.desk, viewer, allowed)
@@ -288,7 +331,11 @@ class Mutation:
         "account's engineers and admins, and its viewers unless the account says not."
     )
     async def add_handoff_note(
-        self, info: Info, input: inputs.AddHandoffNoteInput
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.AddHandoffNoteInput, strawberry.argument(description="The escalation and note.")
+        ],
     ) -> results.AddHandoffNoteResult:
         viewer = await info.context.viewer()
         outcome = await notes.add_note(
@@ -307,7 +354,11 @@ class Mutation:
         "unless this turns it off; engineers and admins always do)."
     )
     async def set_notes_visible_to_viewers(
-        self, info: Info, visible: bool
+        self,
+        info: Info,
+        visible: Annotated[
+            bool, strawberry.argument(description="True: viewers read internal notes.")
+        ],
     ) -> results.SetNotesVisibleToViewersResult:
         viewer = await info.context.viewer()
         outcome = await accounts.set_notes_visible_to_viewers(info.context.desk, viewer, visible)
@@ -320,7 +371,11 @@ class Mutation:
         "so do those waiting or claimed now (their timers look again at once)."
     )
     async def set_timer_settings(
-        self, info: Info, input: inputs.TimerSettingsInput
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.TimerSettingsInput, strawberry.argument(description="What to change.")
+        ],
     ) -> results.SetTimerSettingsResult:
         viewer = await info.context.viewer()
         outcome = await sla.set_timer_settings(info.context.desk, viewer, _timer_change(input))
@@ -341,8 +396,10 @@ class Mutation:
     async def rate_assessment(
         self,
         info: Info,
-        assessment_id: strawberry.ID,
-        rating: enums.Rating,
+        assessment_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The assessment (Assessment.id).")
+        ],
+        rating: Annotated[enums.Rating, strawberry.argument(description="The verdict.")],
         reason: Annotated[
             str | None,
             strawberry.argument(
@@ -374,7 +431,7 @@ class Mutation:
         "asked."
     )
     async def reassess_handoff(
-        self, info: Info, handoff_id: strawberry.ID
+        self, info: Info, handoff_id: HandoffId
     ) -> results.ReassessHandoffResult:
         return await _on_handoff(
             info, assessments.reassess_handoff, handoff_id, results.ReassessHandoffSuccess
@@ -387,7 +444,11 @@ class Mutation:
         "viewer is never told of escalations all the same)."
     )
     async def set_my_notification_preferences(
-        self, info: Info, input: nt.MyNotificationPreferencesInput
+        self,
+        info: Info,
+        input: Annotated[
+            nt.MyNotificationPreferencesInput, strawberry.argument(description="What to change.")
+        ],
     ) -> nt.SetMyNotificationPreferencesSuccess:
         viewer = await info.context.viewer()
         mine = await notification_prefs.set_my_preferences(
@@ -402,7 +463,11 @@ class Mutation:
         "not chosen for themselves."
     )
     async def set_notification_defaults(
-        self, info: Info, input: nt.NotificationDefaultsInput
+        self,
+        info: Info,
+        input: Annotated[
+            nt.NotificationDefaultsInput, strawberry.argument(description="What to change.")
+        ],
     ) -> nt.SetNotificationDefaultsResult:
         viewer = await info.context.viewer()
         outcome = await notification_prefs.set_notification_defaults(
@@ -422,7 +487,18 @@ class Mutation:
         "caller's unread count."
     )
     async def mark_notifications_read(
-        self, info: Info, ids: list[strawberry.ID] | None = None, all: bool = False
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description=f"The notifications to mark (Notification.id), at most "
+                f"{inbox.MARK_IDS_MAX}."
+            ),
+        ] = None,
+        all: Annotated[
+            bool, strawberry.argument(description="True: mark every one; ids is not read.")
+        ] = False,
     ) -> nt.MarkNotificationsReadSuccess:
         viewer = await info.context.viewer()
         numbers = None if ids is None else [_notification_id(i) for i in ids]

@@ -20,6 +20,7 @@ from resolvers.notification_prefs import (
 from schema.results import NotPermitted
 from schema.sharing import per_viewer
 from schema.types import Account, Info, PageInfo, User, _user
+from vendor_internals.strawberry import describe_enum_values
 
 EscalationAlerts = db_enums.EscalationAlerts
 strawberry.enum(
@@ -34,6 +35,24 @@ strawberry.enum(
     name="NotificationKind",
     description="NEW_ESCALATION: the team raised one. CLAIMED, TRANSFERRED, OVERDUE: one the "
     "user escalated was claimed, handed on to a colleague, or waited unclaimed past its due time.",
+)
+describe_enum_values(
+    EscalationAlerts,
+    {
+        "ALL": "Every new escalation of the team.",
+        "HIGH_AND_URGENT": "Only those of HIGH or URGENT priority.",
+        "NONE": "None.",
+    },
+)
+describe_enum_values(
+    NotificationKind,
+    {
+        "NEW_ESCALATION": "The team raised an escalation (as the user's preferences ask).",
+        "CLAIMED": "One the user escalated was claimed.",
+        "TRANSFERRED": "One the user escalated was handed on by its claimer (or an admin) to "
+        "a colleague.",
+        "OVERDUE": "One the user escalated waited unclaimed past its due time.",
+    },
 )
 
 
@@ -71,13 +90,23 @@ class NotificationPreferences:
     "account's default), what those come to, and the account's defaults."
 )
 class MyNotificationPreferences:
-    new_escalations: EscalationAlerts | None
-    my_escalations: bool | None
-    in_app_only: bool | None
+    new_escalations: EscalationAlerts | None = strawberry.field(
+        description="Which of the team's new escalations they hear of; null: the account's default."
+    )
+    my_escalations: bool | None = strawberry.field(
+        description="Whether they hear when one they escalated is claimed, transferred or "
+        "overdue; null: the account's default."
+    )
+    in_app_only: bool | None = strawberry.field(
+        description="Whether they hear of these in the desk only, not by email; null: the "
+        "account's default."
+    )
     effective: NotificationPreferences = strawberry.field(
         description="What the caller hears of now: their choices over the account's defaults."
     )
-    account_defaults: NotificationPreferences
+    account_defaults: NotificationPreferences = strawberry.field(
+        description="The account's defaults, which a null choice follows."
+    )
     user: User = strawberry.field(description="Whose they are: the caller.")
 
     @classmethod
@@ -97,9 +126,20 @@ class MyNotificationPreferences:
     "null follows the account's default."
 )
 class MyNotificationPreferencesInput:
-    new_escalations: EscalationAlerts | None = strawberry.UNSET
-    my_escalations: bool | None = strawberry.UNSET
-    in_app_only: bool | None = strawberry.UNSET
+    new_escalations: EscalationAlerts | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Which of the team's new escalations to hear of; null: the account's default.",
+    )
+    my_escalations: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Whether to hear when one the caller escalated is claimed, transferred or "
+        "overdue; null: the account's default.",
+    )
+    in_app_only: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Whether to hear of these in the desk only, not by email; null: the "
+        "account's default.",
+    )
 
     def change(self) -> ChoiceChange:
         given = frozenset(
@@ -121,39 +161,55 @@ class MyNotificationPreferencesInput:
 
 @strawberry.input(description="What to change of the account's defaults; null stays as it is.")
 class NotificationDefaultsInput:
-    new_escalations: EscalationAlerts | None = None
-    my_escalations: bool | None = None
-    in_app_only: bool | None = None
+    new_escalations: EscalationAlerts | None = strawberry.field(
+        default=None, description="Which of the team's new escalations users hear of."
+    )
+    my_escalations: bool | None = strawberry.field(
+        default=None,
+        description="Whether users hear when one they escalated is claimed, transferred or "
+        "overdue.",
+    )
+    in_app_only: bool | None = strawberry.field(
+        default=None, description="Whether users hear of these in the desk only, not by email."
+    )
 
     def change(self) -> DefaultsChange:
         return DefaultsChange(self.new_escalations, self.my_escalations, self.in_app_only)
 
 
-@strawberry.type
+@strawberry.type(description="The caller's preferences are changed.")
 class SetMyNotificationPreferencesSuccess:
-    preferences: MyNotificationPreferences
+    preferences: MyNotificationPreferences = strawberry.field(
+        description="The caller's preferences, as they are now."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The account's defaults are changed.")
 class SetNotificationDefaultsSuccess:
-    defaults: NotificationPreferences
+    defaults: NotificationPreferences = strawberry.field(
+        description="The account's defaults, as they are now."
+    )
 
 
 SetNotificationDefaultsResult = Annotated[
     SetNotificationDefaultsSuccess | NotPermitted,
-    strawberry.union("SetNotificationDefaultsResult"),
+    strawberry.union(
+        "SetNotificationDefaultsResult",
+        description="What setNotificationDefaults answers: its success, or an expected failure "
+        "(a UserError).",
+    ),
 ]
 
 
 @strawberry.type(description="An in-app notification of the caller's.")
 class Notification:
-    id: strawberry.ID
-    kind: NotificationKind
+    id: strawberry.ID = strawberry.field(description="Its id (markNotificationsRead's ids).")
+    kind: NotificationKind = strawberry.field(description="What it tells.")
     handoff_id: strawberry.ID = strawberry.field(description="The escalation it is about.")
     priority: db_enums.Priority = strawberry.field(description="Its priority when this was made.")
     summary: str = strawberry.field(description="Its problem summary.")
-    created_at: datetime
-    read: bool
+    created_at: datetime = strawberry.field(description="When it was made.")
+    read: bool = strawberry.field(description="Whether the caller marked it read.")
     actor_id: strawberry.Private[object]
 
     @strawberry.field(description="Who did it (null: the desk itself, as for OVERDUE).")
@@ -174,19 +230,21 @@ class Notification:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A notification in a page, with its place.")
 class NotificationEdge:
-    cursor: str
-    node: Notification
+    cursor: str = strawberry.field(description="Its place: `after` this, the page after it.")
+    node: Notification = strawberry.field(description="The notification.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of the caller's notifications.")
 class NotificationConnection:
-    edges: list[NotificationEdge]
-    page_info: PageInfo
+    edges: list[NotificationEdge] = strawberry.field(
+        description="The page, newest first, with cursors."
+    )
+    page_info: PageInfo = strawberry.field(description="Where the page stands.")
     unread_count: int = strawberry.field(description="The caller's unread notifications (all).")
 
-    @strawberry.field
+    @strawberry.field(description="The page's notifications (edges without cursors).")
     def nodes(self) -> list[Notification]:
         return [edge.node for edge in self.edges]
 
@@ -210,11 +268,11 @@ class NotificationConnection:
 
 @strawberry.type(description="The caller's unread notifications after marking.")
 class MarkNotificationsReadSuccess:
-    unread_count: int
+    unread_count: int = strawberry.field(description="How many are unread now.")
 
 
 @strawberry.type(
     description="The caller's unread in-app notifications: at once, then at each change."
 )
 class NotificationCountChanged:
-    unread_count: int = per_viewer()
+    unread_count: int = per_viewer(description="How many are unread now.")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import accounts, handoffs, inbox, notification_prefs, queue, sessions, views
+from resolvers import accounts, handoffs, inbox, limits, notification_prefs, queue, sessions, views
 from resolvers import sla as sla_settings
 from resolvers.ids import parse_id
 from resolvers.queue import QueueFilter, QueueOrder, QueuePage
@@ -24,6 +24,21 @@ from schema.types import (
     User,
 )
 
+# Pages: how many, and where the last page ended.
+PageSize = Annotated[
+    int,
+    strawberry.argument(
+        description=f"How many to list: 1 to {limits.QUEUE_PAGE_MAX}; fewer come back on the "
+        "last page."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="The endCursor of the page before (pageInfo); null: from the start."
+    ),
+]
+
 # Timers (issue 14): the queue by SLA state, and by due time.
 SlaFilter = Annotated[
     list[enums.SlaState] | None,
@@ -35,7 +50,7 @@ QueueOrdering = Annotated[
 ]
 
 
-@strawberry.type
+@strawberry.type(description="Reads, of the caller's account only.")
 class Query:
     @strawberry.field(description="The caller.")
     async def me(self, info: Info) -> User:
@@ -55,21 +70,34 @@ class Query:
         return [User.from_row(u) for u in await accounts.list_users(info.context.desk, viewer)]
 
     @strawberry.field(description="A session of the caller's account; null if there is none.")
-    async def session(self, info: Info, id: strawberry.ID) -> Session | None:
+    async def session(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")]
+    ) -> Session | None:
         viewer = await info.context.viewer()
         row = await sessions.get_session(info.context.desk, viewer, parse_id(id))
         return Session.from_row(row) if row else None
 
     @strawberry.field(description="Sessions the caller owns or works, most recently changed first.")
     async def my_sessions(
-        self, info: Info, status: enums.SessionStatus | None = None, first: int = 20
+        self,
+        info: Info,
+        status: Annotated[
+            enums.SessionStatus | None,
+            strawberry.argument(description="Only sessions of this status (null: any)."),
+        ] = None,
+        first: Annotated[
+            int,
+            strawberry.argument(description=f"At most this many: 1 to {limits.QUEUE_PAGE_MAX}."),
+        ] = 20,
     ) -> list[Session]:
         viewer = await info.context.viewer()
         rows = await sessions.my_sessions(info.context.desk, viewer, status, first)
         return [Session.from_row(r) for r in rows]
 
     @strawberry.field(description="A handoff visible to the caller; null if there is none.")
-    async def handoff(self, info: Info, id: strawberry.ID) -> Handoff | None:
+    async def handoff(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="Its id.")]
+    ) -> Handoff | None:
         viewer = await info.context.viewer()
         view = await handoffs.get_handoff(info.context.desk, viewer, parse_id(id))
         return Handoff.from_view(view) if view else None
@@ -81,9 +109,12 @@ class Query:
     async def handoff_queue(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
-        status: enums.QueueStatus = QueueFilter.ALL,
+        first: PageSize = 20,
+        after: After = None,
+        status: Annotated[
+            enums.QueueStatus,
+            strawberry.argument(description="Claimed, unclaimed or both (ALL, the default)."),
+        ] = QueueFilter.ALL,
         sla: SlaFilter = None,
         order: QueueOrdering = QueueOrder.QUEUE,
     ) -> HandoffConnection:
@@ -113,9 +144,12 @@ class Query:
     async def handoffs(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
-        filter: inputs.HandoffFilter | None = None,
+        first: PageSize = 20,
+        after: After = None,
+        filter: Annotated[
+            inputs.HandoffFilter | None,
+            strawberry.argument(description="Which to list (null: all the caller may see)."),
+        ] = None,
     ) -> HandoffConnection:
         viewer = await info.context.viewer()
         filters = filter.to_domain() if filter is not None else views.HandoffFilter()
@@ -131,8 +165,8 @@ class Query:
     async def my_escalations(
         self,
         info: Info,
-        first: int = 20,
-        after: str | None = None,
+        first: PageSize = 20,
+        after: After = None,
         status: Annotated[
             enums.HandoffStatus | None,
             strawberry.argument(description="Open or resolved (null: both)."),
@@ -149,7 +183,7 @@ class Query:
         "again): each with its session. resumeParkedHandoff resumes one."
     )
     async def my_parked_sessions(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: PageSize = 20, after: After = None
     ) -> HandoffConnection:
         viewer = await info.context.viewer()
         page = await views.my_parked_sessions(info.context.desk, viewer, first=first, after=after)
@@ -186,7 +220,7 @@ class Query:
         "newest few hundred: HANDOFF_NOTIFICATIONS_KEPT). Listing marks nothing read."
     )
     async def notifications(
-        self, info: Info, first: int = 20, after: str | None = None
+        self, info: Info, first: PageSize = 20, after: After = None
     ) -> nt.NotificationConnection:
         viewer = await info.context.viewer()
         page = await inbox.notifications(info.context.desk, viewer, first=first, after=after)

@@ -1,7 +1,9 @@
 """The schema: `build_schema(limits)` for a server, `schema` (no limits) for the exported SDL."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -29,6 +31,16 @@ from vendor_internals import strawberry as strawberry_internals
 PARSE_CACHE_BYTES = 32 * 2**20
 VALIDATION_CACHE_BYTES = 16 * 2**20
 _MAX_ENTRY_BYTES = 2 * 2**20  # a document at the token limit (2000) takes about 2.4 MB
+
+# Strawberry's own DateTime (serialized with isoformat, parsed as ISO 8601), said so.
+DATETIME_SPECIFIED_BY = "https://scalars.graphql.org/andimarek/date-time"
+SCALAR_OVERRIDES: Mapping[object, Any] = {
+    datetime: strawberry_internals.datetime_scalar(
+        description="A moment in time: ISO 8601 with its UTC offset (RFC 3339), in UTC, e.g. "
+        "2026-11-29T18:02:26.997624+00:00; fractional seconds only where they are not zero.",
+        specified_by_url=DATETIME_SPECIFIED_BY,
+    )
+}
 
 
 class DeskSchema(strawberry.Schema):
@@ -138,6 +150,7 @@ def build_schema(limits: Limits | None = None, lean_executor: bool = True) -> De
         subscription=Subscription,
         execution_context_class=executor,
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
     )
     schema.documents = documents
     return schema

@@ -30,11 +30,25 @@ After = Annotated[
     strawberry.argument(description="The last seq this client saw: replay what came after."),
 ]
 
+# The fields every event type has.
+_SEQ = (
+    "The event's sequence number in the account's event log, increasing: pass the last one "
+    "seen as `after` to resume."
+)
+_KIND = "What happened."
+_OCCURRED_AT = "When it happened."
+_HANDOFF = "The escalation, as it stands when the event is delivered."
+_ACTOR = "Who did it; null when the desk did (its timers)."
+HandoffFilter = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(description="Only this escalation's events (null: every escalation)."),
+]
 
-@strawberry.type
+
+@strawberry.type(description="An escalation was raised to the team's queue.")
 class HandoffCreated:
-    seq: int = shared()
-    handoff: Handoff = shared()
+    seq: int = shared(description=_SEQ)
+    handoff: Handoff = shared(description=_HANDOFF)
 
 
 @strawberry.type(
@@ -42,17 +56,17 @@ class HandoffCreated:
     "the handoff's earlier assessment in place)."
 )
 class AssessmentReady:
-    seq: int = shared()
-    handoff: Handoff = shared()
+    seq: int = shared(description=_SEQ)
+    handoff: Handoff = shared(description=_HANDOFF)
 
 
 @strawberry.type(description="An escalation was claimed or released.")
 class HandoffClaimChanged:
-    seq: int = shared()
-    kind: enums.HandoffEventKind = shared()
-    occurred_at: datetime = shared()
-    handoff: Handoff = shared()
-    actor: User | None = shared()
+    seq: int = shared(description=_SEQ)
+    kind: enums.HandoffEventKind = shared(description=_KIND)
+    occurred_at: datetime = shared(description=_OCCURRED_AT)
+    handoff: Handoff = shared(description=_HANDOFF)
+    actor: User | None = shared(description=_ACTOR)
     reason: enums.HandoffEventReason | None = shared(
         default=None, description="IDLE: released by the desk, its claimer idle (timers)."
     )
@@ -64,10 +78,10 @@ class HandoffClaimChanged:
     "told), or NUDGED (its claimer did nothing on it for a while, and was reminded)."
 )
 class HandoffTimerFired:
-    seq: int = shared()
-    kind: enums.HandoffEventKind = shared()
-    occurred_at: datetime = shared()
-    handoff: Handoff = shared()
+    seq: int = shared(description=_SEQ)
+    kind: enums.HandoffEventKind = shared(description=_KIND)
+    occurred_at: datetime = shared(description=_OCCURRED_AT)
+    handoff: Handoff = shared(description=_HANDOFF)
 
 
 @strawberry.type(
@@ -77,11 +91,11 @@ class HandoffTimerFired:
     "say what this change was."
 )
 class HandoffUpdated:
-    seq: int = shared()
-    kind: enums.HandoffEventKind = shared()
-    occurred_at: datetime = shared()
-    handoff: Handoff = shared()
-    actor: User | None = shared()
+    seq: int = shared(description=_SEQ)
+    kind: enums.HandoffEventKind = shared(description=_KIND)
+    occurred_at: datetime = shared(description=_OCCURRED_AT)
+    handoff: Handoff = shared(description=_HANDOFF)
+    actor: User | None = shared(description=_ACTOR)
     to: User | None = shared(description="TRANSFERRED: the colleague it was handed to.")
     priority: enums.Priority | None = shared(
         description="PRIORITY_CHANGED: the priority it was given."
@@ -124,7 +138,7 @@ class UnreadCountChanged:
     "another of their clients."
 )
 class HandoffViewers:
-    handoff_id: strawberry.ID = per_viewer()
+    handoff_id: strawberry.ID = per_viewer(description="The escalation.")
     viewers: list[User] = per_viewer(
         description="Who else has it open, in the order they opened it (at most "
         f"{presence.VIEWERS_PER_HANDOFF})."
@@ -155,7 +169,9 @@ class HandoffViewers:
     "nobody else has it open any more)."
 )
 class AccountViewers:
-    snapshot: bool = per_viewer()
+    snapshot: bool = per_viewer(
+        description="True for the first answer (replace what you had); false after."
+    )
     handoffs: list[HandoffViewers] = per_viewer(
         description=f"At most {presence.HANDOFFS_PER_ANSWER} in one answer."
     )
@@ -219,7 +235,10 @@ async def _handoff(info: Info, logged: LoggedEvent) -> Handoff:
     return Handoff.from_view(logged.handoff_for(await info.context.viewer()))
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live events of the caller's account, over a websocket. Those with `after` "
+    "replay what the client missed, in order, then go on live."
+)
 class Subscription:
     @strawberry.subscription(
         description="The caller's unread count (the queue's `unreadCount`): at once, then at each "
@@ -271,7 +290,11 @@ class Subscription:
         metadata=PER_VIEWER,
     )
     async def handoff_viewers(
-        self, info: Info, handoff_id: strawberry.ID
+        self,
+        info: Info,
+        handoff_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The escalation to have open.")
+        ],
     ) -> AsyncGenerator[HandoffViewers, None]:
         only = parse_id(handoff_id, "handoffId")
         async for seen in _as_it_stands(
@@ -316,7 +339,7 @@ class Subscription:
     async def session_messages(
         self,
         info: Info,
-        session_id: strawberry.ID,
+        session_id: Annotated[strawberry.ID, strawberry.argument(description="The session.")],
         after: Annotated[
             int | None,
             strawberry.argument(
@@ -355,7 +378,7 @@ class Subscription:
         metadata=SHARED,
     )
     async def assessment_ready(
-        self, info: Info, handoff_id: strawberry.ID | None = None, after: After = None
+        self, info: Info, handoff_id: HandoffFilter = None, after: After = None
     ) -> AsyncGenerator[AssessmentReady, None]:
         only = parse_id(handoff_id, "handoffId") if handoff_id is not None else None
         async for logged in _stream(info, events.ASSESSMENT_LANDED, after, only):
@@ -402,7 +425,7 @@ class Subscription:
         metadata=SHARED,
     )
     async def handoff_updated(
-        self, info: Info, handoff_id: strawberry.ID | None = None, after: After = None
+        self, info: Info, handoff_id: HandoffFilter = None, after: After = None
     ) -> AsyncGenerator[HandoffUpdated, None]:
         only = parse_id(handoff_id, "handoffId") if handoff_id is not None else None
         async for logged in _stream(info, events.HANDOFF_CHANGED, after, only):

@@ -44,10 +44,10 @@ _EVENT_KIND = _Members(enums.HandoffEventKind)
 _RATING = _Members(enums.Rating)
 
 
-@strawberry.type
+@strawberry.type(description="A team's desk: its users, sessions and escalations; the caller's.")
 class Account:
-    id: strawberry.ID
-    name: str
+    id: strawberry.ID = strawberry.field(description="Its id (login's accountId).")
+    name: str = strawberry.field(description="Its name.")
     allow_self_claim: bool = strawberry.field(
         description="Whether its users may claim escalations they raised themselves (if not, "
         "they withdraw them). An admin sets it: setSelfClaimAllowed."
@@ -67,13 +67,17 @@ class Account:
         )
 
 
-@strawberry.type
+@strawberry.type(description="A user of the account.")
 class User:
-    id: strawberry.ID = shared()
-    name: str = shared()
-    email: str = shared()
-    role: enums.Role = shared()
-    active: bool = shared()
+    id: strawberry.ID = shared(description="Their id.")
+    name: str = shared(description=f"Their name (at most {limits.NAME_MAX} characters).")
+    email: str = shared(
+        description=f"Their email, unique in the account (at most {limits.EMAIL_MAX} characters)."
+    )
+    role: enums.Role = shared(description="What they may do.")
+    active: bool = shared(
+        description="False once deactivated: they can no longer log in (deactivateUser)."
+    )
 
     @classmethod
     def from_row(cls, row: models.User | UserView) -> User:
@@ -94,12 +98,15 @@ async def _user(info: Info, user_id) -> User | None:
     return User.from_row(row) if row else None
 
 
-@strawberry.type
+@strawberry.type(description="A turn of a session's conversation.")
 class Message:
-    position: int = shared()
-    role: enums.MessageRole = shared()
-    content: str = shared()
-    created_at: datetime = shared()
+    position: int = shared(
+        description="Its place in the conversation: 1, 2, 3… in order, never two at one place "
+        "(sessionMessages' `after`)."
+    )
+    role: enums.MessageRole = shared(description="Who spoke.")
+    content: str = shared(description=f"What was said (at most {limits.MESSAGE_MAX:,} characters).")
+    created_at: datetime = shared(description="When it was added.")
 
     @classmethod
     def from_row(cls, row: models.SessionMessage) -> Message:
@@ -142,15 +149,27 @@ async def _snapshot_messages(
     return await info.context.loaders.snapshot_messages.load((handoff_id, window))
 
 
+# A session's fields, and its snapshot's.
+_PROBLEM_SUMMARY = f"The problem in a line (at most {limits.PROBLEM_SUMMARY_MAX} characters)."
+_INTAKE_TYPE_DESCRIPTION = "How the problem reached the desk."
+_INTAKE_CONTENT = (
+    f"What came in: the chat, email, call notes, ticket or alert (at most "
+    f"{limits.INTAKE_CONTENT_MAX:,} characters)."
+)
+_STATUS = "Where the session stands."
+_CONFIDENCE_TIER = "The assistant's confidence, as last given (addSessionMessage); null: none yet."
+_HANDOFF_COUNT = "How many times it was handed off (parked or escalated)."
+
+
 @strawberry.type(description="The session as it stood when it was handed off.")
 class SessionSnapshot:
-    taken_at: datetime = shared()
-    problem_summary: str = shared()
-    intake_type: enums.IntakeType = shared()
-    intake_content: str = shared()
-    status: enums.SessionStatus = shared()
-    confidence_tier: enums.Confidence | None = shared()
-    handoff_count: int = shared()
+    taken_at: datetime = shared(description="When it was handed off.")
+    problem_summary: str = shared(description=_PROBLEM_SUMMARY)
+    intake_type: enums.IntakeType = shared(description=_INTAKE_TYPE_DESCRIPTION)
+    intake_content: str = shared(description=_INTAKE_CONTENT)
+    status: enums.SessionStatus = shared(description=_STATUS)
+    confidence_tier: enums.Confidence | None = shared(description=_CONFIDENCE_TIER)
+    handoff_count: int = shared(description=_HANDOFF_COUNT)
     handoff_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -184,15 +203,17 @@ async def _snapshot(info: Info, handoff_id: uuid.UUID) -> SessionSnapshot:
 
 @strawberry.type(description="One turn of the conversation, as the escalation package records it.")
 class ConversationStep:
-    position: int = shared()
-    role: enums.MessageRole = shared()
-    excerpt: str = shared()
+    position: int = shared(description="The message's position (Message.position).")
+    role: enums.MessageRole = shared(description="Who spoke.")
+    excerpt: str = shared(
+        description="The message's opening line, shortened (ending in …) if it is long."
+    )
 
 
 @strawberry.type(description="What a senior receives with an escalation.")
 class EscalationPackage:
-    handoff_id: strawberry.ID = shared()
-    escalated_at: datetime = shared()
+    handoff_id: strawberry.ID = shared(description="The escalation it came with.")
+    escalated_at: datetime = shared(description="When the session was escalated.")
     escalation_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -203,7 +224,7 @@ class EscalationPackage:
             escalation_id=uuid.UUID(data["handoff_id"]),
         )
 
-    @strawberry.field(metadata=SHARED)
+    @strawberry.field(description="The session as it stood when it was escalated.", metadata=SHARED)
     async def snapshot(self, info: Info) -> SessionSnapshot:
         return await _snapshot(info, self.escalation_id)
 
@@ -224,15 +245,17 @@ class EscalationPackage:
 
 @strawberry.type(name="Session", description="A troubleshooting session.")
 class Session:
-    id: strawberry.ID = shared()
-    problem_summary: str = shared()
-    intake_type: enums.IntakeType = shared()
-    intake_content: str = shared()
-    status: enums.SessionStatus = shared()
-    confidence_tier: enums.Confidence | None = shared()
-    handoff_count: int = shared()
-    created_at: datetime = shared()
-    updated_at: datetime = shared()
+    id: strawberry.ID = shared(description="Its id.")
+    problem_summary: str = shared(description=_PROBLEM_SUMMARY)
+    intake_type: enums.IntakeType = shared(description=_INTAKE_TYPE_DESCRIPTION)
+    intake_content: str = shared(description=_INTAKE_CONTENT)
+    status: enums.SessionStatus = shared(description=_STATUS)
+    confidence_tier: enums.Confidence | None = shared(description=_CONFIDENCE_TIER)
+    handoff_count: int = shared(description=_HANDOFF_COUNT)
+    created_at: datetime = shared(description="When it was started.")
+    updated_at: datetime = shared(
+        description="When it last changed (a message, a handoff, a claim, its status)."
+    )
     session_id: strawberry.Private[uuid.UUID]
     owner_id: strawberry.Private[uuid.UUID]
     assignee_id: strawberry.Private[uuid.UUID]
@@ -256,12 +279,16 @@ class Session:
             assignee_id=row.assignee_id,
         )
 
-    @strawberry.field(metadata=PER_VIEWER)
+    @strawberry.field(
+        description="What the team received with its latest escalation; null if it was never "
+        "escalated.",
+        metadata=PER_VIEWER,
+    )
     async def escalation_package(self, info: Info) -> EscalationPackage | None:
         package = await info.context.loaders.escalation_package.load(self.session_id)
         return EscalationPackage.from_json(package) if package else None
 
-    @strawberry.field(metadata=SHARED)
+    @strawberry.field(description="Who started it.", metadata=SHARED)
     async def owner(self, info: Info) -> User:
         owner = await _user(info, self.owner_id)
         assert owner is not None  # a session's users are users of its account
@@ -297,11 +324,11 @@ class Session:
     description="A senior's rating of an assessment: one per user, rating again replaces it."
 )
 class AssessmentRating:
-    rating: enums.Rating = shared()
+    rating: enums.Rating = shared(description="The verdict.")
     reason: str | None = shared(
         description=f"Why, if they said (at most {limits.RATING_REASON_MAX} characters)."
     )
-    rated_at: datetime = shared()
+    rated_at: datetime = shared(description="When they rated it (last, if they rated again).")
     user_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -313,7 +340,7 @@ class AssessmentRating:
             user_id=row.user_id,
         )
 
-    @strawberry.field(metadata=SHARED)
+    @strawberry.field(description="The senior who rated it.", metadata=SHARED)
     async def rated_by(self, info: Info) -> User:
         user = await _user(info, self.user_id)
         assert user is not None  # a rating's user is a user of its account
@@ -325,13 +352,19 @@ class AssessmentRating:
     "fresh one a senior asked for (reassessHandoff)."
 )
 class Assessment:
-    status: enums.AssessmentStatus = shared()
-    summary: str | None = shared()
-    likely_cause: str | None = shared()
+    status: enums.AssessmentStatus = shared(description="Whether it landed, and how.")
+    summary: str | None = shared(
+        description="What the assessor makes of the problem; null until it is ready."
+    )
+    likely_cause: str | None = shared(
+        description="The cause it thinks most likely; null until it is ready."
+    )
     suggested_steps: list[str] = shared(
         description="Steps a client shows as one-click chips; empty until the assessment is ready."
     )
-    confidence: enums.Confidence | None = shared()
+    confidence: enums.Confidence | None = shared(
+        description="How sure the assessor is; null until it is ready."
+    )
     updated_at: datetime | None = shared(description="When it landed (ready or failed).")
     number: int | None = shared(
         description="Which of the escalation's assessments it is: 1, made after it was "
@@ -429,10 +462,10 @@ class Assessment:
     "read by them, and by its viewers unless the account says not (notesVisibleToViewers)."
 )
 class HandoffNote:
-    id: strawberry.ID = shared()
-    body: str = shared()
-    created_at: datetime = shared()
-    handoff_id: strawberry.ID = shared()
+    id: strawberry.ID = shared(description="Its id.")
+    body: str = shared(description=f"The note (at most {limits.NOTE_MAX:,} characters).")
+    created_at: datetime = shared(description="When it was added.")
+    handoff_id: strawberry.ID = shared(description="The escalation it is on.")
     author_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -445,7 +478,7 @@ class HandoffNote:
             author_id=row.author_id,
         )
 
-    @strawberry.field(metadata=SHARED)
+    @strawberry.field(description="Who wrote it.", metadata=SHARED)
     async def author(self, info: Info) -> User:
         author = await _user(info, self.author_id)
         assert author is not None  # a note's author is a user of its account
@@ -462,15 +495,17 @@ class HandoffEvent:
     def seq(self) -> int:
         return self.row.seq
 
-    @strawberry.field(metadata=SHARED)
+    @strawberry.field(description="What happened.", metadata=SHARED)
     def kind(self) -> enums.HandoffEventKind:
         return _EVENT_KIND[self.row.kind]
 
-    @strawberry.field(metadata=SHARED)
+    @strawberry.field(description="When it happened.", metadata=SHARED)
     def occurred_at(self) -> datetime:
         return self.row.occurred_at
 
-    @strawberry.field(metadata=SHARED)
+    @strawberry.field(
+        description="Who did it; null when the desk did (its timers).", metadata=SHARED
+    )
     async def actor(self, info: Info) -> User | None:
         return await _user(info, self.row.actor_id)
 
@@ -503,16 +538,24 @@ class HandoffEvent:
 
 @strawberry.type(description="A session handed off: parked (private) or escalated (team-wide).")
 class Handoff:
-    id: strawberry.ID = shared()
-    intent: enums.HandoffIntent = shared()
-    priority: enums.Priority = shared()
-    engineer_notes: str = shared()
-    created_at: datetime = shared()
-    claimed_at: datetime | None = shared()
-    assessment: Assessment = shared()
-    session: Session = shared()
-    created_by: User = shared()
-    claimed_by: User | None = shared()
+    id: strawberry.ID = shared(description="Its id.")
+    intent: enums.HandoffIntent = shared(description="A park or an escalation.")
+    priority: enums.Priority = shared(description="How soon it should be worked, as it is now.")
+    engineer_notes: str = shared(
+        description="What its engineer tried and why they handed it off (at most "
+        f"{limits.ENGINEER_NOTES_MAX:,} characters; may be empty)."
+    )
+    created_at: datetime = shared(description="When it was handed off.")
+    claimed_at: datetime | None = shared(
+        description="When its current claimer claimed it (or was handed it); null while unclaimed."
+    )
+    assessment: Assessment = shared(
+        description="The AI assessment it shows: the first, until a fresh one (reassessHandoff) "
+        "lands ready. A park's is never made (its number and id are null)."
+    )
+    session: Session = shared(description="Its session, as it is now.")
+    created_by: User = shared(description="Who handed it off: its escalator, or the parker.")
+    claimed_by: User | None = shared(description="Who holds it now; null while unclaimed.")
     withdrawn_at: datetime | None = shared(
         description="When its escalator (or an admin) took it back, unclaimed: it left the "
         "queue then. Null while it stands."
@@ -639,10 +682,13 @@ async def handoff_by_id(info: Info, handoff_id: uuid.UUID) -> Handoff:
     return Handoff.from_view(view)
 
 
-@strawberry.type
+@strawberry.type(description="Where a page stands in its list.")
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor: pass it as `after` for the next page; null for an "
+        "empty page."
+    )
     has_previous_page: bool = strawberry.field(
         default=False,
         description="Whether the view holds handoffs before this page (false without `after`).",
@@ -652,22 +698,22 @@ class PageInfo:
     )
 
 
-@strawberry.type
+@strawberry.type(description="A handoff in a page, with its place.")
 class HandoffEdge:
-    cursor: str
-    node: Handoff
+    cursor: str = strawberry.field(description="Its place: `after` this, the page after it.")
+    node: Handoff = strawberry.field(description="The handoff.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of handoffs.")
 class HandoffConnection:
-    edges: list[HandoffEdge]
-    page_info: PageInfo
+    edges: list[HandoffEdge] = strawberry.field(description="The page, in order, with cursors.")
+    page_info: PageInfo = strawberry.field(description="Where the page stands.")
     unread_count: int = strawberry.field(
         description="Of these (all pages), how many the caller has not opened or claimed."
     )
     total_count: int = strawberry.field(description="How many there are, on all pages.")
 
-    @strawberry.field
+    @strawberry.field(description="The page's handoffs, in order (edges without cursors).")
     def nodes(self) -> list[Handoff]:
         return [edge.node for edge in self.edges]
 
@@ -681,7 +727,7 @@ def event_reason(row: models.AccountEvent) -> enums.HandoffEventReason | None:
 
 @strawberry.type(description="How long escalations of one priority may wait unclaimed.")
 class PriorityTimers:
-    priority: enums.Priority
+    priority: enums.Priority = strawberry.field(description="The priority these are for.")
     overdue_after_minutes: int = strawberry.field(
         description="Unclaimed this long after it entered the queue (escalated, or released "
         "back), an escalation is overdue: the team is told again."

@@ -17,17 +17,28 @@ tests/unit/test_vendor_internals.py fails, naming this module, if an upgrade mov
 - `GraphQLCoreConverter._get_field_exception_handlers(field)`: the schema's exception handlers
   that apply to a field. A field with any is not resolved by Strawberry's basic resolver, even
   though it `is_basic_field`, so the lean executor must not read it directly.
+- `strawberry.schema.types.base_scalars.DateTimeDefinition`: Strawberry's own DateTime scalar.
+  The schema overrides it with a copy that differs only in its description and its
+  `@specifiedBy` URL, so that a DateTime serializes and parses exactly as before.
+- `__strawberry_definition__.values` of an enum: each value's `EnumValue`, whose `description`
+  the desk sets for the enums it takes from db/ (whose classes cannot carry
+  `strawberry.enum_value`, db/ knowing nothing of GraphQL).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 
 import strawberry
 from graphql import DocumentNode, GraphQLError, GraphQLSchema
 from strawberry.schema.schema import validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types.field import StrawberryField
+from strawberry.types.scalar import ScalarDefinition
 
 TESTED = "strawberry-graphql>=0.341.2,<0.342"
 
@@ -37,6 +48,28 @@ _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
 def graphql_schema(schema: strawberry.Schema) -> GraphQLSchema:
     """The graphql-core schema a Strawberry schema wraps."""
     return schema._schema
+
+
+def datetime_scalar(description: str, specified_by_url: str) -> ScalarDefinition:
+    """Strawberry's DateTime scalar (serialized with isoformat, parsed as ISO 8601), with this
+    description and `@specifiedBy` URL: for `scalar_overrides={datetime: ...}`."""
+    return dataclasses.replace(
+        DateTimeDefinition, description=description, specified_by_url=specified_by_url
+    )
+
+
+def describe_enum_values(enum: type[Enum], descriptions: Mapping[str, str]) -> None:
+    """Give each value of an enum made with `strawberry.enum` its description, by member name;
+    every value must have one, and no other name may be given."""
+    values = enum.__strawberry_definition__.values  # type: ignore[attr-defined]
+    names = {value.name for value in values}
+    if names != set(descriptions):
+        raise ValueError(
+            f"{enum.__name__}: no description for {sorted(names - set(descriptions))}, "
+            f"no such value {sorted(set(descriptions) - names)}"
+        )
+    for value in values:
+        value.description = descriptions[value.name]
 
 
 def validate(schema: strawberry.Schema, document: DocumentNode, rules: Any) -> list[GraphQLError]:

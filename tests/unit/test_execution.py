@@ -15,6 +15,7 @@ from strawberry.schema.config import StrawberryConfig
 
 from handoff_desk.settings import Settings, SettingsError
 from schema.execution import DeskExecutionContext
+from schema.schema import SCALAR_OVERRIDES
 from schema.schema import schema as desk
 from tests.support.execution import (
     GUARDED,
@@ -266,7 +267,10 @@ async def test_the_cases_cover_errors_and_nulls():
 async def test_the_desks_schema_introspects_as_with_graphql_core():
     # Introspection resolves through graphql-core's own types: none of it may take a plain path.
     core = strawberry.Schema(
-        query=desk.query, mutation=desk.mutation, subscription=desk.subscription
+        query=desk.query,
+        mutation=desk.mutation,
+        subscription=desk.subscription,
+        scalar_overrides=SCALAR_OVERRIDES,
     )
     query = get_introspection_query(descriptions=True)
     expected = _answer(await core.execute(query))

@@ -13,6 +13,8 @@ import contextlib
 import inspect
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from enum import Enum
 from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated
@@ -128,6 +130,22 @@ class Query:
 SCHEMA = strawberry.Schema(query=Query, exception_handlers=[MissingHandler()])
 
 
+@strawberry.type
+class Clock:
+    now: datetime
+
+
+@strawberry.enum(name="Colour")
+class Colour(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Palette:
+    colour: Colour
+
+
 def _field(name: str):
     return strawberry_internals.graphql_schema(SCHEMA).query_type.fields[name]
 
@@ -145,6 +163,35 @@ def test_strawberry_validates_with_its_own_rules_added():
         errors = strawberry_internals.validate(SCHEMA, parse("{ plian }"), specified_rules)
         assert [type(e) for e in errors] == [GraphQLError]
         assert "plian" in errors[0].message
+
+
+def test_strawberrys_datetime_scalar_can_be_copied_with_a_url():
+    with relied_on(strawberry_internals, "base_scalars.DateTimeDefinition"):
+        copy = strawberry_internals.datetime_scalar("Said so.", "https://example.org/spec")
+        wrapped = strawberry_internals.graphql_schema(
+            strawberry.Schema(query=Clock, scalar_overrides={datetime: copy})
+        )
+        scalar = wrapped.type_map["DateTime"]
+        assert (scalar.description, scalar.specified_by_url) == (
+            "Said so.",
+            "https://example.org/spec",
+        )
+        moment = datetime(2026, 11, 29, 18, 2, 26, 997624, tzinfo=UTC)
+        assert scalar.serialize(moment) == moment.isoformat()
+        assert scalar.parse_value(moment.isoformat()) == moment
+
+
+def test_strawberry_enum_values_can_be_given_descriptions():
+    with relied_on(strawberry_internals, "an enum's __strawberry_definition__.values"):
+        strawberry_internals.describe_enum_values(Colour, {"RED": "Warm.", "BLUE": "Cold."})
+        wrapped = strawberry_internals.graphql_schema(strawberry.Schema(query=Palette))
+        values = wrapped.type_map["Colour"].values
+        assert {name: v.description for name, v in values.items()} == {
+            "RED": "Warm.",
+            "BLUE": "Cold.",
+        }
+        with pytest.raises(ValueError, match="BLUE"):
+            strawberry_internals.describe_enum_values(Colour, {"RED": "Warm."})
 
 
 def test_a_graphql_core_field_leads_to_its_strawberry_definition():
