@@ -31,6 +31,7 @@ from db.engine import unavailable
 from handoff_desk.live.broadcast import account_channel, user_channel
 from handoff_desk.live.presence import PresenceFeed
 from handoff_desk.live.queues import BoundedQueue, FellBehind
+from handoff_desk.live.tasks import stop_all
 from resolvers.desk import Desk
 from resolvers.errors import SubscriberTooSlow
 from resolvers.events import CATCH_UP_PAGE, LoggedEvent, events_after, latest_seq
@@ -96,11 +97,7 @@ class AccountFeed:
         )
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_all(self._tasks)
 
     def wake(self) -> None:
         self._wake.set()

@@ -30,7 +30,6 @@ most `MAX_TRACKED` viewer-escalation pairs in all.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import contextvars
 import json
 import logging
@@ -41,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from handoff_desk.live.broadcast import presence_channel
+from handoff_desk.live.tasks import stop_all
 from resolvers.handoff_views import UserView
 from resolvers.presence import (
     VIEWERS_PER_HANDOFF,
@@ -147,11 +147,7 @@ class PresenceFeed:
         self._spawn(self._beat(), "presence heartbeat")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_all(self._tasks)
         self.hub.presence_tracked -= sum(len(users) for users in self._viewers.values())
         self._viewers.clear()
 
