@@ -239,7 +239,7 @@ async def test_a_viewer_on_one_process_is_seen_on_another_and_gone_once_it_is_ki
         }
 
 
-REASSESSED = """subscription { handoffUpdated { kind handoff { id reassessment { number } } } }"""
+REASSESSED = """subscription { handoffUpdated { kind handoff { id } } }"""
 LANDED = """subscription { assessmentReady { handoff { id assessment { number status } } } }"""
 
 
@@ -275,7 +275,7 @@ async def test_a_reassessment_asked_on_one_process_is_heard_and_lands_on_another
         asked = await http.data(REASSESS, {"h": str(handoff.id)}, kim.token)
         assert asked["reassessHandoff"]["__typename"] == "ReassessHandoffSuccess"
         heard = (await asked_ws.next_data())["handoffUpdated"]
-        assert heard["kind"] == "REASSESSMENT_REQUESTED"
-        assert heard["handoff"] == {"id": str(handoff.id), "reassessment": {"number": 2}}
+        # (What the handoff shows is read as B delivers: the new assessment may have landed.)
+        assert heard == {"kind": "REASSESSMENT_REQUESTED", "handoff": {"id": str(handoff.id)}}
         landed = (await landed_ws.next_data(timeout=20))["assessmentReady"]["handoff"]
     assert landed == {"id": str(handoff.id), "assessment": {"number": 2, "status": "READY"}}
