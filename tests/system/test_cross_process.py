@@ -239,16 +239,18 @@ async def test_a_viewer_on_one_process_is_seen_on_another_and_gone_once_it_is_ki
         }
 
 
-REASSESSED = """subscription { handoffUpdated { kind handoff { id } } }"""
+REASSESSED = """subscription { handoffUpdated { kind handoff { id } note { body } } }"""
+NOTE = """mutation($h: ID!, $b: String!) { addHandoffNote(input: {handoffId: $h, body: $b}) {
+  __typename } }"""
 LANDED = """subscription { assessmentReady { handoff { id assessment { number status } } } }"""
 
 
-async def test_a_reassessment_asked_on_one_process_is_heard_and_lands_on_another_on_redis(
+async def test_a_note_and_a_reassessment_on_one_process_are_heard_on_another_on_redis(
     serve, desk, team
 ):
-    """Kim asks process A for a fresh assessment; Sam's sockets on process B hear that it was
-    asked for (REASSESSMENT_REQUESTED) and, once A's worker has made it, that it landed: by the
-    doorbell alone (the poll is far off)."""
+    """Kim adds a note and asks process A for a fresh assessment; Sam's sockets on process B hear
+    the note (NOTE_ADDED), that a fresh assessment was asked for (REASSESSMENT_REQUESTED) and,
+    once A's worker has made it, that it landed: by the doorbell alone (the poll is far off)."""
     services.require_redis()
     env = {"HANDOFF_BROADCAST_URL": services.REDIS_URL, **NO_POLL}
     a, b = serve(ready=False, **env), serve(ready=False, HANDOFF_RUN_WORKERS="false", **env)
@@ -272,10 +274,18 @@ async def test_a_reassessment_asked_on_one_process_is_heard_and_lands_on_another
             await ws.subscribe(document)
         channel = account_channel(team.acme.account.id)
         await wait_for(lambda: listening(services.REDIS_URL, channel), "B to hear doorbells")
+        noted = await http.data(NOTE, {"h": str(handoff.id), "b": "Wired: no drops"}, kim.token)
+        assert noted["addHandoffNote"]["__typename"] == "AddHandoffNoteSuccess"
+        heard = (await asked_ws.next_data())["handoffUpdated"]
+        assert (heard["kind"], heard["note"]) == ("NOTE_ADDED", {"body": "Wired: no drops"})
         asked = await http.data(REASSESS, {"h": str(handoff.id)}, kim.token)
         assert asked["reassessHandoff"]["__typename"] == "ReassessHandoffSuccess"
         heard = (await asked_ws.next_data())["handoffUpdated"]
         # (What the handoff shows is read as B delivers: the new assessment may have landed.)
-        assert heard == {"kind": "REASSESSMENT_REQUESTED", "handoff": {"id": str(handoff.id)}}
+        assert heard == {
+            "kind": "REASSESSMENT_REQUESTED",
+            "handoff": {"id": str(handoff.id)},
+            "note": None,
+        }
         landed = (await landed_ws.next_data(timeout=20))["assessmentReady"]["handoff"]
     assert landed == {"id": str(handoff.id), "assessment": {"number": 2, "status": "READY"}}
