@@ -54,20 +54,20 @@ async def record(
             )
         )
     await tx.session.flush()
-    for user in users:
-        newest = (
-            select(Notification.id)
-            .where(Notification.user_id == user.id)
-            .order_by(col(Notification.id).desc())
-            .limit(tx.notifications_kept)
+    # Every recipient's oldest beyond the bound, in one statement (not one per recipient).
+    ranked = (
+        select(
+            col(Notification.id).label("id"),
+            func.row_number()
+            .over(partition_by=col(Notification.user_id), order_by=col(Notification.id).desc())
+            .label("rank"),
         )
-        await tx.session.exec(
-            delete(Notification).where(
-                col(Notification.user_id) == user.id,
-                col(Notification.id).not_in(newest.scalar_subquery()),
-            )
-        )
-        tx.notified.add(user.id)
+        .where(col(Notification.user_id).in_([user.id for user in users]))
+        .subquery()
+    )
+    beyond = select(ranked.c.id).where(ranked.c.rank > tx.notifications_kept)
+    await tx.session.exec(delete(Notification).where(col(Notification.id).in_(beyond)))
+    tx.notified.update(user.id for user in users)
 
 
 @dataclass(frozen=True)
