@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _mypy(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     # mypy of this test session's interpreter, so that it sees the packages installed with it.
-    # Its cache stays in `cwd`/.mypy_cache (ignored by git): a warm run checks only what changed.
+    # Its cache is `cwd`/.venv/mypy_cache (pyproject.toml): a warm run checks only what changed.
     return subprocess.run(
         [sys.executable, "-m", "mypy", *args],
         cwd=cwd,
