@@ -116,6 +116,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # The same bound as an HTTP body (HANDOFF_MAX_BODY_BYTES).
         ws_max_size=settings.max_body_bytes,
         log_level=args.log_level,
+        access_log=False,  # handoff_desk/ops/access_log.py writes a line per request instead
         log_config=logs.logging_config(  # its lines as ours, scrubbed alike
             log_format(settings, args), secrets=settings_secrets(settings)
         ),
