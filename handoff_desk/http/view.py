@@ -213,12 +213,8 @@ class DeskGraphQL(GraphQL[Context, None]):
         if isinstance(request_data.query, str):
             document = self.documents.read(request_data.query)
             selected = protocol.operation(document, request_data.operation_name)
-            access_log.note_operation(
-                request.scope,
-                *access_log.operation_of(
-                    self.documents, request_data.query, request_data.operation_name
-                ),
-            )
+            named = access_log.operation_in(document, request_data.operation_name)
+            access_log.note_operation(request.scope, *named)
         if isinstance(selected, GraphQLError):
             return PreExecutionError(data=None, errors=[selected])
         if selected is not None:

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from resolvers.auth import Viewer
     from schema.context import Context
-    from schema.documents import DocumentCache
+    from schema.documents import Document, DocumentCache
 
 log = logging.getLogger("handoff_desk.access")
 
@@ -45,11 +45,16 @@ def operation_of(
     """The name and type of the operation a request selects (None for what is not known)."""
     if not isinstance(query, str) or not isinstance(name, str | None):
         return None, None
-    selected = documents.read(query).select(name)
+    return operation_in(documents.read(query), name)
+
+
+def operation_in(document: Document, name: str | None) -> tuple[str | None, str | None]:
+    """The same, of a document read already."""
+    selected = document.select(name)
     if not isinstance(selected, OperationDefinitionNode):
-        return name, None
-    named = selected.name.value if selected.name else name
-    return named, selected.operation.value
+        # A name no operation has is the client's text, of any length: not logged.
+        return None, None
+    return (selected.name.value if selected.name else None), selected.operation.value
 
 
 def _caller(viewer: Viewer | None) -> dict[str, str | None]:
