@@ -37,6 +37,7 @@ class LeasedJob:
     subject_id: uuid.UUID
     attempts: int  # including this one
     lease: str  # this attempt's token in `lease_owner`
+    request_id: str | None = None  # the request that enqueued it
 
 
 # `lease_owner` is 64 characters wide: the worker's name is cut to leave room for the random part.
@@ -85,6 +86,7 @@ async def lease_job(
             col(Job.account_id),
             col(Job.subject_id),
             col(Job.attempts),
+            col(Job.request_id),
         )
     )
     async with db.write() as session:
@@ -98,6 +100,7 @@ async def lease_job(
         subject_id=row.subject_id,
         attempts=row.attempts,
         lease=lease,
+        request_id=row.request_id,
     )
 
 

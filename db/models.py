@@ -291,6 +291,9 @@ class Job(SQLModel, table=True):
     lease_owner: str | None = _short(64, default=None, nullable=True)
     lease_expires_at: datetime | None = _when(nullable=True)
     last_error: str | None = _text(nullable=True)
+    # The request that enqueued it (X-Request-ID), or the one its enqueuing job had: the
+    # worker's lines about it carry this id. Null when no request caused it.
+    request_id: str | None = _short(64, default=None, nullable=True)
     created_at: datetime = _when()
     updated_at: datetime = _when()
 

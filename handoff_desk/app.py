@@ -25,6 +25,7 @@ from handoff_desk.live.broadcast import create_broadcast
 from handoff_desk.live.hub import Hub
 from handoff_desk.live.notifier import LiveNotifier
 from handoff_desk.live.shared_subscriptions import SharedSubscriptions
+from handoff_desk.ops.access_log import AccessLog
 from handoff_desk.ops.metrics import GraphQLMetrics, Metrics
 from handoff_desk.settings import Settings
 from resolvers.desk import Desk
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),  # outermost: every log line of a request has it
+            Middleware(AccessLog),  # a line per request, timed as the metrics time it
             Middleware(GraphQLMetrics, metrics=metrics, documents=schema.documents),
             Middleware(
                 CORSMiddleware,

@@ -1,12 +1,12 @@
 """`handoff-desk`: serve, worker, migrate, create-account, export-schema.
 
-Settings come from HANDOFF_ environment variables (every one is described in .env.example)."""
+Settings come from HANDOFF_ environment variables, and from a .env file in the working directory
+when there is one (every one is described in .env.example)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import gc
 import getpass
 import json
@@ -66,7 +66,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-WS_MAX_FRAME_BYTES = Settings.max_body_bytes  # the default of HANDOFF_MAX_BODY_BYTES
+WS_MAX_FRAME_BYTES: int = Settings().max_body_bytes  # the default of HANDOFF_MAX_BODY_BYTES
 
 
 def with_token_secret(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -74,7 +74,7 @@ def with_token_secret(settings: Settings, args: argparse.Namespace) -> Settings:
     SettingsError. Only `serve --demo` may go without one: it makes one per database."""
     if getattr(args, "demo", False) and not settings.token_secret:
         secret = token_secret.demo_secret(settings.database_url)
-        return dataclasses.replace(settings, token_secret=secret)
+        return settings.model_copy(update={"token_secret": secret})
     token_secret.require_strong(settings.token_secret)
     return settings
 
@@ -116,6 +116,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # The same bound as an HTTP body (HANDOFF_MAX_BODY_BYTES).
         ws_max_size=settings.max_body_bytes,
         log_level=args.log_level,
+        access_log=False,  # handoff_desk/ops/access_log.py writes a line per request instead
         log_config=logs.logging_config(  # its lines as ours, scrubbed alike
             log_format(settings, args), secrets=settings_secrets(settings)
         ),

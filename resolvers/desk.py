@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from asgi_correlation_id import correlation_id
 from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -223,10 +224,19 @@ class Tx:
         *,
         run_after: datetime | None = None,
     ) -> None:
-        """A job for a worker, due now or at `run_after` (a timer's due time)."""
+        """A job for a worker, due now or at `run_after` (a timer's due time). It keeps the id
+        of the request this runs for (the HTTP layer's, or the job's a worker runs), so the
+        worker's lines about it name the request that caused it."""
         due = run_after or self.now()
+        request_id = correlation_id.get()
         self.session.add(
-            Job(kind=kind, account_id=account_id, subject_id=subject_id, run_after=due)
+            Job(
+                kind=kind,
+                account_id=account_id,
+                subject_id=subject_id,
+                run_after=due,
+                request_id=request_id,
+            )
         )
         self.jobs.add(kind)
 

@@ -47,6 +47,8 @@ class Context:
         self._events = events
         self._authorization = authorization
         self._viewer: Viewer | None = None
+        # A websocket connection's caller at its handshake, for its operations' log lines.
+        self.connected_as: Viewer | None = None
         self._authenticating: asyncio.Future[Viewer] | None = None
         self._loaders: Loaders | None = None
         # Set by Strawberry from the websocket's connection_init payload.
@@ -82,6 +84,11 @@ class Context:
             if self._authenticating is None:
                 self._authenticating = asyncio.ensure_future(self.authenticate())
             self._viewer = await self._authenticating
+        return self._viewer
+
+    @property
+    def known_viewer(self) -> Viewer | None:
+        """The caller, if this context has authenticated it already (never reads anything)."""
         return self._viewer
 
     async def authenticate(self) -> Viewer:

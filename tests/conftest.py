@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -277,8 +276,10 @@ class Shadow:
         stack: contextlib.AsyncExitStack,
         database: Database | None = None,
     ) -> None:
-        self.settings = replace(
-            settings, lean_executor=not settings.lean_executor, query_cache_mb=0, run_workers=False
+        self.settings = settings.model_copy(
+            update=dict(
+                lean_executor=not settings.lean_executor, query_cache_mb=0, run_workers=False
+            )
         )
         self.stack = stack
         self.database = database
@@ -362,7 +363,7 @@ async def module_api(module_settings: Settings, module_desk: Desk) -> AsyncItera
 @pytest.fixture
 async def fresh(settings):
     """The same database through an app that never reuses answers."""
-    app = create_app(dataclasses.replace(settings, query_cache_mb=0))
+    app = create_app(settings.model_copy(update=dict(query_cache_mb=0)))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://fresh.test") as client:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -99,7 +98,7 @@ async def in_process_fixture(settings) -> AsyncIterator[Callable[..., Awaitable[
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(**changes) -> InProcessServer:
-            changed = dataclasses.replace(settings, **{"retry_base_seconds": 0.1, **changes})
+            changed = settings.model_copy(update={"retry_base_seconds": 0.1, **changes})
             return await stack.enter_async_context(serving(create_app(changed)))
 
         yield start

@@ -177,6 +177,7 @@ _CONFIGURED_LOGGERS = (
     "uvicorn.access",
     "strawberry.execution",
     "alembic.runtime.plugins",
+    "asgi_correlation_id",
 )
 
 

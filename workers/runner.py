@@ -13,11 +13,14 @@ import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
+
+from asgi_correlation_id import correlation_id
 
 from db.engine import unavailable
 from db.enums import JobKind, JobState
@@ -43,6 +46,7 @@ class JobRun:
         self.desk = worker.desk
         self.job = job
         self.max_attempts = max_attempts
+        self.outcome = "unsettled"  # what the attempt settled the job as, for its log line
 
     @property
     def last_attempt(self) -> bool:
@@ -64,10 +68,12 @@ class JobRun:
         """Done for now, due again at `run_after` (a timer's next check)."""
         if not await reschedule_job(tx.session, self.job, run_after, now=tx.now()):
             raise LeaseLost(str(self.job.id))
+        self.outcome = "rescheduled"
 
     async def _settle(self, tx: Tx, state: JobState, **kwargs: Any) -> None:
         if not await settle_job(tx.session, self.job, state, now=tx.now(), **kwargs):
             raise LeaseLost(str(self.job.id))
+        self.outcome = "retry" if state is JobState.PENDING else str(state.value)
 
 
 class Pool:
@@ -211,16 +217,43 @@ class Worker:
                 pool.idle.remove(wake_up)
 
     async def _run(self, job: LeasedJob) -> None:
+        # Every line about the job (and every job it enqueues) names the request that caused it.
+        request = correlation_id.set(job.request_id)
+        started = time.perf_counter()
         handler, max_attempts, *give_up = self.handlers[job.kind]
         run = JobRun(self, job, max_attempts)
+        try:
+            await self._attempt(job, run, handler, give_up[0] if give_up else None)
+        finally:
+            log.info(
+                "job %s (%s) attempt %d: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                run.outcome,
+                extra={
+                    "job_id": str(job.id),
+                    "job_kind": str(job.kind.value),
+                    "attempt": job.attempts,
+                    "outcome": run.outcome,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            correlation_id.reset(request)
+
+    async def _attempt(
+        self, job: LeasedJob, run: JobRun, handler: Handler, give_up: GiveUp | None
+    ) -> None:
         try:
             await handler(run)
         except asyncio.CancelledError:
             # Shutting down mid-job: give it back for another worker (or our next start).
+            run.outcome = "returned"
             with contextlib.suppress(Exception):
                 await asyncio.shield(return_job(self.desk.db, job))
             raise
         except LeaseLost:
+            run.outcome = "taken over"
             log.warning(
                 "job %s attempt %d was taken over by another worker or slot; dropped its result",
                 job.id,
@@ -231,11 +264,12 @@ class Worker:
                 # Not the job's fault: hand it back uncounted; if the database is still away,
                 # the lease runs out and it is offered again then.
                 log.warning("job %s (%s) met a database outage: %s", job.id, job.kind, error)
+                run.outcome = "returned"
                 with contextlib.suppress(Exception):
                     await return_job(self.desk.db, job)
                 return
             log.exception("job %s (%s) crashed", job.id, job.kind)
-            await self._settle_crash(run, give_up[0] if give_up else None, error)
+            await self._settle_crash(run, give_up, error)
 
     async def _settle_crash(self, run: JobRun, give_up: GiveUp | None, error: Exception) -> None:
         """A handler that raised still counts an attempt: retried with backoff, then failed."""

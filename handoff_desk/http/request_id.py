@@ -1,4 +1,5 @@
-"""A request id for every HTTP request and websocket connection, in each log line written for it.
+"""A request id for every HTTP request and websocket connection, in each log line written for it
+and in each job the request enqueues (asgi-correlation-id keeps it in its context variable).
 
 Taken from the client's (or the proxy's) `X-Request-ID` when it is a sane token, made up
 otherwise; HTTP responses carry it back in `X-Request-ID`.
@@ -8,53 +9,36 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
-from contextvars import ContextVar
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-HEADER = b"x-request-id"
-_SANE = re.compile(rb"[A-Za-z0-9._-]{1,64}")
-
-_current: ContextVar[str | None] = ContextVar("request_id", default=None)
+HEADER = "X-Request-ID"
+_SANE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
-def current_request_id() -> str | None:
-    """The id of the request this code runs for; None outside any request."""
-    return _current.get()
+def sane(value: str) -> bool:
+    """1-64 characters of A-Z a-z 0-9 . _ -: safe in a log line and a header, and bounded."""
+    return _SANE.fullmatch(value) is not None
 
 
-def _given(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if name == HEADER:
-            return value.decode() if _SANE.fullmatch(value) else None
-    return None
+def new_request_id() -> str:
+    return secrets.token_hex(8)
 
 
 class RequestIdMiddleware:
-    """Pure ASGI middleware."""
+    """asgi-correlation-id's middleware, with the desk's rule for a client's id. Pure ASGI."""
 
     def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        self.app = CorrelationIdMiddleware(
+            app, header_name=HEADER, generator=new_request_id, validator=sane
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            return await self.app(scope, receive, send)
-        request_id = _given(scope["headers"]) or secrets.token_hex(8)
-        token = _current.set(request_id)
-        if scope["type"] == "websocket":
-            # Its frames go through untouched: the id is for the connection's log lines.
-            await self.app(scope, receive, send)
-            _current.reset(token)
-            return
-        header = (HEADER, request_id.encode())
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", ()), header]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-        # Reset only on a normal return: on an exception the server logs the traceback in this
-        # task (uvicorn runs each request in its own), and the line should carry the id too.
-        _current.reset(token)
+        # The id is this request's alone: put back what was there before it once it is answered
+        # (a server runs each request in a task of its own; an in-process client does not).
+        # Not on an exception: the server logs the traceback in this task, and the line
+        # should carry the id too.
+        before = correlation_id.set(correlation_id.get())
+        await self.app(scope, receive, send)
+        correlation_id.reset(before)

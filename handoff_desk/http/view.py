@@ -32,6 +32,7 @@ from handoff_desk.live.hub import Hub
 from handoff_desk.live.shared_subscriptions import SharedSubscriptions, SharedTransportWSHandler
 from handoff_desk.live.ws_frames import CheckedLegacyWSHandler, checked_transport_ws
 from handoff_desk.live.ws_operations import per_operation
+from handoff_desk.ops import access_log
 from handoff_desk.ops.metrics import note_cached, note_errors, note_operation
 from resolvers.desk import Desk
 from resolvers.errors import AuthenticationError
@@ -166,6 +167,11 @@ class DeskGraphQL(GraphQL[Context, None]):
         cached = self.cache.get(key)
         if cached is not None:
             note_cached(request)
+            asked = body or {}  # (a cached answer was asked for by a body)
+            name, kind = access_log.operation_of(
+                self.documents, asked.get("query"), asked.get("operationName")
+            )
+            access_log.note_operation(request.scope, name, kind)
             return Response(cached, media_type="application/json")  # `finish` sets the type
         response = await super().run(request, context, root_value)
         if response.status_code == 200 and getattr(request.state, "cacheable", False):
@@ -207,6 +213,8 @@ class DeskGraphQL(GraphQL[Context, None]):
         if isinstance(request_data.query, str):
             document = self.documents.read(request_data.query)
             selected = protocol.operation(document, request_data.operation_name)
+            named = access_log.operation_in(document, request_data.operation_name)
+            access_log.note_operation(request.scope, *named)
         if isinstance(selected, GraphQLError):
             return PreExecutionError(data=None, errors=[selected])
         if selected is not None:
@@ -246,7 +254,9 @@ class DeskGraphQL(GraphQL[Context, None]):
             request.headers.get("authorization") if request.scope["type"] == "http" else None
         )
         context = Context(self.desk, self.hub, authorization, request)
-        if isinstance(request, WebSocket):
+        if not isinstance(request, WebSocket):
+            access_log.note_context(request.scope, context)
+        else:
             self._websockets.add(request)
             # Its token's expiry timer is stopped in run. (In the scope, not request.state: a
             # State object per socket is memory that every idle subscription pays.)
@@ -268,6 +278,7 @@ class DeskGraphQL(GraphQL[Context, None]):
         # Each operation authenticates again (ws_operations); the socket ends with its token.
         try:
             viewer = await context.authenticate()
+            context.connected_as = viewer  # its operations' access log lines name the caller
             context.close_when_token_expires(viewer.token_expires_at)
         except AuthenticationError as error:
             raise ConnectionRejectionError({"message": error.message}) from None

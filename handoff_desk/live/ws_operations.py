@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from handoff_desk.ops.access_log import websocket_operation
+
 
 class _PerOperationSchema:
     """The schema as a websocket handler sees it (the handlers call `stream` or `subscribe`)."""
@@ -48,6 +50,21 @@ def per_operation(handler_class: type) -> type:
             if not last or last[0]._schema is not self.schema:
                 last[:] = [_PerOperationSchema(self.schema)]
             self.schema = last[0]
+
+        # Each operation's access log lines (handoff_desk/ops/access_log.py): graphql-transport-ws
+        # runs an operation in `run_operation`, the legacy graphql-ws in `handle_async_results`.
+        async def run_operation(self, operation: Any) -> None:
+            documents = self.schema.documents
+            query, name = operation.query, operation.operation_name
+            async with websocket_operation(self.context, documents, query, name):
+                await super().run_operation(operation)
+
+        async def handle_async_results(
+            self, operation_id: str, query: str, operation_name: str | None, variables: Any
+        ) -> None:
+            documents = self.schema.documents
+            async with websocket_operation(self.context, documents, query, operation_name):
+                await super().handle_async_results(operation_id, query, operation_name, variables)
 
     PerOperationHandler.__name__ = PerOperationHandler.__qualname__ = handler_class.__name__
     return PerOperationHandler

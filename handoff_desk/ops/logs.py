@@ -1,36 +1,40 @@
 """Log lines: one JSON object per line (for log collectors), or plain text (for a terminal).
 
-Every line names the request it was written for (`request_id`; null outside a request), and
-uvicorn's own lines go through the same formatter. No line shows a query string (a GraphQL
-request by GET carries its document and variables there, a `login` its password) or a secret
-the settings hold (handoff_desk/ops/redact.py).
+structlog renders every line, whoever wrote it: our modules' and the libraries' stdlib loggers
+(uvicorn, alembic, strawberry) go through its `ProcessorFormatter`, and a `structlog.get_logger`
+logger goes to the same handler. Every line names the request it was written for (`request_id`:
+asgi-correlation-id's, or the request that enqueued the job a worker runs; null outside either).
+No line shows a query string (a GraphQL request by GET carries its document and variables
+there, a `login` its password) or a secret the settings hold (handoff_desk/ops/redact.py).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
-from handoff_desk.http.request_id import current_request_id
+import structlog
+from asgi_correlation_id import correlation_id
+from structlog.typing import EventDict, WrappedLogger
+
 from handoff_desk.ops.redact import Redactor
 
 # What every LogRecord has; anything else on a record was passed in `extra=` and is kept.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
     "message",
     "asctime",
-    "request_id",
     "color_message",  # uvicorn's coloured copy of the message
+    "_logger",  # structlog's, on the records of its own loggers
+    "_name",
 }
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id()
-        return True
+def current_request_id() -> str | None:
+    """The id of the request this code runs for; None outside any request."""
+    return correlation_id.get()
 
 
 def _without_query(path: object) -> object:
@@ -53,52 +57,70 @@ class DropQueryStrings(logging.Filter):
         return True
 
 
-class JsonFormatter(logging.Formatter):
-    def __init__(self, redact: Redactor | None = None) -> None:
-        super().__init__()
-        self.redact = redact or Redactor()
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None),
-        }
-        if record.name == "uvicorn.access" and isinstance(record.args, tuple):
-            entry.update(zip(_ACCESS_FIELDS, record.args, strict=False))
+def _shape(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """The fields every line has, first and in this order, then the line's own."""
+    record: logging.LogRecord = event.pop("_record")
+    from_structlog = event.pop("_from_structlog")
+    line: EventDict = {
+        "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+        "level": record.levelname,
+        "logger": record.name,
+        "message": event.pop("event"),
+        "request_id": event.pop("request_id", None) or current_request_id(),
+    }
+    args = event.pop("positional_args", None)
+    if record.name == "uvicorn.access" and isinstance(args, tuple):
+        line.update(zip(_ACCESS_FIELDS, args, strict=False))
+    if not from_structlog:
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and key not in entry:
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        elif record.exc_text:
-            entry["exception"] = record.exc_text
-        if record.stack_info:
-            entry["stack"] = self.formatStack(record.stack_info)
-        return self.redact(json.dumps(entry, default=str, ensure_ascii=False))
+            if key not in _STANDARD and key not in line:
+                line[key] = value
+    if "stack_info" in event:
+        line["stack"] = event.pop("stack_info")
+    line.update(event)
+    return line
 
 
-class TextFormatter(logging.Formatter):
-    def __init__(self, redact: Redactor | None = None) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s%(request)s: %(message)s")
+def _without_nulls(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    return {k: v for k, v in event.items() if v is not None}
+
+
+class _Formatter(structlog.stdlib.ProcessorFormatter):
+    def __init__(self, renderer: list[Any], redact: Redactor | None = None) -> None:
+        super().__init__(
+            processors=[
+                _shape,
+                structlog.processors.format_exc_info,  # exc_info -> "exception", as text
+                *renderer,
+            ],
+            pass_foreign_args=True,  # `_shape` reads uvicorn's access fields from them
+        )
         self.redact = redact or Redactor()
 
     def format(self, record: logging.LogRecord) -> str:
-        request_id = getattr(record, "request_id", None)
-        record.request = f" [{request_id}]" if request_id else ""
         return self.redact(super().format(record))
+
+
+class JsonFormatter(_Formatter):
+    def __init__(self, redact: Redactor | None = None) -> None:
+        renderer = structlog.processors.JSONRenderer(ensure_ascii=False, default=str)
+        super().__init__([renderer], redact)
+
+
+class TextFormatter(_Formatter):
+    def __init__(self, redact: Redactor | None = None) -> None:
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, event_key="message", sort_keys=False, pad_event_to=0
+        )
+        super().__init__([_without_nulls, renderer], redact)
 
 
 def logging_config(
     log_format: str, level: str = "INFO", secrets: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    """A dictConfig for this process: one handler on stderr, the chosen formatter, the request
-    id and query string filters; uvicorn's loggers hand their lines to it (pass this as
-    uvicorn's log_config). No line shows any of `secrets`."""
+    """A dictConfig for this process: one handler on stderr, the chosen formatter and the query
+    string filter; uvicorn's loggers hand their lines to it (pass this as uvicorn's log_config).
+    No line shows any of `secrets`."""
     formatter = {
         "()": JsonFormatter if log_format == "json" else TextFormatter,
         "redact": Redactor(secrets),  # an object, so dictConfig leaves the secrets alone
@@ -108,16 +130,13 @@ def logging_config(
         "disable_existing_loggers": False,
         # uvicorn sets `use_colors` on these two when asked to: both names must exist.
         "formatters": {"default": formatter, "access": dict(formatter)},
-        "filters": {
-            "request_id": {"()": RequestIdFilter},
-            "no_query_string": {"()": DropQueryStrings},
-        },
+        "filters": {"no_query_string": {"()": DropQueryStrings}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stderr",
                 "formatter": "default",
-                "filters": ["request_id", "no_query_string"],
+                "filters": ["no_query_string"],
             }
         },
         "root": {"level": level, "handlers": ["stderr"]},
@@ -130,12 +149,26 @@ def logging_config(
             # traceback; the unexpected ones are logged by schema/errors.py, with their id.
             "strawberry.execution": {"level": "CRITICAL"},
             "alembic.runtime.plugins": {"level": "WARNING"},  # a line per plugin at each start
+            # A client's X-Request-ID that is no sane token is replaced, as documented: no line.
+            "asgi_correlation_id": {"level": "ERROR"},
         },
     }
 
 
 def configure(log_format: str, level: str = "INFO", secrets: tuple[str, ...] = ()) -> None:
     logging.config.dictConfig(logging_config(log_format, level, secrets))
+    # structlog's own loggers, if any module uses one, hand their lines to the same handler.
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.filter_by_level,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
 
 
 def replay(records: list[logging.LogRecord]) -> None:

@@ -3,7 +3,6 @@ slow, failing and malformed replies), end to end through the app served on real 
 workers included), and the embedded rule-based one."""
 
 import asyncio
-import dataclasses
 import time
 
 import pytest
@@ -106,7 +105,7 @@ async def test_create_assessor_applies_the_configured_timeout_to_a_hanging_endpo
     assert time.monotonic() - began < 2.5
     assert llm.requests[0]["body"]["model"] == "test-model"
     assert isinstance(
-        create_assessor(dataclasses.replace(settings, assessor="rules")), RuleBasedAssessor
+        create_assessor(settings.model_copy(update=dict(assessor="rules"))), RuleBasedAssessor
     )
 
 

@@ -1,7 +1,5 @@
 """The query cost limit: nested lists multiply, and a document over the limit never runs."""
 
-import dataclasses
-
 import httpx
 import pytest
 from graphql import get_introspection_query
@@ -119,7 +117,7 @@ async def test_an_amplifying_document_is_refused_however_it_is_written(api, desk
 @pytest.fixture
 async def frugal(settings):
     """The app with a cost limit of 1000, on the same database."""
-    app = create_app(dataclasses.replace(settings, max_query_cost=1000))
+    app = create_app(settings.model_copy(update=dict(max_query_cost=1000)))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://frugal.test") as client:

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import threading
 import uuid
@@ -131,7 +130,7 @@ async def test_an_escalation_emails_each_active_senior_of_its_account_but_the_es
     desk, team, smtp
 ):
     public = Desk(
-        settings=dataclasses.replace(desk.settings, public_url="https://desk.example.test"),
+        settings=desk.settings.model_copy(update=dict(public_url="https://desk.example.test")),
         db=desk.db,
     )
     acme = await make_escalation(public, team.acme["alex"], "Label printer jams on floor 3")
@@ -368,8 +367,8 @@ async def test_two_slots_of_one_worker_settle_a_slow_email_once(desk, team, stal
     peer = stalling_smtp
     handoff = await make_escalation(desk, team.globex["gus"], "Globex VPN is down")
     [job] = await email_jobs(desk)
-    settings = dataclasses.replace(
-        desk.settings, smtp_url=peer.url, job_lease_override=0.5, email_workers=2
+    settings = desk.settings.model_copy(
+        update=dict(smtp_url=peer.url, job_lease_override=0.5, email_workers=2)
     )
     worker = create_worker(Desk(settings=settings, db=desk.db))
     assert worker.slots_for(JobKind.EMAIL) == 2 and worker.lease_seconds == 0.5

@@ -4,7 +4,6 @@ turns all of it off. (In a browser with no internet: tests/system/test_graphiql_
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import re
@@ -59,7 +58,7 @@ async def test_only_through_graphql_and_graphiql(api):
 
 @pytest.fixture
 async def without_graphiql(settings):
-    app = create_app(dataclasses.replace(settings, graphiql=False))
+    app = create_app(settings.model_copy(update=dict(graphiql=False)))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as client:

@@ -8,8 +8,6 @@ get 405 for a mutation over GET, 415 for a body that is not JSON, 406 for an Acc
 neither media type.
 """
 
-import dataclasses
-
 import httpx
 import pytest
 
@@ -31,7 +29,9 @@ MY_SESSIONS = "{ mySessions { problemSummary } }"
 async def strict(settings):
     """The app with tight query limits, on the same database."""
     app = create_app(
-        dataclasses.replace(settings, max_query_depth=4, max_query_tokens=200, max_query_aliases=2)
+        settings.model_copy(
+            update=dict(max_query_depth=4, max_query_tokens=200, max_query_aliases=2)
+        )
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -1,7 +1,5 @@
 """Query limits (depth, tokens, aliases), introspection by setting, and the health endpoints."""
 
-import dataclasses
-
 import httpx
 import pytest
 
@@ -15,12 +13,10 @@ pytestmark = pytest.mark.anyio
 async def strict(settings):
     """The app with tight limits and introspection off, on the same database."""
     app = create_app(
-        dataclasses.replace(
-            settings,
-            max_query_depth=4,
-            max_query_tokens=200,
-            max_query_aliases=2,
-            introspection=False,
+        settings.model_copy(
+            update=dict(
+                max_query_depth=4, max_query_tokens=200, max_query_aliases=2, introspection=False
+            )
         )
     )
     async with app.router.lifespan_context(app):
@@ -74,7 +70,7 @@ async def test_health_and_readiness(api):
 
 async def test_not_ready_without_a_database(settings, tmp_path):
     unreachable = "postgresql+asyncpg://nobody@127.0.0.1:1/nothing"
-    app = create_app(dataclasses.replace(settings, database_url=unreachable))
+    app = create_app(settings.model_copy(update=dict(database_url=unreachable)))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:

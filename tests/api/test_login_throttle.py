@@ -2,7 +2,6 @@
 LoginThrottled, checking no password, for known and unknown emails alike."""
 
 import asyncio
-import dataclasses
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -75,7 +74,7 @@ def _limited(settings: Settings, **changes) -> Settings:
         "login_max_failures_per_address": PER_ADDRESS,
         "login_window_seconds": WINDOW,
     }
-    return dataclasses.replace(settings, **{**limits, **changes})
+    return settings.model_copy(update={**limits, **changes})
 
 
 @pytest.fixture

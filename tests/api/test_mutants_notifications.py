@@ -2,8 +2,6 @@
 each test here is behaviour a mutant of resolvers/notifications.py changed while every test
 passed. The recorded email is what the email worker sends (tests/test_emails.py delivers it)."""
 
-import dataclasses
-
 import pytest
 
 from db.enums import EmailStatus, HandoffIntent, Priority, Role
@@ -20,7 +18,7 @@ PREFIX = "Escalated: "
 
 
 async def escalate(desk, member, summary: str, notes: str, priority=Priority.HIGH):
-    public = Desk(settings=dataclasses.replace(desk.settings, public_url=PUBLIC_URL), db=desk.db)
+    public = Desk(settings=desk.settings.model_copy(update=dict(public_url=PUBLIC_URL)), db=desk.db)
     session = await make_session(public, member, summary)
     return await handoffs.create_handoff(
         public,

@@ -5,7 +5,6 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -288,7 +287,7 @@ async def test_a_link_is_refused_after_it_expires_or_when_forged(api, desk, team
 
     # Another user's id in a token signed with another secret: refused.
     forged = link_token(
-        dataclasses.replace(desk.settings, token_secret="x" * 64),
+        desk.settings.model_copy(update=dict(token_secret="x" * 64)),
         team.acme["sam"].user.id,
         kim.user.account_id,
         datetime.now(UTC),
@@ -344,7 +343,7 @@ async def test_the_list_pages_marks_read_and_stays_in_its_account(api, desk, tea
 
 
 async def test_a_user_keeps_only_the_newest_notifications(api, desk, team):
-    bounded = Desk(settings=dataclasses.replace(desk.settings, notifications_kept=2), db=desk.db)
+    bounded = Desk(settings=desk.settings.model_copy(update=dict(notifications_kept=2)), db=desk.db)
     for n in range(4):
         await make_escalation(bounded, team.acme["alex"], f"Problem {n}")
     listed = (await api.data(LIST, token=team.acme["kim"].token))["notifications"]

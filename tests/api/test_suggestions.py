@@ -1,8 +1,6 @@
 """With introspection off, errors do not suggest names ("Did you mean …?"): a client that may not
 read the schema must not be able to discover it one guess at a time. In development they do."""
 
-import dataclasses
-
 import httpx
 import pytest
 
@@ -15,7 +13,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture
 async def production(settings):
-    app = create_app(dataclasses.replace(settings, introspection=False))
+    app = create_app(settings.model_copy(update=dict(introspection=False)))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://prod.test") as client:

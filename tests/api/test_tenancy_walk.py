@@ -15,7 +15,6 @@ import contextlib
 import json
 import re
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -209,7 +208,7 @@ CALLERS = ["ada", "eli", "val"]  # A's admin, engineer and viewer
 def settings(settings):
     """The walk asks for every field at once, lists at their default sizes (mySessions costs
     about 120,000), which no client does: a cost limit that lets it through."""
-    return replace(settings, max_query_cost=1_000_000)
+    return settings.model_copy(update=dict(max_query_cost=1_000_000))
 
 
 @pytest.fixture

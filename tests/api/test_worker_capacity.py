@@ -8,7 +8,6 @@ reads and never writes a byte, not even the greeting.
 
 import asyncio
 import contextlib
-import dataclasses
 import uuid
 
 import pytest
@@ -77,7 +76,7 @@ def smtp():
 def production_worker(desk: Desk, smtp_url: str, **settings) -> Worker:
     """The worker `serve` and `handoff-desk worker` run, with these settings; it looks for due
     jobs every 50 ms (no commit of the test's desk wakes it)."""
-    changed = dataclasses.replace(desk.settings, smtp_url=smtp_url, **settings)
+    changed = desk.settings.model_copy(update=dict(smtp_url=smtp_url, **settings))
     worker = create_worker(Desk(settings=changed, db=desk.db))
     worker.poll_seconds = 0.05
     return worker

@@ -141,7 +141,7 @@ async def test_the_next_subscription_on_an_open_legacy_socket_is_authenticated_a
 
 async def test_a_socket_is_closed_4403_when_its_token_expires(server, desk, team):
     short = dataclasses.replace(
-        desk, settings=dataclasses.replace(desk.settings, token_ttl_seconds=2)
+        desk, settings=desk.settings.model_copy(update={"token_ttl_seconds": 2})
     )
     token = issue_token(short, team.acme["sam"].user).token
     # A socket of each protocol on the one token: both expire in the one wait.
