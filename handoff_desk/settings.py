@@ -110,6 +110,9 @@ class Settings:
     run_workers: bool = True
     graphiql: bool = True
     log_format: str = ""  # json or text; "" lets the command choose (text for `serve --demo`)
+    # An OTLP/HTTP collector's base URL: traces of HTTP requests go to its /v1/traces. Empty:
+    # no tracing at all (handoff_desk/ops/tracing.py).
+    otlp_endpoint: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -207,6 +210,9 @@ class Settings:
             run_workers=_bool(env, "HANDOFF_RUN_WORKERS", defaults.run_workers),
             graphiql=_bool(env, "HANDOFF_GRAPHIQL", defaults.graphiql),
             log_format=log_format,
+            otlp_endpoint=(
+                env.get("HANDOFF_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+            ).rstrip("/"),
             host=env.get("HANDOFF_HOST") or defaults.host,
             port=_int(env, "HANDOFF_PORT", defaults.port, 1),
         )

@@ -62,7 +62,8 @@ _ASSESSMENT_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 60)
 # No `_created` series beside each counter and histogram (the client library's default): one
 # more series per label set that no query uses, and that Prometheus stores all the same. For the
 # whole process, which is what the setting is.
-disable_created_metrics()
+# (The client library's function has no annotations.)
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 # --- what the GraphQL view notes on the request ---------------------------------------------
