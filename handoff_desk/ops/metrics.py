@@ -126,6 +126,13 @@ class Metrics:
             buckets=_REQUEST_BUCKETS,
             registry=registry,
         )
+        self.server_errors = Counter(
+            "handoff_desk_server_errors",
+            "GraphQL requests over HTTP answered with a 5xx status: the server failed, not the "
+            "request (an unexpected error inside an answer is code INTERNAL of "
+            "handoff_desk_graphql_errors instead).",
+            registry=registry,
+        )
         self.errors = Counter(
             "handoff_desk_graphql_errors",
             "Errors in GraphQL answers over HTTP, by extensions.code (INTERNAL: unexpected).",
@@ -321,6 +328,8 @@ class GraphQLMetrics:
                 outcome = "ok"
             operation = "query" if outcome == "cached" else state.get(_OPERATION, "none")
             self.metrics.request_done(operation, outcome, seconds)
+            if status >= 500:
+                self.metrics.server_errors.inc()
             for code in codes:
                 self.metrics.errors.labels(code).inc()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.anyio
 
 CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
 RELEASE = "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }"
+QUEUE = "{ handoffQueue(first: 5) { unreadCount } }"
 NO_MAIL_SERVER = "smtp://127.0.0.1:1"  # nothing listens there: each attempt is refused
 
 
@@ -173,8 +175,19 @@ async def test_a_days_story_moves_every_business_metric(app, desk, team, clock):
 async def test_no_series_is_a_created_timestamp(api, desk, team):
     """Each counter and histogram is its samples alone: the client library's `_created` series
     (one more per label set, which no query reads) is off for the whole process."""
-    await api.data("{ handoffQueue(first: 5) { unreadCount } }", token=team.acme["sam"].token)
+    await api.data(QUEUE, token=team.acme["sam"].token)
     text = (await api.client.get("/metrics")).text
     names = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line[:1] != "#"}
     assert "handoff_desk_requests_total" in names
     assert [n for n in names if n.endswith("_created")] == []
+
+
+async def test_an_answer_the_server_could_not_give_counts_as_a_server_error(settings, team):
+    """Its database away, the desk answers 503 (retry later): a 5xx the alerts watch."""
+    away = dataclasses.replace(settings, database_url="postgresql+asyncpg://desk@127.0.0.1:1/desk")
+    app = create_app(away)
+    async with app.router.lifespan_context(app), _client(app) as client:
+        headers = {"authorization": f"Bearer {team.acme['sam'].token}"}
+        response = await client.post("/graphql", json={"query": QUEUE}, headers=headers)
+        assert response.status_code == 503
+        assert (await scrape(client))("handoff_desk_server_errors_total") == 1
