@@ -113,6 +113,8 @@ class Settings:
     # An OTLP/HTTP collector's base URL: traces of HTTP requests go to its /v1/traces. Empty:
     # no tracing at all (handoff_desk/ops/tracing.py).
     otlp_endpoint: str = ""
+    # Where `handoff-desk worker` serves its /metrics (on `host`); 0: it serves none.
+    worker_metrics_port: int = 0
     host: str = "127.0.0.1"
     port: int = 8000
 
@@ -215,6 +217,7 @@ class Settings:
             ).rstrip("/"),
             host=env.get("HANDOFF_HOST") or defaults.host,
             port=_int(env, "HANDOFF_PORT", defaults.port, 1),
+            worker_metrics_port=_int(env, "HANDOFF_WORKER_METRICS_PORT", 0, 0),
         )
         if env.get("HANDOFF_WORKER_CONCURRENCY"):
             # Replaced by a number of slots per kind of job; a deployment that still sets it
