@@ -182,7 +182,7 @@ async def _run_worker(settings: Settings) -> None:
     from workers import create_worker
 
     desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
-    metrics_server = _serve_worker_metrics(desk) if settings.worker_metrics_port else None
+    metrics_server = _serve_worker_metrics(desk, settings) if settings.worker_metrics_port else None
     broadcast = create_broadcast(settings.broadcast_url)
     worker = create_worker(desk)
     # Publishes the doorbells of what the jobs commit, so subscribers hear of it at once.
@@ -208,7 +208,7 @@ async def _run_worker(settings: Settings) -> None:
             metrics_server.shutdown()
 
 
-def _serve_worker_metrics(desk: Desk) -> WSGIServer:
+def _serve_worker_metrics(desk: Desk, settings: Settings) -> WSGIServer:
     """What the worker's jobs count (assessments, emails: resolvers/desk.py's Meter), at
     /metrics on its own port, from a thread of the client library's. The gauges the API
     processes read from the database at scrape time (pending jobs, overdue escalations) have
@@ -219,7 +219,6 @@ def _serve_worker_metrics(desk: Desk) -> WSGIServer:
 
     metrics = Metrics(desk)
     desk.meter = metrics
-    settings = desk.settings
     server, _ = start_http_server(
         settings.worker_metrics_port, addr=settings.host, registry=metrics.registry
     )
