@@ -121,8 +121,7 @@ def build_schema(
 ) -> DeskSchema:
     """`lean_executor=False`: plain graphql-core execution (schema/execution.py is the lean one),
     to compare answers with, or to fall back on. `tracer_provider` (OpenTelemetry's): operations
-    are traced into it (schema/tracing.py); every field then runs graphql-core's way, under the
-    tracing's middleware."""
+    are traced into it (schema/tracing.py)."""
     extensions: list = [MaskUnexpectedErrors]
     if tracer_provider is not None:
         from schema.tracing import DeskTracing  # imports OpenTelemetry: only when tracing

@@ -1,6 +1,7 @@
 """OpenTelemetry traces of the desk's HTTP requests, caught by OpenTelemetry's in-memory
 exporter: one GraphQL request is one trace, its caller's when it sends a W3C traceparent, with
-the request's, the operation's and the SQL statements' spans in it, and nothing a user typed."""
+the request's, the operation's and the SQL statements' spans in it, and nothing a user typed.
+(No span per resolver: schema/tracing.py says why.)"""
 
 from __future__ import annotations
 
@@ -64,9 +65,8 @@ async def test_a_graphql_request_is_one_trace_in_its_callers_trace(settings, tea
     assert scope_of(operation) == "strawberry" and operation.parent.span_id == span_id_of(request)
     queries = [s for s in found if scope_of(s) == "opentelemetry.instrumentation.sqlalchemy"]
     assert queries, [s.name for s in found]
-    for query in queries:  # each under the operation, through the resolver that ran it
+    for query in queries:  # each under the operation that ran it
         assert operation in ancestors(query, by_id), query.name
-    assert any(s.name == "GraphQL Resolving: handoffQueue" for s in found)
 
 
 def span_id_of(span) -> int:
@@ -83,7 +83,7 @@ def ancestors(span, by_id) -> list:
 
 async def test_what_a_user_types_stays_out_of_the_spans(settings, team):
     """A password typed into the document, and one sent as a variable: the document is kept
-    with its strings masked, and so are the resolver's string arguments."""
+    with its strings masked, and variables are never kept."""
     email = team.acme["sam"].user.email
     typed = f'mutation LogIn {{ login(email: "{email}", password: "{SECRET}") {{ __typename }} }}'
     sent = (
@@ -97,8 +97,6 @@ async def test_what_a_user_types_stays_out_of_the_spans(settings, team):
     assert len({s.context.trace_id for s in found}) == 2  # a trace per request, none given
     operations = [s for s in found if s.name == "GraphQL Query: LogIn"]
     assert [o.attributes["query"].count('"***"') for o in operations] == [2, 0]
-    resolvers = [s for s in found if s.name == "GraphQL Resolving: login"]
-    assert [r.attributes["graphql.param.password"] for r in resolvers] == ["***", "***"]
     everything = repr([(s.name, dict(s.attributes or {})) for s in found])
     assert SECRET not in everything and email not in everything
 
