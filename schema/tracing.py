@@ -40,6 +40,8 @@ class DeskTracing(OpenTelemetryExtension):
     queue page. The operation's span is the current one instead, so each SQL statement's span
     sits under the operation that ran it."""
 
+    # The base class's own no-op again (Strawberry then adds no middleware); typed as the base's
+    # method, which mypy will not take for the subclass's.
     resolve = SchemaExtension.resolve  # type: ignore[assignment]
 
     def __init__(self, tracer_provider: TracerProvider) -> None:
