@@ -35,7 +35,7 @@ def loaded_after_making_the_app(tmp_path, **env: str) -> str:
     return done.stdout.strip()
 
 
-def test_without_an_endpoint_nothing_of_opentelemetry_is_loaded(tmp_path):
+def test_without_an_endpoint_no_tracing_nor_instrumentation_is_loaded(tmp_path):
     assert loaded_after_making_the_app(tmp_path) == "[]"
 
 
