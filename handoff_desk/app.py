@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -32,6 +33,9 @@ from resolvers.desk import Desk
 from resolvers.notification_prefs import LINK_PATH
 from schema.schema import Limits, build_schema
 from workers import create_worker
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 
 async def _database_answers(desk: Desk) -> None:
@@ -66,11 +70,22 @@ def _open_subscriptions(hub: Hub, shared: SharedSubscriptions | None) -> int:
 _schema = functools.lru_cache(maxsize=8)(build_schema)
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    database: Database | None = None,
+    *,
+    span_exporter: SpanExporter | None = None,
+) -> Starlette:
     """`database`: the engine the app uses, when the caller already has one for
-    `settings.database_url` (its compiled statements and connections are then shared)."""
+    `settings.database_url` (its compiled statements and connections are then shared).
+    `span_exporter`: where the app's traces go instead of `settings.otlp_endpoint` (a test's)."""
     settings = settings or Settings.from_env()
     desk = Desk(settings=settings, db=database or Database.from_url(settings.database_url))
+    tracing = None
+    if settings.otlp_endpoint or span_exporter is not None:
+        from handoff_desk.ops import tracing as otel  # OpenTelemetry: loaded only to trace
+
+        tracing = otel.tracer_provider(settings, span_exporter)
     broadcast = create_broadcast(settings.broadcast_url)
     metrics = Metrics(desk)
     desk.meter = metrics  # what the desk counts (ratings of assessments), after the commit
@@ -99,6 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             max_cost=settings.max_query_cost,
         ),
         lean_executor=settings.lean_executor,
+        tracer_provider=tracing,
     )
     graphql = DeskGraphQL(
         schema,
@@ -123,6 +139,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             await hub.close()
             await broadcast.disconnect()
             await desk.db.dispose()
+            if tracing:  # the spans not sent yet go now (a thread: it waits on the collector)
+                await asyncio.to_thread(tracing.shutdown)
 
     async def healthz(request: Request) -> JSONResponse:
         """The process is alive."""
@@ -168,6 +186,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
         ],
     )
+    if tracing:
+        otel.instrument(app, desk.db, tracing)
+    app.state.tracer_provider = tracing
     app.state.desk = desk
     app.state.send_websockets_away = graphql.send_websockets_away  # `handoff-desk serve` stops
     app.state.hub = hub

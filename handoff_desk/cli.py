@@ -24,6 +24,8 @@ from handoff_desk.ops.redact import mask_url, settings_secrets
 from handoff_desk.settings import Settings, SettingsError
 
 if TYPE_CHECKING:  # imported where used: a command loads only what it needs
+    from wsgiref.simple_server import WSGIServer
+
     from starlette.applications import Starlette
 
     from db.models import Account, User
@@ -181,6 +183,7 @@ async def _run_worker(settings: Settings) -> None:
     from workers import create_worker
 
     desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
+    metrics_server = _serve_worker_metrics(desk, settings) if settings.worker_metrics_port else None
     broadcast = create_broadcast(settings.broadcast_url)
     worker = create_worker(desk)
     # Publishes the doorbells of what the jobs commit, so subscribers hear of it at once.
@@ -202,6 +205,25 @@ async def _run_worker(settings: Settings) -> None:
         await worker.stop()
         await broadcast.disconnect()
         await desk.db.dispose()
+        if metrics_server:
+            metrics_server.shutdown()
+
+
+def _serve_worker_metrics(desk: Desk, settings: Settings) -> WSGIServer:
+    """What the worker's jobs count (assessments, emails: resolvers/desk.py's Meter), at
+    /metrics on its own port, from a thread of the client library's. The gauges the API
+    processes read from the database at scrape time (pending jobs, overdue escalations) have
+    no samples here: they are the same for every process."""
+    from prometheus_client import start_http_server
+
+    from handoff_desk.ops.metrics import Metrics
+
+    metrics = Metrics(desk)
+    desk.meter = metrics
+    server, _ = start_http_server(
+        settings.worker_metrics_port, addr=settings.host, registry=metrics.registry
+    )
+    return server
 
 
 def cmd_create_account(settings: Settings, args: argparse.Namespace) -> int:

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     graphiql: bool = True
     # json or text; "" lets the command choose (text for `serve --demo`)
     log_format: Literal["", "json", "text"] = ""
+    # An OTLP/HTTP collector's base URL: traces of HTTP requests go to its /v1/traces. Empty:
+    # OpenTelemetry's standard OTEL_EXPORTER_OTLP_ENDPOINT, and when that is unset too, no
+    # tracing at all (handoff_desk/ops/tracing.py).
+    otlp_endpoint: str = ""
+    # Where `handoff-desk worker` serves its /metrics (on `host`); 0: it serves none.
+    worker_metrics_port: int = Field(default=0, ge=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1)
 
@@ -144,6 +150,10 @@ class Settings(BaseSettings):
             settings = cls.model_validate(raw)
         except ValidationError as error:
             raise SettingsError(_one_line(error.errors()[0])) from None
+        if not settings.otlp_endpoint and given.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+            settings = settings.model_copy(
+                update={"otlp_endpoint": given["OTEL_EXPORTER_OTLP_ENDPOINT"]}
+            )
         if given.get(_REPLACED):
             # Replaced by a number of slots per kind of job; a deployment that still sets it
             # gets the defaults, and hears why.

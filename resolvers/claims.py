@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Row
 from sqlmodel import col, select, update
 
 from db.enums import EventKind, EventReason, HandoffIntent, NotificationKind, SessionStatus
-from db.models import Account, Handoff, TroubleshootingSession, User
+from db.models import Account, AccountEvent, Handoff, TroubleshootingSession, User
 from resolvers import notifications, sla
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
@@ -34,50 +34,66 @@ def _escalation(viewer: Viewer, handoff_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
+ClaimOutcome = Handoff | AlreadyClaimed | NotFound | NotPermitted | Withdrawn | OwnEscalation
+
+
 @requires(Capability.CLAIM)
-async def claim_handoff(
-    desk: Desk, viewer: Viewer, handoff_id: uuid.UUID
-) -> Handoff | AlreadyClaimed | NotFound | NotPermitted | Withdrawn | OwnEscalation:
+async def claim_handoff(desk: Desk, viewer: Viewer, handoff_id: uuid.UUID) -> ClaimOutcome:
+    first_claim: list[float] = []  # how long it waited, when this claim is its first
     async with transaction(desk) as tx:
-        if not await _still_may_claim(tx, viewer):
-            return NotPermitted(_NO_LONGER)
-        refused = await _not_to_claim(tx, viewer, handoff_id)
-        if refused is not None:
-            return refused
-        now = tx.now()
-        won = await _claim_if_free(tx, viewer, handoff_id, now)
-        if won is None:
-            # Lost, or found the holder mid-release: their release may have committed since
-            # our update looked. Under the row lock the answer is final; a free row is ours.
-            current = await _fresh_handoff(tx, viewer, handoff_id, lock=True)
-            if current is not None and current.claimed_by_id is None and not current.withdrawn_at:
-                won = await _claim_if_free(tx, viewer, handoff_id, now)
-        if won is not None:
-            await _take_over_session(tx, viewer, won.session_id, now)
-            await mark_claimed(tx, viewer.user_id, handoff_id)  # their other clients hear of it
-            claimed = await _fresh_handoff(tx, viewer, handoff_id)
-            assert claimed is not None  # ours, just now
-            await notifications.record_escalator_news(
-                tx, desk.settings.public_url, claimed, NotificationKind.CLAIMED, actor=viewer
-            )
-            await tx.record(
-                viewer.account_id,
-                EventKind.CLAIMED,
-                handoff_id=handoff_id,
-                actor_id=viewer.user_id,
-                at=now,
-            )
-        handoff = await _fresh_handoff(tx, viewer, handoff_id)
-        if handoff is None:
-            return NotFound("handoff")
-        if handoff.claimed_by_id == viewer.user_id:
-            return handoff  # the win, or the winner's repeated claim: a harmless no-op
-        if handoff.withdrawn_at is not None:
-            return await withdrawn(tx, handoff)  # its escalator took it back first
-        # Claimed by another: the claim we lost to, or the one we found under the row lock.
-        assert handoff.claimed_by_id is not None and handoff.claimed_at is not None
-        claimer = await tx.session.get_one(User, handoff.claimed_by_id)
-        return AlreadyClaimed(handoff=handoff, claimer=claimer, claimed_at=handoff.claimed_at)
+        outcome = await _claim(tx, desk, viewer, handoff_id, first_claim)
+    # Committed: only now is it counted (desk.meter, for the operators' metrics).
+    for waited in first_claim:
+        desk.meter.first_claim(waited)
+    if isinstance(outcome, AlreadyClaimed):
+        desk.meter.claim_contended()
+    return outcome
+
+
+async def _claim(
+    tx: Tx, desk: Desk, viewer: Viewer, handoff_id: uuid.UUID, first_claim: list[float]
+) -> ClaimOutcome:
+    if not await _still_may_claim(tx, viewer):
+        return NotPermitted(_NO_LONGER)
+    refused = await _not_to_claim(tx, viewer, handoff_id)
+    if refused is not None:
+        return refused
+    now = tx.now()
+    won = await _claim_if_free(tx, viewer, handoff_id, now)
+    if won is None:
+        # Lost, or found the holder mid-release: their release may have committed since
+        # our update looked. Under the row lock the answer is final; a free row is ours.
+        current = await _fresh_handoff(tx, viewer, handoff_id, lock=True)
+        if current is not None and current.claimed_by_id is None and not current.withdrawn_at:
+            won = await _claim_if_free(tx, viewer, handoff_id, now)
+    if won is not None:
+        await _take_over_session(tx, viewer, won.session_id, now)
+        await mark_claimed(tx, viewer.user_id, handoff_id)  # their other clients hear of it
+        claimed = await _fresh_handoff(tx, viewer, handoff_id)
+        assert claimed is not None  # ours, just now
+        if not await _claimed_before(tx, handoff_id):
+            first_claim.append((now - claimed.created_at).total_seconds())
+        await notifications.record_escalator_news(
+            tx, desk.settings.public_url, claimed, NotificationKind.CLAIMED, actor=viewer
+        )
+        await tx.record(
+            viewer.account_id,
+            EventKind.CLAIMED,
+            handoff_id=handoff_id,
+            actor_id=viewer.user_id,
+            at=now,
+        )
+    handoff = await _fresh_handoff(tx, viewer, handoff_id)
+    if handoff is None:
+        return NotFound("handoff")
+    if handoff.claimed_by_id == viewer.user_id:
+        return handoff  # the win, or the winner's repeated claim: a harmless no-op
+    if handoff.withdrawn_at is not None:
+        return await withdrawn(tx, handoff)  # its escalator took it back first
+    # Claimed by another: the claim we lost to, or the one we found under the row lock.
+    assert handoff.claimed_by_id is not None and handoff.claimed_at is not None
+    claimer = await tx.session.get_one(User, handoff.claimed_by_id)
+    return AlreadyClaimed(handoff=handoff, claimer=claimer, claimed_at=handoff.claimed_at)
 
 
 _NO_LONGER = "Your access changed since this request began: you may no longer claim escalations."
@@ -111,6 +127,15 @@ async def _claim_if_free(
             .returning(col(Handoff.session_id))
         )
     ).first()
+
+
+async def _claimed_before(tx: Tx, handoff_id: uuid.UUID) -> bool:
+    """Whether the escalation was claimed before (and given back or handed on since): its time
+    to a first claim was counted then."""
+    earlier = select(AccountEvent.seq).where(
+        col(AccountEvent.handoff_id) == handoff_id, col(AccountEvent.kind) == EventKind.CLAIMED
+    )
+    return (await tx.session.exec(earlier.limit(1))).first() is not None
 
 
 @requires(Capability.CLAIM)

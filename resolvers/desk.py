@@ -62,11 +62,46 @@ class Meter(Protocol):
 
     def assessment_rated(self, assessor: str, rating: str) -> None: ...
 
+    def first_claim(self, waited_seconds: float) -> None:
+        """An escalation was claimed for the first time, this long after it was made."""
+        ...
+
+    def claim_contended(self) -> None:
+        """A claim was refused: another senior holds the escalation (a race lost, mostly)."""
+        ...
+
+    def assessment_landed(self, assessor: str, seconds: float) -> None:
+        """The assessor answered, in this long, and its assessment is stored."""
+        ...
+
+    def assessment_failed(self, assessor: str, reason: str) -> None:
+        """An attempt at an assessment failed (`timeout` or `error`)."""
+        ...
+
+    def email_failed(self, outcome: str) -> None:
+        """An email was not sent: `retrying` later, or `given_up` (its last attempt)."""
+        ...
+
 
 class NoMeter:
-    """For commands, scripts and workers: nobody scrapes them."""
+    """For commands, scripts and workers on their own: nobody scrapes them."""
 
     def assessment_rated(self, assessor: str, rating: str) -> None:
+        return None
+
+    def first_claim(self, waited_seconds: float) -> None:
+        return None
+
+    def claim_contended(self) -> None:
+        return None
+
+    def assessment_landed(self, assessor: str, seconds: float) -> None:
+        return None
+
+    def assessment_failed(self, assessor: str, reason: str) -> None:
+        return None
+
+    def email_failed(self, outcome: str) -> None:
         return None
 
 

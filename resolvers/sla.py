@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
@@ -338,6 +338,31 @@ def in_sla_states(states: frozenset[SlaState]) -> ColumnElement[bool]:
         SlaState.MISSED: has_timer(claimed_at > col(timer.due_at)),
     }
     return or_(false(), *(rules[state] for state in sorted(states)))
+
+
+async def overdue_by_state(desk: Desk) -> dict[SlaState, int]:
+    """Escalations waiting unclaimed past their due time, in every account (the operators'
+    metrics, not any user's view), by OVERDUE or ADMINS_ALERTED: `sla_state`'s rule, read from
+    the few timers found overdue and still open."""
+    alerted = col(HandoffTimer.admins_alerted_at).is_not(None)
+    stmt = (
+        select(alerted, func.count())
+        .select_from(HandoffTimer)
+        .join(Handoff, col(Handoff.id) == col(HandoffTimer.handoff_id))
+        .join(TroubleshootingSession, col(TroubleshootingSession.id) == col(Handoff.session_id))
+        .where(
+            col(HandoffTimer.overdue_at).is_not(None),
+            col(HandoffTimer.closed_at).is_(None),
+            col(Handoff.claimed_at).is_(None),
+            col(TroubleshootingSession.status) == SessionStatus.ESCALATED,
+        )
+        .group_by(alerted)
+    )
+    counts = dict.fromkeys(OVERDUE_STATES, 0)
+    async with desk.db.read_rows() as conn:
+        for admins_alerted, count in (await conn.execute(stmt)).all():
+            counts[SlaState.ADMINS_ALERTED if admins_alerted else SlaState.OVERDUE] = count
+    return counts
 
 
 async def timers_by_handoff(

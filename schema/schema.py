@@ -116,10 +116,18 @@ class Limits:
     max_cost: int | None = None  # see schema/cost.py
 
 
-def build_schema(limits: Limits | None = None, lean_executor: bool = True) -> DeskSchema:
+def build_schema(
+    limits: Limits | None = None, lean_executor: bool = True, tracer_provider: Any = None
+) -> DeskSchema:
     """`lean_executor=False`: plain graphql-core execution (schema/execution.py is the lean one),
-    to compare answers with, or to fall back on."""
+    to compare answers with, or to fall back on. `tracer_provider` (OpenTelemetry's): operations
+    are traced into it (schema/tracing.py)."""
     extensions: list = [MaskUnexpectedErrors]
+    if tracer_provider is not None:
+        from schema.tracing import DeskTracing  # imports OpenTelemetry: only when tracing
+
+        # First: its operation span covers the other extensions' work too.
+        extensions.insert(0, lambda: DeskTracing(tracer_provider))
     if limits is not None:
         # The limiters' rules are made once: a rule class made per request would never hit the
         # validation cache, whose key includes the rules.

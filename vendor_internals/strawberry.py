@@ -20,6 +20,9 @@ tests/unit/test_vendor_internals.py fails, naming this module, if an upgrade mov
 - `strawberry.schema.types.base_scalars.DateTimeDefinition`: Strawberry's own DateTime scalar.
   The schema overrides it with a copy that differs only in its description and its
   `@specifiedBy` URL, so that a DateTime serializes and parses exactly as before.
+- `OpenTelemetryExtension._span_holder`: the spans Strawberry's tracing extension keeps per
+  step of an operation. The desk's tracing (schema/tracing.py) overwrites the operation span's
+  `query` attribute (the document as sent) with the document's literals masked.
 - `__strawberry_definition__.values` of an enum: each value's `EnumValue`, whose `description`
   the desk sets for the enums it takes from db/ (whose classes cannot carry
   `strawberry.enum_value`, db/ knowing nothing of GraphQL).
@@ -34,6 +37,7 @@ from typing import Any
 
 import strawberry
 from graphql import DocumentNode, GraphQLError, GraphQLSchema
+from strawberry.extensions import LifecycleStep
 from strawberry.schema.schema import validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.schema.types.base_scalars import DateTimeDefinition
@@ -92,3 +96,9 @@ def converter(schema: GraphQLSchema) -> GraphQLCoreConverter | None:
 def has_exception_handlers(converter: GraphQLCoreConverter, field: StrawberryField) -> bool:
     """Whether any of the schema's exception handlers applies to the field."""
     return bool(converter._get_field_exception_handlers(field))
+
+
+def operation_span(extension: Any) -> Any:
+    """The span of the operation an OpenTelemetryExtension traces (an opentelemetry Span), once
+    its `on_operation` has begun."""
+    return extension._span_holder[LifecycleStep.OPERATION]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from db.models import Handoff
 from resolvers.assessments import (
@@ -42,16 +43,20 @@ def assessment_job(assessor: Assessor, timeout_seconds: float) -> Handler:
             tuple(feedback),
             tuple(team_notes),
         )
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(timeout_seconds):
                 result = await assessor.assess(request)
         except (TimeoutError, AssessmentError) as error:
-            reason = "timed out" if isinstance(error, TimeoutError) else str(error)
-            await _not_this_time(job, handoff, reason)
+            timed_out = isinstance(error, TimeoutError)
+            await _not_this_time(job, handoff, "timed out" if timed_out else str(error))
+            job.desk.meter.assessment_failed(assessor.name, "timeout" if timed_out else "error")
             return
+        seconds = time.perf_counter() - started
         async with transaction(job.desk) as tx:
             await store_assessment(tx, handoff, result, assessor=assessor.name)
             await job.done(tx)
+        job.desk.meter.assessment_landed(assessor.name, seconds)
 
     return run
 

@@ -83,9 +83,10 @@ async def _settle(job: JobRun, email: EmailMessage, status: EmailStatus) -> None
 
 
 async def _not_sent(job: JobRun, email: EmailMessage, reason: str) -> None:
+    given_up = job.last_attempt
     async with transaction(job.desk) as tx:
         values = {"attempts": job.job.attempts, "last_error": reason[:2000]}
-        if job.last_attempt:
+        if given_up:
             log.warning("email %s to %s failed for good: %s", email.id, email.to_address, reason)
             await _update(tx, email, status=EmailStatus.FAILED, **values)
             await job.failed(tx, reason)
@@ -93,6 +94,7 @@ async def _not_sent(job: JobRun, email: EmailMessage, reason: str) -> None:
             log.info("email %s to %s not sent (%s); retrying", email.id, email.to_address, reason)
             await _update(tx, email, **values)
             await job.retry(tx, reason)
+    job.desk.meter.email_failed("given_up" if given_up else "retrying")
 
 
 async def give_up_email(job: JobRun, tx: Tx) -> None:

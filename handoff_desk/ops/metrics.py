@@ -27,6 +27,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
 )
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
@@ -40,6 +41,7 @@ from db.jobs import pending_jobs_by_kind
 from handoff_desk.http import json_depth
 from resolvers.desk import Desk
 from resolvers.events import LoggedEvent
+from resolvers.sla import OVERDUE_STATES, overdue_by_state
 from schema.documents import DocumentCache
 from schema.errors import code_of
 
@@ -53,6 +55,15 @@ _CACHED = "metrics_cached"
 _REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _SCRAPE_QUERY_SECONDS = 2.0
+# An escalation's wait for its first claim: from half a minute to a day.
+_CLAIM_WAIT_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400)
+_ASSESSMENT_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 60)
+
+# No `_created` series beside each counter and histogram (the client library's default): one
+# more series per label set that no query uses, and that Prometheus stores all the same. For the
+# whole process, which is what the setting is.
+# (The client library's function has no annotations.)
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 # --- what the GraphQL view notes on the request ---------------------------------------------
@@ -115,6 +126,13 @@ class Metrics:
             buckets=_REQUEST_BUCKETS,
             registry=registry,
         )
+        self.server_errors = Counter(
+            "handoff_desk_server_errors",
+            "GraphQL requests over HTTP answered with a 5xx status: the server failed, not the "
+            "request (an unexpected error inside an answer is code INTERNAL of "
+            "handoff_desk_graphql_errors instead).",
+            registry=registry,
+        )
         self.errors = Counter(
             "handoff_desk_graphql_errors",
             "Errors in GraphQL answers over HTTP, by extensions.code (INTERNAL: unexpected).",
@@ -153,6 +171,52 @@ class Metrics:
         )
         self.ratings = RatingCounts()
         registry.register(self.ratings)
+        # What the desk's users do and wait for (resolvers/desk.py's Meter), counted by the
+        # process where it happens: claims where the API runs, assessments and emails where the
+        # workers run (`handoff-desk worker` on its own serves no metrics).
+        self.first_claim_wait = Histogram(
+            "handoff_desk_time_to_first_claim_seconds",
+            "From an escalation's creation to its first claim (a claim after a release or a "
+            "transfer is not counted again).",
+            buckets=_CLAIM_WAIT_BUCKETS,
+            registry=registry,
+        )
+        self.contended_claims = Counter(
+            "handoff_desk_contended_claims",
+            "Claims refused because another senior holds the escalation: races lost, mostly.",
+            registry=registry,
+        )
+        self.assessment_seconds = Histogram(
+            "handoff_desk_assessment_duration_seconds",
+            "How long the assessor took to answer, for assessments that landed, by assessor "
+            "(rules, openai).",
+            ["assessor"],
+            buckets=_ASSESSMENT_BUCKETS,
+            registry=registry,
+        )
+        self.assessment_failures = Counter(
+            "handoff_desk_assessment_failures",
+            "Attempts at an assessment that failed, by assessor and reason (timeout: past "
+            "HANDOFF_ASSESSMENT_TIMEOUT_SECONDS; error: the assessor answered with an error). "
+            "Each attempt counts; the last one marks the assessment failed.",
+            ["assessor", "reason"],
+            registry=registry,
+        )
+        self.email_failures = Counter(
+            "handoff_desk_email_failures",
+            "Emails not sent by an attempt, by outcome (retrying: tried again later; given_up: "
+            "that was its last attempt, the email is failed).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.overdue_escalations = Gauge(
+            "handoff_desk_overdue_escalations",
+            "Escalations waiting unclaimed past their due time, by state (overdue: the team was "
+            "told again; admins_alerted: the admins too); read from the database at scrape time, "
+            "so the same for every process.",
+            ["state"],
+            registry=registry,
+        )
         self._request_series: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
 
     def watch_subscriptions(self, count: Callable[[], float]) -> None:
@@ -173,12 +237,28 @@ class Metrics:
         """A senior rated an assessment (the desk's Meter, resolvers/desk.py)."""
         self.ratings.inc(assessor, rating)
 
+    def first_claim(self, waited_seconds: float) -> None:
+        self.first_claim_wait.observe(max(0.0, waited_seconds))
+
+    def claim_contended(self) -> None:
+        self.contended_claims.inc()
+
+    def assessment_landed(self, assessor: str, seconds: float) -> None:
+        self.assessment_seconds.labels(assessor).observe(seconds)
+
+    def assessment_failed(self, assessor: str, reason: str) -> None:
+        self.assessment_failures.labels(assessor, reason).inc()
+
+    def email_failed(self, outcome: str) -> None:
+        self.email_failures.labels(outcome).inc()
+
     def event_fanned_out(self, event: LoggedEvent) -> None:
         lag = time.time() - event.event.occurred_at.timestamp()
         self.delivery_lag.observe(max(0.0, lag))
 
     async def scrape(self, request: Request) -> Response:
         await self._read_pending_jobs()
+        await self._read_overdue_escalations()
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
         return Response(encoder(self.registry), headers={"Content-Type": content_type})
 
@@ -193,6 +273,17 @@ class Metrics:
             return
         for kind in JobKind:
             self.pending_jobs.labels(kind.value).set(counts.get(kind.value, 0))
+
+    async def _read_overdue_escalations(self) -> None:
+        try:
+            async with asyncio.timeout(_SCRAPE_QUERY_SECONDS):
+                counts = await overdue_by_state(self.desk)
+        except Exception as error:
+            log.warning("overdue escalations not counted: %s", error)
+            self.overdue_escalations.clear()
+            return
+        for state in sorted(OVERDUE_STATES):
+            self.overdue_escalations.labels(state.value).set(counts[state])
 
 
 class GraphQLMetrics:
@@ -237,6 +328,8 @@ class GraphQLMetrics:
                 outcome = "ok"
             operation = "query" if outcome == "cached" else state.get(_OPERATION, "none")
             self.metrics.request_done(operation, outcome, seconds)
+            if status >= 500:
+                self.metrics.server_errors.inc()
             for code in codes:
                 self.metrics.errors.labels(code).inc()
 

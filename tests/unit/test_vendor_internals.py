@@ -341,3 +341,39 @@ def test_the_scalars_lean_execution_passes_through_are_still_graphql_cores_own()
         assert GraphQLString.serialize is graphql_internals.serialize_string
         assert GraphQLID.serialize is graphql_internals.serialize_id
         assert GraphQLBoolean.serialize is graphql_internals.serialize_boolean
+
+
+@pytest.mark.anyio
+async def test_strawberrys_tracing_keeps_the_operations_span_where_the_desk_reads_it():
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from strawberry.extensions.tracing import OpenTelemetryExtension
+
+    provider = TracerProvider()
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    seen = []
+
+    class Watching(OpenTelemetryExtension):
+        def on_operation(self):
+            steps = super().on_operation()
+            next(steps)
+            yield
+            seen.append(strawberry_internals.operation_span(self))
+            next(steps, None)
+
+    schema = strawberry.Schema(
+        query=_TracedQuery, extensions=[lambda: Watching(tracer_provider=provider)]
+    )
+    with relied_on(strawberry_internals, "OpenTelemetryExtension._span_holder"):
+        assert (await schema.execute("query Hello { hello }")).data == {"hello": "hi"}
+        [operation] = [s for s in exporter.get_finished_spans() if s.name.startswith("GraphQL Q")]
+        assert [span.get_span_context() for span in seen] == [operation.get_span_context()]
+
+
+@strawberry.type
+class _TracedQuery:
+    @strawberry.field
+    def hello(self) -> str:
+        return "hi"
