@@ -11,7 +11,9 @@ from resolvers import sla as sla_settings
 from resolvers.ids import parse_id
 from resolvers.queue import QueueFilter, QueueOrder, QueuePage
 from schema import enums, inputs
+from schema import nodes as relay_nodes
 from schema import notifications as nt
+from schema.node import Node
 from schema.types import (
     Account,
     Handoff,
@@ -68,6 +70,34 @@ class Query:
     async def users(self, info: Info) -> list[User]:
         viewer = await info.context.viewer()
         return [User.from_row(u) for u in await accounts.list_users(info.context.desk, viewer)]
+
+    @strawberry.field(
+        description="The handoff, session or user with this id (Node), as its own query finds "
+        "it (handoff, session, users); null for any other id: unknown, another account's, or "
+        "not one the caller may see."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Its id (Node.id).")],
+    ) -> Node | None:
+        await info.context.viewer()
+        return await relay_nodes.node(info, parse_id(id))
+
+    @strawberry.field(
+        description=f"node for each id, in the ids' order (null where node is null); at most "
+        f"{limits.NODES_MAX} ids."
+    )
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description=f"Node ids: at most {limits.NODES_MAX}."),
+        ],
+    ) -> list[Node | None]:
+        await info.context.viewer()
+        return await relay_nodes.nodes(info, relay_nodes.parse_node_ids(ids))
 
     @strawberry.field(description="A session of the caller's account; null if there is none.")
     async def session(

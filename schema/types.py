@@ -14,6 +14,7 @@ from resolvers.handoff_views import HandoffView, UserView
 from resolvers.handoffs import conversation_path
 from schema import enums
 from schema.context import Context
+from schema.node import Node
 from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
 
 Info = strawberry.Info[Context, None]
@@ -68,7 +69,7 @@ class Account:
 
 
 @strawberry.type(description="A user of the account.")
-class User:
+class User(Node):
     id: strawberry.ID = shared(description="Their id.")
     name: str = shared(description=f"Their name (at most {limits.NAME_MAX} characters).")
     email: str = shared(
@@ -244,7 +245,7 @@ class EscalationPackage:
 
 
 @strawberry.type(name="Session", description="A troubleshooting session.")
-class Session:
+class Session(Node):
     id: strawberry.ID = shared(description="Its id.")
     problem_summary: str = shared(description=_PROBLEM_SUMMARY)
     intake_type: enums.IntakeType = shared(description=_INTAKE_TYPE_DESCRIPTION)
@@ -537,7 +538,7 @@ class HandoffEvent:
 
 
 @strawberry.type(description="A session handed off: parked (private) or escalated (team-wide).")
-class Handoff:
+class Handoff(Node):
     id: strawberry.ID = shared(description="Its id.")
     intent: enums.HandoffIntent = shared(description="A park or an escalation.")
     priority: enums.Priority = shared(description="How soon it should be worked, as it is now.")
