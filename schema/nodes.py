@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 from resolvers import limits
 from resolvers.errors import BadInput
@@ -14,7 +15,7 @@ from schema.node import Node
 from schema.types import Handoff, Info, Session, User
 
 
-def parse_node_ids(ids: list[str]) -> list[uuid.UUID]:
+def parse_node_ids(ids: Sequence[str]) -> list[uuid.UUID]:
     if len(ids) > limits.NODES_MAX:
         raise BadInput(f"nodes takes at most {limits.NODES_MAX} ids, got {len(ids)}")
     return [parse_id(i, f"ids[{n}]") for n, i in enumerate(ids)]
