@@ -82,7 +82,7 @@ async def users_page(desk: Desk, viewer: Viewer, ask: pages.PageAsk[uuid.UUID]) 
     at = None
     if ask.cursor is not None:
         name = select(User.name).where(User.id == ask.cursor, in_account(User, viewer))
-        at = (name.scalar_subquery(), ask.cursor)
+        at = (name.correlate(None).scalar_subquery(), ask.cursor)
     stmt = pages.keyset(
         select(User).where(in_account(User, viewer)),
         (col(User.name), col(User.id)),

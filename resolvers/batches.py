@@ -217,7 +217,7 @@ class Batches:
             added = select(HandoffNote.created_at).where(
                 HandoffNote.id == cursor, in_account(HandoffNote, self._viewer)
             )
-            at = (added.scalar_subquery(), cursor)
+            at = (added.correlate(None).scalar_subquery(), cursor)
             columns = (col(HandoffNote.created_at), col(HandoffNote.id))
             return await self.notes(
                 windows, pages.beyond(columns, at, descending=False, before=before)
@@ -237,9 +237,9 @@ class Batches:
         return [by_id.get(i) for i in ids]
 
     async def session_handoffs(
-        self, keys: Sequence[tuple[uuid.UUID, Window]]
+        self, keys: Sequence[tuple[uuid.UUID, Window]], *beyond: ColumnElement[bool]
     ) -> list[list[HandoffView]]:
-        # The first `size` per session (visible ones only), numbered in one statement.
+        # Each session's window (visible ones only), numbered in one statement.
         inner = (
             _numbered(
                 select(Handoff.id, col(Handoff.session_id).label("key")),
@@ -247,18 +247,45 @@ class Batches:
                 col(Handoff.created_at),
                 col(Handoff.id),
             )
-            .where(col(Handoff.session_id).in_({k for k, _ in keys}), visible_to(self._viewer))
+            .where(
+                col(Handoff.session_id).in_({k for k, _ in keys}),
+                visible_to(self._viewer),
+                *beyond,
+            )
             .subquery()
         )
+        most_first = max((w.size for _, w in keys if not w.from_end), default=0)
+        most_last = max((w.size for _, w in keys if w.from_end), default=0)
         rows = await self._rows(
             handoff_views()
             .join(inner, inner.c.id == Handoff.id)
-            .where(inner.c.from_start <= max(w.size for _, w in keys))
+            .where(or_(inner.c.from_start <= most_first, inner.c.from_end <= most_last))
             .order_by(col(Handoff.session_id), inner.c.from_start),
             viewer_params(self._viewer),
         )
         groups = _grouped(to_views(rows), [k for k, _ in keys], lambda h: h.session_id)
-        return [group[: w.size] for group, (_, w) in zip(groups, keys, strict=True)]
+        # A group holds its session's first most_first and last most_last: each window is in it.
+        return [w.pick(group) for group, (_, w) in zip(groups, keys, strict=True)]
+
+    async def session_handoff_pages(
+        self, keys: Sequence[tuple[uuid.UUID, PageAsk[uuid.UUID]]]
+    ) -> list[Page[HandoffView]]:
+        """Each session's handoffs a page at a time, its cursors the handoffs' ids (oldest
+        first: by when they were made, then by id)."""
+
+        async def read(cursor: uuid.UUID | None, before: bool, windows: list[Any]) -> list[Any]:
+            if cursor is None:
+                return await self.session_handoffs(windows)
+            made = select(Handoff.created_at).where(
+                Handoff.id == cursor, in_account(Handoff, self._viewer)
+            )
+            at = (made.correlate(None).scalar_subquery(), cursor)
+            columns = (col(Handoff.created_at), col(Handoff.id))
+            return await self.session_handoffs(
+                windows, pages.beyond(columns, at, descending=False, before=before)
+            )
+
+        return await _paged(keys, read)
 
     async def handoff_views(self, ids: Sequence[uuid.UUID]) -> list[HandoffView | None]:
         views = to_views(

@@ -125,7 +125,8 @@ def beyond(
     before: bool,
 ) -> ColumnElement[bool]:
     """Rows strictly after (or `before`) the one at `at`, in the order of two columns (the second
-    breaks ties), ascending or `descending`."""
+    breaks ties), ascending or `descending`. `at` is a cursor row's values: a subquery of the
+    same table needs `.correlate(None)`, or it would read the outer query's row."""
     (a, b), (at_a, at_b) = columns, at
     later = descending == before  # whether "beyond" means greater values
     if later:

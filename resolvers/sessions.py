@@ -68,7 +68,7 @@ async def my_sessions_page(
     at = None
     if ask.cursor is not None:
         changed = select(Session.updated_at).where(Session.id == ask.cursor, *mine)
-        at = (changed.scalar_subquery(), ask.cursor)
+        at = (changed.correlate(None).scalar_subquery(), ask.cursor)
     stmt = pages.keyset(stmt, (col(Session.updated_at), col(Session.id)), at, ask, descending=True)
     async with desk.db.read() as db:
         return pages.in_order(list((await db.exec(stmt)).all()), ask)

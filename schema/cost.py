@@ -64,6 +64,7 @@ SIZED: dict[str, caps.Cap] = {
     "Session.messagesConnection": caps.MESSAGES,
     "Handoff.historyConnection": caps.HISTORY,
     "Handoff.notesConnection": caps.NOTES,
+    "Session.handoffsConnection": caps.HANDOFFS,
     # Sized by its ids, which validation does not see: the most it takes.
     "Query.nodes": caps.Cap(default=limits.NODES_MAX, maximum=limits.NODES_MAX),
 }

@@ -29,6 +29,7 @@ class Loaders:
         self.note_pages = DataLoader(batches.note_pages)
         self.note = DataLoader(batches.notes_by_id)
         self.session_handoffs = DataLoader(batches.session_handoffs)
+        self.session_handoff_pages = DataLoader(batches.session_handoff_pages)
         self.handoff_view = DataLoader(batches.handoff_views)
         self.snapshot = DataLoader(batches.snapshots)
         self.snapshot_messages = DataLoader(batches.snapshot_messages)

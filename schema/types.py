@@ -180,6 +180,9 @@ MessagesPageFirst = Annotated[int | None, page_first(caps.MESSAGES)]
 MessagesPageLast = Annotated[int | None, page_last(caps.MESSAGES)]
 HistoryPageFirst = Annotated[int | None, page_first(caps.HISTORY)]
 HistoryPageLast = Annotated[int | None, page_last(caps.HISTORY)]
+SESSION_HANDOFFS_CURSOR = "sessionHandoffs"
+HandoffsPageFirst = Annotated[int | None, page_first(caps.HANDOFFS)]
+HandoffsPageLast = Annotated[int | None, page_last(caps.HANDOFFS)]
 NotesPageFirst = Annotated[int | None, page_first(caps.NOTES)]
 NotesPageLast = Annotated[int | None, page_last(caps.NOTES)]
 AssessmentsLast = Annotated[int | None, _last(caps.ASSESSMENTS)]
@@ -386,11 +389,48 @@ class Session(Node):
     @strawberry.field(
         description="Its escalations, and the caller's own park handoffs, oldest first.",
         metadata=PER_VIEWER,
+        deprecation_reason=deprecated_for("handoffsConnection"),
     )
     async def handoffs(self, info: Info, first: HandoffsFirst = None) -> list[Handoff]:
         window = caps.window(caps.HANDOFFS, first)
         views = await info.context.loaders.session_handoffs.load((self.session_id, window))
         return [Handoff.from_view(v) for v in views]
+
+    @strawberry.field(
+        description="Its escalations, and the caller's own park handoffs (as `handoffs` lists "
+        "them), oldest first, a page at a time.",
+        metadata=PER_VIEWER,
+    )
+    async def handoffs_connection(
+        self,
+        info: Info,
+        first: HandoffsPageFirst = None,
+        after: PageAfter = None,
+        last: HandoffsPageLast = None,
+        before: PageBefore = None,
+    ) -> SessionHandoffConnection:
+        ask = pages.ask(
+            caps.HANDOFFS,
+            SESSION_HANDOFFS_CURSOR,
+            pages.row_id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        page = await info.context.loaders.session_handoff_pages.load((self.session_id, ask))
+        edges = [
+            HandoffEdge(
+                cursor=pages.encode(SESSION_HANDOFFS_CURSOR, v.id), node=Handoff.from_view(v)
+            )
+            for v in page.items
+        ]
+        return SessionHandoffConnection(
+            edges=edges,
+            page_info=PageInfo.of(
+                [e.cursor for e in edges], page.has_next_page, page.has_previous_page
+            ),
+        )
 
 
 @strawberry.type(
@@ -809,8 +849,8 @@ async def handoff_by_id(info: Info, handoff_id: uuid.UUID) -> Handoff:
 
 @strawberry.type(description="A handoff in a page, with its place.")
 class HandoffEdge:
-    cursor: str = strawberry.field(description="Its place: `after` this, the page after it.")
-    node: Handoff = strawberry.field(description="The handoff.")
+    cursor: str = shared(description="Its place: `after` this, the page after it.")
+    node: Handoff = shared(description="The handoff.")
 
 
 @strawberry.type(description="A page of handoffs.")
@@ -823,6 +863,21 @@ class HandoffConnection:
     total_count: int = strawberry.field(description="How many there are, on all pages.")
 
     @strawberry.field(description="The page's handoffs, in order (edges without cursors).")
+    def nodes(self) -> list[Handoff]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(
+    description="A page of a session's handoffs (Session.handoffsConnection): `first` (after a "
+    "cursor) or the `last` (before one), oldest first either way."
+)
+class SessionHandoffConnection:
+    edges: list[HandoffEdge] = per_viewer(description="The page, in order, with cursors.")
+    page_info: PageInfo = per_viewer(description="Where the page stands.")
+
+    @strawberry.field(
+        description="The page's handoffs, in order (edges without cursors).", metadata=PER_VIEWER
+    )
     def nodes(self) -> list[Handoff]:
         return [edge.node for edge in self.edges]
 

@@ -5,7 +5,7 @@ import pytest
 
 from db.models import HandoffNote
 from resolvers import notes
-from tests.factories import make_escalation, make_session
+from tests.factories import make_escalation, make_parked_session, make_session
 
 pytestmark = pytest.mark.anyio
 
@@ -174,3 +174,27 @@ async def test_a_bad_page_is_the_clients_mistake(api, team, variables, message):
     error = await api.error(USERS, variables, token=team.acme["sam"].token)
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert error["message"] == message
+
+
+SESSION_HANDOFFS = f"""
+query($id: ID!, {ARGS}) {{
+  session(id: $id) {{ handoffsConnection{page("id engineerNotes")} handoffs(first: 50) {{ id }} }}
+}}
+"""
+
+
+async def test_a_sessions_handoffs_page_in_order_and_only_those_the_caller_sees(api, desk, team):
+    alex = team.acme["alex"]
+    session = await make_parked_session(desk, alex, times=5)  # parks: Alex's alone
+    variables = {"id": str(session.id)}
+    path = ["session", "handoffsConnection"]
+
+    parks, _ = await pages_of(api, alex.token, SESSION_HANDOFFS, path, variables, first=2)
+    assert [h["engineerNotes"] for h in parks] == [f"park {n}" for n in range(5)]
+    listed = await api.data(SESSION_HANDOFFS, {**variables, "first": 1}, token=alex.token)
+    assert [h["id"] for h in parks] == [h["id"] for h in listed["session"]["handoffs"]]
+    back = await pages_back(api, alex.token, SESSION_HANDOFFS, path, variables, last=2)
+    assert back == parks
+
+    kim, _ = await pages_of(api, team.acme["kim"].token, SESSION_HANDOFFS, path, variables)
+    assert kim == []
