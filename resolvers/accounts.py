@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import EventKind, Role
 from db.models import Account, User
-from resolvers import claims, limits
+from resolvers import claims, limits, pages
 from resolvers.auth import Viewer, hash_password, normalize_email
 from resolvers.desk import Abort, Desk, transaction
 from resolvers.errors import BadInput
@@ -75,6 +75,23 @@ async def list_users(desk: Desk, viewer: Viewer) -> list[User]:
     stmt = select(User).where(in_account(User, viewer)).order_by(col(User.name))
     async with desk.db.read() as db:
         return list((await db.exec(stmt)).all())
+
+
+async def users_page(desk: Desk, viewer: Viewer, ask: pages.PageAsk[uuid.UUID]) -> pages.Page[User]:
+    """The account's users by name (then id), a page beyond the cursor's user."""
+    at = None
+    if ask.cursor is not None:
+        name = select(User.name).where(User.id == ask.cursor, in_account(User, viewer))
+        at = (name.correlate(None).scalar_subquery(), ask.cursor)
+    stmt = pages.keyset(
+        select(User).where(in_account(User, viewer)),
+        (col(User.name), col(User.id)),
+        at,
+        ask,
+        descending=False,
+    )
+    async with desk.db.read() as db:
+        return pages.in_order(list((await db.exec(stmt)).all()), ask)
 
 
 @requires(Capability.ADMINISTER)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Select, and_, func, or_
+from sqlalchemy import ColumnElement, Executable, Select, and_, func, or_
 from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col, select
 
@@ -26,11 +26,13 @@ from db.models import (
     TroubleshootingSession,
     User,
 )
+from resolvers import pages
 from resolvers.assessments import assessments_of, ratings_of
 from resolvers.auth import Viewer
 from resolvers.caps import Window
 from resolvers.desk import Desk
 from resolvers.handoff_views import HandoffView, handoff_views, to_views, viewer_params
+from resolvers.pages import Page, PageAsk
 from resolvers.tenancy import in_account
 from resolvers.visibility import notes_visible_to, visible_to
 
@@ -69,15 +71,28 @@ class Batches:
         return [by_id.get(i) for i in ids]
 
     async def messages(
-        self, keys: Sequence[tuple[uuid.UUID, Window]]
+        self, keys: Sequence[tuple[uuid.UUID, Window]], *beyond: ColumnElement[bool]
     ) -> list[list[SessionMessage]]:
         # Callers pass ids of sessions they already loaded through the account-scoped loader.
         numbered = _numbered(
             select(SessionMessage.id, col(SessionMessage.session_id).label("key")),
             col(SessionMessage.session_id),
             col(SessionMessage.position),
-        ).where(col(SessionMessage.session_id).in_({k for k, _ in keys}))
+        ).where(col(SessionMessage.session_id).in_({k for k, _ in keys}), *beyond)
         return await self._windows(SessionMessage, numbered, keys, col(SessionMessage.id))
+
+    async def message_pages(
+        self, keys: Sequence[tuple[uuid.UUID, PageAsk[int]]]
+    ) -> list[Page[SessionMessage]]:
+        """Each session's conversation a page at a time, its cursors the messages' positions."""
+
+        async def read(cursor: int | None, before: bool, windows: list[Any]) -> list[list[Any]]:
+            position = col(SessionMessage.position)
+            if cursor is None:
+                return await self.messages(windows)
+            return await self.messages(windows, position < cursor if before else position > cursor)
+
+        return await _paged(keys, read)
 
     async def snapshot_messages(
         self, keys: Sequence[tuple[uuid.UUID, Window]]
@@ -122,7 +137,9 @@ class Batches:
         )
         return _picked(rows, keys)
 
-    async def history(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[AccountEvent]]:
+    async def history(
+        self, keys: Sequence[tuple[uuid.UUID, Window]], *beyond: ColumnElement[bool]
+    ) -> list[list[AccountEvent]]:
         numbered = _numbered(
             select(col(AccountEvent.seq).label("id"), col(AccountEvent.handoff_id).label("key")),
             col(AccountEvent.handoff_id),
@@ -132,6 +149,7 @@ class Batches:
             col(AccountEvent.handoff_id).in_({k for k, _ in keys}),
             # A note's entry only for those who read notes.
             (col(AccountEvent.kind) != EventKind.NOTE_ADDED) | notes_visible_to(self._viewer),
+            *beyond,
         )
         inner = numbered.subquery()
         most_first = max((w.size for _, w in keys if not w.from_end), default=0)
@@ -150,7 +168,22 @@ class Batches:
         )
         return _picked(rows, keys)
 
-    async def notes(self, keys: Sequence[tuple[uuid.UUID, Window]]) -> list[list[HandoffNote]]:
+    async def history_pages(
+        self, keys: Sequence[tuple[uuid.UUID, PageAsk[int]]]
+    ) -> list[Page[AccountEvent]]:
+        """Each handoff's history a page at a time, its cursors the events' seqs."""
+
+        async def read(cursor: int | None, before: bool, windows: list[Any]) -> list[list[Any]]:
+            seq = col(AccountEvent.seq)
+            if cursor is None:
+                return await self.history(windows)
+            return await self.history(windows, seq < cursor if before else seq > cursor)
+
+        return await _paged(keys, read)
+
+    async def notes(
+        self, keys: Sequence[tuple[uuid.UUID, Window]], *beyond: ColumnElement[bool]
+    ) -> list[list[HandoffNote]]:
         """Each handoff's notes, oldest first (none where the caller reads no notes)."""
         numbered = (
             _numbered(
@@ -165,9 +198,32 @@ class Batches:
                 in_account(HandoffNote, self._viewer),
                 visible_to(self._viewer),
                 notes_visible_to(self._viewer),
+                *beyond,
             )
         )
         return await self._windows(HandoffNote, numbered, keys, col(HandoffNote.id))
+
+    async def note_pages(
+        self, keys: Sequence[tuple[uuid.UUID, PageAsk[uuid.UUID]]]
+    ) -> list[Page[HandoffNote]]:
+        """Each handoff's notes a page at a time, its cursors the notes' ids (oldest first: by
+        when they were added, then by id)."""
+
+        async def read(
+            cursor: uuid.UUID | None, before: bool, windows: list[Any]
+        ) -> list[list[Any]]:
+            if cursor is None:
+                return await self.notes(windows)
+            added = select(HandoffNote.created_at).where(
+                HandoffNote.id == cursor, in_account(HandoffNote, self._viewer)
+            )
+            at = (added.correlate(None).scalar_subquery(), cursor)
+            columns = (col(HandoffNote.created_at), col(HandoffNote.id))
+            return await self.notes(
+                windows, pages.beyond(columns, at, descending=False, before=before)
+            )
+
+        return await _paged(keys, read)
 
     async def notes_by_id(self, ids: Sequence[uuid.UUID]) -> list[HandoffNote | None]:
         rows = await self._rows(
@@ -181,9 +237,9 @@ class Batches:
         return [by_id.get(i) for i in ids]
 
     async def session_handoffs(
-        self, keys: Sequence[tuple[uuid.UUID, Window]]
+        self, keys: Sequence[tuple[uuid.UUID, Window]], *beyond: ColumnElement[bool]
     ) -> list[list[HandoffView]]:
-        # The first `size` per session (visible ones only), numbered in one statement.
+        # Each session's window (visible ones only), numbered in one statement.
         inner = (
             _numbered(
                 select(Handoff.id, col(Handoff.session_id).label("key")),
@@ -191,18 +247,45 @@ class Batches:
                 col(Handoff.created_at),
                 col(Handoff.id),
             )
-            .where(col(Handoff.session_id).in_({k for k, _ in keys}), visible_to(self._viewer))
+            .where(
+                col(Handoff.session_id).in_({k for k, _ in keys}),
+                visible_to(self._viewer),
+                *beyond,
+            )
             .subquery()
         )
+        most_first = max((w.size for _, w in keys if not w.from_end), default=0)
+        most_last = max((w.size for _, w in keys if w.from_end), default=0)
         rows = await self._rows(
             handoff_views()
             .join(inner, inner.c.id == Handoff.id)
-            .where(inner.c.from_start <= max(w.size for _, w in keys))
+            .where(or_(inner.c.from_start <= most_first, inner.c.from_end <= most_last))
             .order_by(col(Handoff.session_id), inner.c.from_start),
             viewer_params(self._viewer),
         )
         groups = _grouped(to_views(rows), [k for k, _ in keys], lambda h: h.session_id)
-        return [group[: w.size] for group, (_, w) in zip(groups, keys, strict=True)]
+        # A group holds its session's first most_first and last most_last: each window is in it.
+        return [w.pick(group) for group, (_, w) in zip(groups, keys, strict=True)]
+
+    async def session_handoff_pages(
+        self, keys: Sequence[tuple[uuid.UUID, PageAsk[uuid.UUID]]]
+    ) -> list[Page[HandoffView]]:
+        """Each session's handoffs a page at a time, its cursors the handoffs' ids (oldest
+        first: by when they were made, then by id)."""
+
+        async def read(cursor: uuid.UUID | None, before: bool, windows: list[Any]) -> list[Any]:
+            if cursor is None:
+                return await self.session_handoffs(windows)
+            made = select(Handoff.created_at).where(
+                Handoff.id == cursor, in_account(Handoff, self._viewer)
+            )
+            at = (made.correlate(None).scalar_subquery(), cursor)
+            columns = (col(Handoff.created_at), col(Handoff.id))
+            return await self.session_handoffs(
+                windows, pages.beyond(columns, at, descending=False, before=before)
+            )
+
+        return await _paged(keys, read)
 
     async def handoff_views(self, ids: Sequence[uuid.UUID]) -> list[HandoffView | None]:
         views = to_views(
@@ -245,6 +328,23 @@ class Batches:
         )
         by_id = dict(rows)
         return [by_id.get(i) for i in session_ids]
+
+
+_Read = Callable[[Any, bool, list[tuple[uuid.UUID, Window]]], Awaitable[list[list[Any]]]]
+
+
+async def _paged(keys: Sequence[tuple[uuid.UUID, PageAsk[Any]]], read: _Read) -> list[Page[Any]]:
+    """Pages of several lists: one read for all those beyond the same cursor (every first page
+    is beyond none), each list's rows and one more, then cut to its page."""
+    groups: dict[tuple[Any, bool], list[int]] = defaultdict(list)
+    for n, (_, ask) in enumerate(keys):
+        groups[(ask.cursor, ask.from_end)].append(n)
+    found: dict[int, Page[Any]] = {}
+    for (cursor, before), members in groups.items():
+        windows = [(keys[n][0], keys[n][1].window) for n in members]
+        for n, rows in zip(members, await read(cursor, before, windows), strict=True):
+            found[n] = pages.cut(rows, keys[n][1])
+    return [found[n] for n in range(len(keys))]
 
 
 def _numbered(

@@ -16,6 +16,7 @@ SEARCH_MAX = 200  # a view's search text
 SEARCH_WORDS_MAX = 20
 RATING_REASON_MAX = 500  # why a senior rated an assessment as they did
 ASSESSMENTS_MAX = 20  # an escalation's assessments: the first and its reassessments
+NODES_MAX = 100  # ids one nodes(ids:) may ask for
 
 
 def encodable(value: str) -> bool:

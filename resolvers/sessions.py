@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.enums import Confidence, EventKind, IntakeType, MessageRole, SessionStatus
 from db.models import SessionMessage, TroubleshootingSession
-from resolvers import limits
+from resolvers import limits, pages
 from resolvers.auth import Viewer
 from resolvers.desk import Desk, Tx, transaction
 from resolvers.outcomes import InvalidState, NotFound, NotPermitted
@@ -50,6 +50,28 @@ async def my_sessions(
     stmt = stmt.order_by(col(TroubleshootingSession.updated_at).desc()).limit(first)
     async with desk.db.read() as db:
         return list((await db.exec(stmt)).all())
+
+
+async def my_sessions_page(
+    desk: Desk, viewer: Viewer, status: SessionStatus | None, ask: pages.PageAsk[uuid.UUID]
+) -> pages.Page[TroubleshootingSession]:
+    """my_sessions' list a page at a time: most recently changed first (then by id). A session
+    that changes while the client pages moves to the front, so it may show twice or not at all."""
+    Session = TroubleshootingSession
+    mine = (
+        in_account(Session, viewer),
+        (Session.assignee_id == viewer.user_id) | (Session.owner_id == viewer.user_id),
+    )
+    stmt = select(Session).where(*mine)
+    if status is not None:
+        stmt = stmt.where(Session.status == status)
+    at = None
+    if ask.cursor is not None:
+        changed = select(Session.updated_at).where(Session.id == ask.cursor, *mine)
+        at = (changed.correlate(None).scalar_subquery(), ask.cursor)
+    stmt = pages.keyset(stmt, (col(Session.updated_at), col(Session.id)), at, ask, descending=True)
+    async with desk.db.read() as db:
+        return pages.in_order(list((await db.exec(stmt)).all()), ask)
 
 
 @requires(Capability.WORK_SESSIONS)

@@ -58,6 +58,15 @@ SIZED: dict[str, caps.Cap] = {
     "HandoffViewers.viewers": caps.VIEWERS,  # no arguments: always their maximum
     "AccountViewers.handoffs": caps.VIEWED,
     "Handoff.assessments": caps.ASSESSMENTS,
+    # Relay's connections: they size their edges and nodes.
+    "Query.usersConnection": _PAGE,
+    "Query.mySessionsConnection": _PAGE,
+    "Session.messagesConnection": caps.MESSAGES,
+    "Handoff.historyConnection": caps.HISTORY,
+    "Handoff.notesConnection": caps.NOTES,
+    "Session.handoffsConnection": caps.HANDOFFS,
+    # Sized by its ids, which validation does not see: the most it takes.
+    "Query.nodes": caps.Cap(default=limits.NODES_MAX, maximum=limits.NODES_MAX),
 }
 _CONNECTION_LISTS = ("edges", "nodes")
 

@@ -17,9 +17,10 @@ from resolvers.notification_prefs import (
     MyPreferences,
     Preferences,
 )
+from schema.connections import PageInfo
 from schema.results import NotPermitted
 from schema.sharing import per_viewer
-from schema.types import Account, Info, PageInfo, User, _user
+from schema.types import Account, Info, User, _user
 from vendor_internals.strawberry import describe_enum_values
 
 EscalationAlerts = db_enums.EscalationAlerts

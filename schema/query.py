@@ -6,22 +6,40 @@ from typing import Annotated
 
 import strawberry
 
-from resolvers import accounts, handoffs, inbox, limits, notification_prefs, queue, sessions, views
+from resolvers import (
+    accounts,
+    caps,
+    handoffs,
+    inbox,
+    limits,
+    notification_prefs,
+    pages,
+    queue,
+    sessions,
+    views,
+)
 from resolvers import sla as sla_settings
 from resolvers.ids import parse_id
 from resolvers.queue import QueueFilter, QueueOrder, QueuePage
 from schema import enums, inputs
+from schema import nodes as relay_nodes
 from schema import notifications as nt
+from schema.connections import Connection, PageInfo
+from schema.node import Node
 from schema.types import (
     Account,
     Handoff,
     HandoffConnection,
     HandoffEdge,
     Info,
-    PageInfo,
+    PageAfter,
+    PageBefore,
     Session,
     TimerSettings,
     User,
+    deprecated_for,
+    page_first,
+    page_last,
 )
 
 # Pages: how many, and where the last page ended.
@@ -38,6 +56,13 @@ After = Annotated[
         description="The endCursor of the page before (pageInfo); null: from the start."
     ),
 ]
+
+# Connections of the account's users and the caller's sessions (Relay).
+_LIST = caps.Cap(default=20, maximum=limits.QUEUE_PAGE_MAX)
+USERS_CURSOR = "users"
+SESSIONS_CURSOR = "mySessions"
+ListFirst = Annotated[int | None, page_first(_LIST)]
+ListLast = Annotated[int | None, page_last(_LIST)]
 
 # Timers (issue 14): the queue by SLA state, and by due time.
 SlaFilter = Annotated[
@@ -64,10 +89,57 @@ class Query:
         viewer = await info.context.viewer()
         return Account.from_row(await accounts.get_account(info.context.desk, viewer))
 
-    @strawberry.field(description="The users of the caller's account.")
+    @strawberry.field(
+        description="The users of the caller's account.",
+        deprecation_reason=deprecated_for("usersConnection"),
+    )
     async def users(self, info: Info) -> list[User]:
         viewer = await info.context.viewer()
         return [User.from_row(u) for u in await accounts.list_users(info.context.desk, viewer)]
+
+    @strawberry.field(description="The users of the caller's account, by name, a page at a time.")
+    async def users_connection(
+        self,
+        info: Info,
+        first: ListFirst = None,
+        after: PageAfter = None,
+        last: ListLast = None,
+        before: PageBefore = None,
+    ) -> Connection[User]:
+        viewer = await info.context.viewer()
+        ask = pages.ask(
+            _LIST, USERS_CURSOR, pages.row_id, first=first, after=after, last=last, before=before
+        )
+        page = await accounts.users_page(info.context.desk, viewer, ask)
+        return Connection.of(page, User.from_row, lambda u: pages.encode(USERS_CURSOR, u.id))
+
+    @strawberry.field(
+        description="The handoff, session or user with this id (Node), as its own query finds "
+        "it (handoff, session, users); null for any other id: unknown, another account's, or "
+        "not one the caller may see."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Its id (Node.id).")],
+    ) -> Node | None:
+        await info.context.viewer()
+        return await relay_nodes.node(info, parse_id(id))
+
+    @strawberry.field(
+        description=f"node for each id, in the ids' order (null where node is null); at most "
+        f"{limits.NODES_MAX} ids."
+    )
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description=f"Node ids: at most {limits.NODES_MAX}."),
+        ],
+    ) -> list[Node | None]:
+        await info.context.viewer()
+        return await relay_nodes.nodes(info, relay_nodes.parse_node_ids(ids))
 
     @strawberry.field(description="A session of the caller's account; null if there is none.")
     async def session(
@@ -77,7 +149,10 @@ class Query:
         row = await sessions.get_session(info.context.desk, viewer, parse_id(id))
         return Session.from_row(row) if row else None
 
-    @strawberry.field(description="Sessions the caller owns or works, most recently changed first.")
+    @strawberry.field(
+        description="Sessions the caller owns or works, most recently changed first.",
+        deprecation_reason=deprecated_for("mySessionsConnection"),
+    )
     async def my_sessions(
         self,
         info: Info,
@@ -93,6 +168,29 @@ class Query:
         viewer = await info.context.viewer()
         rows = await sessions.my_sessions(info.context.desk, viewer, status, first)
         return [Session.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="Sessions the caller owns or works, most recently changed first (then by "
+        "id), a page at a time. A session that changes while a client pages moves to the front."
+    )
+    async def my_sessions_connection(
+        self,
+        info: Info,
+        status: Annotated[
+            enums.SessionStatus | None,
+            strawberry.argument(description="Only sessions of this status (null: any)."),
+        ] = None,
+        first: ListFirst = None,
+        after: PageAfter = None,
+        last: ListLast = None,
+        before: PageBefore = None,
+    ) -> Connection[Session]:
+        viewer = await info.context.viewer()
+        ask = pages.ask(
+            _LIST, SESSIONS_CURSOR, pages.row_id, first=first, after=after, last=last, before=before
+        )
+        page = await sessions.my_sessions_page(info.context.desk, viewer, status, ask)
+        return Connection.of(page, Session.from_row, lambda r: pages.encode(SESSIONS_CURSOR, r.id))
 
     @strawberry.field(description="A handoff visible to the caller; null if there is none.")
     async def handoff(

@@ -9,11 +9,13 @@ from typing import Annotated
 import strawberry
 
 from db import models
-from resolvers import accounts, assessments, caps, limits, sla
+from resolvers import accounts, assessments, caps, limits, pages, sla
 from resolvers.handoff_views import HandoffView, UserView
 from resolvers.handoffs import conversation_path
 from schema import enums
+from schema.connections import Connection, PageInfo
 from schema.context import Context
+from schema.node import Node
 from schema.sharing import PER_VIEWER, SHARED, per_viewer, shared
 
 Info = strawberry.Info[Context, None]
@@ -68,7 +70,7 @@ class Account:
 
 
 @strawberry.type(description="A user of the account.")
-class User:
+class User(Node):
     id: strawberry.ID = shared(description="Their id.")
     name: str = shared(description=f"Their name (at most {limits.NAME_MAX} characters).")
     email: str = shared(
@@ -138,6 +140,51 @@ HistoryLast = Annotated[int | None, _last(caps.HISTORY)]
 NotesFirst = Annotated[int | None, _first(caps.NOTES)]
 NotesLast = Annotated[int | None, _last(caps.NOTES)]
 AssessmentsFirst = Annotated[int | None, _first(caps.ASSESSMENTS)]
+
+# Connections (Relay): first and after, or last and before.
+_PAGE_FIRST = (
+    "At most this many from the start, or after `after` ({default} unless given; at most "
+    "{maximum})."
+)
+_PAGE_LAST = (
+    "Instead of first: the last this many, or those just before `before`, still in order (at "
+    "most {maximum})."
+)
+PageAfter = Annotated[
+    str | None,
+    strawberry.argument(description="The endCursor of a page: the page after it (with first)."),
+]
+PageBefore = Annotated[
+    str | None,
+    strawberry.argument(description="The startCursor of a page: the page before it (with last)."),
+]
+
+
+def page_first(cap: caps.Cap):
+    return strawberry.argument(description=_PAGE_FIRST.format(**vars(cap)))
+
+
+def page_last(cap: caps.Cap):
+    return strawberry.argument(description=_PAGE_LAST.format(**vars(cap)))
+
+
+def deprecated_for(connection: str) -> str:
+    return f"Use {connection}: the same list in pages, with cursors (Relay's connections)."
+
+
+# Each list's cursors: its kind, and the item's key.
+MESSAGES_CURSOR = "messages"
+HISTORY_CURSOR = "history"
+NOTES_CURSOR = "notes"
+MessagesPageFirst = Annotated[int | None, page_first(caps.MESSAGES)]
+MessagesPageLast = Annotated[int | None, page_last(caps.MESSAGES)]
+HistoryPageFirst = Annotated[int | None, page_first(caps.HISTORY)]
+HistoryPageLast = Annotated[int | None, page_last(caps.HISTORY)]
+SESSION_HANDOFFS_CURSOR = "sessionHandoffs"
+HandoffsPageFirst = Annotated[int | None, page_first(caps.HANDOFFS)]
+HandoffsPageLast = Annotated[int | None, page_last(caps.HANDOFFS)]
+NotesPageFirst = Annotated[int | None, page_first(caps.NOTES)]
+NotesPageLast = Annotated[int | None, page_last(caps.NOTES)]
 AssessmentsLast = Annotated[int | None, _last(caps.ASSESSMENTS)]
 
 
@@ -244,7 +291,7 @@ class EscalationPackage:
 
 
 @strawberry.type(name="Session", description="A troubleshooting session.")
-class Session:
+class Session(Node):
     id: strawberry.ID = shared(description="Its id.")
     problem_summary: str = shared(description=_PROBLEM_SUMMARY)
     intake_type: enums.IntakeType = shared(description=_INTAKE_TYPE_DESCRIPTION)
@@ -302,7 +349,11 @@ class Session:
         assert assignee is not None  # a session's users are users of its account
         return assignee
 
-    @strawberry.field(description="The conversation, oldest first.", metadata=SHARED)
+    @strawberry.field(
+        description="The conversation, oldest first.",
+        metadata=SHARED,
+        deprecation_reason=deprecated_for("messagesConnection"),
+    )
     async def messages(
         self, info: Info, first: MessagesFirst = None, last: MessagesLast = None
     ) -> list[Message]:
@@ -311,13 +362,75 @@ class Session:
         return [Message.from_row(m) for m in rows]
 
     @strawberry.field(
+        description="The conversation, oldest first, a page at a time.", metadata=SHARED
+    )
+    async def messages_connection(
+        self,
+        info: Info,
+        first: MessagesPageFirst = None,
+        after: PageAfter = None,
+        last: MessagesPageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[Message]:
+        ask = pages.ask(
+            caps.MESSAGES,
+            MESSAGES_CURSOR,
+            pages.position,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        page = await info.context.loaders.message_pages.load((self.session_id, ask))
+        return Connection.of(
+            page, Message.from_row, lambda m: pages.encode(MESSAGES_CURSOR, m.position)
+        )
+
+    @strawberry.field(
         description="Its escalations, and the caller's own park handoffs, oldest first.",
         metadata=PER_VIEWER,
+        deprecation_reason=deprecated_for("handoffsConnection"),
     )
     async def handoffs(self, info: Info, first: HandoffsFirst = None) -> list[Handoff]:
         window = caps.window(caps.HANDOFFS, first)
         views = await info.context.loaders.session_handoffs.load((self.session_id, window))
         return [Handoff.from_view(v) for v in views]
+
+    @strawberry.field(
+        description="Its escalations, and the caller's own park handoffs (as `handoffs` lists "
+        "them), oldest first, a page at a time.",
+        metadata=PER_VIEWER,
+    )
+    async def handoffs_connection(
+        self,
+        info: Info,
+        first: HandoffsPageFirst = None,
+        after: PageAfter = None,
+        last: HandoffsPageLast = None,
+        before: PageBefore = None,
+    ) -> SessionHandoffConnection:
+        ask = pages.ask(
+            caps.HANDOFFS,
+            SESSION_HANDOFFS_CURSOR,
+            pages.row_id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        page = await info.context.loaders.session_handoff_pages.load((self.session_id, ask))
+        edges = [
+            HandoffEdge(
+                cursor=pages.encode(SESSION_HANDOFFS_CURSOR, v.id), node=Handoff.from_view(v)
+            )
+            for v in page.items
+        ]
+        return SessionHandoffConnection(
+            edges=edges,
+            page_info=PageInfo.of(
+                [e.cursor for e in edges], page.has_next_page, page.has_previous_page
+            ),
+        )
 
 
 @strawberry.type(
@@ -537,7 +650,7 @@ class HandoffEvent:
 
 
 @strawberry.type(description="A session handed off: parked (private) or escalated (team-wide).")
-class Handoff:
+class Handoff(Node):
     id: strawberry.ID = shared(description="Its id.")
     intent: enums.HandoffIntent = shared(description="A park or an escalation.")
     priority: enums.Priority = shared(description="How soon it should be worked, as it is now.")
@@ -600,6 +713,7 @@ class Handoff:
         "transferred, reassessment asked, a note added (for those who read notes): who and "
         "when, oldest first.",
         metadata=SHARED,
+        deprecation_reason=deprecated_for("historyConnection"),
     )
     async def history(
         self, info: Info, first: HistoryFirst = None, last: HistoryLast = None
@@ -609,9 +723,36 @@ class Handoff:
         return [HandoffEvent(row=e) for e in rows]
 
     @strawberry.field(
+        description="Its history (as `history` lists it), oldest first, a page at a time.",
+        metadata=SHARED,
+    )
+    async def history_connection(
+        self,
+        info: Info,
+        first: HistoryPageFirst = None,
+        after: PageAfter = None,
+        last: HistoryPageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[HandoffEvent]:
+        ask = pages.ask(
+            caps.HISTORY,
+            HISTORY_CURSOR,
+            pages.position,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        page = await info.context.loaders.history_pages.load((self.handoff_id, ask))
+        return Connection.of(
+            page, lambda e: HandoffEvent(row=e), lambda e: pages.encode(HISTORY_CURSOR, e.seq)
+        )
+
+    @strawberry.field(
         description="Its internal notes, oldest first: empty for a viewer when the account keeps "
         "notes from viewers (Account.notesVisibleToViewers). addHandoffNote adds one.",
         metadata=SHARED,
+        deprecation_reason=deprecated_for("notesConnection"),
     )
     async def notes(
         self, info: Info, first: NotesFirst = None, last: NotesLast = None
@@ -619,6 +760,30 @@ class Handoff:
         window = caps.window(caps.NOTES, first, last)
         rows = await info.context.loaders.notes.load((self.handoff_id, window))
         return [HandoffNote.from_row(n) for n in rows]
+
+    @strawberry.field(
+        description="Its internal notes (as `notes` lists them), oldest first, a page at a time.",
+        metadata=SHARED,
+    )
+    async def notes_connection(
+        self,
+        info: Info,
+        first: NotesPageFirst = None,
+        after: PageAfter = None,
+        last: NotesPageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[HandoffNote]:
+        ask = pages.ask(
+            caps.NOTES,
+            NOTES_CURSOR,
+            pages.row_id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+        page = await info.context.loaders.note_pages.load((self.handoff_id, ask))
+        return Connection.of(page, HandoffNote.from_row, lambda n: pages.encode(NOTES_CURSOR, n.id))
 
     # Feedback on the AI (issue 15).
     @strawberry.field(
@@ -682,26 +847,10 @@ async def handoff_by_id(info: Info, handoff_id: uuid.UUID) -> Handoff:
     return Handoff.from_view(view)
 
 
-@strawberry.type(description="Where a page stands in its list.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="Whether more follow this page.")
-    end_cursor: str | None = strawberry.field(
-        description="The last edge's cursor: pass it as `after` for the next page; null for an "
-        "empty page."
-    )
-    has_previous_page: bool = strawberry.field(
-        default=False,
-        description="Whether the view holds handoffs before this page (false without `after`).",
-    )
-    start_cursor: str | None = strawberry.field(
-        default=None, description="The first edge's cursor."
-    )
-
-
 @strawberry.type(description="A handoff in a page, with its place.")
 class HandoffEdge:
-    cursor: str = strawberry.field(description="Its place: `after` this, the page after it.")
-    node: Handoff = strawberry.field(description="The handoff.")
+    cursor: str = shared(description="Its place: `after` this, the page after it.")
+    node: Handoff = shared(description="The handoff.")
 
 
 @strawberry.type(description="A page of handoffs.")
@@ -714,6 +863,21 @@ class HandoffConnection:
     total_count: int = strawberry.field(description="How many there are, on all pages.")
 
     @strawberry.field(description="The page's handoffs, in order (edges without cursors).")
+    def nodes(self) -> list[Handoff]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(
+    description="A page of a session's handoffs (Session.handoffsConnection): `first` (after a "
+    "cursor) or the `last` (before one), oldest first either way."
+)
+class SessionHandoffConnection:
+    edges: list[HandoffEdge] = per_viewer(description="The page, in order, with cursors.")
+    page_info: PageInfo = per_viewer(description="Where the page stands.")
+
+    @strawberry.field(
+        description="The page's handoffs, in order (edges without cursors).", metadata=PER_VIEWER
+    )
     def nodes(self) -> list[Handoff]:
         return [edge.node for edge in self.edges]
 

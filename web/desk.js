@@ -28,7 +28,7 @@ const QUEUE = `
     }
     claimed: handoffQueue(first: 100, status: CLAIMED) { edges { node { ...Listed } } }
   }
-  fragment Listed on Handoff { ...Card history(last: 1) { seq } }
+  fragment Listed on Handoff { ...Card historyConnection(last: 1) { nodes { seq } } }
   ${CARD}`;
 
 // The live queue past its first 100: the live events keep what is loaded current.
@@ -52,9 +52,11 @@ const HANDOFF = `
       session {
         id problemSummary intakeType intakeContent status
         assignee { id name }
-        messages(last: ${CONVERSATION_SHOWN}) { position role content createdAt }
+        messagesConnection(last: ${CONVERSATION_SHOWN}) {
+          nodes { position role content createdAt }
+        }
       }
-      notes(last: ${NOTES_SHOWN}) { ...NoteFields }
+      notesConnection(last: ${NOTES_SHOWN}) { nodes { ...NoteFields } }
     }
   }
   ${CARD} ${ASSESSMENT} ${NOTE}`;
@@ -179,7 +181,39 @@ const ACCOUNT_VIEWERS = `
     accountViewers { snapshot handoffs { handoffId viewers { id name } } }
   }`;
 
-const COLLEAGUES = `query Colleagues { users { id name role active } }`;
+// The account's users, a page of 100 at a time (at most COLLEAGUE_PAGES of them).
+const COLLEAGUES = `
+  query Colleagues($after: String) {
+    usersConnection(first: 100, after: $after) {
+      nodes { id name role active }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+const COLLEAGUE_PAGES = 20;
+
+async function everyUser() {
+  const users = [];
+  let after = null;
+  for (let page = 0; page < COLLEAGUE_PAGES; page += 1) {
+    const { usersConnection } = await gql(COLLEAGUES, { after });
+    users.push(...usersConnection.nodes);
+    if (!usersConnection.pageInfo.hasNextPage) break;
+    after = usersConnection.pageInfo.endCursor;
+  }
+  return users;
+}
+
+/** The detail as the views read it: its conversation and notes as lists (the pages' nodes). */
+function flattened(handoff) {
+  if (!handoff) return handoff;
+  const { messagesConnection, ...session } = handoff.session;
+  const { notesConnection, ...rest } = handoff;
+  return {
+    ...rest,
+    session: { ...session, messages: messagesConnection.nodes },
+    notes: notesConnection.nodes,
+  };
+}
 
 const ADD_NOTE = `
   mutation AddNote($input: AddHandoffNoteInput!) {
@@ -645,8 +679,8 @@ export class Desk {
     const data = await gql(QUEUE);
     let baseline = 0; // every later change has a higher seq: replay from here
     for (const edge of [...data.unclaimed.edges, ...data.claimed.edges]) {
-      const { history, ...card } = edge.node;
-      for (const event of history) baseline = Math.max(baseline, event.seq);
+      const { historyConnection, ...card } = edge.node;
+      for (const event of historyConnection.nodes) baseline = Math.max(baseline, event.seq);
       this.place(card);
     }
     const { hasNextPage, endCursor } = data.unclaimed.pageInfo;
@@ -715,7 +749,7 @@ export class Desk {
   }
 
   colleagues() {
-    this.colleaguesLoaded ??= gql(COLLEAGUES).then(({ users }) =>
+    this.colleaguesLoaded ??= everyUser().then((users) =>
       users.filter((u) => u.active && (u.role === "ENGINEER" || u.role === "ADMIN")),
     );
     this.colleaguesLoaded.catch(() => {
@@ -901,7 +935,7 @@ export class Desk {
 
   async reload() {
     const id = this.openId;
-    const { handoff } = await gql(HANDOFF, { id });
+    const handoff = flattened((await gql(HANDOFF, { id })).handoff);
     if (id !== this.openId) return; // another one was opened meanwhile
     if (!handoff) return this.view.missing();
     const landed = this.landed.get(id);

@@ -4,7 +4,7 @@ import { gql } from "./api.js";
 import { field, h } from "./dom.js";
 
 const MY_SESSIONS = `
-  query MySessions { mySessions(first: 50) { id problemSummary status } }`;
+  query MySessions { mySessionsConnection(first: 50) { nodes { id problemSummary status } } }`;
 
 const START = `
   mutation Start($input: StartSessionInput!) {
@@ -109,8 +109,8 @@ export class EscalatePage {
   }
 
   async show() {
-    const { mySessions } = await gql(MY_SESSIONS);
-    const open = mySessions.filter((s) => OPEN.has(s.status));
+    const { mySessionsConnection } = await gql(MY_SESSIONS);
+    const open = mySessionsConnection.nodes.filter((s) => OPEN.has(s.status));
     const selected = this.sessionSelect.value || NEW;
     this.sessionSelect.replaceChildren(
       ...options(

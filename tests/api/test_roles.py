@@ -42,6 +42,12 @@ async def _call(name: str, role: str, desk, team) -> Call:
         return Call("{ account { id } }", {}, token)
     if name == "users":
         return Call("{ users { id } }", {}, token)
+    if name in ("usersConnection", "mySessionsConnection"):
+        return Call(f"{{ {name} {{ edges {{ node {{ id }} }} }} }}", {}, token)
+    if name in ("node", "nodes"):
+        handoff = await make_escalation(desk, kim)
+        document = "query($id: ID!) { node(id: $id) { id } nodes(ids: [$id]) { id } }"
+        return Call(document, {"id": str(handoff.id)}, token)
     if name == "session":
         session = await make_session(desk, kim)
         return Call("query($id: ID!) { session(id: $id) { id } }", {"id": str(session.id)}, token)

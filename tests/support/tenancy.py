@@ -27,6 +27,15 @@ CASES = {
         "{ myParkedSessions { totalCount edges { node { id session { problemSummary } } } } }",
         {},
     ),
+    "Query.usersConnection": ("own", "{ usersConnection(first: 100) { nodes { id email } } }", {}),
+    "Query.mySessionsConnection": (
+        "own",
+        "{ mySessionsConnection(first: 100) { nodes { id problemSummary } } }",
+        {},
+    ),
+    # Node ids of every kind: tests/api/test_nodes.py; here a handoff's, and a user's.
+    "Query.node": ("ids", "query($id: ID!) { node(id: $id) { id } }", {"id": "handoff"}),
+    "Query.nodes": ("ids", "query($id: ID!) { nodes(ids: [$id, $id]) { id } }", {"id": "user"}),
     "Query.session": ("ids", "query($id: ID!) { session(id: $id) { id } }", {"id": "session"}),
     "Query.handoff": ("ids", "query($id: ID!) { handoff(id: $id) { id } }", {"id": "handoff"}),
     "Query.timerSettings": (
@@ -221,6 +230,11 @@ TABLES = {
 NOT_FOUND = {
     "Query.session": ("query($id: ID!) { session(id: $id) { id problemSummary } }", None),
     "Query.handoff": ("query($id: ID!) { handoff(id: $id) { id engineerNotes } }", None),
+    "Query.node": (
+        "query($id: ID!) { node(id: $id) { id ... on Handoff { engineerNotes } } }",
+        None,
+    ),
+    "Query.nodes": ("query($id: ID!) { nodes(ids: [$id]) { id ... on User { email } } }", None),
     "Mutation.addSessionMessage": (
         "mutation($id: ID!) { addSessionMessage(input: "
         '{sessionId: $id, role: CUSTOMER, content: "x"})'

@@ -3,7 +3,8 @@ desk with the demo's data (served in this process; the demo's SQLite copy: these
 not the storage): Apollo Client and Python's gql log in as the demo's admin, print the queue's first
 escalation, then the next one raised, which a junior raises once they listen; graphql-codegen
 types an operation from the desk's introspection with `DateTime` as a string, and tsc checks the
-code that uses those types.
+code that uses those types; Apollo Client's relayStylePagination and urql Graphcache's
+relayPagination page the desk's connections into the whole lists (pagination.mjs).
 
 The node packages are docs/clients/package.json's, installed in docs/clients/node_modules/ by
 scripts/setup; without node (or them) the node tests skip, naming what is missing (and fail in CI).
@@ -147,3 +148,25 @@ async def test_the_codegen_example_types_datetime_as_a_string(server):
         "bundler",  # as a bundled front end (Vite, webpack) resolves imports
         "queue.ts",
     )
+
+
+async def test_apollo_and_urql_page_the_desks_connections_into_the_whole_lists(server, demo):
+    """Relay's conventions, as two clients' own pagination helpers rely on them: Apollo Client's
+    relayStylePagination (fetchMore) and urql Graphcache's relayPagination page the account's
+    users and a session's conversation (reached through node(id:)) one item a page, and the
+    merged lists equal the whole lists in order (the script checks; it fails otherwise)."""
+    _node("@apollo/client")
+    node = _node("@urql/exchange-graphcache")
+    lines = await _run(server, node, "pagination.mjs")
+    assert [line.split(":")[0] for line in lines] == [
+        "Apollo Client, users",
+        "Apollo Client, messages",
+        "urql, users",
+        "urql, messages",
+    ], lines
+    assert (
+        lines[0]
+        == lines[2].replace("urql", "Apollo Client")
+        == ("Apollo Client, users: 4 in 4 pages, in order")
+    ), lines
+    assert all(line.endswith(" pages, in order") for line in lines), lines
