@@ -30,6 +30,9 @@ def _write_lines() -> None:
 
 def test_every_line_is_one_json_object_with_the_same_first_fields_and_the_request_id():
     with logging_as_configured_by_main("json", Settings()) as log:
+        # As `serve --log-level info` leaves it (an in-process server of an earlier test may have
+        # left it at warning; the helper puts it back afterwards).
+        logging.getLogger("uvicorn.error").setLevel(logging.INFO)
         contextvars.copy_context().run(_write_lines)  # as a request's task would
         logging.getLogger("handoff_desk.outside").info("no request")
     plain, bound, uvicorn, failed, outside = map(json.loads, log.getvalue().splitlines())
