@@ -453,8 +453,8 @@ class RateAssessmentSuccess(_HandoffChanged):
 
 
 @strawberry.type(
-    description="A fresh assessment is on its way (handoff.reassessment), and lands like the "
-    "first (assessmentReady). Asked while one was pending already, nothing more was asked: the "
+    description="A fresh assessment is on its way (handoff.reassessment), and settles like the "
+    "first (assessmentSettled). Asked while one was pending already, nothing more was asked: the "
     "one on its way is the fresh one."
 )
 class ReassessHandoffSuccess(_HandoffChanged):
