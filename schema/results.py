@@ -51,7 +51,8 @@ class UserError:
     field: list[str] | None = strawberry.field(
         default=None,
         description="The path of the argument at fault from the mutation's arguments, e.g. "
-        '["input", "sessionId"] or ["handoffId"]; null when no one input is.',
+        '["input", "sessionId"] (["sessionId"] when it came as a deprecated loose argument); '
+        "null when no one input is.",
     )
 
     @strawberry.field(

@@ -47,7 +47,7 @@ async def test_a_failure_names_its_kind_and_the_input_at_fault(api, desk, team):
         "__typename": "HandoffNotFound",
         "message": "No such handoff.",
         "code": "HANDOFF_NOT_FOUND",
-        "field": ["handoffId"],
+        "field": ["input", "handoffId"],
     }
     await api.data(claims, {"h": str(handoff.id)}, sam.token)
     lost = (await api.data(claims, {"h": str(handoff.id)}, dana.token))["claimHandoff"]

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.anyio
 CREATED = """subscription($after: Int) { handoffCreated(after: $after) {
   seq handoff { id priority session { problemSummary } createdBy { name }
                 assessment { status } } } }"""
-ASSESSED = """subscription($id: ID, $after: Int) { assessmentSettled(handoffId: $id, after:
-  $after) {
+ASSESSED = """subscription($id: ID, $after: Int) {
+  assessmentSettled(handoffId: $id, after: $after) {
   seq handoff { id assessment { status summary likelyCause suggestedSteps confidence } } } }"""
 CLAIMS = """subscription { handoffClaimChanged {
   seq kind actor { name } handoff { id claimedBy { name } } } }"""
