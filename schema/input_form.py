@@ -12,6 +12,7 @@ import dataclasses
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types import get_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 from resolvers.errors import BadInput
@@ -59,7 +60,7 @@ def given(mutation: str, input: T | None, make: type[T], **loose: Any) -> Given[
     is not given). Both, or loose arguments short of a required field: BAD_USER_INPUT; neither
     too, unless every field of the input may be left out (then it was a call before: its
     defaults)."""
-    type_name = make.__strawberry_definition__.name  # type: ignore[attr-defined]
+    definition = get_object_definition(make, strict=True)
     old = {name: value for name, value in loose.items() if value is not None}
     if input is not None:
         if old:
@@ -69,15 +70,17 @@ def given(mutation: str, input: T | None, make: type[T], **loose: Any) -> Given[
             )
         return Given(input, as_input=True)
     required = [
-        field.name
-        for field in dataclasses.fields(make)  # type: ignore[arg-type]
+        field.python_name
+        for field in definition.fields
         if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
     ]
     if not old and required:
-        raise BadInput(f"{mutation} needs input: {type_name}")
+        raise BadInput(f"{mutation} needs input: {definition.name}")
     missing = [name for name in required if name not in old]
     if missing:
-        raise BadInput(f"{mutation}: {_names(missing)} missing (better: give input: {type_name})")
+        raise BadInput(
+            f"{mutation}: {_names(missing)} missing (better: give input: {definition.name})"
+        )
     return Given(make(**old), as_input=False)
 
 
