@@ -382,8 +382,9 @@ class Subscription:
             yield HandoffCreated(seq=logged.seq, handoff=await _handoff(info, logged))
 
     @strawberry.subscription(
-        description="Escalations whose assessment settled: ready, or failed for good (look at "
-        "handoff.assessment.status); with handoffId, only that one.",
+        description="Escalations whose assessment settled: ready, or failed for good "
+        "(handoff.assessment.status; a failed reassessment leaves the earlier assessment "
+        "showing, and is the latest of handoff.assessments); with handoffId, only that one.",
         metadata=SHARED,
     )
     async def assessment_settled(
