@@ -28,7 +28,7 @@ from bench.common import (
 from bench.seed import add_users, seed
 
 DATABASE = "handoff_bench_claims"
-CLAIM = """mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename
+CLAIM = """mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename
   ... on ClaimHandoffSuccess { handoff { claimedBy { id } } }
   ... on AlreadyClaimed { claimedBy { id } } } }"""
 

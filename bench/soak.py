@@ -47,11 +47,11 @@ START = """mutation { startSession(input: {intakeType: CHAT, intakeContent: "Soa
 ESCALATE = """mutation($s: ID!, $p: Priority!) { createHandoff(input: {sessionId: $s,
   intent: ESCALATE, priority: $p, engineerNotes: "soak"}) {
   __typename ... on CreateHandoffSuccess { handoff { id } } } }"""
-CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
-RELEASE = "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }"
-SEEN = "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }"
+CLAIM = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
+RELEASE = "mutation($h: ID!) { releaseHandoff(input: { handoffId: $h }) { __typename } }"
+SEEN = "mutation($h: ID!) { markHandoffSeen(input: { handoffId: $h }) { __typename } }"
 CREATED = "subscription($a: Int) { handoffCreated(after: $a) { seq handoff { id } } }"
-CLAIMED = "subscription($a: Int) { handoffClaimed(after: $a) { seq kind handoff { id } } }"
+CLAIMED = "subscription($a: Int) { handoffClaimChanged(after: $a) { seq kind handoff { id } } }"
 PRIORITIES = ["LOW", "NORMAL", "HIGH", "URGENT"]
 MAX_IN_FLIGHT = 500  # past it the client is behind its schedule: the action is skipped, counted
 

@@ -103,7 +103,7 @@ NOTES = "Reinstalled the client; drops persist."
 ESCALATE = """mutation($s: ID!, $n: String!) { createHandoff(input: {sessionId: $s,
   intent: ESCALATE, engineerNotes: $n}) { __typename
   ... on CreateHandoffSuccess { handoff { id assessment { status } } } } }"""
-CLAIM = """mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename
+CLAIM = """mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename
   ... on ClaimHandoffSuccess { handoff { claimedBy { id } } }
   ... on AlreadyClaimed { claimedBy { id } } } }"""
 # Rows an escalation writes, counted per escalated handoff (the two sides must agree). Not the

@@ -1,8 +1,8 @@
-"""Mutation inputs, and the views' filters."""
+"""Mutation inputs (one per mutation, named after it), and the views' filters."""
 
 import strawberry
 
-from resolvers import limits, views
+from resolvers import inbox, limits, views
 from schema import enums
 
 
@@ -66,6 +66,112 @@ class AddUserInput:
     role: enums.Role = strawberry.field(description="What they may do.")
     password: str = strawberry.field(
         description=f"{limits.PASSWORD_MIN} to {limits.PASSWORD_MAX} characters."
+    )
+
+
+@strawberry.input(description="Credentials to exchange for a bearer token.")
+class LoginInput:
+    email: str = strawberry.field(description="The user's email.")
+    password: str = strawberry.field(description="Their password.")
+    account_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The account to log in to, for an email that is a user of several (see "
+        "AccountChoiceRequired). Another account answers InvalidCredentials.",
+    )
+
+
+@strawberry.input(description="The session to close for good.")
+class ResolveSessionInput:
+    session_id: strawberry.ID = strawberry.field(
+        description="The session: one the caller works, active or parked."
+    )
+
+
+@strawberry.input(description="The escalation to claim.")
+class ClaimHandoffInput:
+    handoff_id: strawberry.ID = strawberry.field(description="The escalation.")
+
+
+@strawberry.input(description="The claimed escalation to give back to the queue.")
+class ReleaseHandoffInput:
+    handoff_id: strawberry.ID = strawberry.field(description="The escalation the caller holds.")
+
+
+@strawberry.input(description="The handoff the caller opened.")
+class MarkHandoffSeenInput:
+    handoff_id: strawberry.ID = strawberry.field(description="The escalation or park.")
+
+
+@strawberry.input(description="The park to resume.")
+class ResumeParkedHandoffInput:
+    handoff_id: strawberry.ID = strawberry.field(description="One of the caller's parks.")
+
+
+@strawberry.input(description="The user whose role changes, and the new role.")
+class SetUserRoleInput:
+    user_id: strawberry.ID = strawberry.field(description="A user of the caller's account.")
+    role: enums.Role = strawberry.field(description="Their new role.")
+
+
+@strawberry.input(description="The user to deactivate.")
+class DeactivateUserInput:
+    user_id: strawberry.ID = strawberry.field(description="A user of the caller's account.")
+
+
+@strawberry.input(description="The escalation to take back.")
+class WithdrawHandoffInput:
+    handoff_id: strawberry.ID = strawberry.field(description="An unclaimed escalation.")
+
+
+@strawberry.input(description="The escalation, and its new priority.")
+class SetHandoffPriorityInput:
+    handoff_id: strawberry.ID = strawberry.field(description="The escalation.")
+    priority: enums.Priority = strawberry.field(description="Its new priority.")
+
+
+@strawberry.input(description="The claimed escalation, and the colleague to hand it to.")
+class TransferHandoffInput:
+    handoff_id: strawberry.ID = strawberry.field(description="The claimed escalation.")
+    to: strawberry.ID = strawberry.field(description="The colleague's user id.")
+
+
+@strawberry.input(description="Whether the account's users may claim their own escalations.")
+class SetSelfClaimAllowedInput:
+    allowed: bool = strawberry.field(description="True: they may claim their own escalations.")
+
+
+@strawberry.input(description="Whether the account's viewers read its internal notes.")
+class SetNotesVisibleToViewersInput:
+    visible: bool = strawberry.field(description="True: viewers read internal notes.")
+
+
+@strawberry.input(description="A verdict on an assessment that landed.")
+class RateAssessmentInput:
+    assessment_id: strawberry.ID = strawberry.field(description="The assessment (Assessment.id).")
+    rating: enums.Rating = strawberry.field(description="The verdict.")
+    reason: str | None = strawberry.field(
+        default=None,
+        description=f"Why (optional; at most {limits.RATING_REASON_MAX} characters).",
+    )
+
+
+@strawberry.input(description="The escalation to assess afresh.")
+class ReassessHandoffInput:
+    handoff_id: strawberry.ID = strawberry.field(description="The escalation.")
+
+
+@strawberry.input(
+    description="Which of the caller's notifications to mark read: every one (all: true), or "
+    "those named; neither, none."
+)
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description=f"The notifications to mark (Notification.id), at most "
+        f"{inbox.MARK_IDS_MAX}; others' or unknown ids change nothing.",
+    )
+    all: bool = strawberry.field(
+        default=False, description="True: mark every one; ids is not read."
     )
 
 

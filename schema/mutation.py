@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -32,6 +32,7 @@ from resolvers.ids import parse_id
 from schema import enums, inputs, results
 from schema import notifications as nt
 from schema.failures import failure
+from schema.input_form import Given, deprecated, given, input_argument
 from schema.types import (
     Account,
     Assessment,
@@ -43,13 +44,11 @@ from schema.types import (
     User,
 )
 
-# Arguments many mutations share.
-HandoffId = Annotated[
-    strawberry.ID, strawberry.argument(description="The handoff (escalation or park) to act on.")
+# The loose arguments mutations took before `input` (issue 16), kept for a deprecation period.
+OldHandoffId = Annotated[
+    strawberry.ID | None, deprecated("The handoff (escalation or park) to act on.", "handoffId")
 ]
-UserId = Annotated[
-    strawberry.ID, strawberry.argument(description="A user of the caller's account.")
-]
+OldUserId = Annotated[strawberry.ID | None, deprecated("A user of the caller's account.", "userId")]
 
 
 @strawberry.type(
@@ -61,19 +60,31 @@ class Mutation:
     async def login(
         self,
         info: Info,
-        email: Annotated[str, strawberry.argument(description="The user's email.")],
-        password: Annotated[str, strawberry.argument(description="Their password.")],
+        input: Annotated[inputs.LoginInput | None, input_argument("The credentials.")] = None,
+        email: Annotated[str | None, deprecated("The user's email.", "email")] = None,
+        password: Annotated[str | None, deprecated("Their password.", "password")] = None,
         account_id: Annotated[
-            strawberry.ID | None,
-            strawberry.argument(
-                description="The account to log in to, for an email that is a user of several "
-                "(see AccountChoiceRequired). Another account answers InvalidCredentials."
-            ),
+            strawberry.ID | None, deprecated("The account to log in to.", "accountId")
         ] = None,
     ) -> results.LoginResult:
+        sent = given(
+            info.field_name,
+            input,
+            inputs.LoginInput,
+            email=email,
+            password=password,
+            account_id=account_id,
+        )
+        credentials = sent.input
+        account = (
+            parse_id(credentials.account_id, sent.named("accountId"))
+            if credentials.account_id is not None
+            else None
+        )
         address = throttle.client_address(info.context.request)
-        account = parse_id(account_id, "accountId") if account_id is not None else None
-        issued = await auth.login(info.context.desk, email, password, address, account)
+        issued = await auth.login(
+            info.context.desk, credentials.email, credentials.password, address, account
+        )
         if issued is None:
             return results.InvalidCredentials()
         if isinstance(issued, throttle.Throttled):
@@ -148,17 +159,22 @@ class Mutation:
     async def resolve_session(
         self,
         info: Info,
-        session_id: Annotated[strawberry.ID, strawberry.argument(description="The session.")],
+        input: Annotated[
+            inputs.ResolveSessionInput | None, input_argument("The session to close.")
+        ] = None,
+        session_id: Annotated[strawberry.ID | None, deprecated("The session.", "sessionId")] = None,
     ) -> results.ResolveSessionResult:
+        sent = given(info.field_name, input, inputs.ResolveSessionInput, session_id=session_id)
+        session_id = sent.input.session_id
         viewer = await info.context.viewer()
         outcome = await sessions.resolve_session(
-            info.context.desk, viewer, parse_id(session_id, "sessionId")
+            info.context.desk, viewer, parse_id(session_id, sent.named("sessionId"))
         )
         match outcome:
             case models.TroubleshootingSession():
                 return results.ResolveSessionSuccess(session=Session.from_row(outcome))
             case failed:
-                return failure(failed, session_id, named_at=("sessionId",))
+                return failure(failed, session_id, named_at=sent.at("sessionId"))
 
     @strawberry.mutation(description="Park a session (private) or escalate it to the team.")
     async def create_handoff(
@@ -186,25 +202,41 @@ class Mutation:
         description="Claim an escalation. Exactly one concurrent claimer wins; the winner's "
         "repeated claim succeeds unchanged."
     )
-    async def claim_handoff(self, info: Info, handoff_id: HandoffId) -> results.ClaimHandoffResult:
-        return await _on_handoff(
-            info, claims.claim_handoff, handoff_id, results.ClaimHandoffSuccess
-        )
+    async def claim_handoff(
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.ClaimHandoffInput | None, input_argument("The escalation to claim.")
+        ] = None,
+        handoff_id: OldHandoffId = None,
+    ) -> results.ClaimHandoffResult:
+        sent = given(info.field_name, input, inputs.ClaimHandoffInput, handoff_id=handoff_id)
+        return await _on_handoff(info, claims.claim_handoff, sent, results.ClaimHandoffSuccess)
 
     @strawberry.mutation(description="Give a claimed escalation back to the queue.")
     async def release_handoff(
-        self, info: Info, handoff_id: HandoffId
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.ReleaseHandoffInput | None, input_argument("The escalation to give back.")
+        ] = None,
+        handoff_id: OldHandoffId = None,
     ) -> results.ReleaseHandoffResult:
-        return await _on_handoff(
-            info, claims.release_handoff, handoff_id, results.ReleaseHandoffSuccess
-        )
+        sent = given(info.field_name, input, inputs.ReleaseHandoffInput, handoff_id=handoff_id)
+        return await _on_handoff(info, claims.release_handoff, sent, results.ReleaseHandoffSuccess)
 
     @strawberry.mutation(description="The caller opened the handoff: clear their unread mark.")
     async def mark_handoff_seen(
-        self, info: Info, handoff_id: HandoffId
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.MarkHandoffSeenInput | None, input_argument("The handoff the caller opened.")
+        ] = None,
+        handoff_id: OldHandoffId = None,
     ) -> results.MarkHandoffSeenResult:
+        sent = given(info.field_name, input, inputs.MarkHandoffSeenInput, handoff_id=handoff_id)
         return await _on_handoff(
-            info, queue.mark_handoff_seen, handoff_id, results.MarkHandoffSeenSuccess
+            info, queue.mark_handoff_seen, sent, results.MarkHandoffSeenSuccess
         )
 
     @strawberry.mutation(
@@ -212,10 +244,16 @@ class Mutation:
         "the park is closed and stays in history (a RESUMED entry)."
     )
     async def resume_parked_handoff(
-        self, info: Info, handoff_id: HandoffId
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.ResumeParkedHandoffInput | None, input_argument("The park to resume.")
+        ] = None,
+        handoff_id: OldHandoffId = None,
     ) -> results.ResumeParkedHandoffResult:
+        sent = given(info.field_name, input, inputs.ResumeParkedHandoffInput, handoff_id=handoff_id)
         return await _on_handoff(
-            info, parks.resume_parked_handoff, handoff_id, results.ResumeParkedHandoffSuccess
+            info, parks.resume_parked_handoff, sent, results.ResumeParkedHandoffSuccess
         )
 
     @strawberry.mutation(description="Admins only: add a user to the caller's account.")
@@ -239,22 +277,41 @@ class Mutation:
     async def set_user_role(
         self,
         info: Info,
-        user_id: UserId,
-        role: Annotated[enums.Role, strawberry.argument(description="Their new role.")],
+        input: Annotated[
+            inputs.SetUserRoleInput | None, input_argument("The user, and their new role.")
+        ] = None,
+        user_id: OldUserId = None,
+        role: Annotated[enums.Role | None, deprecated("Their new role.", "role")] = None,
     ) -> results.SetUserRoleResult:
+        sent = given(info.field_name, input, inputs.SetUserRoleInput, user_id=user_id, role=role)
+        user_id = sent.input.user_id
         viewer = await info.context.viewer()
         outcome = await accounts.set_user_role(
-            info.context.desk, viewer, parse_id(user_id, "userId"), db_enums.Role(role)
+            info.context.desk,
+            viewer,
+            parse_id(user_id, sent.named("userId")),
+            db_enums.Role(sent.input.role),
         )
-        return _user_changed(outcome, results.SetUserRoleSuccess, user_id)
+        return _user_changed(outcome, results.SetUserRoleSuccess, user_id, sent.at("userId"))
 
     @strawberry.mutation(
         description="Admins only: the user can no longer log in, and their tokens stop working."
     )
-    async def deactivate_user(self, info: Info, user_id: UserId) -> results.DeactivateUserResult:
-        return await _on_user(
-            info, accounts.deactivate_user, user_id, results.DeactivateUserSuccess
+    async def deactivate_user(
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.DeactivateUserInput | None, input_argument("The user to deactivate.")
+        ] = None,
+        user_id: OldUserId = None,
+    ) -> results.DeactivateUserResult:
+        sent = given(info.field_name, input, inputs.DeactivateUserInput, user_id=user_id)
+        user_id = sent.input.user_id
+        viewer = await info.context.viewer()
+        outcome = await accounts.deactivate_user(
+            info.context.desk, viewer, parse_id(user_id, sent.named("userId"))
         )
+        return _user_changed(outcome, results.DeactivateUserSuccess, user_id, sent.at("userId"))
 
     # --- an escalation's lifecycle after it is raised ---
 
@@ -264,10 +321,16 @@ class Mutation:
         "Of a withdrawal and a claim racing, exactly one wins; the other is told which."
     )
     async def withdraw_handoff(
-        self, info: Info, handoff_id: HandoffId
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.WithdrawHandoffInput | None, input_argument("The escalation to take back.")
+        ] = None,
+        handoff_id: OldHandoffId = None,
     ) -> results.WithdrawHandoffResult:
+        sent = given(info.field_name, input, inputs.WithdrawHandoffInput, handoff_id=handoff_id)
         return await _on_handoff(
-            info, lifecycle.withdraw_handoff, handoff_id, results.WithdrawHandoffSuccess
+            info, lifecycle.withdraw_handoff, sent, results.WithdrawHandoffSuccess
         )
 
     @strawberry.mutation(
@@ -276,17 +339,33 @@ class Mutation:
     async def set_handoff_priority(
         self,
         info: Info,
-        handoff_id: HandoffId,
-        priority: Annotated[enums.Priority, strawberry.argument(description="Its new priority.")],
+        input: Annotated[
+            inputs.SetHandoffPriorityInput | None,
+            input_argument("The escalation, and its new priority."),
+        ] = None,
+        handoff_id: OldHandoffId = None,
+        priority: Annotated[
+            enums.Priority | None, deprecated("Its new priority.", "priority")
+        ] = None,
     ) -> results.SetHandoffPriorityResult:
+        sent = given(
+            info.field_name,
+            input,
+            inputs.SetHandoffPriorityInput,
+            handoff_id=handoff_id,
+            priority=priority,
+        )
+        handoff_id = sent.input.handoff_id
         viewer = await info.context.viewer()
         outcome = await lifecycle.set_handoff_priority(
             info.context.desk,
             viewer,
-            parse_id(handoff_id, "handoffId"),
-            db_enums.Priority(priority),
+            parse_id(handoff_id, sent.named("handoffId")),
+            db_enums.Priority(sent.input.priority),
         )
-        return _handoff_changed(outcome, results.SetHandoffPrioritySuccess, handoff_id)
+        return _handoff_changed(
+            outcome, results.SetHandoffPrioritySuccess, handoff_id, sent.at("handoffId")
+        )
 
     @strawberry.mutation(
         description="Hand a claimed escalation to a colleague (an active engineer or admin of "
@@ -297,16 +376,29 @@ class Mutation:
     async def transfer_handoff(
         self,
         info: Info,
-        handoff_id: HandoffId,
-        to: Annotated[strawberry.ID, strawberry.argument(description="The colleague's user id.")],
+        input: Annotated[
+            inputs.TransferHandoffInput | None,
+            input_argument("The claimed escalation, and the colleague."),
+        ] = None,
+        handoff_id: OldHandoffId = None,
+        to: Annotated[strawberry.ID | None, deprecated("The colleague's user id.", "to")] = None,
     ) -> results.TransferHandoffResult:
+        sent = given(
+            info.field_name, input, inputs.TransferHandoffInput, handoff_id=handoff_id, to=to
+        )
+        handoff_id, to = sent.input.handoff_id, sent.input.to
         viewer = await info.context.viewer()
         outcome = await lifecycle.transfer_handoff(
-            info.context.desk, viewer, parse_id(handoff_id, "handoffId"), parse_id(to, "to")
+            info.context.desk,
+            viewer,
+            parse_id(handoff_id, sent.named("handoffId")),
+            parse_id(to, sent.named("to")),
         )
         if isinstance(outcome, outcomes.NotFound) and outcome.what == "user":
-            return results.UserNotFound(user_id=to, field=["to"])
-        return _handoff_changed(outcome, results.TransferHandoffSuccess, handoff_id)
+            return results.UserNotFound(user_id=to, field=list(sent.at("to")))
+        return _handoff_changed(
+            outcome, results.TransferHandoffSuccess, handoff_id, sent.at("handoffId")
+        )
 
     @strawberry.mutation(
         description="Admins only: whether the account's users may claim escalations they raised "
@@ -315,12 +407,19 @@ class Mutation:
     async def set_self_claim_allowed(
         self,
         info: Info,
+        input: Annotated[
+            inputs.SetSelfClaimAllowedInput | None, input_argument("Whether they may.")
+        ] = None,
         allowed: Annotated[
-            bool, strawberry.argument(description="True: they may claim their own escalations.")
-        ],
+            bool | None,
+            deprecated("True: they may claim their own escalations.", "allowed"),
+        ] = None,
     ) -> results.SetSelfClaimAllowedResult:
+        sent = given(info.field_name, input, inputs.SetSelfClaimAllowedInput, allowed=allowed)
         viewer = await info.context.viewer()
-        outcome = await accounts.set_self_claim_allowed(info.context.desk, viewer, allowed)
+        outcome = await accounts.set_self_claim_allowed(
+            info.context.desk, viewer, sent.input.allowed
+        )
         return _account_changed(outcome, results.SetSelfClaimAllowedSuccess)
 
     # --- internal notes (issue 15) ---
@@ -356,12 +455,18 @@ class Mutation:
     async def set_notes_visible_to_viewers(
         self,
         info: Info,
+        input: Annotated[
+            inputs.SetNotesVisibleToViewersInput | None, input_argument("Whether they do.")
+        ] = None,
         visible: Annotated[
-            bool, strawberry.argument(description="True: viewers read internal notes.")
-        ],
+            bool | None, deprecated("True: viewers read internal notes.", "visible")
+        ] = None,
     ) -> results.SetNotesVisibleToViewersResult:
+        sent = given(info.field_name, input, inputs.SetNotesVisibleToViewersInput, visible=visible)
         viewer = await info.context.viewer()
-        outcome = await accounts.set_notes_visible_to_viewers(info.context.desk, viewer, visible)
+        outcome = await accounts.set_notes_visible_to_viewers(
+            info.context.desk, viewer, sent.input.visible
+        )
         return _account_changed(outcome, results.SetNotesVisibleToViewersSuccess)
 
     # --- timers (issue 14) ---
@@ -396,24 +501,35 @@ class Mutation:
     async def rate_assessment(
         self,
         info: Info,
+        input: Annotated[
+            inputs.RateAssessmentInput | None, input_argument("The assessment, and the verdict.")
+        ] = None,
         assessment_id: Annotated[
-            strawberry.ID, strawberry.argument(description="The assessment (Assessment.id).")
-        ],
-        rating: Annotated[enums.Rating, strawberry.argument(description="The verdict.")],
+            strawberry.ID | None,
+            deprecated("The assessment (Assessment.id).", "assessmentId"),
+        ] = None,
+        rating: Annotated[enums.Rating | None, deprecated("The verdict.", "rating")] = None,
         reason: Annotated[
             str | None,
-            strawberry.argument(
-                description=f"Why (optional; at most {limits.RATING_REASON_MAX} characters)."
-            ),
+            deprecated(f"Why (optional; at most {limits.RATING_REASON_MAX} characters).", "reason"),
         ] = None,
     ) -> results.RateAssessmentResult:
+        sent = given(
+            info.field_name,
+            input,
+            inputs.RateAssessmentInput,
+            assessment_id=assessment_id,
+            rating=rating,
+            reason=reason,
+        )
+        assessment_id = sent.input.assessment_id
         viewer = await info.context.viewer()
         outcome = await assessments.rate_assessment(
             info.context.desk,
             viewer,
-            parse_id(assessment_id, "assessmentId"),
-            db_enums.Rating(rating),
-            reason,
+            parse_id(assessment_id, sent.named("assessmentId")),
+            db_enums.Rating(sent.input.rating),
+            sent.input.reason,
         )
         match outcome:
             case models.AssessmentVersion():
@@ -421,7 +537,7 @@ class Mutation:
                     handoff_id=outcome.handoff_id, assessment=Assessment.from_version(outcome)
                 )
             case failed:
-                return failure(failed, assessment_id, named_at=("assessmentId",))
+                return failure(failed, assessment_id, named_at=sent.at("assessmentId"))
 
     @strawberry.mutation(
         description="Engineers and admins: ask for a fresh assessment of an escalation (a job, "
@@ -431,10 +547,16 @@ class Mutation:
         "asked."
     )
     async def reassess_handoff(
-        self, info: Info, handoff_id: HandoffId
+        self,
+        info: Info,
+        input: Annotated[
+            inputs.ReassessHandoffInput | None, input_argument("The escalation to assess afresh.")
+        ] = None,
+        handoff_id: OldHandoffId = None,
     ) -> results.ReassessHandoffResult:
+        sent = given(info.field_name, input, inputs.ReassessHandoffInput, handoff_id=handoff_id)
         return await _on_handoff(
-            info, assessments.reassess_handoff, handoff_id, results.ReassessHandoffSuccess
+            info, assessments.reassess_handoff, sent, results.ReassessHandoffSuccess
         )
 
     # --- notifications people control (issue 15) ---
@@ -489,20 +611,25 @@ class Mutation:
     async def mark_notifications_read(
         self,
         info: Info,
+        input: Annotated[
+            inputs.MarkNotificationsReadInput | None, input_argument("Which to mark.")
+        ] = None,
         ids: Annotated[
             list[strawberry.ID] | None,
-            strawberry.argument(
-                description=f"The notifications to mark (Notification.id), at most "
-                f"{inbox.MARK_IDS_MAX}."
+            deprecated(
+                f"The notifications to mark (Notification.id), at most {inbox.MARK_IDS_MAX}.",
+                "ids",
             ),
         ] = None,
         all: Annotated[
-            bool, strawberry.argument(description="True: mark every one; ids is not read.")
-        ] = False,
+            bool | None, deprecated("True: mark every one; ids is not read.", "all")
+        ] = None,
     ) -> nt.MarkNotificationsReadSuccess:
+        sent = given(info.field_name, input, inputs.MarkNotificationsReadInput, ids=ids, all=all)
+        ids = sent.input.ids
         viewer = await info.context.viewer()
         numbers = None if ids is None else [_notification_id(i) for i in ids]
-        count = await inbox.mark_read(info.context.desk, viewer, numbers, every=all)
+        count = await inbox.mark_read(info.context.desk, viewer, numbers, every=sent.input.all)
         return nt.MarkNotificationsReadSuccess(unread_count=count)
 
 
@@ -536,25 +663,21 @@ def _timer_change(input: inputs.TimerSettingsInput) -> sla.TimerChange:
     )
 
 
-async def _on_handoff(info: Info, service, handoff_id: strawberry.ID, success: type):
-    """The shape of the mutations that act on one handoff, named by id."""
+async def _on_handoff(info: Info, service, sent: Given[Any], success: type):
+    """The shape of the mutations that act on one handoff, named by id (`input.handoffId`)."""
+    handoff_id = sent.input.handoff_id
     viewer = await info.context.viewer()
-    outcome = await service(info.context.desk, viewer, parse_id(handoff_id, "handoffId"))
-    return _handoff_changed(outcome, success, handoff_id)
-
-
-async def _on_user(info: Info, service, user_id: strawberry.ID, success: type):
-    """The shape of the admin mutations that act on one user, named by id."""
-    viewer = await info.context.viewer()
-    outcome = await service(info.context.desk, viewer, parse_id(user_id, "userId"))
-    return _user_changed(outcome, success, user_id)
+    outcome = await service(
+        info.context.desk, viewer, parse_id(handoff_id, sent.named("handoffId"))
+    )
+    return _handoff_changed(outcome, success, handoff_id, sent.at("handoffId"))
 
 
 def _handoff_changed(
     outcome: models.Handoff | HandoffView | outcomes.Failure,
     success: type,
     subject_id: str,
-    named_at: tuple[str, ...] = ("handoffId",),
+    named_at: tuple[str, ...],
 ):
     """A mutation's answer about one handoff: `success` with its id, or the failure's member
     (`subject_id` the id the caller named, `named_at` the argument that named it)."""
@@ -574,11 +697,16 @@ def _account_changed(outcome: models.Account | outcomes.Failure, success: type):
             return failure(failed, "")
 
 
-def _user_changed(outcome: models.User | outcomes.Failure, success: type, subject_id: str):
+def _user_changed(
+    outcome: models.User | outcomes.Failure,
+    success: type,
+    subject_id: str,
+    named_at: tuple[str, ...] = (),
+):
     """An admin mutation's answer: `success` with the user as it now is, or the failure's
-    (`subject_id` the user id the caller named, as the argument `userId`)."""
+    (`subject_id` the user id the caller named, `named_at` where they named it)."""
     match outcome:
         case models.User():
             return success(user=User.from_row(outcome))
         case failed:
-            return failure(failed, subject_id, named_at=("userId",))
+            return failure(failed, subject_id, named_at=named_at)

@@ -51,7 +51,8 @@ class UserError:
     field: list[str] | None = strawberry.field(
         default=None,
         description="The path of the argument at fault from the mutation's arguments, e.g. "
-        '["input", "sessionId"] or ["handoffId"]; null when no one input is.',
+        '["input", "sessionId"] (["sessionId"] when it came as a deprecated loose argument); '
+        "null when no one input is.",
     )
 
     @strawberry.field(
@@ -453,8 +454,8 @@ class RateAssessmentSuccess(_HandoffChanged):
 
 
 @strawberry.type(
-    description="A fresh assessment is on its way (handoff.reassessment), and lands like the "
-    "first (assessmentReady). Asked while one was pending already, nothing more was asked: the "
+    description="A fresh assessment is on its way (handoff.reassessment), and settles like the "
+    "first (assessmentSettled). Asked while one was pending already, nothing more was asked: the "
     "one on its way is the fresh one."
 )
 class ReassessHandoffSuccess(_HandoffChanged):

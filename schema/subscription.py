@@ -51,10 +51,19 @@ class HandoffCreated:
     handoff: Handoff = shared(description=_HANDOFF)
 
 
-@strawberry.type(
-    description="An assessment landed: ready, or failed for good (a failed reassessment leaves "
-    "the handoff's earlier assessment in place)."
+_SETTLED = (
+    "An assessment settled: ready, or failed for good (a failed reassessment leaves the "
+    "handoff's earlier assessment in place)."
 )
+
+
+@strawberry.type(description=_SETTLED)
+class AssessmentSettled:
+    seq: int = shared(description=_SEQ)
+    handoff: Handoff = shared(description=_HANDOFF)
+
+
+@strawberry.type(description=f"{_SETTLED} What the deprecated assessmentReady delivers.")
 class AssessmentReady:
     seq: int = shared(description=_SEQ)
     handoff: Handoff = shared(description=_HANDOFF)
@@ -373,36 +382,56 @@ class Subscription:
             yield HandoffCreated(seq=logged.seq, handoff=await _handoff(info, logged))
 
     @strawberry.subscription(
-        description="Escalations whose assessment just landed (ready or failed); "
-        "with handoffId, only that one.",
+        description="Escalations whose assessment settled: ready, or failed for good "
+        "(handoff.assessment.status; a failed reassessment leaves the earlier assessment "
+        "showing, and is the latest of handoff.assessments); with handoffId, only that one.",
+        metadata=SHARED,
+    )
+    async def assessment_settled(
+        self, info: Info, handoff_id: HandoffFilter = None, after: After = None
+    ) -> AsyncGenerator[AssessmentSettled, None]:
+        async for seq, handoff in _settled(info, handoff_id, after):
+            yield AssessmentSettled(seq=seq, handoff=handoff)
+
+    @strawberry.subscription(
+        description="The events of assessmentSettled, under the name it had: it fires on "
+        "failure too.",
+        deprecation_reason="Fires when an assessment fails too: use assessmentSettled (the same "
+        "events).",
         metadata=SHARED,
     )
     async def assessment_ready(
         self, info: Info, handoff_id: HandoffFilter = None, after: After = None
     ) -> AsyncGenerator[AssessmentReady, None]:
-        only = parse_id(handoff_id, "handoffId") if handoff_id is not None else None
-        async for logged in _stream(info, events.ASSESSMENT_LANDED, after, only):
-            yield AssessmentReady(seq=logged.seq, handoff=await _handoff(info, logged))
+        async for seq, handoff in _settled(info, handoff_id, after):
+            yield AssessmentReady(seq=seq, handoff=handoff)
 
     @strawberry.subscription(
-        description="Escalations claimed or released, by anyone.", metadata=SHARED
+        description="Escalations claimed or released (kind says which; a release by the desk, "
+        "its claimer idle, has reason IDLE), by anyone.",
+        metadata=SHARED,
+    )
+    async def handoff_claim_changed(
+        self, info: Info, after: After = None
+    ) -> AsyncGenerator[HandoffClaimChanged, None]:
+        async for change in _claim_changes(info, after):
+            yield change
+
+    @strawberry.subscription(
+        description="The events of handoffClaimChanged, under the name it had: it carries "
+        "releases too.",
+        deprecation_reason="Carries releases too: use handoffClaimChanged (the same events).",
+        metadata=SHARED,
     )
     async def handoff_claimed(
         self, info: Info, after: After = None
     ) -> AsyncGenerator[HandoffClaimChanged, None]:
-        async for logged in _stream(info, events.CLAIM_CHANGED, after):
-            yield HandoffClaimChanged(
-                seq=logged.seq,
-                kind=enums.HandoffEventKind(logged.event.kind),
-                occurred_at=logged.event.occurred_at,
-                handoff=await _handoff(info, logged),
-                actor=User.from_row(logged.actor) if logged.actor else None,
-                reason=event_reason(logged.event),
-            )
+        async for change in _claim_changes(info, after):
+            yield change
 
     @strawberry.subscription(
         description="Escalations whose timers fired: overdue, the admins alerted, or their "
-        "claimer nudged (an idle release is heard of on handoffClaimed).",
+        "claimer nudged (an idle release is heard of on handoffClaimChanged).",
         metadata=SHARED,
     )
     async def handoff_timer_fired(
@@ -419,8 +448,8 @@ class Subscription:
     @strawberry.subscription(
         description="Every change of the account's escalations after they were raised: claims, "
         "releases, withdrawals, priority changes, transfers (a transfer's colleague learns of "
-        "it here: `to`), fresh assessments asked for (REASSESSMENT_REQUESTED: it lands on "
-        "assessmentReady) and internal notes added (`note`, for those who read notes); with "
+        "it here: `to`), fresh assessments asked for (REASSESSMENT_REQUESTED: it settles on "
+        "assessmentSettled) and internal notes added (`note`, for those who read notes); with "
         "handoffId, only that one's.",
         metadata=SHARED,
     )
@@ -443,3 +472,27 @@ class Subscription:
                 ),
                 note=HandoffNote.from_row(logged.note) if logged.note else None,
             )
+
+
+async def _settled(
+    info: Info, handoff_id: strawberry.ID | None, after: int | None
+) -> AsyncGenerator[tuple[int, Handoff], None]:
+    """assessmentSettled's events (and the deprecated assessmentReady's): seq and handoff."""
+    only = parse_id(handoff_id, "handoffId") if handoff_id is not None else None
+    async for logged in _stream(info, events.ASSESSMENT_LANDED, after, only):
+        yield logged.seq, await _handoff(info, logged)
+
+
+async def _claim_changes(
+    info: Info, after: int | None
+) -> AsyncGenerator[HandoffClaimChanged, None]:
+    """handoffClaimChanged's events (and the deprecated handoffClaimed's)."""
+    async for logged in _stream(info, events.CLAIM_CHANGED, after):
+        yield HandoffClaimChanged(
+            seq=logged.seq,
+            kind=enums.HandoffEventKind(logged.event.kind),
+            occurred_at=logged.event.occurred_at,
+            handoff=await _handoff(info, logged),
+            actor=User.from_row(logged.actor) if logged.actor else None,
+            reason=event_reason(logged.event),
+        )

@@ -14,7 +14,7 @@ import httpx
 sys.path.insert(0, ".")
 from tests.ws import GraphQLSocket
 
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+LOGIN = """mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) {
   ... on LoginSuccess { token } } }"""
 ADD_USER = """mutation($i: AddUserInput!) { addUser(input: $i) { __typename } }"""
 START = """mutation { startSession(input: {intakeType: CHAT, intakeContent: "VPN drops",
@@ -23,10 +23,10 @@ START = """mutation { startSession(input: {intakeType: CHAT, intakeContent: "VPN
 ESCALATE = """mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: ESCALATE,
   priority: HIGH, engineerNotes: "Reinstalled the client"}) {
   ... on CreateHandoffSuccess { handoff { id } } } }"""
-CLAIM = """mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename
+CLAIM = """mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename
   ... on AlreadyClaimed { claimedBy { name } } } }"""
 CREATED = "subscription { handoffCreated { handoff { id } } }"
-ASSESSED = "subscription { assessmentReady { handoff { id assessment { status summary } } } }"
+ASSESSED = "subscription { assessmentSettled { handoff { id assessment { status summary } } } }"
 
 
 async def main(url: str) -> None:
@@ -64,7 +64,7 @@ async def main(url: str) -> None:
             assert heard["handoffCreated"]["handoff"]["id"] == handoff, heard
             print(f"escalated; Sam's socket heard it in {time.monotonic() - started:.2f} s")
             assessed = await danas.next_data(timeout=60)
-            assessment = assessed["assessmentReady"]["handoff"]["assessment"]
+            assessment = assessed["assessmentSettled"]["handoff"]["assessment"]
             assert assessment["status"] == "READY", assessed
             print(f"the worker's assessment landed: {assessment['summary'][:60]!r}")
         claims = await asyncio.gather(*(call(CLAIM, t, h=handoff) for t in (sam, dana)))

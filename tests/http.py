@@ -32,7 +32,7 @@ class GraphQLClient:
 
     async def claim(self, token: str, handoff_id: str) -> str:
         data = await self.data(
-            "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }",
+            "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }",
             {"h": handoff_id},
             token,
         )

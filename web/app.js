@@ -9,7 +9,7 @@ import { EscalatePage } from "./escalate.js";
 
 const LOGIN = `
   mutation Login($email: String!, $password: String!, $accountId: ID) {
-    login(email: $email, password: $password, accountId: $accountId) {
+    login(input: { email: $email, password: $password, accountId: $accountId }) {
       __typename
       ... on LoginSuccess { token }
       ... on AccountChoiceRequired { message accounts { id name } }

@@ -14,9 +14,9 @@ const LIST = `
       nodes { id kind handoffId priority summary read createdAt actor { name } }
     }
   }`;
-const MARK_ALL = `mutation MarkAll { markNotificationsRead(all: true) {
+const MARK_ALL = `mutation MarkAll { markNotificationsRead(input: { all: true }) {
   ... on MarkNotificationsReadSuccess { unreadCount } } }`;
-const MARK = `mutation Mark($ids: [ID!]) { markNotificationsRead(ids: $ids) {
+const MARK = `mutation Mark($ids: [ID!]) { markNotificationsRead(input: { ids: $ids }) {
   ... on MarkNotificationsReadSuccess { unreadCount } } }`;
 const PREFS = `query Prefs { myNotificationPreferences {
   newEscalations myEscalations inAppOnly

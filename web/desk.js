@@ -125,15 +125,15 @@ const CREATED = `
   }
   ${CARD}`;
 
-const CLAIMED = `
-  subscription Claimed($after: Int) {
-    handoffClaimed(after: $after) { seq kind actor { id name } handoff { ...Card } }
+const CLAIM_CHANGED = `
+  subscription ClaimChanged($after: Int) {
+    handoffClaimChanged(after: $after) { seq kind actor { id name } handoff { ...Card } }
   }
   ${CARD}`;
 
-const ASSESSED = `
-  subscription Assessed($after: Int) {
-    assessmentReady(after: $after) {
+const SETTLED = `
+  subscription Settled($after: Int) {
+    assessmentSettled(after: $after) {
       seq handoff { ...Card assessment { ...AssessmentFields } reassessment { number } }
     }
   }
@@ -234,7 +234,7 @@ const REFUSALS = `
 
 const WITHDRAW = `
   mutation Withdraw($id: ID!) {
-    withdrawHandoff(handoffId: $id) {
+    withdrawHandoff(input: { handoffId: $id }) {
       __typename ... on WithdrawHandoffSuccess { handoff { ...Card } } ${REFUSALS}
     }
   }
@@ -242,7 +242,7 @@ const WITHDRAW = `
 
 const PRIORITY = `
   mutation Priority($id: ID!, $priority: Priority!) {
-    setHandoffPriority(handoffId: $id, priority: $priority) {
+    setHandoffPriority(input: { handoffId: $id, priority: $priority }) {
       __typename ... on SetHandoffPrioritySuccess { handoff { ...Card } }
       ... on HandoffNotFound { message } ... on NotPermitted { message }
       ... on HandoffWithdrawn { message }
@@ -252,7 +252,7 @@ const PRIORITY = `
 
 const TRANSFER = `
   mutation Transfer($id: ID!, $to: ID!) {
-    transferHandoff(handoffId: $id, to: $to) {
+    transferHandoff(input: { handoffId: $id, to: $to }) {
       __typename ... on TransferHandoffSuccess { handoff { ...Card } } ${REFUSALS}
       ... on NotClaimedByYou { message } ... on UserNotFound { message }
       ... on ColleagueCannotClaim { message }
@@ -262,7 +262,7 @@ const TRANSFER = `
 
 const RESOLVE = `
   mutation Resolve($id: ID!) {
-    resolveSession(sessionId: $id) {
+    resolveSession(input: { sessionId: $id }) {
       __typename ... on ResolveSessionSuccess { session { id status } }
       ... on SessionNotFound { message } ... on NotPermitted { message }
       ... on InvalidSessionState { message }
@@ -271,7 +271,7 @@ const RESOLVE = `
 
 const RESUME = `
   mutation Resume($id: ID!) {
-    resumeParkedHandoff(handoffId: $id) {
+    resumeParkedHandoff(input: { handoffId: $id }) {
       __typename ... on ResumeParkedHandoffSuccess { handoff { ...Card } }
       ... on HandoffNotFound { message } ... on NotPermitted { message }
       ... on HandoffNotParked { message }
@@ -282,7 +282,7 @@ const RESUME = `
 // Feedback on the AI: a rating of an assessment, and a fresh one asked for.
 const RATE = `
   mutation Rate($id: ID!, $rating: Rating!, $reason: String) {
-    rateAssessment(assessmentId: $id, rating: $rating, reason: $reason) {
+    rateAssessment(input: { assessmentId: $id, rating: $rating, reason: $reason }) {
       __typename
       ... on AssessmentNotFound { message } ... on NotPermitted { message }
       ... on AssessmentUnavailable { message }
@@ -291,7 +291,7 @@ const RATE = `
 
 const REASSESS = `
   mutation Reassess($id: ID!) {
-    reassessHandoff(handoffId: $id) {
+    reassessHandoff(input: { handoffId: $id }) {
       __typename
       ... on HandoffNotFound { message } ... on NotPermitted { message }
       ... on AssessmentUnavailable { message }
@@ -300,7 +300,7 @@ const REASSESS = `
 
 const CLAIM = `
   mutation Claim($id: ID!) {
-    claimHandoff(handoffId: $id) {
+    claimHandoff(input: { handoffId: $id }) {
       __typename
       ... on ClaimHandoffSuccess { handoff { ...Card } }
       ... on AlreadyClaimed { claimedBy { id name } claimedAt message }
@@ -314,7 +314,7 @@ const CLAIM = `
 
 const RELEASE = `
   mutation Release($id: ID!) {
-    releaseHandoff(handoffId: $id) {
+    releaseHandoff(input: { handoffId: $id }) {
       __typename
       ... on ReleaseHandoffSuccess { handoff { ...Card } }
       ... on HandoffNotFound { message }
@@ -326,7 +326,7 @@ const RELEASE = `
 
 const SEEN = `
   mutation Seen($id: ID!) {
-    markHandoffSeen(handoffId: $id) {
+    markHandoffSeen(input: { handoffId: $id }) {
       __typename
       ... on MarkHandoffSeenSuccess { handoff { id unread } }
     }
@@ -694,8 +694,8 @@ export class Desk {
     });
     const after = baseline;
     this.live.subscribe("created", CREATED, { after, next: (e) => this.place(e.handoff, true) });
-    this.live.subscribe("claimed", CLAIMED, { after, next: (e) => this.claimChanged(e) });
-    this.live.subscribe("assessed", ASSESSED, { after, next: (e) => this.assessed(e) });
+    this.live.subscribe("claimed", CLAIM_CHANGED, { after, next: (e) => this.claimChanged(e) });
+    this.live.subscribe("assessed", SETTLED, { after, next: (e) => this.assessed(e) });
     this.live.subscribe("updated", UPDATED, { after, next: (e) => this.updated(e) });
     this.live.subscribe("timer", TIMER, { after, next: (e) => this.place(e.handoff, true) });
     this.live.subscribe("unread", UNREAD, { next: (e) => this.unreadChanged(e) });
@@ -735,7 +735,7 @@ export class Desk {
     this.reload().catch((error) => toast(error.message, "error"));
   }
 
-  /** Withdrawn, re-prioritised, transferred (claims and releases come on handoffClaimed too:
+  /** Withdrawn, re-prioritised, transferred (claims and releases come on handoffClaimChanged too:
    * placing a card twice places it once); a note added, which the open detail shows. */
   updated({ kind, actor, to, note, handoff }) {
     if (kind === "NOTE_ADDED") return this.noteAdded(handoff.id, note);

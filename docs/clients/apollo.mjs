@@ -34,7 +34,7 @@ const client = new ApolloClient({
 const { data: login } = await client.mutate({
   mutation: gql`
     mutation Login($email: String!, $password: String!) {
-      login(email: $email, password: $password) {
+      login(input: { email: $email, password: $password }) {
         __typename
         ... on LoginSuccess { token user { name } }
         ... on InvalidCredentials { message }

@@ -23,7 +23,7 @@ PASSWORD = os.environ.get("HANDOFF_PASSWORD", "handoff-demo")
 # login answers a union: the token, or why not (wrong password, throttled, which account?).
 LOGIN = gql("""
     mutation Login($email: String!, $password: String!) {
-      login(email: $email, password: $password) {
+      login(input: { email: $email, password: $password }) {
         __typename
         ... on LoginSuccess { token user { name } }
         ... on InvalidCredentials { message }

@@ -29,7 +29,7 @@ async function post(query, variables = {}, token = null) {
 
 const { login } = await post(
   `mutation($email: String!, $password: String!) {
-     login(email: $email, password: $password) { __typename ... on LoginSuccess { token } }
+     login(input: { email: $email, password: $password }) { __typename ... on LoginSuccess { token } }
    }`,
   { email, password },
 );

@@ -14,12 +14,14 @@ pytestmark = pytest.mark.anyio
 ADD = """mutation($input: AddUserInput!) { addUser(input: $input) { __typename
   ... on AddUserSuccess { user { id email role } } ... on NotPermitted { message }
   ... on EmailAlreadyUsed { email } } }"""
-SET_ROLE = """mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { __typename
+SET_ROLE = """mutation($u: ID!, $r: Role!) { setUserRole(input: { userId: $u, role: $r }) {
+  __typename
   ... on SetUserRoleSuccess { user { role } } ... on LastAdminRequired { message } } }"""
-DEACTIVATE = """mutation($u: ID!) { deactivateUser(userId: $u) { __typename
+DEACTIVATE = """mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename
   ... on DeactivateUserSuccess { user { active } } ... on LastAdminRequired { message } } }"""
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename } }"""
-CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
+LOGIN = """mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) {
+  __typename } }"""
+CLAIM = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
 
 
 def _new(email="new.person@acme.test", role="ENGINEER", password="long-enough-1"):
@@ -106,7 +108,8 @@ async def test_users_lists_only_the_callers_account(api, team):
 # --- More of what administration answers, and what it leaves unchanged -------------------------
 
 NOT_PERMITTED = "... on NotPermitted { message }"
-LOGIN_FULL = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename
+LOGIN_FULL = """mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) {
+  __typename
   ... on LoginSuccess { token user { email role } } ... on InvalidCredentials { message } } }"""
 
 
@@ -424,7 +427,7 @@ async def test_users_shows_every_member_with_their_role(api, team):
 
 # --- Claims and access changes follow a user's standing ---
 
-CLAIMED = """mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"""
+CLAIMED = """mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"""
 ONE = """query($h: ID!) { handoff(id: $h) { claimedBy { id } session { status assignee { id } }
   history { kind actor { id } } } }"""
 

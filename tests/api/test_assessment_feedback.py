@@ -35,14 +35,14 @@ HANDOFF = f"""query($id: ID!) {{ handoff(id: $id) {{
   history {{ kind actor {{ name }} }} }} }}"""
 
 RATE = """mutation($a: ID!, $r: Rating!, $why: String) {
-  rateAssessment(assessmentId: $a, rating: $r, reason: $why) { __typename
+  rateAssessment(input: { assessmentId: $a, rating: $r, reason: $why }) { __typename
     ... on RateAssessmentSuccess { handoff { id } assessment { id number
       myRating { rating reason } ratings { rating reason ratedBy { name } } } }
     ... on AssessmentNotFound { assessmentId message }
     ... on NotPermitted { message }
     ... on AssessmentUnavailable { status message } } }"""
 
-REASSESS = """mutation($h: ID!) { reassessHandoff(handoffId: $h) { __typename
+REASSESS = """mutation($h: ID!) { reassessHandoff(input: { handoffId: $h }) { __typename
   ... on ReassessHandoffSuccess { handoff { assessment { number status }
                                             reassessment { number requestedBy { name } } } }
   ... on HandoffNotFound { handoffId message }
@@ -344,14 +344,14 @@ async def test_a_park_is_not_reassessed_and_an_escalation_is_at_most_so_often(ap
 
 # --- live ---
 
-ASSESSED = """subscription($id: ID) { assessmentReady(handoffId: $id, after: 0) {
+ASSESSED = """subscription($id: ID) { assessmentSettled(handoffId: $id, after: 0) {
   seq handoff { id assessment { number status likelyCause } reassessment { number } } } }"""
 UPDATED = """subscription($id: ID) { handoffUpdated(handoffId: $id, after: 0) {
   seq kind actor { name } handoff { id assessment { number } reassessment { number } } } }"""
 
 
 async def test_a_reassessment_is_heard_of_when_asked_and_when_it_lands(in_process, desk, team):
-    """Clients hear of a fresh assessment as they do of the first: on assessmentReady, when it
+    """Clients hear of a fresh assessment as they do of the first: on assessmentSettled, when it
     lands (the server's own worker assesses it); the asking itself on handoffUpdated. (From
     the log's start: the first may land before the subscriptions are open.)"""
     server = await in_process(run_workers=True)
@@ -363,7 +363,7 @@ async def test_a_reassessment_is_heard_of_when_asked_and_when_it_lands(in_proces
         await ws.subscribe(ASSESSED, {"id": handoff_id})
         await ws.subscribe(UPDATED, {"id": handoff_id})
         await server.until_streams(2)
-        first = (await ws.next_data(15))["assessmentReady"]["handoff"]
+        first = (await ws.next_data(15))["assessmentSettled"]["handoff"]
         assert first["assessment"] == {"number": 1, "status": "READY", "likelyCause": PRINTER_CAUSE}
         query = "query($h: ID!) { handoff(id: $h) { assessment { id } } }"
         assessment_id = (await http.data(query, {"h": handoff_id}, sam.token))["handoff"]
@@ -376,7 +376,7 @@ async def test_a_reassessment_is_heard_of_when_asked_and_when_it_lands(in_proces
         assert asked["reassessHandoff"]["__typename"] == "ReassessHandoffSuccess"
         events = [await ws.next_data(15) for _ in range(2)]
         updated = next(e["handoffUpdated"] for e in events if "handoffUpdated" in e)
-        landed = next(e["assessmentReady"] for e in events if "assessmentReady" in e)
+        landed = next(e["assessmentSettled"] for e in events if "assessmentSettled" in e)
         assert updated["kind"] == "REASSESSMENT_REQUESTED"
         assert updated["actor"] == {"name": "Kim Senior"}
         assert landed["seq"] > updated["seq"]

@@ -235,8 +235,8 @@ ESCALATE = """mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: E
   ... on CreateHandoffSuccess { handoff { id } } } }"""
 SHOWN = "query($h: ID!) { handoff(id: $h) { assessment { id number status } } }"
 RATE = """mutation($a: ID!, $why: String) {
-  rateAssessment(assessmentId: $a, rating: NOT_HELPFUL, reason: $why) { __typename } }"""
-REASSESS = "mutation($h: ID!) { reassessHandoff(handoffId: $h) { __typename } }"
+  rateAssessment(input: { assessmentId: $a, rating: NOT_HELPFUL, reason: $why }) { __typename } }"""
+REASSESS = "mutation($h: ID!) { reassessHandoff(input: { handoffId: $h }) { __typename } }"
 
 
 NOTE = """mutation($h: ID!, $b: String!) { addHandoffNote(input: {handoffId: $h, body: $b}) {

@@ -16,7 +16,7 @@ from tests.factories import PASSWORD, make_escalation, make_session
 pytestmark = pytest.mark.anyio
 
 LOGIN = """mutation($email: String!, $password: String!) {
-  login(email: $email, password: $password) { __typename
+  login(input: { email: $email, password: $password }) { __typename
     ... on LoginSuccess { token user { name } } ... on InvalidCredentials { message } } }"""
 ME = "{ me { name role } }"
 
@@ -85,7 +85,8 @@ async def test_without_a_valid_token_the_answer_says_so(api, settings, team, cas
 async def test_a_mutation_without_a_token_changes_nothing(api, desk, team):
     handoff = await make_escalation(desk, team.acme["alex"])
     error = await api.error(
-        "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }", {"h": str(handoff.id)}
+        "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }",
+        {"h": str(handoff.id)},
     )
     assert error["extensions"]["code"] == "UNAUTHENTICATED"
     async with desk.db.read() as db:
@@ -96,7 +97,7 @@ async def test_a_mutation_without_a_token_changes_nothing(api, desk, team):
 # --- What a login answers, and which tokens the API refuses -----------------------------------
 
 LOGIN_FULL = """mutation($email: String!, $password: String!) {
-  login(email: $email, password: $password) { __typename
+  login(input: { email: $email, password: $password }) { __typename
     ... on LoginSuccess { token expiresAt user { id email role } }
     ... on InvalidCredentials { message } } }"""
 
@@ -270,20 +271,24 @@ async def test_an_expired_token_reads_nothing_even_from_nullable_fields(api, des
 # --- Without valid credentials, no mutation changes anything ----------------------------------
 
 UNAUTHENTICATED_MUTATIONS = {
-    "claimHandoff": "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }",
-    "releaseHandoff": "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }",
-    "markHandoffSeen": "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }",
+    "claimHandoff": "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }",
+    "releaseHandoff": "mutation($h: ID!) { releaseHandoff(input: { handoffId: $h }) { "
+    "__typename } }",
+    "markHandoffSeen": "mutation($h: ID!) { markHandoffSeen(input: { handoffId: $h }) { "
+    "__typename } }",
     "createHandoff": "mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: ESCALATE})"
     " { __typename } }",
     "addSessionMessage": "mutation($s: ID!) { addSessionMessage(input: {sessionId: $s, role: "
     'CUSTOMER, content: "hi"}) { __typename } }',
-    "resolveSession": "mutation($s: ID!) { resolveSession(sessionId: $s) { __typename } }",
+    "resolveSession": "mutation($s: ID!) { resolveSession(input: { sessionId: $s }) { "
+    "__typename } }",
     "startSession": 'mutation { startSession(input: {intakeType: CHAT, intakeContent: "c", '
     'problemSummary: "p"}) { __typename } }',
     "addUser": 'mutation { addUser(input: {name: "Eve", email: "eve@acme.test", role: ADMIN, '
     'password: "long-enough-1"}) { __typename } }',
-    "setUserRole": "mutation($u: ID!) { setUserRole(userId: $u, role: ADMIN) { __typename } }",
-    "deactivateUser": "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }",
+    "setUserRole": "mutation($u: ID!) { setUserRole(input: { userId: $u, role: ADMIN }) { "
+    "__typename } }",
+    "deactivateUser": "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }",
 }
 
 

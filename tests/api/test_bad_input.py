@@ -18,13 +18,17 @@ MALFORMED_IDS = ["nope", "", "123", "00000000-0000-0000-0000-00000000000g"]
 ID_OPERATIONS = {
     "session": "query($id: ID!) { session(id: $id) { id } }",
     "handoff": "query($id: ID!) { handoff(id: $id) { id } }",
-    "claimHandoff": "mutation($id: ID!) { claimHandoff(handoffId: $id) { __typename } }",
-    "releaseHandoff": "mutation($id: ID!) { releaseHandoff(handoffId: $id) { __typename } }",
-    "markHandoffSeen": "mutation($id: ID!) { markHandoffSeen(handoffId: $id) { __typename } }",
-    "resolveSession": "mutation($id: ID!) { resolveSession(sessionId: $id) { __typename } }",
+    "claimHandoff": "mutation($id: ID!) { claimHandoff(input: { handoffId: $id }) { __typename } }",
+    "releaseHandoff": "mutation($id: ID!) { releaseHandoff(input: { handoffId: $id }) { "
+    "__typename } }",
+    "markHandoffSeen": "mutation($id: ID!) { markHandoffSeen(input: { handoffId: $id }) { "
+    "__typename } }",
+    "resolveSession": "mutation($id: ID!) { resolveSession(input: { sessionId: $id }) { "
+    "__typename } }",
     "createHandoff": "mutation($id: ID!) { createHandoff(input: {sessionId: $id, intent: PARK}) "
     "{ __typename } }",
-    "setUserRole": "mutation($id: ID!) { setUserRole(userId: $id, role: VIEWER) { __typename } }",
+    "setUserRole": "mutation($id: ID!) { setUserRole(input: { userId: $id, role: VIEWER }) { "
+    "__typename } }",
 }
 
 
@@ -167,17 +171,19 @@ async def test_a_malformed_id_is_bad_input_for_each_operation(
 
 ENUM_AND_TYPE_ERRORS = {
     "setUserRole role OWNER (variable)": (
-        "mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { __typename } }",
+        "mutation($u: ID!, $r: Role!) { setUserRole(input: { userId: $u, role: $r }) { "
+        "__typename } }",
         {"r": "OWNER"},
         "setUserRole",
     ),
     "setUserRole role in lower case (variable)": (
-        "mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { __typename } }",
+        "mutation($u: ID!, $r: Role!) { setUserRole(input: { userId: $u, role: $r }) { "
+        "__typename } }",
         {"r": "admin"},
         "setUserRole",
     ),
     "setUserRole role OWNER (literal)": (
-        "mutation($u: ID!) { setUserRole(userId: $u, role: OWNER) { __typename } }",
+        "mutation($u: ID!) { setUserRole(input: { userId: $u, role: OWNER }) { __typename } }",
         {},
         "setUserRole",
     ),
@@ -249,12 +255,12 @@ ENUM_AND_TYPE_ERRORS = {
         "mySessions",
     ),
     "id as an object": (
-        "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }",
+        "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }",
         {"u": {"id": "x"}},
         "deactivateUser",
     ),
     "id as null": (
-        "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }",
+        "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }",
         {"h": None},
         "claimHandoff",
     ),
@@ -275,7 +281,8 @@ ENUM_AND_TYPE_ERRORS = {
         "startSession",
     ),
     "login password as a list": (
-        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename } }",
+        "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { "
+        "__typename } }",
         {"e": "sam.senior@acme.test", "p": ["correct-horse-42"]},
         "login",
     ),
@@ -388,7 +395,8 @@ async def test_a_nul_character_is_refused_as_bad_input_or_kept(api, desk, team):
 async def test_a_nul_character_in_a_login_email_is_just_invalid_credentials(api, team):
     body = await _raw(
         api,
-        'mutation($e: String!) { login(email: $e, password: "correct-horse-42") { __typename } }',
+        'mutation($e: String!) { login(input: { email: $e, password: "correct-horse-42" }) { '
+        "__typename } }",
         {"e": "sam.senior@acme.test\x00"},
     )
     assert body == {"data": {"login": {"__typename": "InvalidCredentials"}}}, body

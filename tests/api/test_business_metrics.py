@@ -25,7 +25,7 @@ from workers.timers import TIMER_ATTEMPTS, timer_job
 
 pytestmark = pytest.mark.anyio
 
-CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
+CLAIM = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
 RELEASE = "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }"
 QUEUE = "{ handoffQueue(first: 5) { unreadCount } }"
 NO_MAIL_SERVER = "smtp://127.0.0.1:1"  # nothing listens there: each attempt is refused

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 CLAIM = """
 mutation Claim($id: ID!) {
-  claimHandoff(handoffId: $id) {
+  claimHandoff(input: { handoffId: $id }) {
     __typename
     ... on ClaimHandoffSuccess { handoff { claimedBy { id name } claimedAt } }
     ... on AlreadyClaimed { handoffId claimedBy { id name } claimedAt message }

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 
 CLAIM = """
 mutation Claim($id: ID!) {
-  claimHandoff(handoffId: $id) {
+  claimHandoff(input: { handoffId: $id }) {
     __typename
     ... on ClaimHandoffSuccess {
       handoff {
@@ -40,7 +40,7 @@ mutation Claim($id: ID!) {
 
 RELEASE = """
 mutation Release($id: ID!) {
-  releaseHandoff(handoffId: $id) {
+  releaseHandoff(input: { handoffId: $id }) {
     __typename
     ... on ReleaseHandoffSuccess {
       handoff {
@@ -57,7 +57,7 @@ mutation Release($id: ID!) {
 """
 
 RESOLVE = """
-mutation Resolve($id: ID!) { resolveSession(sessionId: $id) { __typename } }
+mutation Resolve($id: ID!) { resolveSession(input: { sessionId: $id }) { __typename } }
 """
 
 
@@ -486,10 +486,12 @@ async def test_a_claim_authorized_before_its_callers_access_changed_is_refused(
     handoff = await make_escalation(desk, team.acme["alex"])
     as_authenticated = sam.viewer  # what the request read before the admin's change
     if change == "deactivate":
-        mutation = "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }"
+        mutation = "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }"
         variables = {"u": str(sam.user.id)}
     else:
-        mutation = "mutation($u: ID!) { setUserRole(userId: $u, role: VIEWER) { __typename } }"
+        mutation = (
+            "mutation($u: ID!) { setUserRole(input: { userId: $u, role: VIEWER }) { __typename } }"
+        )
         variables = {"u": str(sam.user.id)}
     await api.data(mutation, variables, token=dana.token)
 

@@ -20,8 +20,8 @@ MESSAGES = """subscription($s: ID!, $after: Int) { sessionMessages(sessionId: $s
   position role content } }"""
 SEND = """mutation($s: ID!, $c: String!) { addSessionMessage(input: {sessionId: $s, role: ENGINEER,
   content: $c}) { __typename ... on AddSessionMessageSuccess { message { position } } } }"""
-WITHDRAW = "mutation($h: ID!) { withdrawHandoff(handoffId: $h) { __typename } }"
-DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }"
+WITHDRAW = "mutation($h: ID!) { withdrawHandoff(input: { handoffId: $h }) { __typename } }"
+DEACTIVATE = "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }"
 
 
 async def send(http: GraphQLClient, member, session_id, content: str) -> int:

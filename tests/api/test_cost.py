@@ -87,7 +87,8 @@ CYCLES = {
         fragment Deeper on Session { ... on Session { handoffs { session { handoffs { id } } } } }
     """,
     "in a mutation's answer": """
-        mutation($s: ID!) { resolveSession(sessionId: $s) { ... on ResolveSessionSuccess {
+        mutation($s: ID!) { resolveSession(input: { sessionId: $s }) { ... on
+  ResolveSessionSuccess {
           session { handoffs(first: 50) { session { handoffs(first: 50) {
             history(first: 200) { seq } } } } } } } }
     """,

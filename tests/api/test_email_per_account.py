@@ -17,7 +17,7 @@ ADD = """mutation($input: AddUserInput!) { addUser(input: $input) { __typename
   ... on AddUserSuccess { user { name email role active } }
   ... on EmailAlreadyUsed { email message } ... on NotPermitted { message } } }"""
 LOGIN = """mutation($e: String!, $p: String!, $a: ID) {
-  login(email: $e, password: $p, accountId: $a) { __typename
+  login(input: { email: $e, password: $p, accountId: $a }) { __typename
     ... on LoginSuccess { token user { id email } }
     ... on AccountChoiceRequired { message accounts { id name } }
     ... on InvalidCredentials { message } ... on LoginThrottled { message } } }"""
@@ -128,7 +128,7 @@ async def test_a_deactivated_user_leaves_the_other_account_to_log_in_directly(ap
     dana = team.acme["dana"]
     await _add(api, team.globex["gail"], SAM, PASSWORD)
     await api.data(
-        "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }",
+        "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }",
         {"u": team.acme["sam"].id},
         token=dana.token,
     )

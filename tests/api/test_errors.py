@@ -40,14 +40,14 @@ def test_every_failure_member_is_a_user_error_and_every_success_is_not():
 async def test_a_failure_names_its_kind_and_the_input_at_fault(api, desk, team):
     sam, dana = team.acme["sam"], team.acme["dana"]
     handoff = await make_escalation(desk, team.acme["alex"])
-    claims = """mutation($h: ID!) { claimHandoff(handoffId: $h) { ... on UserError {
+    claims = """mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { ... on UserError {
         __typename message code field } } }"""
     unknown = (await api.data(claims, {"h": UNKNOWN}, sam.token))["claimHandoff"]
     assert unknown == {
         "__typename": "HandoffNotFound",
         "message": "No such handoff.",
         "code": "HANDOFF_NOT_FOUND",
-        "field": ["handoffId"],
+        "field": ["input", "handoffId"],
     }
     await api.data(claims, {"h": str(handoff.id)}, sam.token)
     lost = (await api.data(claims, {"h": str(handoff.id)}, dana.token))["claimHandoff"]

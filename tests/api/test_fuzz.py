@@ -124,27 +124,28 @@ MUTATIONS = {
         },
     ),
     "resolveSession": (
-        "mutation($s: ID!) { resolveSession(sessionId: $s) { __typename } }",
+        "mutation($s: ID!) { resolveSession(input: { sessionId: $s }) { __typename } }",
         {"s": "<session>"},
     ),
     "claimHandoff": (
-        "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }",
+        "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }",
         {"h": "<handoff>"},
     ),
     "releaseHandoff": (
-        "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }",
+        "mutation($h: ID!) { releaseHandoff(input: { handoffId: $h }) { __typename } }",
         {"h": "<claimed>"},
     ),
     "markHandoffSeen": (
-        "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }",
+        "mutation($h: ID!) { markHandoffSeen(input: { handoffId: $h }) { __typename } }",
         {"h": "<handoff>"},
     ),
     "setUserRole": (
-        "mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) { __typename } }",
+        "mutation($u: ID!, $r: Role!) { setUserRole(input: { userId: $u, role: $r }) { "
+        "__typename } }",
         {"u": "<user>", "r": "ENGINEER"},
     ),
     "deactivateUser": (
-        "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }",
+        "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }",
         {"u": "<user>"},
     ),
     "addUser": (
@@ -152,7 +153,8 @@ MUTATIONS = {
         {"i": {"name": "New", "email": "new@acme.test", "role": "VIEWER", "password": "long-1-pw"}},
     ),
     "login": (
-        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename } }",
+        "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { "
+        "__typename } }",
         {"e": "<email>", "p": "wrong-password-1"},
     ),
 }

@@ -86,12 +86,12 @@ mutation Add($input: AddSessionMessageInput!) {
 
 
 CLAIM = """
-mutation Claim($id: ID!) { claimHandoff(handoffId: $id) { __typename } }
+mutation Claim($id: ID!) { claimHandoff(input: { handoffId: $id }) { __typename } }
 """
 
 
 DEACTIVATE = """
-mutation Deactivate($id: ID!) { deactivateUser(userId: $id) { __typename } }
+mutation Deactivate($id: ID!) { deactivateUser(input: { userId: $id }) { __typename } }
 """
 
 
@@ -472,7 +472,7 @@ async def test_a_refused_escalation_records_no_email(api, desk, team):
 
 
 RELEASE = """
-mutation Release($id: ID!) { releaseHandoff(handoffId: $id) { __typename } }
+mutation Release($id: ID!) { releaseHandoff(input: { handoffId: $id }) { __typename } }
 """
 
 

@@ -29,7 +29,7 @@ fragment Seen on Handoff {
 WITHDRAW = (
     """
 mutation($h: ID!) {
-  withdrawHandoff(handoffId: $h) {
+  withdrawHandoff(input: { handoffId: $h }) {
     __typename
     ... on WithdrawHandoffSuccess { handoff { ...Seen } }
     ... on AlreadyClaimed { handoffId claimedBy { id name } claimedAt message }
@@ -46,7 +46,7 @@ mutation($h: ID!) {
 PRIORITY = (
     """
 mutation($h: ID!, $p: Priority!) {
-  setHandoffPriority(handoffId: $h, priority: $p) {
+  setHandoffPriority(input: { handoffId: $h, priority: $p }) {
     __typename
     ... on SetHandoffPrioritySuccess { handoff { ...Seen } }
     ... on HandoffWithdrawn { handoffId withdrawnBy { id name } withdrawnAt message }
@@ -61,7 +61,7 @@ mutation($h: ID!, $p: Priority!) {
 TRANSFER = (
     """
 mutation($h: ID!, $to: ID!) {
-  transferHandoff(handoffId: $h, to: $to) {
+  transferHandoff(input: { handoffId: $h, to: $to }) {
     __typename
     ... on TransferHandoffSuccess { handoff { ...Seen } }
     ... on AlreadyClaimed { handoffId claimedBy { id name } claimedAt message }
@@ -81,7 +81,7 @@ mutation($h: ID!, $to: ID!) {
 CLAIM = (
     """
 mutation($h: ID!) {
-  claimHandoff(handoffId: $h) {
+  claimHandoff(input: { handoffId: $h }) {
     __typename
     ... on ClaimHandoffSuccess { handoff { ...Seen } }
     ... on AlreadyClaimed { handoffId claimedBy { id name } claimedAt message }
@@ -97,7 +97,7 @@ mutation($h: ID!) {
 
 RELEASE = """
 mutation($h: ID!) {
-  releaseHandoff(handoffId: $h) {
+  releaseHandoff(input: { handoffId: $h }) {
     __typename
     ... on ReleaseHandoffSuccess { handoff { claimedBy { id } session { status assignee { id } } } }
     ... on NotPermitted { message }
@@ -108,7 +108,7 @@ mutation($h: ID!) {
 
 SELF_CLAIM = """
 mutation($allowed: Boolean!) {
-  setSelfClaimAllowed(allowed: $allowed) {
+  setSelfClaimAllowed(input: { allowed: $allowed }) {
     __typename
     ... on SetSelfClaimAllowedSuccess { account { id allowSelfClaim } }
     ... on NotPermitted { message }
@@ -117,7 +117,7 @@ mutation($allowed: Boolean!) {
 """
 
 QUEUE = "{ handoffQueue(first: 50) { totalCount edges { node { id priority } } } }"
-RESOLVE = "mutation($s: ID!) { resolveSession(sessionId: $s) { __typename } }"
+RESOLVE = "mutation($s: ID!) { resolveSession(input: { sessionId: $s }) { __typename } }"
 
 
 async def withdraw(api, member, handoff_id):

@@ -22,10 +22,14 @@ UPDATED = """subscription($h: ID, $after: Int) { handoffUpdated(handoffId: $h, a
   seq kind occurredAt actor { name } to { name } priority previousPriority
   handoff { id priority claimedBy { name } withdrawnAt withdrawnBy { name } } } }"""
 
-PRIORITY = """mutation($h: ID!, $p: Priority!) { setHandoffPriority(handoffId: $h, priority: $p) {
+PRIORITY = """mutation($h: ID!, $p: Priority!) { setHandoffPriority(input: { handoffId: $h,
+  priority: $p }) {
   __typename } }"""
-TRANSFER = "mutation($h: ID!, $to: ID!) { transferHandoff(handoffId: $h, to: $to) { __typename } }"
-WITHDRAW = "mutation($h: ID!) { withdrawHandoff(handoffId: $h) { __typename } }"
+TRANSFER = (
+    "mutation($h: ID!, $to: ID!) { transferHandoff(input: { handoffId: $h, to: $to }) "
+    "{ __typename } }"
+)
+WITHDRAW = "mutation($h: ID!) { withdrawHandoff(input: { handoffId: $h }) { __typename } }"
 
 
 def summary(event: dict) -> tuple:
@@ -142,7 +146,7 @@ async def test_a_reconnecting_client_catches_up_with_after(in_process, desk, tea
 async def test_the_colleague_receives_the_transfer_email(api, desk, team, smtp):  # noqa: F811
     alex, kim = team.acme["alex"], team.acme["kim"]
     handoff = await make_escalation(desk, team.acme["sam"], "Label printer jams on floor 3")
-    claim = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
+    claim = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
     claimed = await api.data(claim, {"h": str(handoff.id)}, kim.token)
     assert claimed["claimHandoff"]["__typename"] == "ClaimHandoffSuccess"
     moved = await api.data(TRANSFER, {"h": str(handoff.id), "to": alex.id}, kim.token)

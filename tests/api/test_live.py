@@ -18,9 +18,10 @@ pytestmark = pytest.mark.anyio
 CREATED = """subscription($after: Int) { handoffCreated(after: $after) {
   seq handoff { id priority session { problemSummary } createdBy { name }
                 assessment { status } } } }"""
-ASSESSED = """subscription($id: ID, $after: Int) { assessmentReady(handoffId: $id, after: $after) {
+ASSESSED = """subscription($id: ID, $after: Int) {
+  assessmentSettled(handoffId: $id, after: $after) {
   seq handoff { id assessment { status summary likelyCause suggestedSteps confidence } } } }"""
-CLAIMS = """subscription { handoffClaimed {
+CLAIMS = """subscription { handoffClaimChanged {
   seq kind actor { name } handoff { id claimedBy { name } } } }"""
 
 
@@ -52,7 +53,7 @@ async def test_a_new_escalation_arrives_and_its_slow_assessment_fills_in(in_proc
             await ws.subscribe(ASSESSED, {"id": handoff_id})
             await server.until_streams(2)
             llm.release()
-            landed = (await ws.next_data(timeout=15))["assessmentReady"]
+            landed = (await ws.next_data(timeout=15))["assessmentSettled"]
             assert landed["handoff"]["id"] == handoff_id
             assessment = landed["handoff"]["assessment"]
             assert assessment["status"] == "READY"
@@ -108,18 +109,18 @@ async def test_claims_and_releases_reach_every_other_senior(in_process, desk, te
         await ws.subscribe(CLAIMS)
         await server.until_streams(1)
         assert await http.claim(team.acme["sam"].token, str(handoff.id)) == "ClaimHandoffSuccess"
-        claimed = (await ws.next_data())["handoffClaimed"]
+        claimed = (await ws.next_data())["handoffClaimChanged"]
         assert claimed["kind"] == "CLAIMED"
         assert claimed["actor"]["name"] == "Sam Senior"
         assert claimed["handoff"] == {"id": str(handoff.id), "claimedBy": {"name": "Sam Senior"}}
 
         released = await http.data(
-            "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }",
+            "mutation($h: ID!) { releaseHandoff(input: { handoffId: $h }) { __typename } }",
             {"h": str(handoff.id)},
             team.acme["sam"].token,
         )
         assert released["releaseHandoff"]["__typename"] == "ReleaseHandoffSuccess"
-        back = (await ws.next_data())["handoffClaimed"]
+        back = (await ws.next_data())["handoffClaimChanged"]
         assert back["kind"] == "RELEASED" and back["handoff"]["claimedBy"] is None
         assert back["actor"]["name"] == "Sam Senior"  # who released it
         assert back["seq"] == claimed["seq"] + 1
@@ -217,7 +218,7 @@ async def test_history_tells_what_happened_to_an_escalation(in_process, desk, te
         await wait_for(assessed, "the assessment")
         await http.claim(team.acme["sam"].token, handoff_id)
         await http.data(
-            "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }",
+            "mutation($h: ID!) { releaseHandoff(input: { handoffId: $h }) { __typename } }",
             {"h": handoff_id},
             team.acme["sam"].token,
         )

@@ -15,7 +15,7 @@ from tests.ws import GraphQLSocket
 pytestmark = pytest.mark.anyio
 
 QUEUE = "{ handoffQueue(first: 5) { unreadCount } }"
-LOGIN = """mutation { login(email: "nobody@acme.test", password: "wrong-password") {
+LOGIN = """mutation { login(input: { email: "nobody@acme.test", password: "wrong-password" }) {
   __typename } }"""
 CREATED = "subscription { handoffCreated { seq handoff { id } } }"
 
@@ -137,7 +137,7 @@ async def test_an_open_subscription_and_its_event_delivery_are_measured(in_proce
 
 
 RATE = """mutation($a: ID!, $r: Rating!, $why: String) {
-  rateAssessment(assessmentId: $a, rating: $r, reason: $why) { __typename } }"""
+  rateAssessment(input: { assessmentId: $a, rating: $r, reason: $why }) { __typename } }"""
 RATINGS = "handoff_desk_assessment_ratings_total"
 
 

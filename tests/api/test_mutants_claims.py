@@ -9,7 +9,7 @@ pytestmark = pytest.mark.anyio
 
 CLAIM = """
 mutation($h: ID!) {
-  claimHandoff(handoffId: $h) {
+  claimHandoff(input: { handoffId: $h }) {
     __typename
     ... on ClaimHandoffSuccess { handoff { claimedAt session { updatedAt } } }
   }
@@ -17,7 +17,7 @@ mutation($h: ID!) {
 """
 RELEASE = """
 mutation($h: ID!) {
-  releaseHandoff(handoffId: $h) {
+  releaseHandoff(input: { handoffId: $h }) {
     __typename
     ... on ReleaseHandoffSuccess { handoff { session { updatedAt } } }
   }

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.anyio
 
 QUEUE = "{ handoffQueue(first: 50) { unreadCount edges { node { id unread claimedBy { id } } } } }"
 ONE = "query($h: ID!) { handoff(id: $h) { id unread } }"
-CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
+CLAIM = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
 
 
 async def test_a_read_then_a_teammates_claim_never_bring_back_an_older_answer(

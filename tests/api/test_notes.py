@@ -30,7 +30,7 @@ READ = """query($h: ID!) { handoff(id: $h) {
   history { kind actor { name } note { body } }
 } }"""
 
-SETTING = """mutation($v: Boolean!) { setNotesVisibleToViewers(visible: $v) {
+SETTING = """mutation($v: Boolean!) { setNotesVisibleToViewers(input: { visible: $v }) {
   __typename
   ... on SetNotesVisibleToViewersSuccess { account { notesVisibleToViewers } }
   ... on NotPermitted { message }

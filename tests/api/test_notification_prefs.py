@@ -49,7 +49,7 @@ LIST = """query($first: Int = 20, $after: String) { notifications(first: $first,
   unreadCount pageInfo { hasNextPage endCursor }
   nodes { id kind handoffId priority summary read actor { name } } } }"""
 MARK = """mutation($ids: [ID!], $all: Boolean = false) {
-  markNotificationsRead(ids: $ids, all: $all) { unreadCount } }"""
+  markNotificationsRead(input: { ids: $ids, all: $all }) { unreadCount } }"""
 
 
 async def set_mine(api, member, **values) -> dict:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 RESUME = """
 mutation Resume($id: ID!) {
-  resumeParkedHandoff(handoffId: $id) {
+  resumeParkedHandoff(input: { handoffId: $id }) {
     __typename
     ... on ResumeParkedHandoffSuccess {
       handoff {
@@ -180,7 +180,7 @@ async def test_a_user_who_may_no_longer_work_sessions_may_not_resume(api, desk, 
     kim = team.acme["kim"]
     parked = await park(desk, kim)
     demoted = await api.data(
-        "mutation($id: ID!) { setUserRole(userId: $id, role: VIEWER) { __typename } }",
+        "mutation($id: ID!) { setUserRole(input: { userId: $id, role: VIEWER }) { __typename } }",
         {"id": kim.id},
         token=team.acme["dana"].token,
     )

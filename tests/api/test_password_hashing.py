@@ -12,7 +12,8 @@ from tests.server import CHEAP_HASHING
 pytestmark = pytest.mark.anyio
 
 ADD = """mutation($input: AddUserInput!) { addUser(input: $input) { __typename } }"""
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename } }"""
+LOGIN = """mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) {
+  __typename } }"""
 
 
 @pytest.fixture

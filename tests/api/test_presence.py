@@ -25,7 +25,7 @@ VIEWERS = """subscription($h: ID!) { handoffViewers(handoffId: $h) {
   handoffId viewers { id name role } change user { id name } } }"""
 ACCOUNT = """subscription { accountViewers { snapshot
   handoffs { handoffId viewers { name } change user { name } } } }"""
-DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }"
+DEACTIVATE = "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }"
 
 
 def seen(data: dict) -> dict:

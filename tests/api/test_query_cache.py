@@ -35,7 +35,7 @@ async def _scenario(name, desk, api, team):
         return (
             acme["sam"],
             USERS,
-            'mutation { login(email: "x@y.z", password: "nope") { __typename } }',
+            'mutation { login(input: { email: "x@y.z", password: "nope" }) { __typename } }',
             None,
         )
     if name == "startSession":
@@ -60,7 +60,8 @@ async def _scenario(name, desk, api, team):
         return (
             acme["sam"],
             session_query(session.id),
-            f'mutation {{ resolveSession(sessionId: "{session.id}") {{ __typename }} }}',
+            f'mutation {{ resolveSession(input: {{ sessionId: "{session.id}" }}) {{ '
+            f"__typename }} }}",
             acme["alex"],
         )
     if name == "createHandoff":
@@ -75,7 +76,10 @@ async def _scenario(name, desk, api, team):
     if name in ("claimHandoff", "releaseHandoff", "markHandoffSeen"):
         handoff = await make_escalation(desk, acme["alex"])
         if name == "releaseHandoff":
-            claim = f'mutation {{ claimHandoff(handoffId: "{handoff.id}") {{ __typename }} }}'
+            claim = (
+                f'mutation {{ claimHandoff(input: {{ handoffId: "{handoff.id}" }}) {{ '
+                f"__typename }} }}"
+            )
             await api.data(claim, token=acme["sam"].token)
         runner = acme["kim"] if name == "markHandoffSeen" else acme["sam"]
         watcher = runner if name == "markHandoffSeen" else acme["kim"]  # own marks count too
@@ -90,7 +94,8 @@ async def _scenario(name, desk, api, team):
         return (
             acme["alex"],
             "{ myParkedSessions { totalCount nodes { id session { status } } } }",
-            f'mutation {{ resumeParkedHandoff(handoffId: "{park.id}") {{ __typename }} }}',
+            f'mutation {{ resumeParkedHandoff(input: {{ handoffId: "{park.id}" }}) {{ '
+            f"__typename }} }}",
             acme["alex"],
         )
     if name == "addUser":
@@ -105,7 +110,7 @@ async def _scenario(name, desk, api, team):
         return (
             acme["sam"],
             USERS,
-            f'mutation {{ setUserRole(userId: "{acme["kim"].id}", role: VIEWER) '
+            f'mutation {{ setUserRole(input: {{ userId: "{acme["kim"].id}", role: VIEWER }}) '
             "{ __typename } }",
             acme["dana"],
         )
@@ -113,7 +118,8 @@ async def _scenario(name, desk, api, team):
         return (
             acme["sam"],
             USERS,
-            f'mutation {{ deactivateUser(userId: "{acme["kim"].id}") {{ __typename }} }}',
+            f'mutation {{ deactivateUser(input: {{ userId: "{acme["kim"].id}" }}) {{ '
+            f"__typename }} }}",
             acme["dana"],
         )
     if name in ("withdrawHandoff", "setHandoffPriority"):
@@ -127,12 +133,15 @@ async def _scenario(name, desk, api, team):
         )
     if name == "transferHandoff":
         handoff = await make_escalation(desk, acme["alex"])
-        claim = f'mutation {{ claimHandoff(handoffId: "{handoff.id}") {{ __typename }} }}'
+        claim = (
+            f'mutation {{ claimHandoff(input: {{ handoffId: "{handoff.id}" }}) {{ __typename }} }}'
+        )
         await api.data(claim, token=acme["sam"].token)
         return (
             acme["dana"],
             QUEUE,
-            f'mutation {{ transferHandoff(handoffId: "{handoff.id}", to: "{acme["kim"].id}") '
+            f'mutation {{ transferHandoff(input: {{ handoffId: "{handoff.id}", to: '
+            f'"{acme["kim"].id}" }}) '
             "{ __typename } }",
             acme["sam"],
         )
@@ -140,7 +149,7 @@ async def _scenario(name, desk, api, team):
         return (
             acme["sam"],
             "{ account { allowSelfClaim } }",
-            "mutation { setSelfClaimAllowed(allowed: true) { __typename } }",
+            "mutation { setSelfClaimAllowed(input: { allowed: true }) { __typename } }",
             acme["dana"],
         )
     if name == "setTimerSettings":
@@ -167,17 +176,19 @@ async def _scenario(name, desk, api, team):
         return (
             acme["vic"],  # the viewer's notes go as the admin keeps them from viewers
             f'{{ handoff(id: "{handoff.id}") {{ notes {{ body }} history {{ kind }} }} }}',
-            "mutation { setNotesVisibleToViewers(visible: false) { __typename } }",
+            "mutation { setNotesVisibleToViewers(input: { visible: false }) { __typename } }",
             acme["dana"],
         )
     if name in ("rateAssessment", "reassessHandoff"):
         handoff = await make_escalation(desk, acme["alex"])
         assessment = await land_assessment(desk, handoff.id)
         mutation = (
-            f'mutation {{ rateAssessment(assessmentId: "{assessment.id}", rating: NOT_HELPFUL, '
-            'reason: "Wrong printer") { __typename } }'
+            f'mutation {{ rateAssessment(input: {{ assessmentId: "{assessment.id}", rating: '
+            f"NOT_HELPFUL, "
+            'reason: "Wrong printer" }) { __typename } }'
             if name == "rateAssessment"
-            else f'mutation {{ reassessHandoff(handoffId: "{handoff.id}") {{ __typename }} }}'
+            else f'mutation {{ reassessHandoff(input: {{ handoffId: "{handoff.id}" }}) {{ '
+            f"__typename }} }}"
         )
         watched = f"""{{ handoff(id: "{handoff.id}") {{ reassessment {{ number }}
             assessment {{ ratings {{ rating reason ratedBy {{ name }} }} }} }} }}"""
@@ -202,7 +213,7 @@ async def _scenario(name, desk, api, team):
         return (
             acme["kim"],
             "{ notifications { unreadCount nodes { id read } } }",
-            "mutation { markNotificationsRead(all: true) { __typename } }",
+            "mutation { markNotificationsRead(input: { all: true }) { __typename } }",
             acme["kim"],
         )
     raise KeyError(name)

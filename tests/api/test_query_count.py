@@ -32,11 +32,11 @@ query Screen($first: Int!) {
 """
 
 CLAIM = """
-mutation Claim($id: ID!) { claimHandoff(handoffId: $id) { __typename } }
+mutation Claim($id: ID!) { claimHandoff(input: { handoffId: $id }) { __typename } }
 """
 
 SEEN = """
-mutation Seen($id: ID!) { markHandoffSeen(handoffId: $id) { __typename } }
+mutation Seen($id: ID!) { markHandoffSeen(input: { handoffId: $id }) { __typename } }
 """
 
 

@@ -27,12 +27,12 @@ query Queue($first: Int! = 20, $after: String, $status: QueueStatus! = ALL) {
 """
 
 CLAIM = """
-mutation Claim($id: ID!) { claimHandoff(handoffId: $id) { __typename } }
+mutation Claim($id: ID!) { claimHandoff(input: { handoffId: $id }) { __typename } }
 """
 
 SEEN = """
 mutation Seen($id: ID!) {
-  markHandoffSeen(handoffId: $id) {
+  markHandoffSeen(input: { handoffId: $id }) {
     __typename
     ... on MarkHandoffSeenSuccess { handoff { id unread } }
     ... on HandoffNotFound { handoffId }

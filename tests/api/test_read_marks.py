@@ -9,7 +9,7 @@ from tests.factories import make_escalation
 pytestmark = pytest.mark.anyio
 
 QUEUE = "{ handoffQueue(first: 50) { unreadCount edges { node { id unread } } } }"
-SEEN = "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }"
+SEEN = "mutation($h: ID!) { markHandoffSeen(input: { handoffId: $h }) { __typename } }"
 
 
 def unread(answer: dict) -> dict[str, bool]:

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.anyio
 UNREAD = "subscription { myUnreadCount { unreadCount handoffId unread } }"
 QUEUE = "{ handoffQueue(first: 50) { unreadCount edges { node { id unread } } } }"
 ONE = "query($h: ID!) { handoff(id: $h) { id unread } }"
-WITHDRAW = "mutation($h: ID!) { withdrawHandoff(handoffId: $h) { __typename } }"
-SEEN = "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }"
-DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }"
+WITHDRAW = "mutation($h: ID!) { withdrawHandoff(input: { handoffId: $h }) { __typename } }"
+SEEN = "mutation($h: ID!) { markHandoffSeen(input: { handoffId: $h }) { __typename } }"
+DEACTIVATE = "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }"
 
 
 def change(data: dict) -> dict:

@@ -61,7 +61,10 @@ async def _call(name: str, role: str, desk, team) -> Call:
     if name in ("handoffs", "myEscalations", "myParkedSessions"):
         return Call(f"{{ {name} {{ totalCount }} }}", {}, token)
     if name == "login":
-        document = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { %s } }"
+        document = (
+            "mutation($e: String!, $p: String!) { login(input: { email: $e, password: "
+            "$p }) { %s } }"
+        )
         return Call(document % _result(name), {"e": actor.user.email, "p": PASSWORD}, None)
     if name == "startSession":
         document = """mutation { startSession(input: {intakeType: CHAT, intakeContent: "c",
@@ -74,7 +77,7 @@ async def _call(name: str, role: str, desk, team) -> Call:
         return Call(document % _result(name), {"s": str(session.id)}, token)
     if name == "resolveSession":
         session = await make_session(desk, owner)
-        document = "mutation($s: ID!) { resolveSession(sessionId: $s) { %s } }"
+        document = "mutation($s: ID!) { resolveSession(input: { sessionId: $s }) { %s } }"
         return Call(document % _result(name), {"s": str(session.id)}, token)
     if name == "createHandoff":
         session = await make_session(desk, owner)
@@ -93,17 +96,17 @@ async def _call(name: str, role: str, desk, team) -> Call:
         # A park is its creator's alone: the actor's own if the role may park; else kim's.
         parker = actor if role in WORKERS else kim
         parked = await make_escalation(desk, parker, intent=HandoffIntent.PARK)
-        document = "mutation($h: ID!) { resumeParkedHandoff(handoffId: $h) { %s } }"
+        document = "mutation($h: ID!) { resumeParkedHandoff(input: { handoffId: $h }) { %s } }"
         return Call(document % _result(name), {"h": str(parked.id)}, token)
     if name == "addUser":
         document = """mutation { addUser(input: {name: "New Person", email: "new@acme.test",
                         role: ENGINEER, password: "long-enough-1"}) { %s } }"""
         return Call(document % _result(name), {}, token)
     if name == "setUserRole":
-        document = "mutation($u: ID!) { setUserRole(userId: $u, role: VIEWER) { %s } }"
+        document = "mutation($u: ID!) { setUserRole(input: { userId: $u, role: VIEWER }) { %s } }"
         return Call(document % _result(name), {"u": acme["sam"].id}, token)
     if name == "deactivateUser":
-        document = "mutation($u: ID!) { deactivateUser(userId: $u) { %s } }"
+        document = "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { %s } }"
         return Call(document % _result(name), {"u": acme["sam"].id}, token)
     if name in ("withdrawHandoff", "setHandoffPriority"):
         handoff = await make_escalation(desk, owner)  # the actor's own (an admin's: Kim's)
@@ -114,11 +117,14 @@ async def _call(name: str, role: str, desk, team) -> Call:
         handoff = await make_escalation(desk, kim)
         claimer = actor if role in WORKERS else acme["sam"]
         assert (await claims.claim_handoff(desk, claimer.viewer, handoff.id)).id == handoff.id
-        document = "mutation($h: ID!, $to: ID!) { transferHandoff(handoffId: $h, to: $to) { %s } }"
+        document = (
+            "mutation($h: ID!, $to: ID!) { transferHandoff(input: { handoffId: $h, to: "
+            "$to }) { %s } }"
+        )
         variables = {"h": str(handoff.id), "to": acme["sam"].id}
         return Call(document % _result(name), variables, token)
     if name == "setSelfClaimAllowed":
-        document = "mutation { setSelfClaimAllowed(allowed: true) { %s } }"
+        document = "mutation { setSelfClaimAllowed(input: { allowed: true }) { %s } }"
         return Call(document % _result(name), {}, token)
     if name == "addHandoffNote":
         handoff = await make_escalation(desk, kim)
@@ -126,7 +132,7 @@ async def _call(name: str, role: str, desk, team) -> Call:
                         body: "Checked the logs: nothing."}) { %s } }"""
         return Call(document % _result(name), {"h": str(handoff.id)}, token)
     if name == "setNotesVisibleToViewers":
-        document = "mutation { setNotesVisibleToViewers(visible: false) { %s } }"
+        document = "mutation { setNotesVisibleToViewers(input: { visible: false }) { %s } }"
         return Call(document % _result(name), {}, token)
     if name == "timerSettings":
         return Call("{ timerSettings { nudgeAfterMinutes } }", {}, token)
@@ -137,10 +143,10 @@ async def _call(name: str, role: str, desk, team) -> Call:
         handoff = await make_escalation(desk, kim)
         assessment = await land_assessment(desk, handoff.id)
         if name == "rateAssessment":
-            rate = "rateAssessment(assessmentId: $a, rating: HELPFUL)"
+            rate = "rateAssessment(input: { assessmentId: $a, rating: HELPFUL })"
             document = f"mutation($a: ID!) {{ {rate} {{ %s }} }}"
             return Call(document % _result(name), {"a": str(assessment.id)}, token)
-        document = "mutation($h: ID!) { reassessHandoff(handoffId: $h) { %s } }"
+        document = "mutation($h: ID!) { reassessHandoff(input: { handoffId: $h }) { %s } }"
         return Call(document % _result(name), {"h": str(handoff.id)}, token)
     if name == "myNotificationPreferences":
         return Call("{ myNotificationPreferences { effective { newEscalations } } }", {}, token)
@@ -155,7 +161,9 @@ async def _call(name: str, role: str, desk, team) -> Call:
         document = "mutation { setNotificationDefaults(input: {inAppOnly: true}) { %s } }"
         return Call(document % _result(name), {}, token)
     if name == "markNotificationsRead":
-        return Call("mutation { markNotificationsRead(all: true) { __typename } }", {}, token)
+        return Call(
+            "mutation { markNotificationsRead(input: { all: true }) { __typename } }", {}, token
+        )
     raise KeyError(name)
 
 

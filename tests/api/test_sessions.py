@@ -44,7 +44,7 @@ mutation Add($input: AddSessionMessageInput!) {
 
 RESOLVE = """
 mutation Resolve($id: ID!) {
-  resolveSession(sessionId: $id) {
+  resolveSession(input: { sessionId: $id }) {
     __typename
     ... on ResolveSessionSuccess { session { id status } }
     ... on InvalidSessionState { status message }
@@ -56,7 +56,7 @@ mutation Resolve($id: ID!) {
 
 CLAIM = """
 mutation Claim($id: ID!) {
-  claimHandoff(handoffId: $id) { __typename }
+  claimHandoff(input: { handoffId: $id }) { __typename }
 }
 """
 

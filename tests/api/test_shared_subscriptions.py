@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 CREATED = "subscription { handoffCreated { seq handoff { id priority } } }"
 
 
-CLAIMS_WITH_UNREAD = "subscription { handoffClaimed { seq kind handoff { id unread } } }"
+CLAIMS_WITH_UNREAD = "subscription { handoffClaimChanged { seq kind handoff { id unread } } }"
 
 
 async def _escalate(http: GraphQLClient, desk, team, summary: str) -> str:
@@ -72,8 +72,8 @@ async def test_unread_stays_each_subscribers_own(in_process, desk, team):
             assert await http.claim(team.acme["sam"].token, str(handoff.id)) == (
                 "ClaimHandoffSuccess"
             )
-        sam_sees = (await sam_ws.next_data())["handoffClaimed"]["handoff"]
-        kim_sees = (await kim_ws.next_data())["handoffClaimed"]["handoff"]
+        sam_sees = (await sam_ws.next_data())["handoffClaimChanged"]["handoff"]
+        kim_sees = (await kim_ws.next_data())["handoffClaimChanged"]["handoff"]
         assert sam_sees == {"id": str(handoff.id), "unread": False}
         assert kim_sees == {"id": str(handoff.id), "unread": True}
 
@@ -158,7 +158,7 @@ async def test_what_decides_sharing(team):
     # Judged by type and field: a per-viewer field anywhere makes the document per user.
     visible = "subscription { handoffCreated { handoff { session { handoffs { id } } } } }"
     assert key(visible, sam) != key(visible, kim)
-    via_fragment = """subscription { handoffClaimed { ...C } }
+    via_fragment = """subscription { handoffClaimChanged { ...C } }
       fragment C on HandoffClaimChanged { handoff { unread } }"""
     assert key(via_fragment, sam) != key(via_fragment, kim)
     assert key("subscription { handoffCreated(after: 3) { seq } }", sam) is None

@@ -298,10 +298,10 @@ ESCALATE = """mutation($s: ID!) { createHandoff(input: {sessionId: $s, intent: E
   engineerNotes: "stuck"}) { __typename ... on CreateHandoffSuccess { handoff { id } } } }"""
 
 
-CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
+CLAIM = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
 
 
-RELEASE = "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }"
+RELEASE = "mutation($h: ID!) { releaseHandoff(input: { handoffId: $h }) { __typename } }"
 
 
 WITNESS = """subscription { %s { seq handoff { id } } }"""
@@ -403,10 +403,11 @@ async def test_no_subscription_delivers_another_accounts_events(in_process, desk
             for pending in [*b.pending, new_id]:
                 await wait_for(lambda p=pending: assessed(desk, p), "B assessed")
             # The server has B's events: its witness got them all (created; claimed and released,
-            # each on handoffClaimed and on handoffUpdated; the note on handoffUpdated; overdue;
-            # the three assessments; Ben's message), in whatever order its subscriptions
+            # each on handoffClaimChanged, its deprecated alias handoffClaimed, and handoffUpdated;
+            # the note on handoffUpdated; overdue; the three assessments, on assessmentSettled and
+            # on its alias assessmentReady; Ben's message), in whatever order its subscriptions
             # interleave them.
-            witnessed = [await witness.next_data(15) for _ in range(11)]
+            witnessed = [await witness.next_data(15) for _ in range(16)]
             assert {next(iter(d)) for d in witnessed} == team_wide | {"sessionMessages"}, witnessed
 
             # The sentinel: A's own escalation, claimed, assessed.

@@ -45,8 +45,8 @@ SENIORS = ["dana.admin@acme.test", "kim.senior@acme.test", "sam.senior@acme.test
 HANDOFF = """query($id: ID!) { handoff(id: $id) {
   createdAt dueAt overdue slaState claimedBy { name } session { status }
   history { kind reason occurredAt actor { name } } } }"""
-CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
-RELEASE = "mutation($h: ID!) { releaseHandoff(handoffId: $h) { __typename } }"
+CLAIM = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
+RELEASE = "mutation($h: ID!) { releaseHandoff(input: { handoffId: $h }) { __typename } }"
 MESSAGE = """mutation($s: ID!) { addSessionMessage(input: {sessionId: $s, role: ENGINEER,
   content: "Still on it: checking the spooler"}) { __typename } }"""
 SETTINGS = """{ timerSettings { nudgeAfterMinutes releaseAfterMinutes releaseIdleClaims
@@ -697,7 +697,7 @@ async def test_a_page_with_its_timers_costs_as_many_statements_for_3_as_for_25(a
 
 TIMER_FIRED = """subscription { handoffTimerFired {
   seq kind occurredAt handoff { id overdue slaState claimedBy { name } } } }"""
-CLAIMS = """subscription { handoffClaimed {
+CLAIMS = """subscription { handoffClaimChanged {
   seq kind reason actor { name } handoff { id claimedBy { name } slaState } } }"""
 
 
@@ -719,7 +719,7 @@ async def test_subscribers_hear_each_timer_as_it_fires(in_process, desk, team, c
         await claims_ws.subscribe(CLAIMS)
         await server.until_streams(2)
         assert await http.claim(team.acme["sam"].token, str(taken.id)) == "ClaimHandoffSuccess"
-        assert (await claims_ws.next_data())["handoffClaimed"]["kind"] == "CLAIMED"
+        assert (await claims_ws.next_data())["handoffClaimChanged"]["kind"] == "CLAIMED"
 
         await advance(desk, clock, 6)
         event = (await fired_ws.next_data())["handoffTimerFired"]
@@ -735,7 +735,7 @@ async def test_subscribers_hear_each_timer_as_it_fires(in_process, desk, team, c
         assert heard["NUDGED"]["id"] == str(taken.id)
         assert heard["NUDGED"]["claimedBy"] == {"name": "Sam Senior"}
         await advance(desk, clock, 31)
-        released = (await claims_ws.next_data())["handoffClaimed"]
+        released = (await claims_ws.next_data())["handoffClaimChanged"]
         assert (released["kind"], released["reason"], released["actor"]) == (
             "RELEASED",
             "IDLE",
@@ -823,7 +823,8 @@ async def test_a_new_priority_moves_the_due_time_and_may_make_it_overdue_at_once
     assert (await shown(api, sam, handoff.id))["slaState"] == "WAITING"
 
     raised = (
-        "mutation($h: ID!) { setHandoffPriority(handoffId: $h, priority: URGENT) { __typename } }"
+        "mutation($h: ID!) { setHandoffPriority(input: { handoffId: $h, priority: URGENT "
+        "}) { __typename } }"
     )
     answer = await api.data(raised, {"h": str(handoff.id)}, token=team.acme["alex"].token)
     assert answer["setHandoffPriority"]["__typename"] == "SetHandoffPrioritySuccess"

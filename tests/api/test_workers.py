@@ -41,7 +41,7 @@ query One($id: ID!) {
 
 CLAIM = """
 mutation Claim($id: ID!) {
-  claimHandoff(handoffId: $id) {
+  claimHandoff(input: { handoffId: $id }) {
     __typename
     ... on ClaimHandoffSuccess { handoff { claimedBy { name } } }
   }

@@ -26,11 +26,11 @@ pytestmark = pytest.mark.anyio
 
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
 CREATED = "subscription { handoffCreated { seq handoff { id } } }"
-CLAIMS = "subscription { handoffClaimed { seq kind handoff { id } } }"
-SET_ROLE = """mutation($u: ID!, $r: Role!) { setUserRole(userId: $u, role: $r) {
+CLAIMS = "subscription { handoffClaimChanged { seq kind handoff { id } } }"
+SET_ROLE = """mutation($u: ID!, $r: Role!) { setUserRole(input: { userId: $u, role: $r }) {
   __typename } }"""
-DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }"
-CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
+DEACTIVATE = "mutation($u: ID!) { deactivateUser(input: { userId: $u }) { __typename } }"
+CLAIM = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
 CLAIMED_BY = "query($h: ID!) { handoff(id: $h) { claimedBy { name } } }"
 
 # Access changes reach open subscriptions through the event log, at once by the doorbell and at
@@ -198,7 +198,7 @@ async def test_loaders_are_fresh_at_every_operation_of_a_socket(server, desk, te
         first = await _operation(ws, CLAIMED_BY, {"h": str(handoff.id)})
         assert first["data"]["handoff"]["claimedBy"] is None
         await _operation(other, CLAIM, {"h": str(handoff.id)})
-        mutation = """mutation($h: ID!) { markHandoffSeen(handoffId: $h) {
+        mutation = """mutation($h: ID!) { markHandoffSeen(input: { handoffId: $h }) {
           __typename ... on MarkHandoffSeenSuccess { handoff { claimedBy { name } } } } }"""
         answer = await _operation(ws, mutation, {"h": str(handoff.id)})
         assert answer["data"]["markHandoffSeen"]["handoff"]["claimedBy"] == {"name": kim.user.name}

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 
 SECRET = "test-secret-not-for-production-0123456789"
 ME = "{ me { name } }"
-CLAIM = "mutation($h: ID!) { claimHandoff(handoffId: $h) { __typename } }"
+CLAIM = "mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) { __typename } }"
 
 
 async def _admin_sql(*statements: str) -> None:

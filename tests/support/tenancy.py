@@ -46,7 +46,8 @@ CASES = {
     ),
     "Mutation.login": (
         "own",
-        'mutation { login(email: "gail.admin@globex.test", password: "correct-horse-42") '
+        'mutation { login(input: { email: "gail.admin@globex.test", password: '
+        '"correct-horse-42" }) '
         "{ ... on LoginSuccess { user { id email } } } }",
         {},
     ),
@@ -71,7 +72,7 @@ CASES = {
     ),
     "Mutation.resolveSession": (
         "ids",
-        "mutation($id: ID!) { resolveSession(sessionId: $id) { __typename } }",
+        "mutation($id: ID!) { resolveSession(input: { sessionId: $id }) { __typename } }",
         {"id": "session"},
     ),
     "Mutation.createHandoff": (
@@ -82,22 +83,22 @@ CASES = {
     ),
     "Mutation.claimHandoff": (
         "ids",
-        "mutation($id: ID!) { claimHandoff(handoffId: $id) { __typename } }",
+        "mutation($id: ID!) { claimHandoff(input: { handoffId: $id }) { __typename } }",
         {"id": "handoff"},
     ),
     "Mutation.releaseHandoff": (
         "ids",
-        "mutation($id: ID!) { releaseHandoff(handoffId: $id) { __typename } }",
+        "mutation($id: ID!) { releaseHandoff(input: { handoffId: $id }) { __typename } }",
         {"id": "handoff"},
     ),
     "Mutation.markHandoffSeen": (
         "ids",
-        "mutation($id: ID!) { markHandoffSeen(handoffId: $id) { __typename } }",
+        "mutation($id: ID!) { markHandoffSeen(input: { handoffId: $id }) { __typename } }",
         {"id": "handoff"},
     ),
     "Mutation.resumeParkedHandoff": (
         "ids",
-        "mutation($id: ID!) { resumeParkedHandoff(handoffId: $id) { __typename } }",
+        "mutation($id: ID!) { resumeParkedHandoff(input: { handoffId: $id }) { __typename } }",
         {"id": "handoff"},
     ),
     "Mutation.setTimerSettings": (
@@ -108,22 +109,22 @@ CASES = {
     ),
     "Mutation.setUserRole": (
         "ids",
-        "mutation($id: ID!) { setUserRole(userId: $id, role: VIEWER) { __typename } }",
+        "mutation($id: ID!) { setUserRole(input: { userId: $id, role: VIEWER }) { __typename } }",
         {"id": "user"},
     ),
     "Mutation.deactivateUser": (
         "ids",
-        "mutation($id: ID!) { deactivateUser(userId: $id) { __typename } }",
+        "mutation($id: ID!) { deactivateUser(input: { userId: $id }) { __typename } }",
         {"id": "user"},
     ),
     "Mutation.withdrawHandoff": (
         "ids",
-        "mutation($id: ID!) { withdrawHandoff(handoffId: $id) { __typename } }",
+        "mutation($id: ID!) { withdrawHandoff(input: { handoffId: $id }) { __typename } }",
         {"id": "handoff"},
     ),
     "Mutation.setHandoffPriority": (
         "ids",
-        "mutation($id: ID!) { setHandoffPriority(handoffId: $id, priority: URGENT) "
+        "mutation($id: ID!) { setHandoffPriority(input: { handoffId: $id, priority: URGENT }) "
         "{ __typename } }",
         {"id": "handoff"},
     ),
@@ -131,18 +132,19 @@ CASES = {
     # tests/api/test_lifecycle.py's: it needs a claim of the caller's own account to hand on.
     "Mutation.transferHandoff": (
         "ids",
-        f'mutation($id: ID!) {{ transferHandoff(handoffId: $id, to: "{_NOBODY}") '
+        f'mutation($id: ID!) {{ transferHandoff(input: {{ handoffId: $id, to: "{_NOBODY}" }}) '
         "{ __typename } }",
         {"id": "handoff"},
     ),
     "Mutation.rateAssessment": (
         "ids",
-        "mutation($id: ID!) { rateAssessment(assessmentId: $id, rating: HELPFUL) { __typename } }",
+        "mutation($id: ID!) { rateAssessment(input: { assessmentId: $id, rating: HELPFUL }) { "
+        "__typename } }",
         {"id": "assessment"},
     ),
     "Mutation.reassessHandoff": (
         "ids",
-        "mutation($id: ID!) { reassessHandoff(handoffId: $id) { __typename } }",
+        "mutation($id: ID!) { reassessHandoff(input: { handoffId: $id }) { __typename } }",
         {"id": "handoff"},
     ),
     "Query.myNotificationPreferences": (
@@ -176,12 +178,12 @@ CASES = {
     ),
     "Mutation.markNotificationsRead": (
         "own",
-        "mutation { markNotificationsRead(all: true) { unreadCount } }",
+        "mutation { markNotificationsRead(input: { all: true }) { unreadCount } }",
         {},
     ),
     "Mutation.setSelfClaimAllowed": (
         "own",
-        "mutation { setSelfClaimAllowed(allowed: true) "
+        "mutation { setSelfClaimAllowed(input: { allowed: true }) "
         "{ ... on SetSelfClaimAllowedSuccess { account { id name allowSelfClaim } } } }",
         {},
     ),
@@ -192,7 +194,7 @@ CASES = {
     ),
     "Mutation.setNotesVisibleToViewers": (
         "own",
-        "mutation { setNotesVisibleToViewers(visible: false) { "
+        "mutation { setNotesVisibleToViewers(input: { visible: false }) { "
         "... on SetNotesVisibleToViewersSuccess { account { id name notesVisibleToViewers } } } }",
         {},
     ),
@@ -242,7 +244,7 @@ NOT_FOUND = {
         ("SessionNotFound", "sessionId"),
     ),
     "Mutation.resolveSession": (
-        "mutation($id: ID!) { resolveSession(sessionId: $id)"
+        "mutation($id: ID!) { resolveSession(input: { sessionId: $id })"
         " { __typename ... on SessionNotFound { sessionId message } } }",
         ("SessionNotFound", "sessionId"),
     ),
@@ -252,47 +254,47 @@ NOT_FOUND = {
         ("SessionNotFound", "sessionId"),
     ),
     "Mutation.claimHandoff": (
-        "mutation($id: ID!) { claimHandoff(handoffId: $id)"
+        "mutation($id: ID!) { claimHandoff(input: { handoffId: $id })"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
     "Mutation.releaseHandoff": (
-        "mutation($id: ID!) { releaseHandoff(handoffId: $id)"
+        "mutation($id: ID!) { releaseHandoff(input: { handoffId: $id })"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
     "Mutation.markHandoffSeen": (
-        "mutation($id: ID!) { markHandoffSeen(handoffId: $id)"
+        "mutation($id: ID!) { markHandoffSeen(input: { handoffId: $id })"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
     "Mutation.resumeParkedHandoff": (
-        "mutation($id: ID!) { resumeParkedHandoff(handoffId: $id)"
+        "mutation($id: ID!) { resumeParkedHandoff(input: { handoffId: $id })"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
     "Mutation.setUserRole": (
-        "mutation($id: ID!) { setUserRole(userId: $id, role: VIEWER)"
+        "mutation($id: ID!) { setUserRole(input: { userId: $id, role: VIEWER })"
         " { __typename ... on UserNotFound { userId message } } }",
         ("UserNotFound", "userId"),
     ),
     "Mutation.deactivateUser": (
-        "mutation($id: ID!) { deactivateUser(userId: $id)"
+        "mutation($id: ID!) { deactivateUser(input: { userId: $id })"
         " { __typename ... on UserNotFound { userId message } } }",
         ("UserNotFound", "userId"),
     ),
     "Mutation.withdrawHandoff": (
-        "mutation($id: ID!) { withdrawHandoff(handoffId: $id)"
+        "mutation($id: ID!) { withdrawHandoff(input: { handoffId: $id })"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
     "Mutation.setHandoffPriority": (
-        "mutation($id: ID!) { setHandoffPriority(handoffId: $id, priority: URGENT)"
+        "mutation($id: ID!) { setHandoffPriority(input: { handoffId: $id, priority: URGENT })"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
     "Mutation.transferHandoff": (
-        f'mutation($id: ID!) {{ transferHandoff(handoffId: $id, to: "{_NOBODY}")'
+        f'mutation($id: ID!) {{ transferHandoff(input: {{ handoffId: $id, to: "{_NOBODY}" }})'
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),
@@ -302,12 +304,12 @@ NOT_FOUND = {
         ("HandoffNotFound", "handoffId"),
     ),
     "Mutation.rateAssessment": (
-        "mutation($id: ID!) { rateAssessment(assessmentId: $id, rating: NOT_HELPFUL)"
+        "mutation($id: ID!) { rateAssessment(input: { assessmentId: $id, rating: NOT_HELPFUL })"
         " { __typename ... on AssessmentNotFound { assessmentId message } } }",
         ("AssessmentNotFound", "assessmentId"),
     ),
     "Mutation.reassessHandoff": (
-        "mutation($id: ID!) { reassessHandoff(handoffId: $id)"
+        "mutation($id: ID!) { reassessHandoff(input: { handoffId: $id })"
         " { __typename ... on HandoffNotFound { handoffId message } } }",
         ("HandoffNotFound", "handoffId"),
     ),

@@ -51,8 +51,8 @@ ID_KINDS = {
     "assessmentId": "assessment",
     "Query.session(id)": "session",
     "Query.handoff(id)": "handoff",
-    "Mutation.transferHandoff(to)": "user",
-    "Mutation.markNotificationsRead(ids)": "notification",
+    "Mutation.transferHandoff(input.to)": "user",
+    "Mutation.markNotificationsRead(input.ids)": "notification",
     # Node ids name handoffs, sessions and users alike: the walk tries one kind for each field
     # (tests/api/test_nodes.py tries every kind against another account).
     "Query.node(id)": "handoff",
@@ -62,7 +62,7 @@ ID_KINDS = {
 
 # Values for arguments that are not ids, where a generated one would say nothing: login is tried
 # with B's admin's email (and a wrong password).
-OVERRIDES = {"Mutation.login(email)": lambda b: b.admin_email}
+OVERRIDES = {"Mutation.login(input.email)": lambda b: b.admin_email}
 
 
 # A subscription's replay argument: walked live (null) and replaying the whole log (0).
@@ -121,13 +121,27 @@ def _required(argument_or_field: GraphQLArgument | GraphQLInputField) -> bool:
     return is_required_input_field(argument_or_field)
 
 
+def _walked(arguments: dict) -> dict:
+    """The arguments a call is made of: not the deprecated ones (a mutation's loose arguments of
+    before `input`, made into the same input object: tests/api/test_mutation_inputs.py)."""
+    return {
+        name: a for name, a in arguments.items() if getattr(a, "deprecation_reason", None) is None
+    }
+
+
+def _given(name: str, argument: GraphQLArgument | GraphQLInputField) -> bool:
+    """Whether a call always gives the argument: a required one, and a mutation's `input`
+    (optional only while its deprecated loose arguments are accepted)."""
+    return _required(argument) or (isinstance(argument, GraphQLArgument) and name == "input")
+
+
 def id_slots(coordinate: str, arguments: dict, prefix: tuple[str, ...] = ()) -> list[IdSlot]:
     """Every ID among the arguments, inside input objects too."""
     slots = []
-    for name, argument in arguments.items():
+    for name, argument in _walked(arguments).items():
         path = (*prefix, name)
         named = get_named_type(argument.type)
-        required = _required(argument)
+        required = _given(name, argument)
         if named.name == "ID":
             slots.append(IdSlot(path, _id_kind(coordinate, path), required))
         elif isinstance(named, GraphQLInputObjectType):
@@ -244,8 +258,8 @@ def calls(kind: str, name: str, b: AccountB) -> list[Call]:
         for after in replay:
             values = {
                 arg: generated(coordinate, (arg,), a.type, b)
-                for arg, a in field_.args.items()
-                if _required(a)
+                for arg, a in _walked(field_.args).items()
+                if _given(arg, a)
             }
             for slot, value in zip(slots, picked, strict=True):
                 _set(values, slot.path, value)

@@ -95,7 +95,7 @@ async def test_create_account_asks_for_the_password_twice_without_echoing_it(set
     assert await login(desk, "peter@initech.test", "typed-at-a-tty-42") is not None
 
 
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+LOGIN = """mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) {
   __typename ... on LoginSuccess { token } } }"""
 ADD_USER = """mutation($i: AddUserInput!) { addUser(input: $i) { __typename } }"""
 

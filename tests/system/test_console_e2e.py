@@ -585,7 +585,7 @@ async def test_a_live_update_keeps_the_transferee_and_the_message_being_typed(
     await box.fill("Dana, the spooler on PRN-2")
     async with GraphQLClient(server.url) as client:
         result = await client.data(
-            """mutation ($id: ID!) { setHandoffPriority(handoffId: $id, priority: LOW) {
+            """mutation ($id: ID!) { setHandoffPriority(input: { handoffId: $id, priority: LOW }) {
                    __typename } }""",
             {"id": handoff_id},
             token=demo.tokens[DANA],

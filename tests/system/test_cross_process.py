@@ -82,7 +82,7 @@ async def test_a_separate_worker_process_assesses_and_subscribers_hear_of_it(
         assert handoff.assessment_status == AssessmentStatus.PENDING
 
         serve("worker", HANDOFF_BROADCAST_URL=broadcast_url, **NO_POLL)
-        landed = (await ws.next_data(timeout=20))["assessmentReady"]
+        landed = (await ws.next_data(timeout=20))["assessmentSettled"]
     assert landed["handoff"]["id"] == handoff_id
     assert landed["handoff"]["assessment"]["status"] == "READY"
 
@@ -242,7 +242,7 @@ async def test_a_viewer_on_one_process_is_seen_on_another_and_gone_once_it_is_ki
 REASSESSED = """subscription { handoffUpdated { kind handoff { id } note { body } } }"""
 NOTE = """mutation($h: ID!, $b: String!) { addHandoffNote(input: {handoffId: $h, body: $b}) {
   __typename } }"""
-LANDED = """subscription { assessmentReady { handoff { id assessment { number status } } } }"""
+LANDED = """subscription { assessmentSettled { handoff { id assessment { number status } } } }"""
 
 
 async def test_a_note_and_a_reassessment_on_one_process_are_heard_on_another_on_redis(
@@ -287,5 +287,5 @@ async def test_a_note_and_a_reassessment_on_one_process_are_heard_on_another_on_
             "handoff": {"id": str(handoff.id)},
             "note": None,
         }
-        landed = (await landed_ws.next_data(timeout=20))["assessmentReady"]["handoff"]
+        landed = (await landed_ws.next_data(timeout=20))["assessmentSettled"]["handoff"]
     assert landed == {"id": str(handoff.id), "assessment": {"number": 2, "status": "READY"}}

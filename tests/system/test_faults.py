@@ -48,11 +48,11 @@ ESCALATE = """mutation($s: ID!) {
   createHandoff(input: {sessionId: $s, intent: ESCALATE, engineerNotes: "stuck"}) {
     __typename ... on CreateHandoffSuccess { handoff { id } } } }"""
 SESSION_HANDOFFS = "query($s: ID!) { session(id: $s) { handoffs { id intent } } }"
-CLAIM = """mutation($h: ID!) { claimHandoff(handoffId: $h) {
+CLAIM = """mutation($h: ID!) { claimHandoff(input: { handoffId: $h }) {
   __typename
   ... on ClaimHandoffSuccess { handoff { claimedBy { id } } }
   ... on AlreadyClaimed { claimedBy { id } } } }"""
-SEEN = "mutation($h: ID!) { markHandoffSeen(handoffId: $h) { __typename } }"
+SEEN = "mutation($h: ID!) { markHandoffSeen(input: { handoffId: $h }) { __typename } }"
 HANDOFF = "query($h: ID!) { handoff(id: $h) { claimedBy { id } unread } }"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 
@@ -513,7 +513,7 @@ async def test_a_job_whose_workers_are_frozen_and_killed_mid_way_is_done_exactly
                 # It may land before we subscribe: ask for everything after seq 0, as a client
                 # that reconnects would.
                 await ws.subscribe(ASSESSED, {"id": str(handoff.id), "after": 0})
-                landed = (await ws.next_data(timeout=20))["assessmentReady"]
+                landed = (await ws.next_data(timeout=20))["assessmentSettled"]
             assert landed["handoff"]["assessment"]["status"] == "READY"
             row = await wait_for(lambda: _landed(desk, handoff.id), "the assessment to land")
             assert row.assessment_summary == "C's answer"

@@ -121,7 +121,7 @@ async def test_graphiql_works_with_no_internet(new_context, server, demo):
     # Logging in is a mutation; the token comes back in the result.
     await run(
         page,
-        f'mutation {{ login(email: "{SAM}", password: "{PASSWORD}") {{'
+        f'mutation {{ login(input: {{ email: "{SAM}", password: "{PASSWORD}" }}) {{'
         " ... on LoginSuccess { token user { name } } } }",
     )
     await expect(page.locator(".graphiql-response")).to_contain_text("Sam Okafor")

@@ -27,7 +27,7 @@ from tests.waiting import wait_for
 pytestmark = pytest.mark.anyio
 
 
-LOGIN = """mutation($e: String!, $p: String!) { login(email: $e, password: $p) {
+LOGIN = """mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) {
   __typename ... on LoginSuccess { token } } }"""
 
 
@@ -179,7 +179,10 @@ async def _no_query_string_and_no_password_in_the_log(server: ServerProcess) -> 
     """Asked to log in by GET (refused) and by a websocket's query string, the server (logging at
     info, as JSON, its database's URL holding PASSWORD) logs neither the query string nor a
     password, and every line is one JSON object naming its request."""
-    login = 'mutation { login(email: "a@b.test", password: "hunter2-secret") { __typename } }'
+    login = (
+        'mutation { login(input: { email: "a@b.test", password: "hunter2-secret" }) { '
+        "__typename } }"
+    )
     async with httpx.AsyncClient(base_url=server.url) as client:
         refused = await client.get("/graphql", params={"query": login})
     assert refused.status_code == 405

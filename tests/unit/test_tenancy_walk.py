@@ -44,11 +44,11 @@ def test_an_unknown_id_argument_fails_the_walk_with_what_to_do():
 def test_the_generated_calls_ask_for_bs_rows_through_every_id_argument():
     b = AccountB(tenant=None, ids={"session": ["s1", "s2"], "handoff": ["h1"], "user": ["u1"]})
     claim = calls("Mutation", "claimHandoff", b)
-    assert [c.variables for c in claim] == [{"handoffId": "h1"}]
+    assert [c.variables for c in claim] == [{"input": {"handoffId": "h1"}}]
     assert "... on AlreadyClaimed" in claim[0].document and "__typename" in claim[0].document
     message = calls("Mutation", "addSessionMessage", b)
     assert [c.variables["input"]["sessionId"] for c in message] == ["s1", "s2"]
-    landed = calls("Subscription", "assessmentReady", b)
+    landed = calls("Subscription", "assessmentSettled", b)
     assert [(c.variables.get("handoffId"), c.variables["after"]) for c in landed] == [
         ("h1", None),
         ("h1", 0),

@@ -9,8 +9,9 @@
 (function () {
   const EXAMPLE_QUERY = `# Handoff Desk. Log in:
 #
-# mutation { login(email: "…",
-#     password: "…") {
+# mutation { login(input: {
+#     email: "…",
+#     password: "…" }) {
 #   ... on LoginSuccess { token }
 #   ... on InvalidCredentials {
 #     message } } }
