@@ -84,8 +84,14 @@ async def test_what_a_user_types_stays_out_of_the_spans(settings, team):
     """A password typed into the document, and one sent as a variable: the document is kept
     with its strings masked, and variables are never kept."""
     email = team.acme["sam"].user.email
-    typed = f'mutation LogIn {{ login(input: {{ email: "{email}", password: "{SECRET}" }}) {{ __typename }} }}'
-    sent = "mutation LogIn($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { __typename } }"
+    typed = (
+        f'mutation LogIn {{ login(input: {{ email: "{email}", password: "{SECRET}" }}) '
+        "{ __typename } }"
+    )
+    sent = (
+        "mutation LogIn($e: String!, $p: String!) "
+        "{ login(input: { email: $e, password: $p }) { __typename } }"
+    )
     async with traced(settings) as (client, spans):
         await client.post("/graphql", json={"query": typed})
         await client.post("/graphql", json={"query": sent, "variables": {"e": email, "p": SECRET}})
