@@ -242,6 +242,9 @@ class HandoffSeen(SQLModel, table=True):
     """A user's read mark: an escalation without a row for the user is unread to them."""
 
     __tablename__ = "handoff_seen"
+    # Who has read a handoff (the catch-up's and every live event's payload): the primary key
+    # leads with the user.
+    __table_args__ = (Index("ix_handoff_seen_handoff", "handoff_id", "user_id"),)
 
     user_id: uuid.UUID = Field(foreign_key="app_user.id", primary_key=True)
     handoff_id: uuid.UUID = Field(foreign_key="handoff.id", primary_key=True)
@@ -279,7 +282,13 @@ class Job(SQLModel, table=True):
     """Work done after commit (assessments, emails), leased by workers from this table."""
 
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_ready", "state", "run_after"),)
+    __table_args__ = (
+        Index("ix_job_ready", "state", "run_after"),  # what waits, of every kind (metrics)
+        # A worker leases due jobs of its kinds only, oldest first.
+        Index("ix_job_kind_ready", "kind", "state", "run_after"),
+        # A timer's job, by its timer (resolvers/sla.py).
+        Index("ix_job_subject", "subject_id"),
+    )
 
     id: uuid.UUID = _id()
     kind: str = _short(16)
