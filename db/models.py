@@ -125,7 +125,9 @@ class Handoff(SQLModel, table=True):
     __tablename__ = "handoff"
     __table_args__ = (
         # The team queue in its order (unclaimed first, priority, newest): PostgreSQL walks it
-        # and stops after one page instead of sorting the account's every escalation.
+        # and stops after one page instead of sorting the account's every escalation. Of the
+        # escalations still wanted only (as the queue is), so that the queue's count reads the
+        # index alone, not a row of the table per escalation.
         Index(
             "ix_handoff_queue",
             "account_id",
@@ -134,6 +136,8 @@ class Handoff(SQLModel, table=True):
             "priority_rank",
             "created_at",
             "id",
+            postgresql_where=text("withdrawn_at IS NULL"),
+            sqlite_where=text("withdrawn_at IS NULL"),
         ),
         # The same order across both intents: views of escalations and the caller's own parks
         # together (resolvers/views.py) walk it, where the queue's index has the intent first.

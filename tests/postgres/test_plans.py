@@ -140,9 +140,9 @@ async def _load(desk: Desk) -> None:
             for name, value in params.items():
                 sql = sql.replace(f":{name}", str(value))
             await conn.exec_driver_sql(sql)
-    async with desk.db.engine.connect() as conn:  # the statistics autovacuum keeps
+    async with desk.db.engine.connect() as conn:  # what autovacuum keeps: statistics, visibility
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await conn.exec_driver_sql(f"ANALYZE {', '.join(sorted(BIG))}, account, app_user")
+        await conn.exec_driver_sql(f"VACUUM ANALYZE {', '.join(sorted(BIG))}, account, app_user")
 
 
 def _viewer(account: int, user: int) -> Viewer:
