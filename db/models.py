@@ -125,7 +125,9 @@ class Handoff(SQLModel, table=True):
     __tablename__ = "handoff"
     __table_args__ = (
         # The team queue in its order (unclaimed first, priority, newest): PostgreSQL walks it
-        # and stops after one page instead of sorting the account's every escalation.
+        # and stops after one page instead of sorting the account's every escalation. Of the
+        # escalations still wanted only (as the queue is), so that the queue's count reads the
+        # index alone, not a row of the table per escalation.
         Index(
             "ix_handoff_queue",
             "account_id",
@@ -134,6 +136,8 @@ class Handoff(SQLModel, table=True):
             "priority_rank",
             "created_at",
             "id",
+            postgresql_where=text("withdrawn_at IS NULL"),
+            sqlite_where=text("withdrawn_at IS NULL"),
         ),
         # The same order across both intents: views of escalations and the caller's own parks
         # together (resolvers/views.py) walk it, where the queue's index has the intent first.
@@ -242,6 +246,9 @@ class HandoffSeen(SQLModel, table=True):
     """A user's read mark: an escalation without a row for the user is unread to them."""
 
     __tablename__ = "handoff_seen"
+    # Who has read a handoff (the catch-up's and every live event's payload): the primary key
+    # leads with the user.
+    __table_args__ = (Index("ix_handoff_seen_handoff", "handoff_id", "user_id"),)
 
     user_id: uuid.UUID = Field(foreign_key="app_user.id", primary_key=True)
     handoff_id: uuid.UUID = Field(foreign_key="handoff.id", primary_key=True)
@@ -279,7 +286,13 @@ class Job(SQLModel, table=True):
     """Work done after commit (assessments, emails), leased by workers from this table."""
 
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_ready", "state", "run_after"),)
+    __table_args__ = (
+        Index("ix_job_ready", "state", "run_after"),  # what waits, of every kind (metrics)
+        # A worker leases due jobs of its kinds only, oldest first.
+        Index("ix_job_kind_ready", "kind", "state", "run_after"),
+        # A timer's job, by its timer (resolvers/sla.py).
+        Index("ix_job_subject", "subject_id"),
+    )
 
     id: uuid.UUID = _id()
     kind: str = _short(16)
