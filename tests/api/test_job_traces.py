@@ -75,7 +75,9 @@ async def jobs_of(desk, handoff_id: uuid.UUID) -> list[Job]:
 async def assessed(desk, handoff_id: uuid.UUID) -> Job:
     async def done():
         jobs = await jobs_of(desk, handoff_id)
-        return next((j for j in jobs if j.kind == JobKind.ASSESS and j.state == JobState.DONE), None)
+        return next(
+            (j for j in jobs if j.kind == JobKind.ASSESS and j.state == JobState.DONE), None
+        )
 
     return await wait_for(done, "the assessment job to be done")
 
