@@ -38,6 +38,7 @@ class LeasedJob:
     attempts: int  # including this one
     lease: str  # this attempt's token in `lease_owner`
     request_id: str | None = None  # the request that enqueued it
+    trace_parent: str | None = None  # its trace (W3C traceparent), when traces are on
 
 
 # `lease_owner` is 64 characters wide: the worker's name is cut to leave room for the random part.
@@ -87,6 +88,7 @@ async def lease_job(
             col(Job.subject_id),
             col(Job.attempts),
             col(Job.request_id),
+            col(Job.trace_parent),
         )
     )
     async with db.write() as session:
@@ -101,6 +103,7 @@ async def lease_job(
         attempts=row.attempts,
         lease=lease,
         request_id=row.request_id,
+        trace_parent=row.trace_parent,
     )
 
 

@@ -282,6 +282,10 @@ class AccountEvent(SQLModel, table=True):
     note_id: uuid.UUID | None = Field(default=None, foreign_key="handoff_note.id", nullable=True)
 
 
+# A W3C traceparent is 55 characters in version 00, the one the desk writes.
+TRACE_PARENT_CHARS = 64
+
+
 class Job(SQLModel, table=True):
     """Work done after commit (assessments, emails), leased by workers from this table."""
 
@@ -307,6 +311,9 @@ class Job(SQLModel, table=True):
     # The request that enqueued it (X-Request-ID), or the one its enqueuing job had: the
     # worker's lines about it carry this id. Null when no request caused it.
     request_id: str | None = _short(64, default=None, nullable=True)
+    # Its request's trace (a W3C traceparent), when traces are on: the worker's span for the
+    # job joins it. Null with traces off, or when no traced request caused it.
+    trace_parent: str | None = _short(TRACE_PARENT_CHARS, default=None, nullable=True)
     created_at: datetime = _when()
     updated_at: datetime = _when()
 

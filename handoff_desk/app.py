@@ -86,6 +86,7 @@ def create_app(
         from handoff_desk.ops import tracing as otel  # OpenTelemetry: loaded only to trace
 
         tracing = otel.tracer_provider(settings, span_exporter)
+        desk.tracing = otel.JobTracing(tracing)  # before the worker: its assessor sends traces
     broadcast = create_broadcast(settings.broadcast_url)
     metrics = Metrics(desk)
     desk.meter = metrics  # what the desk counts (ratings of assessments), after the commit

@@ -184,6 +184,13 @@ async def _run_worker(settings: Settings) -> None:
 
     desk = Desk(settings=settings, db=Database.from_url(settings.database_url))
     metrics_server = _serve_worker_metrics(desk, settings) if settings.worker_metrics_port else None
+    tracing = None
+    if settings.otlp_endpoint:  # a traced request's jobs join its trace
+        from handoff_desk.ops import tracing as otel  # OpenTelemetry: loaded only to trace
+
+        tracing = otel.tracer_provider(settings)
+        otel.trace_statements(desk.db, tracing)
+        desk.tracing = otel.JobTracing(tracing)
     broadcast = create_broadcast(settings.broadcast_url)
     worker = create_worker(desk)
     # Publishes the doorbells of what the jobs commit, so subscribers hear of it at once.
@@ -207,6 +214,8 @@ async def _run_worker(settings: Settings) -> None:
         await desk.db.dispose()
         if metrics_server:
             metrics_server.shutdown()
+        if tracing:  # the spans not sent yet go now
+            await asyncio.to_thread(tracing.shutdown)
 
 
 def _serve_worker_metrics(desk: Desk, settings: Settings) -> WSGIServer:

@@ -112,7 +112,8 @@ class Settings(BaseSettings):
     graphiql: bool = True
     # json or text; "" lets the command choose (text for `serve --demo`)
     log_format: Literal["", "json", "text"] = ""
-    # An OTLP/HTTP collector's base URL: traces of HTTP requests go to its /v1/traces. Empty:
+    # An OTLP/HTTP collector's base URL: traces of HTTP requests (and of the jobs they cause)
+    # go to its /v1/traces. Empty:
     # OpenTelemetry's standard OTEL_EXPORTER_OTLP_ENDPOINT, and when that is unset too, no
     # tracing at all (handoff_desk/ops/tracing.py).
     otlp_endpoint: str = ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -117,6 +117,24 @@ class SystemClock:
         return utcnow()
 
 
+class Tracing(Protocol):
+    """Traces, when they are on (handoff_desk/ops/tracing.py): a job carries the trace of the
+    request that caused it, and the worker's span for it joins that trace."""
+
+    def trace_parent(self) -> str | None:
+        """The trace being made now, as a W3C traceparent for a job to keep (None outside
+        any)."""
+        ...
+
+    def job_span(self, kind: str, trace_parent: str | None) -> AbstractContextManager[object]:
+        """Around a job's attempt: its span, a child of `trace_parent` (none without one)."""
+        ...
+
+    def inject(self, headers: dict[str, str]) -> None:
+        """Into an outgoing HTTP call's headers: the current span (W3C traceparent)."""
+        ...
+
+
 class DeskSettings(Protocol):
     """What the domain and the workers read of the settings; the app passes its own
     (handoff_desk.settings.Settings), so nothing here imports upward."""
@@ -176,6 +194,7 @@ class Desk:
     notifier: Notifier = field(default_factory=SilentNotifier)
     clock: Clock = field(default_factory=SystemClock)
     meter: Meter = field(default_factory=NoMeter)
+    tracing: Tracing | None = None  # None: traces are off (nothing of OpenTelemetry is loaded)
 
 
 @dataclass
@@ -192,6 +211,7 @@ class Tx:
     jobs: set[JobKind] = field(default_factory=set)
     clock: Clock = field(default_factory=SystemClock)
     notifications_kept: int = 200  # a user's in-app notifications: the oldest beyond go
+    tracing: Tracing | None = None
 
     def now(self) -> datetime:
         """The desk's time: what this transaction stamps its changes with."""
@@ -261,9 +281,10 @@ class Tx:
     ) -> None:
         """A job for a worker, due now or at `run_after` (a timer's due time). It keeps the id
         of the request this runs for (the HTTP layer's, or the job's a worker runs), so the
-        worker's lines about it name the request that caused it."""
+        worker's lines about it name the request that caused it; and, traces on, its trace."""
         due = run_after or self.now()
         request_id = correlation_id.get()
+        trace_parent = self.tracing.trace_parent() if self.tracing else None
         self.session.add(
             Job(
                 kind=kind,
@@ -271,6 +292,7 @@ class Tx:
                 subject_id=subject_id,
                 run_after=due,
                 request_id=request_id,
+                trace_parent=trace_parent,
             )
         )
         self.jobs.add(kind)
@@ -287,7 +309,12 @@ class Abort(Exception):
 @asynccontextmanager
 async def transaction(desk: Desk) -> AsyncIterator[Tx]:
     async with desk.db.write() as session:
-        tx = Tx(session, clock=desk.clock, notifications_kept=desk.settings.notifications_kept)
+        tx = Tx(
+            session,
+            clock=desk.clock,
+            notifications_kept=desk.settings.notifications_kept,
+            tracing=desk.tracing,
+        )
         yield tx
         for account_id in sorted(tx.touched):  # the account row is locked last, in one order
             await session.exec(

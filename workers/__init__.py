@@ -21,7 +21,9 @@ def create_worker(desk: Desk) -> Worker:
         desk,
         {
             JobKind.ASSESS: (
-                assessment_job(create_assessor(settings), settings.assessment_timeout_seconds),
+                assessment_job(
+                    create_assessor(settings, desk.tracing), settings.assessment_timeout_seconds
+                ),
                 settings.assessment_attempts,
                 give_up_assessment,
             ),

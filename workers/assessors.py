@@ -11,7 +11,7 @@ import httpx
 
 from db.enums import Confidence, Rating
 from resolvers.assessments import AssessmentResult, Feedback
-from resolvers.desk import DeskSettings
+from resolvers.desk import DeskSettings, Tracing
 
 
 class AssessmentError(Exception):
@@ -228,11 +228,20 @@ class OpenAICompatibleAssessor:
 
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, api_key: str, timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str,
+        timeout: float,
+        tracing: Tracing | None = None,
+    ) -> None:
+        """`tracing`: traces on, each call names its span (the job's) in a W3C traceparent."""
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._model = model
         self._headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._timeout = timeout
+        self._tracing = tracing
 
     async def assess(self, request: AssessmentRequest) -> AssessmentResult:
         body = {
@@ -244,9 +253,12 @@ class OpenAICompatibleAssessor:
             "response_format": {"type": "json_object"},
             "temperature": 0,
         }
+        headers = dict(self._headers)
+        if self._tracing:
+            self._tracing.inject(headers)
         try:
             async with httpx.AsyncClient(timeout=self._timeout) as client:
-                response = await client.post(self._url, json=body, headers=self._headers)
+                response = await client.post(self._url, json=body, headers=headers)
                 response.raise_for_status()
                 content = response.json()["choices"][0]["message"]["content"]
         except httpx.HTTPError as error:
@@ -274,12 +286,13 @@ def parse_assessment(content: str) -> AssessmentResult:
     return result
 
 
-def create_assessor(settings: DeskSettings) -> Assessor:
+def create_assessor(settings: DeskSettings, tracing: Tracing | None = None) -> Assessor:
     if settings.assessor == "openai":
         return OpenAICompatibleAssessor(
             settings.openai_base_url,
             settings.openai_model,
             settings.openai_api_key,
             settings.assessment_timeout_seconds,
+            tracing,
         )
     return RuleBasedAssessor()

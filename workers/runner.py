@@ -222,8 +222,16 @@ class Worker:
         started = time.perf_counter()
         handler, max_attempts, *give_up = self.handlers[job.kind]
         run = JobRun(self, job, max_attempts)
+        # Traces on: the attempt is a span in the trace of the request that caused the job.
+        tracing = self.desk.tracing
+        span = (
+            tracing.job_span(job.kind.value, job.trace_parent)
+            if tracing
+            else contextlib.nullcontext()
+        )
         try:
-            await self._attempt(job, run, handler, give_up[0] if give_up else None)
+            with span:
+                await self._attempt(job, run, handler, give_up[0] if give_up else None)
         finally:
             log.info(
                 "job %s (%s) attempt %d: %s",

@@ -9,16 +9,24 @@ schema/tracing.py), and one per SQL statement (OpenTelemetry's SQLAlchemy instru
 answer names its trace in a `traceresponse` header (W3C Trace Context, level 2).
 
 Only HTTP requests begin traces. A websocket connection is not traced: its subscriptions would
-make spans for every event sent to every subscriber. Work outside any request (the workers'
-jobs, the hub's reads of the event log, a scrape's counts) makes no spans either: each of its
+make spans for every event sent to every subscriber. Work outside any request (the hub's reads
+of the event log, a scrape's counts, a worker's leasing) makes no spans either: each of its
 statements would be a trace of its own, every few seconds. /metrics, /healthz and /readyz are
 not traced: a scraper or a probe calls them all day.
+
+A job joins the trace of the request that caused it: the job row keeps the request's W3C
+traceparent, and the worker runs the job inside a span ("job assess") whose parent it is, with
+the job's SQL statements under it; the assessor's call to the model sends that span onward in a
+`traceparent` header. (A job a job enqueues joins the same trace; so does a timer, due hours
+later perhaps.) A job no traced request caused makes no spans.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+from opentelemetry import propagate
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
@@ -39,11 +47,13 @@ from opentelemetry.sdk.trace.sampling import (
     SamplingResult,
 )
 from opentelemetry.trace import Link, SpanKind, TraceState
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from db.engine import Database
+from db.models import TRACE_PARENT_CHARS
 from handoff_desk.settings import Settings
 
 SERVICE_NAME = "handoff-desk"  # OTEL_SERVICE_NAME overrides it
@@ -102,6 +112,12 @@ def instrument(app: Starlette, database: Database, provider: TracerProvider) -> 
     # Outermost of the app's own middleware: the request id, the metrics and CORS run inside
     # the request's span.
     app.add_middleware(_HttpOnly, provider=provider)
+    trace_statements(database, provider)
+
+
+def trace_statements(database: Database, provider: TracerProvider) -> None:
+    """A span per SQL statement of `database`'s engine (for the engine's life), inside a trace:
+    a statement outside any makes none (the sampler's rule)."""
     # EngineTracer is the instrumentation's per-engine part: SQLAlchemyInstrumentor().instrument
     # would also patch create_engine for the whole process, and instrument only once.
     # (The instrumentation has no annotations.)
@@ -130,3 +146,32 @@ class _HttpOnly:
         if scope["type"] == "http":
             return await self.traced(scope, receive, send)
         return await self.app(scope, receive, send)
+
+
+# What a job keeps is W3C's, whatever OTEL_PROPAGATORS says (its column is a traceparent).
+_W3C = TraceContextTextMapPropagator()
+
+
+class JobTracing:
+    """The desk's `Tracing` (resolvers/desk.py): jobs carry their request's trace."""
+
+    def __init__(self, provider: TracerProvider) -> None:
+        self.tracer = provider.get_tracer("handoff_desk.workers")
+
+    def trace_parent(self) -> str | None:
+        carrier: dict[str, str] = {}
+        _W3C.inject(carrier)  # nothing outside a span
+        parent = carrier.get("traceparent")
+        return parent if parent and len(parent) <= TRACE_PARENT_CHARS else None
+
+    @contextmanager
+    def job_span(self, kind: str, trace_parent: str | None) -> Iterator[object]:
+        # Only the job's trace: never the context the worker's slot happens to run in.
+        parent = _W3C.extract({"traceparent": trace_parent} if trace_parent else {}, Context())
+        with self.tracer.start_as_current_span(
+            f"job {kind}", context=parent, kind=SpanKind.CONSUMER, attributes={"job.kind": kind}
+        ) as span:
+            yield span
+
+    def inject(self, headers: dict[str, str]) -> None:
+        propagate.inject(headers)  # as OTEL_PROPAGATORS says: W3C tracecontext by default
