@@ -2,6 +2,7 @@
 each test here is behaviour a mutant of resolvers/claims.py changed while every test passed."""
 
 from datetime import UTC, datetime, timedelta
+from itertools import permutations
 
 import pytest
 from sqlmodel import select, update
@@ -50,7 +51,7 @@ async def test_a_deactivated_claimers_escalations_go_back_oldest_first_and_only_
     api, desk, team
 ):
     """The releases are told (history, the live feed) in the order the escalations were raised:
-    the ids' order made the reverse of it here, so that no other order passes by chance."""
+    made here unlike the ids' order and the rows' (either way), so no other order passes."""
     kim, sam, dana = team.acme["kim"], team.acme["sam"], team.acme["dana"]
     made = [await make_escalation(desk, team.acme["alex"], f"Problem {n}") for n in range(3)]
     kept = await make_escalation(desk, team.acme["alex"], "Sam's own")
@@ -60,8 +61,10 @@ async def test_a_deactivated_claimers_escalations_go_back_oldest_first_and_only_
     answer = await api.data(CLAIM, {"h": str(kept.id)}, token=sam.token)
     assert answer["claimHandoff"]["__typename"] == "ClaimHandoffSuccess"
     by_id = sorted(made, key=lambda h: h.id)
+    others = [made, made[::-1], by_id, by_id[::-1]]
+    oldest_first = next(list(p) for p in permutations(made) if list(p) not in others)
     async with desk.db.write() as db:
-        for hours, handoff in enumerate(by_id):  # the greatest id raised first
+        for hours, handoff in enumerate(reversed(oldest_first)):
             raised = datetime.now(UTC) - timedelta(hours=hours + 1)
             await db.exec(update(Handoff).where(Handoff.id == handoff.id).values(created_at=raised))
 
@@ -77,7 +80,7 @@ async def test_a_deactivated_claimers_escalations_go_back_oldest_first_and_only_
             )
         ).all()
         sams = await db.get(Handoff, kept.id)
-    assert released == [h.id for h in reversed(by_id)]
+    assert released == [h.id for h in oldest_first]
     assert sams.claimed_by_id == sam.user.id  # Sam's claim is Sam's still
 
 
