@@ -237,7 +237,7 @@ def _about(public_url: str, handoff: Handoff, session: TroubleshootingSession) -
 
 
 def _duration(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
+    minutes = span // timedelta(minutes=1)
     hours, rest = divmod(minutes, 60)
     if hours and not rest:
         return f"{hours} hour{'s' if hours != 1 else ''}"
