@@ -123,6 +123,16 @@ async def sent(desk, handoff, subject: str) -> dict[str, str]:
     return {e.to_address: e.body for e in await emails_of(desk, handoff.id) if e.subject == subject}
 
 
+LIST = "{ notifications(first: 10) { nodes { kind summary actor { name } } } }"
+DEACTIVATE = "mutation($u: ID!) { deactivateUser(userId: $u) { __typename } }"
+TO_VIEWER = "mutation($u: ID!) { setUserRole(userId: $u, role: VIEWER) { __typename } }"
+
+
+async def listed(api, member) -> list[dict]:
+    """The member's notification list, newest first."""
+    return (await api.data(LIST, token=member.token))["notifications"]["nodes"]
+
+
 def about(handoff, summary: str) -> str:
     return f"Problem: {summary}\n\nOpen it: {PUBLIC_URL}/handoffs/{handoff.id}\n"
 
@@ -192,6 +202,9 @@ async def test_an_unclaimed_escalation_is_overdue_to_the_team_the_escalator_and_
         + about(handoff, "Mail slow")
     }
     assert await sent(desk, handoff, "Still unclaimed: Mail slow") == {}
+    assert await listed(api, team.acme["alex"]) == [
+        {"kind": "OVERDUE", "summary": "Mail slow", "actor": None}  # the desk's own doing
+    ]
 
     await check_timer_later(desk, handoff, 125.5)
     assert await sent(desk, handoff, "Still unclaimed: Mail slow") == {
@@ -201,7 +214,7 @@ async def test_an_unclaimed_escalation_is_overdue_to_the_team_the_escalator_and_
     }
 
 
-async def test_the_colleague_and_the_escalator_read_who_did_what(desk, team):
+async def test_the_colleague_and_the_escalator_read_who_did_what(api, desk, team):
     alex, kim, sam = team.acme["alex"], team.acme["kim"], team.acme["sam"]
     handoff = await escalate(desk, alex, "Badge reader dead", "Swapped the cable")
     assert (await claims.claim_handoff(public_desk(desk), kim.viewer, handoff.id)).id == handoff.id
@@ -221,3 +234,23 @@ async def test_the_colleague_and_the_escalator_read_who_did_what(desk, team):
         alex.user.email: "Kim Senior handed the escalation you raised to Sam Senior.\n\n"
         + about(handoff, "Badge reader dead")
     }
+    assert await listed(api, alex) == [
+        {"kind": "TRANSFERRED", "summary": "Badge reader dead", "actor": {"name": "Kim Senior"}},
+        {"kind": "CLAIMED", "summary": "Badge reader dead", "actor": {"name": "Kim Senior"}},
+    ]
+
+
+async def test_an_escalator_no_longer_on_the_team_hears_nothing_of_it(api, desk, team):
+    """Deactivated, or now a viewer: what became of their escalation is no news of theirs."""
+    alex, sam, kim, dana = (team.acme[n] for n in ("alex", "sam", "kim", "dana"))
+    gone = await escalate(desk, alex, "Scanner offline", "Rebooted it")
+    viewing = await escalate(desk, sam, "Fax dead", "Checked the line")
+    for change, variables in ((DEACTIVATE, {"u": alex.id}), (TO_VIEWER, {"u": sam.id})):
+        (answer,) = (await api.data(change, variables, dana.token)).values()
+        assert answer["__typename"].endswith("Success"), answer
+
+    for handoff in (gone, viewing):
+        claimed = await claims.claim_handoff(public_desk(desk), kim.viewer, handoff.id)
+        assert claimed.id == handoff.id
+    assert await sent(desk, gone, "Claimed: Scanner offline") == {}
+    assert await sent(desk, viewing, "Claimed: Fax dead") == {}
