@@ -227,8 +227,9 @@ async def _is_open_claim(
 
 async def _locked_session(tx: Tx, session_id: uuid.UUID) -> TroubleshootingSession:
     """Locked after its handoff (the order claims use too): a concurrent handoff of the session
-    waits, so what we check is what we change. (Its callers' transactions have not read the
-    session before: the row comes fresh from the database, with no need to `populate_existing`.)"""
+    waits, so what we check is what we change. (No caller's transaction holds an older copy of
+    the session: none read it before, and one giving back two claims of it wrote its copy
+    itself; so the row needs no `populate_existing`. A caller that reads it first would.)"""
     stmt = (
         select(TroubleshootingSession)
         .where(TroubleshootingSession.id == session_id)
@@ -247,7 +248,13 @@ async def _take_over_session(tx: Tx, viewer: Viewer, session_id: uuid.UUID, now:
 
 
 async def _fresh_handoff(
-    tx: Tx, viewer: Viewer, handoff_id: uuid.UUID, *, lock: bool = False
+    # Locking every read (the default flipped) would only make PostgreSQL's concurrent
+    # claimers wait longer: no answer changes, and SQLite has no row locks to show it.
+    tx: Tx,
+    viewer: Viewer,
+    handoff_id: uuid.UUID,
+    *,
+    lock: bool = False,  # pragma: no mutate
 ) -> Handoff | None:
     stmt = select(Handoff).where(_escalation(viewer, handoff_id))
     if lock:
@@ -275,13 +282,13 @@ async def _not_to_claim(
 ) -> NotFound | Withdrawn | OwnEscalation | None:
     """What refuses a claim before it is tried: no such escalation, one withdrawn already, or
     the caller's own (unless their account lets people claim their own; a holder's repeated
-    claim is still the harmless no-op). None: try the claim."""
+    claim is still the harmless no-op). None: try the claim. (The transaction's first read of
+    the handoff: it comes from the database, with no need to `populate_existing`.)"""
     row = (
         await tx.session.exec(
             select(Handoff, Account.allow_self_claim)
-            .join(Account, col(Account.id) == col(Handoff.account_id))
+            .join(Account)  # by the handoff's one foreign key to it
             .where(_escalation(viewer, handoff_id))
-            .execution_options(populate_existing=True)
         )
     ).first()
     if row is None:
