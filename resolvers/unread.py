@@ -21,7 +21,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from db.models import Handoff, HandoffSeen, User
-from db.types import utcnow
 from resolvers.desk import Tx
 
 # Whose marks a prepared statement reads: bound per request, so statements are built once.
@@ -35,16 +34,15 @@ VIEWER_ID = bindparam("viewer_id", type_=Handoff.__table__.c.id.type)  # type: i
 
 async def mark_seen(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID) -> bool:
     """Idempotent: the first time a user saw it is kept. True if this is the first time."""
-    # PostgreSQL's construct for both databases: SQLite's compiler writes the same INSERT ... ON
-    # CONFLICT (user_id, handoff_id) DO NOTHING from it (SQLite's own construct fails on
-    # PostgreSQL's compiler, so it could only ever be the second choice).
+    # PostgreSQL's construct, for both databases: SQLite's compiler writes the same INSERT ... ON
+    # CONFLICT DO NOTHING from it.
     stmt = (
         insert(HandoffSeen)
-        .values(user_id=user_id, handoff_id=handoff_id, seen_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["user_id", "handoff_id"])
+        .values(user_id=user_id, handoff_id=handoff_id)  # seen_at: its column's default, now
+        .on_conflict_do_nothing()  # its one unique key: (user_id, handoff_id)
         .returning(col(HandoffSeen.handoff_id))
     )
-    return (await db.exec(stmt)).first() is not None
+    return (await db.exec(stmt)).scalar_one_or_none() is not None
 
 
 async def mark_opened(tx: Tx, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
@@ -90,7 +88,7 @@ def read_count(*where: ColumnElement[bool]) -> SelectOfScalar[int]:
     return (
         select(func.count())
         .select_from(HandoffSeen)
-        .join(Handoff, col(Handoff.id) == col(HandoffSeen.handoff_id))
+        .join(Handoff)  # by the mark's one foreign key to it
         .where(HandoffSeen.user_id == VIEWER_ID, *where)
     )
 
