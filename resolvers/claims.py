@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row
+from sqlalchemy import ColumnElement, Row, exists
 from sqlmodel import col, select, update
 
 from db.enums import EventKind, EventReason, HandoffIntent, NotificationKind, SessionStatus
@@ -165,27 +165,27 @@ async def release_handoff(
 
 async def release_claims_of(
     tx: Tx, account_id: uuid.UUID, user_id: uuid.UUID, actor_id: uuid.UUID
-) -> int:
+) -> None:
     """Give back every open claim the user holds (deactivated or demoted), each with its RELEASED
-    event; claims whose session has moved on stay as history. How many were given back."""
+    event, oldest escalation first; claims whose session has moved on stay as history."""
     held = (
         select(Handoff)
         .where(
+            # The first two change no answer (a user claims only escalations, and only in their
+            # own account): the tenancy rule, stated where rows are fetched, and the queue
+            # index's leading columns. Mutation testing finds them equivalent.
             in_account(Handoff, account_id),
             Handoff.intent == HandoffIntent.ESCALATE,
             Handoff.claimed_by_id == user_id,
         )
-        .order_by(col(Handoff.created_at), col(Handoff.id))  # one lock order for everyone
+        .order_by(col(Handoff.created_at))
+        .order_by(col(Handoff.id))  # equal stamps: still one lock order for everyone
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
-    released = 0
     for handoff in (await tx.session.exec(held)).all():
         session = await _locked_session(tx, handoff.session_id)
         if await _is_open_claim(tx, handoff, session):
             await give_back(tx, handoff, session, actor_id=actor_id)
-            released += 1
-    return released
 
 
 async def give_back(
@@ -241,23 +241,24 @@ async def _is_open_claim(
     claimer = handoff.claimed_by_id if holder is None else holder
     if session.status != SessionStatus.ACTIVE or session.assignee_id != claimer:
         return False
-    newer = select(Handoff.id).where(
-        Handoff.session_id == session.id,
-        Handoff.intent == HandoffIntent.ESCALATE,
-        Handoff.created_at > handoff.created_at,
+    newer = exists().where(
+        col(Handoff.session_id) == session.id,
+        col(Handoff.intent) == HandoffIntent.ESCALATE,
+        col(Handoff.created_at) > handoff.created_at,
         col(Handoff.withdrawn_at).is_(None),
     )
-    return (await tx.session.exec(newer.limit(1))).first() is None
+    return not (await tx.session.exec(select(newer))).one()
 
 
 async def _locked_session(tx: Tx, session_id: uuid.UUID) -> TroubleshootingSession:
     """Locked after its handoff (the order claims use too): a concurrent handoff of the session
-    waits, so what we check is what we change."""
+    waits, so what we check is what we change. (No caller's transaction holds an older copy of
+    the session: none read it before, and one giving back two claims of it wrote its copy
+    itself; so the row needs no `populate_existing`. A caller that reads it first would.)"""
     stmt = (
         select(TroubleshootingSession)
         .where(TroubleshootingSession.id == session_id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
     return (await tx.session.exec(stmt)).one()
 
@@ -272,7 +273,13 @@ async def _take_over_session(tx: Tx, viewer: Viewer, session_id: uuid.UUID, now:
 
 
 async def _fresh_handoff(
-    tx: Tx, viewer: Viewer, handoff_id: uuid.UUID, *, lock: bool = False
+    # Locking every read (the default flipped) would only make PostgreSQL's concurrent
+    # claimers wait longer: no answer changes, and SQLite has no row locks to show it.
+    tx: Tx,
+    viewer: Viewer,
+    handoff_id: uuid.UUID,
+    *,
+    lock: bool = False,  # pragma: no mutate
 ) -> Handoff | None:
     stmt = select(Handoff).where(_escalation(viewer, handoff_id))
     if lock:
@@ -300,13 +307,13 @@ async def _not_to_claim(
 ) -> NotFound | Withdrawn | OwnEscalation | None:
     """What refuses a claim before it is tried: no such escalation, one withdrawn already, or
     the caller's own (unless their account lets people claim their own; a holder's repeated
-    claim is still the harmless no-op). None: try the claim."""
+    claim is still the harmless no-op). None: try the claim. (The transaction's first read of
+    the handoff: it comes from the database, with no need to `populate_existing`.)"""
     row = (
         await tx.session.exec(
             select(Handoff, Account.allow_self_claim)
-            .join(Account, col(Account.id) == col(Handoff.account_id))
+            .join(Account)  # by the handoff's one foreign key to it
             .where(_escalation(viewer, handoff_id))
-            .execution_options(populate_existing=True)
         )
     ).first()
     if row is None:
@@ -320,7 +327,8 @@ async def _not_to_claim(
 
 async def withdrawn(tx: Tx, handoff: Handoff) -> Withdrawn:
     """The answer to acting on a withdrawn escalation: who took it back, and when."""
-    assert handoff.withdrawn_at is not None and handoff.withdrawn_by_id is not None
+    assert handoff.withdrawn_at is not None
+    assert handoff.withdrawn_by_id is not None
     by = await tx.session.get_one(User, handoff.withdrawn_by_id)
     return Withdrawn(handoff=handoff, by=by, at=handoff.withdrawn_at)
 

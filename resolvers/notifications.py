@@ -237,7 +237,7 @@ def _about(public_url: str, handoff: Handoff, session: TroubleshootingSession) -
 
 
 def _duration(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
+    minutes = span // timedelta(minutes=1)
     hours, rest = divmod(minutes, 60)
     if hours and not rest:
         return f"{hours} hour{'s' if hours != 1 else ''}"
@@ -273,19 +273,21 @@ async def record_escalator_news(
     if not prefs.my_escalations:
         return
     session = await tx.session.get_one(TroubleshootingSession, handoff.session_id)
-    by = actor.name if actor is not None else ""
     match kind:
         case NotificationKind.CLAIMED:
-            what, opening = "Claimed", f"{by} claimed the escalation you raised."
+            assert actor is not None  # a claim is someone's
+            what, opening = "Claimed", f"{actor.name} claimed the escalation you raised."
         case NotificationKind.TRANSFERRED:
-            to = colleague.name if colleague is not None else "a colleague"
-            what, opening = "Handed on", f"{by} handed the escalation you raised to {to}."
+            assert actor is not None  # a transfer is someone's, to someone
+            assert colleague is not None
+            what = "Handed on"
+            opening = f"{actor.name} handed the escalation you raised to {colleague.name}."
         case _:
-            span = _duration(waited) if waited is not None else "its time"
+            assert waited is not None  # the overdue check says how long it waited
             what, opening = (
                 "Still waiting",
                 f"Nobody has claimed the escalation you raised ({handoff.priority} priority) in "
-                f"{span}: it is overdue, and the team was told again.",
+                f"{_duration(waited)}: it is overdue, and the team was told again.",
             )
     if not prefs.in_app_only:
         body = f"{opening}\n\n{_about(public_url, handoff, session)}"

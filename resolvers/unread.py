@@ -15,31 +15,34 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, bindparam, exists, func
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from db.models import Handoff, HandoffSeen, User
-from db.types import utcnow
 from resolvers.desk import Tx
 
 # Whose marks a prepared statement reads: bound per request, so statements are built once.
 # (SQLModel's types declare no __table__; SQLAlchemy's declarative mapping adds it.)
+# How far a new read moves its reader's count: a version that cached answers key on (with the
+# account's), compared and never shown, so any step forward would do as well.
+A_READ = 1
+
 VIEWER_ID = bindparam("viewer_id", type_=Handoff.__table__.c.id.type)  # type: ignore[attr-defined]
 
 
 async def mark_seen(db: AsyncSession, user_id: uuid.UUID, handoff_id: uuid.UUID) -> bool:
     """Idempotent: the first time a user saw it is kept. True if this is the first time."""
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # PostgreSQL's construct, for both databases: SQLite's compiler writes the same INSERT ... ON
+    # CONFLICT DO NOTHING from it.
     stmt = (
         insert(HandoffSeen)
-        .values(user_id=user_id, handoff_id=handoff_id, seen_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["user_id", "handoff_id"])
+        .values(user_id=user_id, handoff_id=handoff_id)  # seen_at: its column's default, now
+        .on_conflict_do_nothing()  # its one unique key: (user_id, handoff_id)
         .returning(col(HandoffSeen.handoff_id))
     )
-    return (await db.exec(stmt)).first() is not None
+    return (await db.exec(stmt)).scalar_one_or_none() is not None
 
 
 async def mark_opened(tx: Tx, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
@@ -47,7 +50,9 @@ async def mark_opened(tx: Tx, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None
     repeated mark changes no answer, so it moves nothing)."""
     if await _mark_read(tx, user_id, handoff_id):
         await tx.session.exec(
-            update(User).where(col(User.id) == user_id).values(read_marks=col(User.read_marks) + 1)
+            update(User)
+            .where(col(User.id) == user_id)
+            .values(read_marks=col(User.read_marks) + A_READ)
         )
 
 
@@ -83,7 +88,7 @@ def read_count(*where: ColumnElement[bool]) -> SelectOfScalar[int]:
     return (
         select(func.count())
         .select_from(HandoffSeen)
-        .join(Handoff, col(Handoff.id) == col(HandoffSeen.handoff_id))
+        .join(Handoff)  # by the mark's one foreign key to it
         .where(HandoffSeen.user_id == VIEWER_ID, *where)
     )
 

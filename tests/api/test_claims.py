@@ -239,6 +239,11 @@ async def test_only_the_claimer_may_release(api, desk, team):
     for other in ("alex", "sam", "vic"):
         result = await release(api, team.acme[other], escalation.id)
         assert result["__typename"] == "NotPermitted", other
+    # The refusal says who holds it (not a viewer's: `vic` may not release at all).
+    refused = await release(api, team.acme["alex"], escalation.id)
+    assert refused["message"] == (
+        "Only the engineer who claimed this escalation may release it. Kim Senior holds it now."
+    )
 
     row, session, events = await stored(desk, escalation.id)
     assert str(row.claimed_by_id) == kim.id
@@ -251,7 +256,11 @@ async def test_an_unclaimed_escalation_cannot_be_released(api, desk, team):
 
     result = await release(api, team.acme["kim"], escalation.id)
 
-    assert result["__typename"] == "NotPermitted"
+    assert result == {
+        "__typename": "NotPermitted",
+        "message": "Only the engineer who claimed this escalation may release it. "
+        "Nobody holds it now.",
+    }
     _, session, events = await stored(desk, escalation.id)
     assert session.status == "escalated"
     assert events == ["escalated"]
