@@ -99,8 +99,8 @@ INSERT INTO email_message (id, account_id, handoff_id, recipient_id, to_address,
   status, attempts, last_error, created_at, sent_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, NULL, $8, NULL)
 """
-# In-app notifications (resolvers/inbox.py): all of them in one statement, then each user's
-# oldest beyond the bound dropped, one statement a user.
+# In-app notifications (resolvers/inbox.py): all of them in one statement, then every
+# recipient's oldest beyond the bound dropped, in one statement.
 INSERT_NOTIFICATIONS = """
 INSERT INTO notification (account_id, user_id, kind, handoff_id, actor_id, priority, summary,
   created_at, read_at)
@@ -108,9 +108,11 @@ SELECT $1, user_id, $2, $3, $4, $5, $6, $7, NULL FROM unnest($8::uuid[]) AS u(us
 RETURNING id
 """
 TRIM_NOTIFICATIONS = """
-DELETE FROM notification WHERE user_id = $1 AND id NOT IN (
-  SELECT id FROM notification WHERE user_id = $1 ORDER BY id DESC LIMIT $2)
-RETURNING id
+DELETE FROM notification WHERE id IN (
+  SELECT id FROM (
+    SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id DESC) AS rank
+    FROM notification WHERE user_id = ANY($1::uuid[])) AS ranked
+  WHERE rank > $2)
 """
 TIMER_SETTINGS = "SELECT * FROM timer_settings WHERE account_id = $1"
 INSERT_TIMER = """
@@ -235,8 +237,7 @@ async def _notify(conn, account_id, handoff_id, kind, actor_id, priority, summar
         INSERT_NOTIFICATIONS, account_id, kind, handoff_id, actor_id, priority,
         summary[:SUMMARY_MAX], now, users,
     )  # fmt: skip
-    for user_id in users:
-        await conn.fetch(TRIM_NOTIFICATIONS, user_id, NOTIFICATIONS_KEPT)
+    await conn.execute(TRIM_NOTIFICATIONS, users, NOTIFICATIONS_KEPT)
 
 
 def _subject(what: str, summary: str) -> str:

@@ -96,6 +96,7 @@ from bench.common import (
     start_process,
 )
 from bench.seed import add_sessions, add_users, seed
+from bench.write_statements import capture_both, compare, plan_statements
 
 DATABASE = "handoff_bench_writes"
 SIDES = ("desk", "baseline")
@@ -407,6 +408,9 @@ def main() -> int:
             "handoffs": [str(h) for h in claims.handoffs],
             "sessions": [(str(s), token_of[o]) for s, o in pairs],
         }
+        # One escalation and two claims (won, lost) on each side in this process, their
+        # statements captured: the two sides must run the same ones.
+        captured = asyncio.run(capture_both(url, asyncio.run(plan_statements(url))))
         baseline_port = free_port()
         processes.append(
             start_process(
@@ -479,6 +483,9 @@ def main() -> int:
     if args.waits:
         print("PostgreSQL backends during the storms (state/wait event type, mean over samples):")
         print("\n".join(waits.lines()))
+    same_statements, statement_lines = compare(captured)
+    print("\n".join(statement_lines))
+    print(f"desk and baseline run the same statements: {'yes' if same_statements else 'NO'}")
     checks = outcome["checks"]
     same_rows = written["desk"] == written["baseline"]
     same_claim_rows = claim_rows["desk"] == claim_rows["baseline"]
@@ -508,7 +515,7 @@ def main() -> int:
          for side in SIDES for what in ("escalate", "uncontended", "contended")}
     )  # fmt: skip
     print(json.dumps({"bench": "write_path", **summary}))
-    ok = all(checks.values()) and agrees and same_rows and same_claim_rows
+    ok = all(checks.values()) and agrees and same_rows and same_claim_rows and same_statements
     return 0 if ok else 1
 
 
