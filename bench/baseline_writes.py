@@ -109,10 +109,12 @@ RETURNING id
 """
 TRIM_NOTIFICATIONS = """
 DELETE FROM notification WHERE id IN (
-  SELECT id FROM (
-    SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id DESC) AS rank
-    FROM notification WHERE user_id = ANY($1::uuid[])) AS ranked
-  WHERE rank > $2)
+  SELECT id FROM notification WHERE id IN (
+    SELECT id FROM (
+      SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id DESC) AS rank
+      FROM notification WHERE user_id = ANY($1::uuid[])) AS ranked
+    WHERE rank > $2)
+  ORDER BY id FOR UPDATE)
 """
 TIMER_SETTINGS = "SELECT * FROM timer_settings WHERE account_id = $1"
 INSERT_TIMER = """

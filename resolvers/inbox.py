@@ -66,7 +66,19 @@ async def record(
         .subquery()
     )
     beyond = select(ranked.c.id).where(ranked.c.rank > tx.notifications_kept)
-    await tx.session.exec(delete(Notification).where(col(Notification.id).in_(beyond)))
+    # Locked in one order (by id) before they go: concurrent news to overlapping teams would
+    # otherwise delete the same old rows in different orders and deadlock (PostgreSQL).
+    doomed = (
+        select(Notification.id)
+        .where(col(Notification.id).in_(beyond))
+        .order_by(col(Notification.id))
+        .with_for_update()
+    )
+    await tx.session.exec(
+        delete(Notification)
+        .where(col(Notification.id).in_(doomed))
+        .execution_options(synchronize_session=False)
+    )
     tx.notified.update(user.id for user in users)
 
 
