@@ -58,7 +58,7 @@ INSERT INTO handoff (id, account_id, session_id, intent, engineer_notes, priorit
   assessment_updated_at, assessment_number, claimed_by_id, claimed_at, withdrawn_at,
   withdrawn_by_id)
 VALUES ($1, $2, $3, 'escalate', $4, $5, $6, $7::jsonb, $8, $9, $10, 'pending', NULL, NULL,
-  'null'::jsonb, NULL, NULL, 0, NULL, NULL, NULL, NULL)
+  'null'::jsonb, NULL, NULL, 1, NULL, NULL, NULL, NULL)
 """
 UPDATE_SESSION = """
 UPDATE troubleshooting_session SET status = 'escalated', handoff_count = $1,
@@ -73,7 +73,6 @@ INSERT INTO assessment_version (id, account_id, handoff_id, number, requested_by
   requested_at, status, assessor, summary, likely_cause, suggested_steps, confidence, landed_at)
 VALUES ($1, $2, $3, 1, NULL, $4, 'pending', NULL, NULL, NULL, 'null'::jsonb, NULL, NULL)
 """
-SET_ASSESSMENT_NUMBER = "UPDATE handoff SET assessment_number = 1 WHERE id = $1"
 INSERT_JOB = """
 INSERT INTO job (id, kind, account_id, subject_id, state, attempts, run_after, lease_owner,
   lease_expires_at, last_error, created_at, updated_at)
@@ -122,13 +121,16 @@ INSERT INTO handoff_timer (id, account_id, handoff_id, waiting_since, due_at, ov
   admins_alerted_at, nudged_at, closed_at)
 VALUES ($1, $2, $3, $4, $5, NULL, NULL, NULL, NULL)
 """
-NEXT_SEQ = "UPDATE account SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq"
+# The account's counter and version, in one update (resolvers/desk.Tx.record).
+NEXT_SEQ = """
+UPDATE account SET last_seq = last_seq + 1, version = version + 1 WHERE id = $1
+RETURNING last_seq
+"""
 INSERT_EVENT = """
 INSERT INTO account_event (account_id, seq, kind, handoff_id, actor_id, occurred_at, to_user_id,
   priority, previous_priority, reason, session_id, note_id)
 VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, NULL, NULL)
 """
-BUMP_VERSION = "UPDATE account SET version = version + 1 WHERE id = $1"
 # What the answer shows, read after the commit (the desk's resolvers/handoff_views.py).
 VIEW = """
 SELECT handoff.id, handoff.account_id, handoff.session_id, handoff.intent,
@@ -171,11 +173,11 @@ SELECT {_HANDOFF_COLUMNS}, account.allow_self_claim
 FROM handoff JOIN account ON account.id = handoff.account_id
 WHERE handoff.id = $1 AND handoff.account_id = $2 AND handoff.intent = 'escalate'
 """
-CLAIM_IF_FREE = """
+CLAIM_IF_FREE = f"""
 UPDATE handoff SET claimed_by_id = $1, claimed_at = $2
 WHERE id = $3 AND account_id = $4 AND intent = 'escalate' AND claimed_by_id IS NULL
   AND withdrawn_at IS NULL
-RETURNING session_id
+RETURNING {_HANDOFF_COLUMNS}
 """
 FRESH_HANDOFF = f"""
 SELECT {_HANDOFF_COLUMNS} FROM handoff
@@ -185,14 +187,11 @@ FRESH_HANDOFF_LOCKED = FRESH_HANDOFF + " FOR UPDATE"
 TAKE_OVER_SESSION = """
 UPDATE troubleshooting_session SET assignee_id = $1, status = 'active', updated_at = $2
 WHERE id = $3
+RETURNING id, account_id, owner_id, assignee_id, intake_type, intake_content, problem_summary,
+  status, confidence_tier, handoff_count, message_count, escalation_package, created_at,
+  updated_at
 """
 USER = f"SELECT {_USER_COLUMNS} FROM app_user WHERE id = $1"
-SESSION = """
-SELECT id, account_id, owner_id, assignee_id, intake_type, intake_content, problem_summary,
-       status, confidence_tier, handoff_count, message_count, escalation_package, created_at,
-       updated_at
-FROM troubleshooting_session WHERE id = $1
-"""
 
 
 def _answer(data: dict) -> Response:
@@ -288,9 +287,6 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
         package = json.dumps({"handoff_id": str(handoff_id), "escalated_at": stamp})
         await conn.execute(UPDATE_SESSION, session["handoff_count"] + 1, package, now, session_id)
         await conn.fetchval(MARK_SEEN, user_id, handoff_id, now)
-        await conn.execute(INSERT_ASSESSMENT, uuid.uuid4(), account_id, handoff_id, now)
-        await conn.execute(SET_ASSESSMENT_NUMBER, handoff_id)
-        await conn.execute(INSERT_JOB, uuid.uuid4(), "assess", account_id, handoff_id, now, now)
         team = await conn.fetch(RECIPIENTS, account_id, user_id)
         prefs = await _preferences(conn, account_id, [r["id"] for r in team])
         team = [r for r in team if _hears_of_new(prefs[r["id"]][0], priority)]
@@ -306,11 +302,6 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
             (uuid.uuid4(), account_id, handoff_id, r["id"], r["email"], subject, body, now)
             for r in recipients
         ]
-        if emails:
-            await conn.executemany(INSERT_EMAIL, emails)
-            await conn.executemany(
-                INSERT_JOB, [(uuid.uuid4(), "email", account_id, e[0], now, now) for e in emails]
-            )
         if team:
             await _notify(
                 conn, account_id, handoff_id, "new_escalation", user_id, priority,
@@ -325,19 +316,26 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
         )
         due = now + timedelta(minutes=overdue)
         timer_id = uuid.uuid4()
-        await conn.execute(INSERT_TIMER, timer_id, account_id, handoff_id, now, due)
         check = min(due, now + timedelta(minutes=every))
-        await conn.execute(INSERT_JOB, uuid.uuid4(), "timer", account_id, timer_id, check, now)
+        # The rows nothing reads back, one statement a table (the desk's Tx.write_rows).
+        await conn.execute(INSERT_ASSESSMENT, uuid.uuid4(), account_id, handoff_id, now)
+        jobs = [(uuid.uuid4(), "assess", account_id, handoff_id, now, now)]
+        jobs += [(uuid.uuid4(), "email", account_id, e[0], now, now) for e in emails]
+        jobs.append((uuid.uuid4(), "timer", account_id, timer_id, check, now))
+        await conn.executemany(INSERT_JOB, jobs)
+        if emails:
+            await conn.executemany(INSERT_EMAIL, emails)
+        await conn.execute(INSERT_TIMER, timer_id, account_id, handoff_id, now, due)
         seq = await conn.fetchval(NEXT_SEQ, account_id)
         await conn.execute(INSERT_EVENT, account_id, seq, "escalated", handoff_id, user_id, now)
-        await conn.execute(BUMP_VERSION, account_id)
     view = await conn.fetchrow(VIEW, user_id, handoff_id, account_id)
     handoff = {"id": str(view["id"]), "assessment": {"status": view["assessment_status"].upper()}}
     return _answer({"createHandoff": {"__typename": "CreateHandoffSuccess", "handoff": handoff}})
 
 
-async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, now) -> None:
-    """resolvers/notifications.record_escalator_news, for a claim."""
+async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, session, now) -> None:
+    """resolvers/notifications.record_escalator_news, for a claim (the session as the claim's
+    update returned it)."""
     escalator_id = handoff["created_by_id"]
     if escalator_id == viewer["id"]:
         return
@@ -350,9 +348,12 @@ async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, now) -> Non
     ]
     if not my_escalations:
         return
-    session = await conn.fetchrow(SESSION, handoff["session_id"])
     summary = session["problem_summary"]
-    if not in_app_only:
+    await _notify(
+        conn, account_id, handoff["id"], "claimed", viewer["id"], handoff["priority"], summary,
+        now, [escalator_id],
+    )  # fmt: skip
+    if not in_app_only:  # written with the other rows of its transaction (Tx.write_rows)
         body = (
             f"{viewer['name']} claimed the escalation you raised.\n\n"
             f"Problem: {summary}\n\nOpen it: {PUBLIC_URL}/handoffs/{handoff['id']}\n"
@@ -363,10 +364,6 @@ async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, now) -> Non
             _subject("Claimed", summary), body, now,
         )  # fmt: skip
         await conn.execute(INSERT_JOB, uuid.uuid4(), "email", account_id, email_id, now, now)
-    await _notify(
-        conn, account_id, handoff["id"], "claimed", viewer["id"], handoff["priority"], summary,
-        now, [escalator_id],
-    )  # fmt: skip
 
 
 async def claim(conn: asyncpg.Connection, viewer, variables: dict) -> Response:
@@ -387,25 +384,23 @@ async def claim(conn: asyncpg.Connection, viewer, variables: dict) -> Response:
         if own and not row["allow_self_claim"]:
             return _answer({"claimHandoff": {"__typename": "OwnEscalation"}})
         now = datetime.now(UTC)
-        won = await conn.fetchval(CLAIM_IF_FREE, user_id, now, handoff_id, account_id)
+        won = await conn.fetchrow(CLAIM_IF_FREE, user_id, now, handoff_id, account_id)
         if won is None:
             current = await conn.fetchrow(FRESH_HANDOFF_LOCKED, handoff_id, account_id)
             if current and current["claimed_by_id"] is None and current["withdrawn_at"] is None:
-                won = await conn.fetchval(CLAIM_IF_FREE, user_id, now, handoff_id, account_id)
+                won = await conn.fetchrow(CLAIM_IF_FREE, user_id, now, handoff_id, account_id)
         if won is not None:
-            await conn.execute(TAKE_OVER_SESSION, user_id, now, won)
+            session = await conn.fetchrow(TAKE_OVER_SESSION, user_id, now, won["session_id"])
             await conn.fetchval(MARK_SEEN, user_id, handoff_id, now)
-            claimed = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
-            await _tell_escalator(conn, viewer, claimed, now)
+            await _tell_escalator(conn, viewer, won, session, now)
             seq = await conn.fetchval(NEXT_SEQ, account_id)
             await conn.execute(INSERT_EVENT, account_id, seq, "claimed", handoff_id, user_id, now)
-        handoff = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
-        if won is not None:
-            await conn.execute(BUMP_VERSION, account_id)
-        elif handoff["claimed_by_id"] != user_id:
-            claimer = await conn.fetchrow(USER, handoff["claimed_by_id"])
-            lost = {"__typename": "AlreadyClaimed", "claimedBy": {"id": str(claimer["id"])}}
-            return _answer({"claimHandoff": lost})
+        else:
+            handoff = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
+            if handoff["claimed_by_id"] != user_id:
+                claimer = await conn.fetchrow(USER, handoff["claimed_by_id"])
+                lost = {"__typename": "AlreadyClaimed", "claimedBy": {"id": str(claimer["id"])}}
+                return _answer({"claimHandoff": lost})
     view = await conn.fetchrow(VIEW, user_id, handoff_id, account_id)
     answer = {
         "__typename": "ClaimHandoffSuccess",

@@ -15,51 +15,49 @@ answer; p50/p99 are per request. Each server is one uvicorn process pinned to th
 with a pool of 20 connections; this load generator runs on the other core.
 
 Everything happens in one account on purpose (a busy team): every write there bumps the
-account's row (`last_seq`, then `version`), so writers of one account take turns on that row
-lock, held from the bump to the commit. `--waits` samples pg_stat_activity during the storms and
+account's row (`last_seq` and `version`, in one update), so writers of one account take turns
+on that row lock, held from the bump to the commit (the event's insert between them).
+`--waits` samples pg_stat_activity during the storms and
 prints what the backends do (running, waiting for a lock, or idle in a transaction: waiting for
 the app while holding its locks).
 
-What the desk runs, per request (captured with a `before_cursor_execute` listener on this
-version, no notification preferences or defaults set, so everyone hears of everything by email
-and in the desk; the baseline runs each one, in this order, with the same columns and values):
+What the desk runs, per request (captured with a `before_cursor_execute` listener, no
+notification preferences or defaults set, so everyone hears of everything by email and in the
+desk; the baseline runs each one, in this order, with the same columns and values). Before the
+storms the bench captures both sides' statements for one escalation and two claims (won, lost)
+in process (bench/write_statements.py, which prints them side by side), prints their counts,
+and fails unless the two sides run the same statements in the same order.
 
-createHandoff (escalate), 32 statements with 11 recipients (20 + one a recipient) besides
-BEGIN/COMMIT:
+createHandoff (escalate), 18 statements with 11 recipients besides BEGIN/COMMIT:
    1 SELECT app_user JOIN account (authenticate; autocommit, before the transaction)
    2 SELECT troubleshooting_session ... FOR UPDATE (the session, in the caller's account)
-   3 INSERT handoff (every column; assessment_number 0)
+   3 INSERT handoff (every column; assessment_number 1)
    4 UPDATE troubleshooting_session SET status, handoff_count, escalation_package, updated_at
    5 INSERT handoff_seen ... ON CONFLICT DO NOTHING RETURNING (the escalator's read mark)
-   6 INSERT assessment_version (number 1, pending)
-   7 UPDATE handoff SET assessment_number = 1
-   8 INSERT job (assess)
-   9 SELECT app_user (the recipients: active engineers and admins but the escalator)
-  10 SELECT notification_defaults (the account's)
-  11 SELECT notification_preference (the recipients' own)
-  12 INSERT email_message, executemany (one a recipient)
-  13 INSERT job, executemany (email, one a recipient)
-  14 INSERT notification, every recipient's in one statement, RETURNING id
-  15 DELETE FROM notification ... NOT IN (the newest 200), one statement a recipient (x11)
-  16 SELECT timer_settings (the account's timers; none: the defaults)
-  17 INSERT handoff_timer
-  18 INSERT job (timer)
-  19 UPDATE account SET last_seq = last_seq + 1 RETURNING last_seq
-  20 INSERT account_event (escalated)
-  21 UPDATE account SET version = version + 1
+   6 SELECT app_user (the recipients: active engineers and admins but the escalator)
+   7 SELECT notification_defaults (the account's)
+   8 SELECT notification_preference (the recipients' own)
+   9 INSERT notification, every recipient's in one statement
+  10 DELETE FROM notification: every recipient's beyond their newest 200, locked in id order
+  11 SELECT timer_settings (the account's timers; none: the defaults)
+  12 INSERT assessment_version (number 1, pending)
+  13 INSERT job, executemany (assess, an email each, the timer)
+  14 INSERT email_message, executemany (one a recipient)
+  15 INSERT handoff_timer
+  16 UPDATE account SET last_seq = last_seq + 1, version = version + 1 RETURNING last_seq
+  17 INSERT account_event (escalated)
   -- COMMIT
-  22 SELECT handoff JOIN session, creator, claimer + EXISTS(seen) (the answer's view; autocommit)
+  18 SELECT handoff JOIN session, creator, claimer + EXISTS(seen) (the answer's view; autocommit)
 
-claimHandoff, won (20): 1 authenticate; 2 SELECT app_user.role ... FOR SHARE (still may claim);
+claimHandoff, won (16): 1 authenticate; 2 SELECT app_user.role ... FOR SHARE (still may claim);
 3 SELECT handoff JOIN account (allow_self_claim: refusals before trying); 4 UPDATE handoff SET
-claimed_by_id, claimed_at WHERE free RETURNING session_id; 5 UPDATE troubleshooting_session SET
-assignee, status, updated_at; 6 INSERT handoff_seen ON CONFLICT DO NOTHING RETURNING; the
-escalator's news: 7 SELECT handoff, 8 SELECT app_user (the escalator), 9 SELECT
-notification_defaults, 10 SELECT notification_preference, 11 SELECT troubleshooting_session,
-12 INSERT email_message, 13 INSERT job (email), 14 INSERT notification RETURNING id, 15 DELETE
-FROM notification (beyond the newest 200); 16 UPDATE account last_seq RETURNING; 17 INSERT
-account_event (claimed); 18 SELECT handoff (fresh); 19 UPDATE account version; COMMIT; 20 the
-view SELECT (as 22 above).
+claimed_by_id, claimed_at WHERE free RETURNING the row; 5 UPDATE troubleshooting_session SET
+assignee, status, updated_at RETURNING the row; 6 INSERT handoff_seen ON CONFLICT DO NOTHING
+RETURNING; the escalator's news: 7 SELECT app_user (the escalator), 8 SELECT
+notification_defaults, 9 SELECT notification_preference, 10 INSERT notification, 11 DELETE FROM
+notification (beyond the newest 200), 12 INSERT email_message, 13 INSERT job (email); 14 UPDATE
+account last_seq and version RETURNING; 15 INSERT account_event (claimed); COMMIT; 16 the view
+SELECT (as 18 above).
 claimHandoff, lost (7): 1-4 as above (4 matches nothing); 5 SELECT handoff ... FOR UPDATE (the
 holder, under the row lock); 6 SELECT handoff (fresh); 7 SELECT app_user (the claimer); COMMIT.
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, insert
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,20 +40,23 @@ async def record(
     if not users:
         return
     now = tx.now()
-    for user in users:
-        tx.session.add(
-            Notification(
-                account_id=handoff.account_id,
-                user_id=user.id,
-                kind=kind,
-                handoff_id=handoff.id,
-                actor_id=actor_id,
-                priority=handoff.priority,
-                summary=summary[: limits.PROBLEM_SUMMARY_MAX],
-                created_at=now,
-            )
-        )
-    await tx.session.flush()
+    rows = [
+        {
+            "account_id": handoff.account_id,
+            "user_id": user.id,
+            "kind": kind,
+            "handoff_id": handoff.id,
+            "actor_id": actor_id,
+            "priority": handoff.priority,
+            "summary": summary[: limits.PROBLEM_SUMMARY_MAX],
+            "created_at": now,
+            "read_at": None,
+        }
+        for user in users
+    ]
+    # One statement, without ORM objects (nothing reads them back here).
+    table = Notification.__table__  # type: ignore[attr-defined]
+    await tx.session.exec(insert(table), params=rows)
     # Every recipient's oldest beyond the bound, in one statement (not one per recipient).
     ranked = (
         select(

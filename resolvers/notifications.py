@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from db.enums import EmailStatus, JobKind, NotificationKind, Role
 from db.models import EmailMessage, Handoff, TroubleshootingSession, User
+from db.types import utcnow
 from resolvers import inbox
 from resolvers.auth import Viewer
 from resolvers.desk import Tx
@@ -112,18 +113,27 @@ def record_emails(
     tx: Tx, handoff: Handoff, recipients: list[User], subject: str, body: str
 ) -> None:
     """One email about the handoff to each recipient, sent by a worker after the commit."""
+    made = utcnow()
     for user in recipients:
-        email = EmailMessage(
-            account_id=handoff.account_id,
-            handoff_id=handoff.id,
-            recipient_id=user.id,
-            to_address=user.email,
-            subject=subject,
-            body=body,
-            status=EmailStatus.PENDING,
+        email_id = uuid.uuid4()
+        tx.insert_later(
+            EmailMessage,
+            {
+                "id": email_id,
+                "account_id": handoff.account_id,
+                "handoff_id": handoff.id,
+                "recipient_id": user.id,
+                "to_address": user.email,
+                "subject": subject,
+                "body": body,
+                "status": EmailStatus.PENDING,
+                "attempts": 0,
+                "last_error": None,
+                "created_at": made,
+                "sent_at": None,
+            },
         )
-        tx.session.add(email)
-        tx.enqueue(JobKind.EMAIL, handoff.account_id, email.id)
+        tx.enqueue(JobKind.EMAIL, handoff.account_id, email_id)
 
 
 # --- a transfer: the colleague it is handed to is told ---
