@@ -79,20 +79,23 @@ INSERT INTO job (id, kind, account_id, subject_id, state, attempts, run_after, l
 VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, NULL, NULL, $6, $6)
 """
 _USER_COLUMNS = "id, account_id, name, email, password_hash, role, active, read_marks, created_at"
-RECIPIENTS = f"""
-SELECT {_USER_COLUMNS} FROM app_user
-WHERE account_id = $1 AND role IN ('engineer', 'admin') AND active AND id != $2
-ORDER BY email
+# Users with their preferences (resolvers/notification_prefs.users_with_preferences): their own
+# choices and the account's defaults joined, one statement.
+_WITH_PREFERENCES = f"""
+SELECT {", ".join("app_user." + c for c in _USER_COLUMNS.split(", "))},
+  p.new_escalations, p.my_escalations, p.in_app_only,
+  d.new_escalations AS d_new_escalations, d.my_escalations AS d_my_escalations,
+  d.in_app_only AS d_in_app_only
+FROM app_user
+LEFT OUTER JOIN notification_preference AS p ON p.user_id = app_user.id AND p.account_id = $1
+LEFT OUTER JOIN notification_defaults AS d ON d.account_id = $1
+WHERE app_user.account_id = $1 AND {{}}
+ORDER BY app_user.email
 """
-# Preferences (resolvers/notification_prefs.py): the account's defaults, then the users' own.
-DEFAULTS = """
-SELECT account_id, new_escalations, my_escalations, in_app_only, updated_at
-FROM notification_defaults WHERE account_id = $1
-"""
-PREFERENCES = """
-SELECT user_id, account_id, new_escalations, my_escalations, in_app_only, updated_at
-FROM notification_preference WHERE account_id = $1 AND user_id = ANY($2::uuid[])
-"""
+RECIPIENTS = _WITH_PREFERENCES.format(
+    "app_user.role IN ('engineer', 'admin') AND app_user.active AND app_user.id != $2"
+)
+USER_WITH_PREFERENCES = _WITH_PREFERENCES.format("app_user.id = $2")
 INSERT_EMAIL = """
 INSERT INTO email_message (id, account_id, handoff_id, recipient_id, to_address, subject, body,
   status, attempts, last_error, created_at, sent_at)
@@ -113,7 +116,7 @@ DELETE FROM notification WHERE id IN (
       SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id DESC) AS rank
       FROM notification WHERE user_id = ANY($1::uuid[])) AS ranked
     WHERE rank > $2)
-  ORDER BY id FOR UPDATE)
+  FOR UPDATE SKIP LOCKED)
 """
 TIMER_SETTINGS = "SELECT * FROM timer_settings WHERE account_id = $1"
 INSERT_TIMER = """
@@ -121,15 +124,16 @@ INSERT INTO handoff_timer (id, account_id, handoff_id, waiting_since, due_at, ov
   admins_alerted_at, nudged_at, closed_at)
 VALUES ($1, $2, $3, $4, $5, NULL, NULL, NULL, NULL)
 """
-# The account's counter and version, in one update (resolvers/desk.Tx.record).
-NEXT_SEQ = """
-UPDATE account SET last_seq = last_seq + 1, version = version + 1 WHERE id = $1
-RETURNING last_seq
-"""
-INSERT_EVENT = """
-INSERT INTO account_event (account_id, seq, kind, handoff_id, actor_id, occurred_at, to_user_id,
-  priority, previous_priority, reason, session_id, note_id)
-VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, NULL, NULL)
+# The account's counter and version, and the event numbered by it: one statement
+# (resolvers/desk.Tx.record).
+RECORD_EVENT = """
+WITH bumped AS (
+  UPDATE account SET last_seq = last_seq + 1, version = version + 1 WHERE id = $1
+  RETURNING last_seq)
+INSERT INTO account_event (account_id, kind, handoff_id, actor_id, occurred_at, to_user_id,
+  priority, previous_priority, reason, session_id, note_id, seq)
+SELECT $1, $2, $3, $4, $5, NULL, NULL, NULL, NULL, NULL, NULL, bumped.last_seq FROM bumped
+RETURNING seq
 """
 # What the answer shows, read after the commit (the desk's resolvers/handoff_views.py).
 VIEW = """
@@ -205,26 +209,16 @@ def _error(message: str, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-async def _preferences(conn: asyncpg.Connection, account_id, user_ids) -> dict:
-    """Each user's (new_escalations, my_escalations, in_app_only): theirs, else the account's,
+def _preferences(row) -> tuple:
+    """The user's (new_escalations, my_escalations, in_app_only): theirs, else the account's,
     else the desk's defaults (everything, by email)."""
-    row = await conn.fetchrow(DEFAULTS, account_id)
     base = (
-        (row["new_escalations"], row["my_escalations"], row["in_app_only"])
-        if row
+        (row["d_new_escalations"], row["d_my_escalations"], row["d_in_app_only"])
+        if row["d_new_escalations"] is not None
         else ("all", True, False)
     )
-    chosen = {r["user_id"]: r for r in await conn.fetch(PREFERENCES, account_id, user_ids)}
-    out = {}
-    for user_id in user_ids:
-        mine = chosen.get(user_id)
-        out[user_id] = tuple(
-            b if mine is None or mine[name] is None else mine[name]
-            for b, name in zip(
-                base, ("new_escalations", "my_escalations", "in_app_only"), strict=True
-            )
-        )
-    return out
+    names = ("new_escalations", "my_escalations", "in_app_only")
+    return tuple(b if row[n] is None else row[n] for b, n in zip(base, names, strict=True))
 
 
 def _hears_of_new(alerts: str, priority: str) -> bool:
@@ -238,7 +232,12 @@ async def _notify(conn, account_id, handoff_id, kind, actor_id, priority, summar
         INSERT_NOTIFICATIONS, account_id, kind, handoff_id, actor_id, priority,
         summary[:SUMMARY_MAX], now, users,
     )  # fmt: skip
-    await conn.execute(TRIM_NOTIFICATIONS, users, NOTIFICATIONS_KEPT)
+
+
+async def _trim(conn, users) -> None:
+    """Last before the account's counter, as the desk does (Tx.do_last)."""
+    if users:
+        await conn.execute(TRIM_NOTIFICATIONS, sorted(users), NOTIFICATIONS_KEPT)
 
 
 def _subject(what: str, summary: str) -> str:
@@ -287,10 +286,9 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
         package = json.dumps({"handoff_id": str(handoff_id), "escalated_at": stamp})
         await conn.execute(UPDATE_SESSION, session["handoff_count"] + 1, package, now, session_id)
         await conn.fetchval(MARK_SEEN, user_id, handoff_id, now)
-        team = await conn.fetch(RECIPIENTS, account_id, user_id)
-        prefs = await _preferences(conn, account_id, [r["id"] for r in team])
-        team = [r for r in team if _hears_of_new(prefs[r["id"]][0], priority)]
-        recipients = [r for r in team if not prefs[r["id"]][2]]
+        everyone = await conn.fetch(RECIPIENTS, account_id, user_id)
+        team = [r for r in everyone if _hears_of_new(_preferences(r)[0], priority)]
+        recipients = [r for r in team if not _preferences(r)[2]]
         subject = _subject("Escalated", session["problem_summary"])
         body = (
             f"{viewer['name']} escalated a troubleshooting session ({priority} priority).\n\n"
@@ -326,28 +324,26 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
         if emails:
             await conn.executemany(INSERT_EMAIL, emails)
         await conn.execute(INSERT_TIMER, timer_id, account_id, handoff_id, now, due)
-        seq = await conn.fetchval(NEXT_SEQ, account_id)
-        await conn.execute(INSERT_EVENT, account_id, seq, "escalated", handoff_id, user_id, now)
+        await _trim(conn, [r["id"] for r in team])
+        await conn.fetchval(RECORD_EVENT, account_id, "escalated", handoff_id, user_id, now)
     view = await conn.fetchrow(VIEW, user_id, handoff_id, account_id)
     handoff = {"id": str(view["id"]), "assessment": {"status": view["assessment_status"].upper()}}
     return _answer({"createHandoff": {"__typename": "CreateHandoffSuccess", "handoff": handoff}})
 
 
-async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, session, now) -> None:
+async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, session, now) -> list:
     """resolvers/notifications.record_escalator_news, for a claim (the session as the claim's
-    update returned it)."""
+    update returned it). Whose in-app list to trim."""
     escalator_id = handoff["created_by_id"]
     if escalator_id == viewer["id"]:
-        return
-    escalator = await conn.fetchrow(USER, escalator_id)
-    if escalator is None or not escalator["active"] or escalator["role"] not in MAY_CLAIM:
-        return
+        return []
     account_id = handoff["account_id"]
-    _, my_escalations, in_app_only = (await _preferences(conn, account_id, [escalator_id]))[
-        escalator_id
-    ]
+    escalator = await conn.fetchrow(USER_WITH_PREFERENCES, account_id, escalator_id)
+    if escalator is None or not escalator["active"] or escalator["role"] not in MAY_CLAIM:
+        return []
+    _, my_escalations, in_app_only = _preferences(escalator)
     if not my_escalations:
-        return
+        return []
     summary = session["problem_summary"]
     await _notify(
         conn, account_id, handoff["id"], "claimed", viewer["id"], handoff["priority"], summary,
@@ -364,6 +360,7 @@ async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, session, no
             _subject("Claimed", summary), body, now,
         )  # fmt: skip
         await conn.execute(INSERT_JOB, uuid.uuid4(), "email", account_id, email_id, now, now)
+    return [escalator_id]
 
 
 async def claim(conn: asyncpg.Connection, viewer, variables: dict) -> Response:
@@ -392,9 +389,8 @@ async def claim(conn: asyncpg.Connection, viewer, variables: dict) -> Response:
         if won is not None:
             session = await conn.fetchrow(TAKE_OVER_SESSION, user_id, now, won["session_id"])
             await conn.fetchval(MARK_SEEN, user_id, handoff_id, now)
-            await _tell_escalator(conn, viewer, won, session, now)
-            seq = await conn.fetchval(NEXT_SEQ, account_id)
-            await conn.execute(INSERT_EVENT, account_id, seq, "claimed", handoff_id, user_id, now)
+            await _trim(conn, await _tell_escalator(conn, viewer, won, session, now))
+            await conn.fetchval(RECORD_EVENT, account_id, "claimed", handoff_id, user_id, now)
         else:
             handoff = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
             if handoff["claimed_by_id"] != user_id:

@@ -15,8 +15,8 @@ answer; p50/p99 are per request. Each server is one uvicorn process pinned to th
 with a pool of 20 connections; this load generator runs on the other core.
 
 Everything happens in one account on purpose (a busy team): every write there bumps the
-account's row (`last_seq` and `version`, in one update), so writers of one account take turns
-on that row lock, held from the bump to the commit (the event's insert between them).
+account's row (`last_seq` and `version`, in the statement that inserts the event), so writers
+of one account take turns on that row lock, held from that statement to the commit.
 `--waits` samples pg_stat_activity during the storms and
 prints what the backends do (running, waiting for a lock, or idle in a transaction: waiting for
 the app while holding its locks).
@@ -28,36 +28,34 @@ storms the bench captures both sides' statements for one escalation and two clai
 in process (bench/write_statements.py, which prints them side by side), prints their counts,
 and fails unless the two sides run the same statements in the same order.
 
-createHandoff (escalate), 18 statements with 11 recipients besides BEGIN/COMMIT:
+createHandoff (escalate), 15 statements with 11 recipients besides BEGIN/COMMIT:
    1 SELECT app_user JOIN account (authenticate; autocommit, before the transaction)
    2 SELECT troubleshooting_session ... FOR UPDATE (the session, in the caller's account)
    3 INSERT handoff (every column; assessment_number 1)
    4 UPDATE troubleshooting_session SET status, handoff_count, escalation_package, updated_at
    5 INSERT handoff_seen ... ON CONFLICT DO NOTHING RETURNING (the escalator's read mark)
-   6 SELECT app_user (the recipients: active engineers and admins but the escalator)
-   7 SELECT notification_defaults (the account's)
-   8 SELECT notification_preference (the recipients' own)
-   9 INSERT notification, every recipient's in one statement
-  10 DELETE FROM notification: every recipient's beyond their newest 200, locked in id order
-  11 SELECT timer_settings (the account's timers; none: the defaults)
-  12 INSERT assessment_version (number 1, pending)
-  13 INSERT job, executemany (assess, an email each, the timer)
-  14 INSERT email_message, executemany (one a recipient)
-  15 INSERT handoff_timer
-  16 UPDATE account SET last_seq = last_seq + 1, version = version + 1 RETURNING last_seq
-  17 INSERT account_event (escalated)
+   6 SELECT app_user LEFT JOIN notification_preference, notification_defaults (the
+     recipients, active engineers and admins but the escalator, with their preferences)
+   7 INSERT notification, every recipient's in one statement
+   8 SELECT timer_settings (the account's timers; none: the defaults)
+   9 INSERT assessment_version (number 1, pending)
+  10 INSERT job, executemany (assess, an email each, the timer)
+  11 INSERT email_message, executemany (one a recipient)
+  12 INSERT handoff_timer
+  13 DELETE FROM notification: every recipient's beyond their newest 200 (FOR UPDATE SKIP
+     LOCKED: rows another transaction is trimming are left to it)
+  14 WITH bumped AS (UPDATE account SET last_seq + 1, version + 1 RETURNING last_seq)
+     INSERT account_event (escalated) ... FROM bumped (the account's row is locked from here)
   -- COMMIT
-  18 SELECT handoff JOIN session, creator, claimer + EXISTS(seen) (the answer's view; autocommit)
+  15 SELECT handoff JOIN session, creator, claimer + EXISTS(seen) (the answer's view; autocommit)
 
-claimHandoff, won (16): 1 authenticate; 2 SELECT app_user.role ... FOR SHARE (still may claim);
+claimHandoff, won (13): 1 authenticate; 2 SELECT app_user.role ... FOR SHARE (still may claim);
 3 SELECT handoff JOIN account (allow_self_claim: refusals before trying); 4 UPDATE handoff SET
 claimed_by_id, claimed_at WHERE free RETURNING the row; 5 UPDATE troubleshooting_session SET
 assignee, status, updated_at RETURNING the row; 6 INSERT handoff_seen ON CONFLICT DO NOTHING
-RETURNING; the escalator's news: 7 SELECT app_user (the escalator), 8 SELECT
-notification_defaults, 9 SELECT notification_preference, 10 INSERT notification, 11 DELETE FROM
-notification (beyond the newest 200), 12 INSERT email_message, 13 INSERT job (email); 14 UPDATE
-account last_seq and version RETURNING; 15 INSERT account_event (claimed); COMMIT; 16 the view
-SELECT (as 18 above).
+RETURNING; the escalator's news: 7 SELECT app_user with their preferences (as 6 above), 8 INSERT
+notification, 9 INSERT email_message, 10 INSERT job (email), 11 DELETE FROM notification (as 13
+above); 12 the counter and the event (claimed) as 14 above; COMMIT; 13 the view SELECT.
 claimHandoff, lost (7): 1-4 as above (4 matches nothing); 5 SELECT handoff ... FOR UPDATE (the
 holder, under the row lock); 6 SELECT handoff (fresh); 7 SELECT app_user (the claimer); COMMIT.
 

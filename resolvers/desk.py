@@ -7,13 +7,13 @@ notifier hears of them only after the commit, so no client ever learns of a chan
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, literal, select
 from sqlmodel import SQLModel, col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -161,6 +161,9 @@ class Tx:
     # ORM objects, one statement a table, before the account's counter is bumped (`record`) and
     # at the latest before the commit (`write_rows`).
     rows: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
+    # Work that locks rows other writers of the account want too (the trims of in-app lists),
+    # kept for last, after the rows above: those locks are held from there to the commit.
+    lasts: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     # Accounts whose version this transaction moved already (with their counter, in `record`).
     versioned: set[uuid.UUID] = field(default_factory=set)
 
@@ -204,11 +207,8 @@ class Tx:
             .values(**values)
             .returning(col(Account.last_seq))
         )
-        seq: int = (await self.session.exec(bump)).scalar_one()
-        self.touched.add(account_id)
-        event = {
+        event: dict[str, Any] = {
             "account_id": account_id,
-            "seq": seq,
             "kind": kind,
             "handoff_id": handoff_id,
             "actor_id": actor_id,
@@ -220,7 +220,25 @@ class Tx:
             "session_id": session_id,
             "note_id": note_id,
         }
-        await self.session.exec(insert(_table(AccountEvent)).values(event))
+        events = _table(AccountEvent)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One statement: the lock on the account's row is held for it and the commit only.
+            bumped = bump.cte("bumped")
+            numbered = select(
+                *(literal(v, events.c[k].type).label(k) for k, v in event.items()),
+                bumped.c.last_seq.label("seq"),
+            )
+            stmt = (
+                insert(events)
+                .from_select([*event, "seq"], numbered)
+                .returning(events.c.seq)
+                .add_cte(bumped)
+            )
+            seq: int = (await self.session.exec(stmt)).scalar_one()
+        else:  # SQLite: no data-modifying CTE; its writers take turns anyway
+            seq = (await self.session.exec(bump)).scalar_one()
+            await self.session.exec(insert(events).values(**event, seq=seq))
+        self.touched.add(account_id)
         self.last_seq[account_id] = seq
         return seq
 
@@ -228,12 +246,19 @@ class Tx:
         """A row to insert with the others of its table (`write_rows`), every column given."""
         self.rows.setdefault(_table(model), []).append(row)
 
+    def do_last(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Work to do once, after the kept rows are written (`write_rows`)."""
+        self.lasts.setdefault(key, work)
+
     async def write_rows(self) -> None:
         """The rows `insert_later` kept, one statement a table (after the ORM's own changes:
-        the session flushes them before it runs a statement)."""
+        the session flushes them before it runs a statement), then the work kept for last."""
         rows, self.rows = self.rows, {}
         for table, values in rows.items():
             await self.session.exec(insert(table), params=values)
+        lasts, self.lasts = self.lasts, {}
+        for work in lasts.values():
+            await work()
 
     def marked(self, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
         """The user read the handoff for the first time in this transaction (a new mark)."""

@@ -57,7 +57,13 @@ async def record(
     # One statement, without ORM objects (nothing reads them back here).
     table = Notification.__table__  # type: ignore[attr-defined]
     await tx.session.exec(insert(table), params=rows)
-    # Every recipient's oldest beyond the bound, in one statement (not one per recipient).
+    tx.notified.update(user.id for user in users)
+    tx.do_last("inbox.trim", lambda: _trim(tx))
+
+
+async def _trim(tx: Tx) -> None:
+    """Every recipient's oldest beyond the bound, in one statement (not one per recipient),
+    last in the transaction (its row locks are held to the commit)."""
     ranked = (
         select(
             col(Notification.id).label("id"),
@@ -65,24 +71,23 @@ async def record(
             .over(partition_by=col(Notification.user_id), order_by=col(Notification.id).desc())
             .label("rank"),
         )
-        .where(col(Notification.user_id).in_([user.id for user in users]))
+        .where(col(Notification.user_id).in_(sorted(tx.notified)))
         .subquery()
     )
     beyond = select(ranked.c.id).where(ranked.c.rank > tx.notifications_kept)
-    # Locked in one order (by id) before they go: concurrent news to overlapping teams would
-    # otherwise delete the same old rows in different orders and deadlock (PostgreSQL).
+    # Rows another transaction holds are left to it (SKIP LOCKED): concurrent news to one team
+    # would otherwise queue up behind each other's trims of the same old rows (and deadlock on
+    # PostgreSQL, deleting them in different orders). A row left over goes with the next news.
     doomed = (
         select(Notification.id)
         .where(col(Notification.id).in_(beyond))
-        .order_by(col(Notification.id))
-        .with_for_update()
+        .with_for_update(skip_locked=True)
     )
     await tx.session.exec(
         delete(Notification)
         .where(col(Notification.id).in_(doomed))
         .execution_options(synchronize_session=False)
     )
-    tx.notified.update(user.id for user in users)
 
 
 @dataclass(frozen=True)
