@@ -58,11 +58,15 @@ INSERT INTO handoff (id, account_id, session_id, intent, engineer_notes, priorit
   assessment_updated_at, assessment_number, claimed_by_id, claimed_at, withdrawn_at,
   withdrawn_by_id)
 VALUES ($1, $2, $3, 'escalate', $4, $5, $6, $7::jsonb, $8, $9, $10, 'pending', NULL, NULL,
-  'null'::jsonb, NULL, NULL, 0, NULL, NULL, NULL, NULL)
+  'null'::jsonb, NULL, NULL, 1, NULL, NULL, NULL, NULL)
 """
 UPDATE_SESSION = """
 UPDATE troubleshooting_session SET status = 'escalated', handoff_count = $1,
   escalation_package = $2::jsonb, updated_at = $3 WHERE id = $4
+"""
+# Whether the escalation was claimed before: only a first claim is timed (the desk's metric).
+CLAIMED_BEFORE = """
+SELECT seq FROM account_event WHERE handoff_id = $1 AND kind = 'claimed' LIMIT 1
 """
 MARK_SEEN = """
 INSERT INTO handoff_seen (user_id, handoff_id, seen_at) VALUES ($1, $2, $3)
@@ -73,34 +77,36 @@ INSERT INTO assessment_version (id, account_id, handoff_id, number, requested_by
   requested_at, status, assessor, summary, likely_cause, suggested_steps, confidence, landed_at)
 VALUES ($1, $2, $3, 1, NULL, $4, 'pending', NULL, NULL, NULL, 'null'::jsonb, NULL, NULL)
 """
-SET_ASSESSMENT_NUMBER = "UPDATE handoff SET assessment_number = 1 WHERE id = $1"
 INSERT_JOB = """
 INSERT INTO job (id, kind, account_id, subject_id, state, attempts, run_after, lease_owner,
   lease_expires_at, last_error, created_at, updated_at)
 VALUES ($1, $2, $3, $4, 'pending', 0, $5, NULL, NULL, NULL, $6, $6)
 """
 _USER_COLUMNS = "id, account_id, name, email, password_hash, role, active, read_marks, created_at"
-RECIPIENTS = f"""
-SELECT {_USER_COLUMNS} FROM app_user
-WHERE account_id = $1 AND role IN ('engineer', 'admin') AND active AND id != $2
-ORDER BY email
+# Users with their preferences (resolvers/notification_prefs.users_with_preferences): their own
+# choices and the account's defaults joined, one statement.
+_WITH_PREFERENCES = f"""
+SELECT {", ".join("app_user." + c for c in _USER_COLUMNS.split(", "))},
+  p.new_escalations, p.my_escalations, p.in_app_only,
+  d.new_escalations AS d_new_escalations, d.my_escalations AS d_my_escalations,
+  d.in_app_only AS d_in_app_only
+FROM app_user
+LEFT OUTER JOIN notification_preference AS p ON p.user_id = app_user.id AND p.account_id = $1
+LEFT OUTER JOIN notification_defaults AS d ON d.account_id = $1
+WHERE app_user.account_id = $1 AND {{}}
+ORDER BY app_user.email
 """
-# Preferences (resolvers/notification_prefs.py): the account's defaults, then the users' own.
-DEFAULTS = """
-SELECT account_id, new_escalations, my_escalations, in_app_only, updated_at
-FROM notification_defaults WHERE account_id = $1
-"""
-PREFERENCES = """
-SELECT user_id, account_id, new_escalations, my_escalations, in_app_only, updated_at
-FROM notification_preference WHERE account_id = $1 AND user_id = ANY($2::uuid[])
-"""
+RECIPIENTS = _WITH_PREFERENCES.format(
+    "app_user.role IN ('engineer', 'admin') AND app_user.active AND app_user.id != $2"
+)
+USER_WITH_PREFERENCES = _WITH_PREFERENCES.format("app_user.id = $2")
 INSERT_EMAIL = """
 INSERT INTO email_message (id, account_id, handoff_id, recipient_id, to_address, subject, body,
   status, attempts, last_error, created_at, sent_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, NULL, $8, NULL)
 """
-# In-app notifications (resolvers/inbox.py): all of them in one statement, then each user's
-# oldest beyond the bound dropped, one statement a user.
+# In-app notifications (resolvers/inbox.py): all of them in one statement, then every
+# recipient's oldest beyond the bound dropped, in one statement.
 INSERT_NOTIFICATIONS = """
 INSERT INTO notification (account_id, user_id, kind, handoff_id, actor_id, priority, summary,
   created_at, read_at)
@@ -108,9 +114,13 @@ SELECT $1, user_id, $2, $3, $4, $5, $6, $7, NULL FROM unnest($8::uuid[]) AS u(us
 RETURNING id
 """
 TRIM_NOTIFICATIONS = """
-DELETE FROM notification WHERE user_id = $1 AND id NOT IN (
-  SELECT id FROM notification WHERE user_id = $1 ORDER BY id DESC LIMIT $2)
-RETURNING id
+DELETE FROM notification WHERE id IN (
+  SELECT id FROM notification WHERE id IN (
+    SELECT id FROM (
+      SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY id DESC) AS rank
+      FROM notification WHERE user_id = ANY($1::uuid[])) AS ranked
+    WHERE rank > $2)
+  FOR UPDATE SKIP LOCKED)
 """
 TIMER_SETTINGS = "SELECT * FROM timer_settings WHERE account_id = $1"
 INSERT_TIMER = """
@@ -118,13 +128,17 @@ INSERT INTO handoff_timer (id, account_id, handoff_id, waiting_since, due_at, ov
   admins_alerted_at, nudged_at, closed_at)
 VALUES ($1, $2, $3, $4, $5, NULL, NULL, NULL, NULL)
 """
-NEXT_SEQ = "UPDATE account SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq"
-INSERT_EVENT = """
-INSERT INTO account_event (account_id, seq, kind, handoff_id, actor_id, occurred_at, to_user_id,
-  priority, previous_priority, reason, session_id, note_id)
-VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, NULL, NULL)
+# The account's counter and version, and the event numbered by it: one statement
+# (resolvers/desk.Tx.record).
+RECORD_EVENT = """
+WITH bumped AS (
+  UPDATE account SET last_seq = last_seq + 1, version = version + 1 WHERE id = $1
+  RETURNING last_seq)
+INSERT INTO account_event (account_id, kind, handoff_id, actor_id, occurred_at, to_user_id,
+  priority, previous_priority, reason, session_id, note_id, seq)
+SELECT $1, $2, $3, $4, $5, NULL, NULL, NULL, NULL, NULL, NULL, bumped.last_seq FROM bumped
+RETURNING seq
 """
-BUMP_VERSION = "UPDATE account SET version = version + 1 WHERE id = $1"
 # What the answer shows, read after the commit (the desk's resolvers/handoff_views.py).
 VIEW = """
 SELECT handoff.id, handoff.account_id, handoff.session_id, handoff.intent,
@@ -167,11 +181,11 @@ SELECT {_HANDOFF_COLUMNS}, account.allow_self_claim
 FROM handoff JOIN account ON account.id = handoff.account_id
 WHERE handoff.id = $1 AND handoff.account_id = $2 AND handoff.intent = 'escalate'
 """
-CLAIM_IF_FREE = """
+CLAIM_IF_FREE = f"""
 UPDATE handoff SET claimed_by_id = $1, claimed_at = $2
 WHERE id = $3 AND account_id = $4 AND intent = 'escalate' AND claimed_by_id IS NULL
   AND withdrawn_at IS NULL
-RETURNING session_id
+RETURNING {_HANDOFF_COLUMNS}
 """
 FRESH_HANDOFF = f"""
 SELECT {_HANDOFF_COLUMNS} FROM handoff
@@ -181,14 +195,11 @@ FRESH_HANDOFF_LOCKED = FRESH_HANDOFF + " FOR UPDATE"
 TAKE_OVER_SESSION = """
 UPDATE troubleshooting_session SET assignee_id = $1, status = 'active', updated_at = $2
 WHERE id = $3
+RETURNING id, account_id, owner_id, assignee_id, intake_type, intake_content, problem_summary,
+  status, confidence_tier, handoff_count, message_count, escalation_package, created_at,
+  updated_at
 """
 USER = f"SELECT {_USER_COLUMNS} FROM app_user WHERE id = $1"
-SESSION = """
-SELECT id, account_id, owner_id, assignee_id, intake_type, intake_content, problem_summary,
-       status, confidence_tier, handoff_count, message_count, escalation_package, created_at,
-       updated_at
-FROM troubleshooting_session WHERE id = $1
-"""
 
 
 def _answer(data: dict) -> Response:
@@ -202,26 +213,16 @@ def _error(message: str, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-async def _preferences(conn: asyncpg.Connection, account_id, user_ids) -> dict:
-    """Each user's (new_escalations, my_escalations, in_app_only): theirs, else the account's,
+def _preferences(row) -> tuple:
+    """The user's (new_escalations, my_escalations, in_app_only): theirs, else the account's,
     else the desk's defaults (everything, by email)."""
-    row = await conn.fetchrow(DEFAULTS, account_id)
     base = (
-        (row["new_escalations"], row["my_escalations"], row["in_app_only"])
-        if row
+        (row["d_new_escalations"], row["d_my_escalations"], row["d_in_app_only"])
+        if row["d_new_escalations"] is not None
         else ("all", True, False)
     )
-    chosen = {r["user_id"]: r for r in await conn.fetch(PREFERENCES, account_id, user_ids)}
-    out = {}
-    for user_id in user_ids:
-        mine = chosen.get(user_id)
-        out[user_id] = tuple(
-            b if mine is None or mine[name] is None else mine[name]
-            for b, name in zip(
-                base, ("new_escalations", "my_escalations", "in_app_only"), strict=True
-            )
-        )
-    return out
+    names = ("new_escalations", "my_escalations", "in_app_only")
+    return tuple(b if row[n] is None else row[n] for b, n in zip(base, names, strict=True))
 
 
 def _hears_of_new(alerts: str, priority: str) -> bool:
@@ -235,8 +236,12 @@ async def _notify(conn, account_id, handoff_id, kind, actor_id, priority, summar
         INSERT_NOTIFICATIONS, account_id, kind, handoff_id, actor_id, priority,
         summary[:SUMMARY_MAX], now, users,
     )  # fmt: skip
-    for user_id in users:
-        await conn.fetch(TRIM_NOTIFICATIONS, user_id, NOTIFICATIONS_KEPT)
+
+
+async def _trim(conn, users) -> None:
+    """Last before the account's counter, as the desk does (Tx.do_last)."""
+    if users:
+        await conn.execute(TRIM_NOTIFICATIONS, sorted(users), NOTIFICATIONS_KEPT)
 
 
 def _subject(what: str, summary: str) -> str:
@@ -285,13 +290,9 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
         package = json.dumps({"handoff_id": str(handoff_id), "escalated_at": stamp})
         await conn.execute(UPDATE_SESSION, session["handoff_count"] + 1, package, now, session_id)
         await conn.fetchval(MARK_SEEN, user_id, handoff_id, now)
-        await conn.execute(INSERT_ASSESSMENT, uuid.uuid4(), account_id, handoff_id, now)
-        await conn.execute(SET_ASSESSMENT_NUMBER, handoff_id)
-        await conn.execute(INSERT_JOB, uuid.uuid4(), "assess", account_id, handoff_id, now, now)
-        team = await conn.fetch(RECIPIENTS, account_id, user_id)
-        prefs = await _preferences(conn, account_id, [r["id"] for r in team])
-        team = [r for r in team if _hears_of_new(prefs[r["id"]][0], priority)]
-        recipients = [r for r in team if not prefs[r["id"]][2]]
+        everyone = await conn.fetch(RECIPIENTS, account_id, user_id)
+        team = [r for r in everyone if _hears_of_new(_preferences(r)[0], priority)]
+        recipients = [r for r in team if not _preferences(r)[2]]
         subject = _subject("Escalated", session["problem_summary"])
         body = (
             f"{viewer['name']} escalated a troubleshooting session ({priority} priority).\n\n"
@@ -303,11 +304,6 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
             (uuid.uuid4(), account_id, handoff_id, r["id"], r["email"], subject, body, now)
             for r in recipients
         ]
-        if emails:
-            await conn.executemany(INSERT_EMAIL, emails)
-            await conn.executemany(
-                INSERT_JOB, [(uuid.uuid4(), "email", account_id, e[0], now, now) for e in emails]
-            )
         if team:
             await _notify(
                 conn, account_id, handoff_id, "new_escalation", user_id, priority,
@@ -322,34 +318,42 @@ async def escalate(conn: asyncpg.Connection, viewer, variables: dict) -> Respons
         )
         due = now + timedelta(minutes=overdue)
         timer_id = uuid.uuid4()
-        await conn.execute(INSERT_TIMER, timer_id, account_id, handoff_id, now, due)
         check = min(due, now + timedelta(minutes=every))
-        await conn.execute(INSERT_JOB, uuid.uuid4(), "timer", account_id, timer_id, check, now)
-        seq = await conn.fetchval(NEXT_SEQ, account_id)
-        await conn.execute(INSERT_EVENT, account_id, seq, "escalated", handoff_id, user_id, now)
-        await conn.execute(BUMP_VERSION, account_id)
+        # The rows nothing reads back, one statement a table (the desk's Tx.write_rows).
+        await conn.execute(INSERT_ASSESSMENT, uuid.uuid4(), account_id, handoff_id, now)
+        jobs = [(uuid.uuid4(), "assess", account_id, handoff_id, now, now)]
+        jobs += [(uuid.uuid4(), "email", account_id, e[0], now, now) for e in emails]
+        jobs.append((uuid.uuid4(), "timer", account_id, timer_id, check, now))
+        await conn.executemany(INSERT_JOB, jobs)
+        if emails:
+            await conn.executemany(INSERT_EMAIL, emails)
+        await conn.execute(INSERT_TIMER, timer_id, account_id, handoff_id, now, due)
+        await _trim(conn, [r["id"] for r in team])
+        await conn.fetchval(RECORD_EVENT, account_id, "escalated", handoff_id, user_id, now)
     view = await conn.fetchrow(VIEW, user_id, handoff_id, account_id)
     handoff = {"id": str(view["id"]), "assessment": {"status": view["assessment_status"].upper()}}
     return _answer({"createHandoff": {"__typename": "CreateHandoffSuccess", "handoff": handoff}})
 
 
-async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, now) -> None:
-    """resolvers/notifications.record_escalator_news, for a claim."""
+async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, session, now) -> list:
+    """resolvers/notifications.record_escalator_news, for a claim (the session as the claim's
+    update returned it). Whose in-app list to trim."""
     escalator_id = handoff["created_by_id"]
     if escalator_id == viewer["id"]:
-        return
-    escalator = await conn.fetchrow(USER, escalator_id)
-    if escalator is None or not escalator["active"] or escalator["role"] not in MAY_CLAIM:
-        return
+        return []
     account_id = handoff["account_id"]
-    _, my_escalations, in_app_only = (await _preferences(conn, account_id, [escalator_id]))[
-        escalator_id
-    ]
+    escalator = await conn.fetchrow(USER_WITH_PREFERENCES, account_id, escalator_id)
+    if escalator is None or not escalator["active"] or escalator["role"] not in MAY_CLAIM:
+        return []
+    _, my_escalations, in_app_only = _preferences(escalator)
     if not my_escalations:
-        return
-    session = await conn.fetchrow(SESSION, handoff["session_id"])
+        return []
     summary = session["problem_summary"]
-    if not in_app_only:
+    await _notify(
+        conn, account_id, handoff["id"], "claimed", viewer["id"], handoff["priority"], summary,
+        now, [escalator_id],
+    )  # fmt: skip
+    if not in_app_only:  # written with the other rows of its transaction (Tx.write_rows)
         body = (
             f"{viewer['name']} claimed the escalation you raised.\n\n"
             f"Problem: {summary}\n\nOpen it: {PUBLIC_URL}/handoffs/{handoff['id']}\n"
@@ -360,10 +364,7 @@ async def _tell_escalator(conn: asyncpg.Connection, viewer, handoff, now) -> Non
             _subject("Claimed", summary), body, now,
         )  # fmt: skip
         await conn.execute(INSERT_JOB, uuid.uuid4(), "email", account_id, email_id, now, now)
-    await _notify(
-        conn, account_id, handoff["id"], "claimed", viewer["id"], handoff["priority"], summary,
-        now, [escalator_id],
-    )  # fmt: skip
+    return [escalator_id]
 
 
 async def claim(conn: asyncpg.Connection, viewer, variables: dict) -> Response:
@@ -384,25 +385,23 @@ async def claim(conn: asyncpg.Connection, viewer, variables: dict) -> Response:
         if own and not row["allow_self_claim"]:
             return _answer({"claimHandoff": {"__typename": "OwnEscalation"}})
         now = datetime.now(UTC)
-        won = await conn.fetchval(CLAIM_IF_FREE, user_id, now, handoff_id, account_id)
+        won = await conn.fetchrow(CLAIM_IF_FREE, user_id, now, handoff_id, account_id)
         if won is None:
             current = await conn.fetchrow(FRESH_HANDOFF_LOCKED, handoff_id, account_id)
             if current and current["claimed_by_id"] is None and current["withdrawn_at"] is None:
-                won = await conn.fetchval(CLAIM_IF_FREE, user_id, now, handoff_id, account_id)
+                won = await conn.fetchrow(CLAIM_IF_FREE, user_id, now, handoff_id, account_id)
         if won is not None:
-            await conn.execute(TAKE_OVER_SESSION, user_id, now, won)
+            session = await conn.fetchrow(TAKE_OVER_SESSION, user_id, now, won["session_id"])
             await conn.fetchval(MARK_SEEN, user_id, handoff_id, now)
-            claimed = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
-            await _tell_escalator(conn, viewer, claimed, now)
-            seq = await conn.fetchval(NEXT_SEQ, account_id)
-            await conn.execute(INSERT_EVENT, account_id, seq, "claimed", handoff_id, user_id, now)
-        handoff = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
-        if won is not None:
-            await conn.execute(BUMP_VERSION, account_id)
-        elif handoff["claimed_by_id"] != user_id:
-            claimer = await conn.fetchrow(USER, handoff["claimed_by_id"])
-            lost = {"__typename": "AlreadyClaimed", "claimedBy": {"id": str(claimer["id"])}}
-            return _answer({"claimHandoff": lost})
+            await conn.fetchval(CLAIMED_BEFORE, handoff_id)
+            await _trim(conn, await _tell_escalator(conn, viewer, won, session, now))
+            await conn.fetchval(RECORD_EVENT, account_id, "claimed", handoff_id, user_id, now)
+        else:
+            handoff = await conn.fetchrow(FRESH_HANDOFF, handoff_id, account_id)
+            if handoff["claimed_by_id"] != user_id:
+                claimer = await conn.fetchrow(USER, handoff["claimed_by_id"])
+                lost = {"__typename": "AlreadyClaimed", "claimedBy": {"id": str(claimer["id"])}}
+                return _answer({"claimHandoff": lost})
     view = await conn.fetchrow(VIEW, user_id, handoff_id, account_id)
     answer = {
         "__typename": "ClaimHandoffSuccess",

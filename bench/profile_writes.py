@@ -2,6 +2,7 @@
 (uncontended) `claimHandoff` executed in process on PostgreSQL, one after another, under cProfile.
 
     .venv/bin/python -m bench.profile_writes [--requests 300] [--top 30] [--only escalate|claim]
+        [--callers NAME]
 
 Prints the wall and CPU time per request (CPU: this process's, which is the desk's: the
 database runs elsewhere), then the functions that take it (own time, then cumulative).
@@ -78,6 +79,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--only", choices=["escalate", "claim"])
+    parser.add_argument(
+        "--callers", metavar="NAME", help="also print who calls the functions matching NAME"
+    )
     args = parser.parse_args()
     needed = WARMUP + 2 * args.requests
     url = fresh_postgres_database(DATABASE)
@@ -109,6 +113,8 @@ def main() -> None:
         stats = pstats.Stats(profile)
         stats.sort_stats("tottime").print_stats(args.top)
         stats.sort_stats("cumulative").print_stats(args.top)
+        if args.callers:
+            stats.print_callers(args.callers)
 
 
 if __name__ == "__main__":

@@ -15,51 +15,47 @@ answer; p50/p99 are per request. Each server is one uvicorn process pinned to th
 with a pool of 20 connections; this load generator runs on the other core.
 
 Everything happens in one account on purpose (a busy team): every write there bumps the
-account's row (`last_seq`, then `version`), so writers of one account take turns on that row
-lock, held from the bump to the commit. `--waits` samples pg_stat_activity during the storms and
+account's row (`last_seq` and `version`, in the statement that inserts the event), so writers
+of one account take turns on that row lock, held from that statement to the commit.
+`--waits` samples pg_stat_activity during the storms and
 prints what the backends do (running, waiting for a lock, or idle in a transaction: waiting for
 the app while holding its locks).
 
-What the desk runs, per request (captured with a `before_cursor_execute` listener on this
-version, no notification preferences or defaults set, so everyone hears of everything by email
-and in the desk; the baseline runs each one, in this order, with the same columns and values):
+What the desk runs, per request (captured with a `before_cursor_execute` listener, no
+notification preferences or defaults set, so everyone hears of everything by email and in the
+desk; the baseline runs each one, in this order, with the same columns and values). Before the
+storms the bench captures both sides' statements for one escalation and two claims (won, lost)
+in process (bench/write_statements.py, which prints them side by side), prints their counts,
+and fails unless the two sides run the same statements in the same order.
 
-createHandoff (escalate), 32 statements with 11 recipients (20 + one a recipient) besides
-BEGIN/COMMIT:
+createHandoff (escalate), 15 statements with 11 recipients besides BEGIN/COMMIT:
    1 SELECT app_user JOIN account (authenticate; autocommit, before the transaction)
    2 SELECT troubleshooting_session ... FOR UPDATE (the session, in the caller's account)
-   3 INSERT handoff (every column; assessment_number 0)
+   3 INSERT handoff (every column; assessment_number 1)
    4 UPDATE troubleshooting_session SET status, handoff_count, escalation_package, updated_at
    5 INSERT handoff_seen ... ON CONFLICT DO NOTHING RETURNING (the escalator's read mark)
-   6 INSERT assessment_version (number 1, pending)
-   7 UPDATE handoff SET assessment_number = 1
-   8 INSERT job (assess)
-   9 SELECT app_user (the recipients: active engineers and admins but the escalator)
-  10 SELECT notification_defaults (the account's)
-  11 SELECT notification_preference (the recipients' own)
-  12 INSERT email_message, executemany (one a recipient)
-  13 INSERT job, executemany (email, one a recipient)
-  14 INSERT notification, every recipient's in one statement, RETURNING id
-  15 DELETE FROM notification ... NOT IN (the newest 200), one statement a recipient (x11)
-  16 SELECT timer_settings (the account's timers; none: the defaults)
-  17 INSERT handoff_timer
-  18 INSERT job (timer)
-  19 UPDATE account SET last_seq = last_seq + 1 RETURNING last_seq
-  20 INSERT account_event (escalated)
-  21 UPDATE account SET version = version + 1
+   6 SELECT app_user LEFT JOIN notification_preference, notification_defaults (the
+     recipients, active engineers and admins but the escalator, with their preferences)
+   7 INSERT notification, every recipient's in one statement
+   8 SELECT timer_settings (the account's timers; none: the defaults)
+   9 INSERT assessment_version (number 1, pending)
+  10 INSERT job, executemany (assess, an email each, the timer)
+  11 INSERT email_message, executemany (one a recipient)
+  12 INSERT handoff_timer
+  13 DELETE FROM notification: every recipient's beyond their newest 200 (FOR UPDATE SKIP
+     LOCKED: rows another transaction is trimming are left to it)
+  14 WITH bumped AS (UPDATE account SET last_seq + 1, version + 1 RETURNING last_seq)
+     INSERT account_event (escalated) ... FROM bumped (the account's row is locked from here)
   -- COMMIT
-  22 SELECT handoff JOIN session, creator, claimer + EXISTS(seen) (the answer's view; autocommit)
+  15 SELECT handoff JOIN session, creator, claimer + EXISTS(seen) (the answer's view; autocommit)
 
-claimHandoff, won (20): 1 authenticate; 2 SELECT app_user.role ... FOR SHARE (still may claim);
+claimHandoff, won (13): 1 authenticate; 2 SELECT app_user.role ... FOR SHARE (still may claim);
 3 SELECT handoff JOIN account (allow_self_claim: refusals before trying); 4 UPDATE handoff SET
-claimed_by_id, claimed_at WHERE free RETURNING session_id; 5 UPDATE troubleshooting_session SET
-assignee, status, updated_at; 6 INSERT handoff_seen ON CONFLICT DO NOTHING RETURNING; the
-escalator's news: 7 SELECT handoff, 8 SELECT app_user (the escalator), 9 SELECT
-notification_defaults, 10 SELECT notification_preference, 11 SELECT troubleshooting_session,
-12 INSERT email_message, 13 INSERT job (email), 14 INSERT notification RETURNING id, 15 DELETE
-FROM notification (beyond the newest 200); 16 UPDATE account last_seq RETURNING; 17 INSERT
-account_event (claimed); 18 SELECT handoff (fresh); 19 UPDATE account version; COMMIT; 20 the
-view SELECT (as 22 above).
+claimed_by_id, claimed_at WHERE free RETURNING the row; 5 UPDATE troubleshooting_session SET
+assignee, status, updated_at RETURNING the row; 6 INSERT handoff_seen ON CONFLICT DO NOTHING
+RETURNING; the escalator's news: 7 SELECT app_user with their preferences (as 6 above), 8 INSERT
+notification, 9 INSERT email_message, 10 INSERT job (email), 11 DELETE FROM notification (as 13
+above); 12 the counter and the event (claimed) as 14 above; COMMIT; 13 the view SELECT.
 claimHandoff, lost (7): 1-4 as above (4 matches nothing); 5 SELECT handoff ... FOR UPDATE (the
 holder, under the row lock); 6 SELECT handoff (fresh); 7 SELECT app_user (the claimer); COMMIT.
 
@@ -96,6 +92,7 @@ from bench.common import (
     start_process,
 )
 from bench.seed import add_sessions, add_users, seed
+from bench.write_statements import capture_both, compare, plan_statements
 
 DATABASE = "handoff_bench_writes"
 SIDES = ("desk", "baseline")
@@ -407,6 +404,9 @@ def main() -> int:
             "handoffs": [str(h) for h in claims.handoffs],
             "sessions": [(str(s), token_of[o]) for s, o in pairs],
         }
+        # One escalation and two claims (won, lost) on each side in this process, their
+        # statements captured: the two sides must run the same ones.
+        captured = asyncio.run(capture_both(url, asyncio.run(plan_statements(url))))
         baseline_port = free_port()
         processes.append(
             start_process(
@@ -479,6 +479,9 @@ def main() -> int:
     if args.waits:
         print("PostgreSQL backends during the storms (state/wait event type, mean over samples):")
         print("\n".join(waits.lines()))
+    same_statements, statement_lines = compare(captured)
+    print("\n".join(statement_lines))
+    print(f"desk and baseline run the same statements: {'yes' if same_statements else 'NO'}")
     checks = outcome["checks"]
     same_rows = written["desk"] == written["baseline"]
     same_claim_rows = claim_rows["desk"] == claim_rows["baseline"]
@@ -508,7 +511,7 @@ def main() -> int:
          for side in SIDES for what in ("escalate", "uncontended", "contended")}
     )  # fmt: skip
     print(json.dumps({"bench": "write_path", **summary}))
-    ok = all(checks.values()) and agrees and same_rows and same_claim_rows
+    ok = all(checks.values()) and agrees and same_rows and same_claim_rows and same_statements
     return 0 if ok else 1
 
 

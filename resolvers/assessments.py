@@ -63,18 +63,27 @@ class Feedback:
 
 
 async def ask_first(tx: Tx, handoff: Handoff) -> None:
-    """The escalation's own assessment, number 1, due from a worker after the commit (the
-    handoff's row exists: flushed)."""
+    """The escalation's own assessment, number 1, due from a worker after the commit (written
+    with the transaction's other rows, after the handoff's)."""
     handoff.assessment_number = 1
     tx.session.add(handoff)
-    tx.session.add(
-        AssessmentVersion(
-            account_id=handoff.account_id,
-            handoff_id=handoff.id,
-            number=1,
-            requested_at=handoff.created_at,
-            status=AssessmentStatus.PENDING,
-        )
+    tx.insert_later(
+        AssessmentVersion,
+        {
+            "id": uuid.uuid4(),
+            "account_id": handoff.account_id,
+            "handoff_id": handoff.id,
+            "number": 1,
+            "requested_by_id": None,
+            "requested_at": handoff.created_at,
+            "status": AssessmentStatus.PENDING,
+            "assessor": None,
+            "summary": None,
+            "likely_cause": None,
+            "suggested_steps": None,
+            "confidence": None,
+            "landed_at": None,
+        },
     )
     tx.enqueue(JobKind.ASSESS, handoff.account_id, handoff.id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Row, exists
+from sqlalchemy import ColumnElement, exists
 from sqlmodel import col, select, update
 
 from db.enums import EventKind, EventReason, HandoffIntent, NotificationKind, SessionStatus
@@ -67,14 +67,12 @@ async def _claim(
         if current is not None and current.claimed_by_id is None and not current.withdrawn_at:
             won = await _claim_if_free(tx, viewer, handoff_id, now)
     if won is not None:
-        await _take_over_session(tx, viewer, won.session_id, now)
+        taken = await _take_over_session(tx, viewer, won.session_id, now)
         await mark_claimed(tx, viewer.user_id, handoff_id)  # their other clients hear of it
-        claimed = await _fresh_handoff(tx, viewer, handoff_id)
-        assert claimed is not None  # ours, just now
         if not await _claimed_before(tx, handoff_id):
-            first_claim.append((now - claimed.created_at).total_seconds())
+            first_claim.append((now - won.created_at).total_seconds())
         await notifications.record_escalator_news(
-            tx, desk.settings.public_url, claimed, NotificationKind.CLAIMED, actor=viewer
+            tx, desk.settings.public_url, won, NotificationKind.CLAIMED, actor=viewer
         )
         await tx.record(
             viewer.account_id,
@@ -83,6 +81,8 @@ async def _claim(
             actor_id=viewer.user_id,
             at=now,
         )
+        assert taken.assignee_id == viewer.user_id
+        return won  # ours, as the claim's update returned it
     handoff = await _fresh_handoff(tx, viewer, handoff_id)
     if handoff is None:
         return NotFound("handoff")
@@ -115,18 +115,20 @@ async def _still_may_claim(tx: Tx, viewer: Viewer) -> bool:
 
 async def _claim_if_free(
     tx: Tx, viewer: Viewer, handoff_id: uuid.UUID, now: datetime
-) -> Row[uuid.UUID] | None:
+) -> Handoff | None:
     """One conditional update, no read-then-write window: on PostgreSQL a concurrent claimer
     waits for the winner's row lock, re-checks `claimed_by_id IS NULL` and matches nothing;
-    SQLite runs write transactions one at a time. The won row's session id, or None."""
-    return (
-        await tx.session.exec(
-            update(Handoff)
-            .where(_free_escalation(viewer, handoff_id))
-            .values(claimed_by_id=viewer.user_id, claimed_at=now)
-            .returning(col(Handoff.session_id))
-        )
-    ).first()
+    SQLite runs write transactions one at a time. The won handoff as the update left it (its
+    row returned by the update, not read again), or None."""
+    stmt = (
+        update(Handoff)
+        .where(_free_escalation(viewer, handoff_id))
+        .values(claimed_by_id=viewer.user_id, claimed_at=now)
+        .returning(Handoff)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    won: Handoff | None = (await tx.session.exec(stmt)).scalars().first()
+    return won
 
 
 async def _claimed_before(tx: Tx, handoff_id: uuid.UUID) -> bool:
@@ -263,13 +265,20 @@ async def _locked_session(tx: Tx, session_id: uuid.UUID) -> TroubleshootingSessi
     return (await tx.session.exec(stmt)).one()
 
 
-async def _take_over_session(tx: Tx, viewer: Viewer, session_id: uuid.UUID, now: datetime) -> None:
-    """The claimer works the session from now on."""
-    await tx.session.exec(
+async def _take_over_session(
+    tx: Tx, viewer: Viewer, session_id: uuid.UUID, now: datetime
+) -> TroubleshootingSession:
+    """The claimer works the session from now on: the session as the update returned it (held,
+    it is the transaction's copy, so what the escalator is told does not read it again)."""
+    stmt = (
         update(TroubleshootingSession)
         .where(col(TroubleshootingSession.id) == session_id)
         .values(status=SessionStatus.ACTIVE, assignee_id=viewer.user_id, updated_at=now)
+        .returning(TroubleshootingSession)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
+    taken: TroubleshootingSession = (await tx.session.exec(stmt)).scalars().one()
+    return taken
 
 
 async def _fresh_handoff(

@@ -7,18 +7,19 @@ notifier hears of them only after the commit, so no client ever learns of a chan
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from asgi_correlation_id import correlation_id
-from sqlmodel import col, update
+from sqlalchemy import Table, insert, literal, select
+from sqlmodel import SQLModel, col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import Database
-from db.enums import EventKind, EventReason, JobKind
+from db.enums import EventKind, EventReason, JobKind, JobState
 from db.models import Account, AccountEvent, Job
 from db.types import utcnow
 from resolvers.outcomes import Failure
@@ -212,6 +213,15 @@ class Tx:
     clock: Clock = field(default_factory=SystemClock)
     notifications_kept: int = 200  # a user's in-app notifications: the oldest beyond go
     tracing: Tracing | None = None
+    # Rows nothing reads back in this transaction (jobs, emails, ...), by table: written without
+    # ORM objects, one statement a table, before the account's counter is bumped (`record`) and
+    # at the latest before the commit (`write_rows`).
+    rows: dict[Table, list[dict[str, Any]]] = field(default_factory=dict)
+    # Work that locks rows other writers of the account want too (the trims of in-app lists),
+    # kept for last, after the rows above: those locks are held from there to the commit.
+    lasts: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # Accounts whose version this transaction moved already (with their counter, in `record`).
+    versioned: set[uuid.UUID] = field(default_factory=set)
 
     def now(self) -> datetime:
         """The desk's time: what this transaction stamps its changes with."""
@@ -240,32 +250,71 @@ class Tx:
         locks the account's counter row, and taking that lock last keeps writers deadlock-free.
         A lifecycle event says more: a transfer's colleague, a priority change's priorities; a
         new message names its session, a new note the note."""
+        await self.write_rows()
+        # The counter and the version in one update: the account's row is locked from here to
+        # the commit, so this and the event are the transaction's last statements.
+        values: dict[str, Any] = {"last_seq": Account.last_seq + 1}
+        if account_id not in self.versioned:
+            values["version"] = Account.version + 1
+            self.versioned.add(account_id)
         bump = (
             update(Account)
             .where(col(Account.id) == account_id)
-            .values(last_seq=Account.last_seq + 1)
+            .values(**values)
             .returning(col(Account.last_seq))
         )
-        seq: int = (await self.session.exec(bump)).scalar_one()
-        self.touched.add(account_id)
-        self.session.add(
-            AccountEvent(
-                account_id=account_id,
-                seq=seq,
-                kind=kind,
-                handoff_id=handoff_id,
-                actor_id=actor_id,
-                occurred_at=at or self.now(),
-                to_user_id=to_user_id,
-                priority=priority,
-                previous_priority=previous_priority,
-                reason=reason,
-                session_id=session_id,
-                note_id=note_id,
+        event: dict[str, Any] = {
+            "account_id": account_id,
+            "kind": kind,
+            "handoff_id": handoff_id,
+            "actor_id": actor_id,
+            "occurred_at": at or self.now(),
+            "to_user_id": to_user_id,
+            "priority": priority,
+            "previous_priority": previous_priority,
+            "reason": reason,
+            "session_id": session_id,
+            "note_id": note_id,
+        }
+        events = _table(AccountEvent)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One statement: the lock on the account's row is held for it and the commit only.
+            bumped = bump.cte("bumped")
+            numbered = select(
+                *(literal(v, events.c[k].type).label(k) for k, v in event.items()),
+                bumped.c.last_seq.label("seq"),
             )
-        )
+            stmt = (
+                insert(events)
+                .from_select([*event, "seq"], numbered)
+                .returning(events.c.seq)
+                .add_cte(bumped)
+            )
+            seq: int = (await self.session.exec(stmt)).scalar_one()
+        else:  # SQLite: no data-modifying CTE; its writers take turns anyway
+            seq = (await self.session.exec(bump)).scalar_one()
+            await self.session.exec(insert(events).values(**event, seq=seq))
+        self.touched.add(account_id)
         self.last_seq[account_id] = seq
         return seq
+
+    def insert_later(self, model: type[SQLModel], row: dict[str, Any]) -> None:
+        """A row to insert with the others of its table (`write_rows`), every column given."""
+        self.rows.setdefault(_table(model), []).append(row)
+
+    def do_last(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Work to do once, after the kept rows are written (`write_rows`)."""
+        self.lasts.setdefault(key, work)
+
+    async def write_rows(self) -> None:
+        """The rows `insert_later` kept, one statement a table (after the ORM's own changes:
+        the session flushes them before it runs a statement), then the work kept for last."""
+        rows, self.rows = self.rows, {}
+        for table, values in rows.items():
+            await self.session.exec(insert(table), params=values)
+        lasts, self.lasts = self.lasts, {}
+        for work in lasts.values():
+            await work()
 
     def marked(self, user_id: uuid.UUID, handoff_id: uuid.UUID) -> None:
         """The user read the handoff for the first time in this transaction (a new mark)."""
@@ -283,19 +332,33 @@ class Tx:
         of the request this runs for (the HTTP layer's, or the job's a worker runs), so the
         worker's lines about it name the request that caused it; and, traces on, its trace."""
         due = run_after or self.now()
-        request_id = correlation_id.get()
-        trace_parent = self.tracing.trace_parent() if self.tracing else None
-        self.session.add(
-            Job(
-                kind=kind,
-                account_id=account_id,
-                subject_id=subject_id,
-                run_after=due,
-                request_id=request_id,
-                trace_parent=trace_parent,
-            )
+        made = utcnow()
+        self.insert_later(
+            Job,
+            {
+                "id": uuid.uuid4(),
+                "kind": kind,
+                "account_id": account_id,
+                "subject_id": subject_id,
+                "state": JobState.PENDING,
+                "attempts": 0,
+                "run_after": due,
+                "lease_owner": None,
+                "lease_expires_at": None,
+                "last_error": None,
+                "request_id": correlation_id.get(),
+                "trace_parent": self.tracing.trace_parent() if self.tracing else None,
+                "created_at": made,
+                "updated_at": made,
+            },
         )
         self.jobs.add(kind)
+
+
+def _table(model: type[SQLModel]) -> Table:
+    # (SQLModel's types declare no __table__; SQLAlchemy's declarative mapping adds it.)
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 class Abort(Exception):
@@ -316,7 +379,9 @@ async def transaction(desk: Desk) -> AsyncIterator[Tx]:
             tracing=desk.tracing,
         )
         yield tx
-        for account_id in sorted(tx.touched):  # the account row is locked last, in one order
+        await tx.write_rows()
+        # The account row is locked last, in one order (those `record` moved are done).
+        for account_id in sorted(tx.touched - tx.versioned):
             await session.exec(
                 update(Account)
                 .where(col(Account.id) == account_id)

@@ -99,9 +99,9 @@ async def _hand_off(
     # A reference: the package's snapshot and conversation path are this handoff's snapshot.
     session.escalation_package = {"handoff_id": str(handoff.id), "escalated_at": now.isoformat()}
     tx.session.add(session)
-    await tx.session.flush()  # the handoff row exists before rows that point at it
-    await mark_seen(tx.session, viewer.user_id, handoff.id)  # nobody is told of their own news
     await ask_first(tx, handoff)  # the AI's assessment, due from a worker after the commit
+    await tx.session.flush()  # the handoff row (assessment number and all) before its marks
+    await mark_seen(tx.session, viewer.user_id, handoff.id)  # nobody is told of their own news
     await record_escalation_emails(tx, desk.settings.public_url, handoff, session, viewer)
     await sla.arm(tx, handoff)  # timers (issue 14): it waits in the queue from now
     await tx.record(

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, insert
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,21 +40,30 @@ async def record(
     if not users:
         return
     now = tx.now()
-    for user in users:
-        tx.session.add(
-            Notification(
-                account_id=handoff.account_id,
-                user_id=user.id,
-                kind=kind,
-                handoff_id=handoff.id,
-                actor_id=actor_id,
-                priority=handoff.priority,
-                summary=summary[: limits.PROBLEM_SUMMARY_MAX],
-                created_at=now,
-            )
-        )
-    await tx.session.flush()
-    # Every recipient's oldest beyond the bound, in one statement (not one per recipient).
+    rows = [
+        {
+            "account_id": handoff.account_id,
+            "user_id": user.id,
+            "kind": kind,
+            "handoff_id": handoff.id,
+            "actor_id": actor_id,
+            "priority": handoff.priority,
+            "summary": summary[: limits.PROBLEM_SUMMARY_MAX],
+            "created_at": now,
+            "read_at": None,
+        }
+        for user in users
+    ]
+    # One statement, without ORM objects (nothing reads them back here).
+    table = Notification.__table__  # type: ignore[attr-defined]
+    await tx.session.exec(insert(table), params=rows)
+    tx.notified.update(user.id for user in users)
+    tx.do_last("inbox.trim", lambda: _trim(tx))
+
+
+async def _trim(tx: Tx) -> None:
+    """Every recipient's oldest beyond the bound, in one statement (not one per recipient),
+    last in the transaction (its row locks are held to the commit)."""
     ranked = (
         select(
             col(Notification.id).label("id"),
@@ -62,12 +71,23 @@ async def record(
             .over(partition_by=col(Notification.user_id), order_by=col(Notification.id).desc())
             .label("rank"),
         )
-        .where(col(Notification.user_id).in_([user.id for user in users]))
+        .where(col(Notification.user_id).in_(sorted(tx.notified)))
         .subquery()
     )
     beyond = select(ranked.c.id).where(ranked.c.rank > tx.notifications_kept)
-    await tx.session.exec(delete(Notification).where(col(Notification.id).in_(beyond)))
-    tx.notified.update(user.id for user in users)
+    # Rows another transaction holds are left to it (SKIP LOCKED): concurrent news to one team
+    # would otherwise queue up behind each other's trims of the same old rows (and deadlock on
+    # PostgreSQL, deleting them in different orders). A row left over goes with the next news.
+    doomed = (
+        select(Notification.id)
+        .where(col(Notification.id).in_(beyond))
+        .with_for_update(skip_locked=True)
+    )
+    await tx.session.exec(
+        delete(Notification)
+        .where(col(Notification.id).in_(doomed))
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import jwt
+from sqlalchemy import ColumnElement
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
@@ -175,6 +177,41 @@ async def preferences_of(
     ).all()
     chosen = {row.user_id: _choice(row) for row in rows}
     return {user_id: chosen.get(user_id, Choice()).over(defaults) for user_id in ids}
+
+
+async def users_with_preferences(
+    db: AsyncSession, account_id: uuid.UUID, *where: ColumnElement[bool]
+) -> list[tuple[User, Preferences]]:
+    """The account's users matching `where`, by email, each with their preferences as they
+    stand: one statement (their own choices and the account's defaults joined)."""
+    mine, theirs = NotificationPreference, NotificationDefaults
+    stmt = (
+        sa_select(
+            User,
+            col(mine.new_escalations),
+            col(mine.my_escalations),
+            col(mine.in_app_only),
+            col(theirs.new_escalations),
+            col(theirs.my_escalations),
+            col(theirs.in_app_only),
+        )
+        .outerjoin(mine, (col(mine.user_id) == col(User.id)) & in_account(mine, account_id))
+        .outerjoin(theirs, in_account(theirs, account_id))
+        .where(in_account(User, account_id), *where)
+        .order_by(col(User.email))
+    )
+    # (SQLModel types exec() for its own selects; it runs SQLAlchemy's just the same.)
+    rows = (await db.exec(stmt)).all()  # type: ignore[call-overload]
+    out = []
+    for user, alerts, my, in_app, d_alerts, d_my, d_in_app in rows:
+        defaults = (
+            DESK_DEFAULTS
+            if d_alerts is None  # the account has no defaults of its own
+            else Preferences(EscalationAlerts(d_alerts), d_my, d_in_app)
+        )
+        choice = Choice(None if alerts is None else EscalationAlerts(alerts), my, in_app)
+        out.append((user, choice.over(defaults)))
+    return out
 
 
 async def _mine(db: AsyncSession, user: User) -> MyPreferences:

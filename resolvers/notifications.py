@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import cast
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 
 from db.enums import EmailStatus, JobKind, NotificationKind, Role
 from db.models import EmailMessage, Handoff, TroubleshootingSession, User
+from db.types import utcnow
 from resolvers import inbox
 from resolvers.auth import Viewer
 from resolvers.desk import Tx
-from resolvers.notification_prefs import Preferences, preferences_of
+from resolvers.notification_prefs import Preferences, preferences_of, users_with_preferences
 from resolvers.permissions import Capability, roles_with
 from resolvers.tenancy import in_account
 
@@ -32,9 +35,12 @@ ADMIN_ROLES = roles_with(Capability.ADMINISTER)
 _SUBJECT_MAX = 200
 
 
-async def escalation_recipients(tx: Tx, viewer: Viewer) -> list[User]:
-    """Every active engineer or admin of the escalating account, except the escalator."""
-    return await _active(tx, viewer.account_id, NOTIFIED_ROLES, but=viewer.user_id)
+async def _active_with_preferences(
+    tx: Tx, account_id: uuid.UUID, roles: tuple[Role, ...], *, but: uuid.UUID
+) -> list[tuple[User, Preferences]]:
+    """As `_active`, each with their preferences, in one statement (an escalation's recipients:
+    every active engineer or admin of the account but the escalator)."""
+    return await users_with_preferences(tx.session, account_id, *_active_where(roles, but))
 
 
 async def _active(
@@ -43,15 +49,15 @@ async def _active(
     """The account's active users in these roles, but one, by email."""
     stmt = (
         select(User)
-        .where(
-            in_account(User, account_id),
-            col(User.role).in_(roles),
-            User.active,
-            User.id != but,
-        )
+        .where(in_account(User, account_id), *_active_where(roles, but))
         .order_by(col(User.email))
     )
     return list((await tx.session.exec(stmt)).all())
+
+
+def _active_where(roles: tuple[Role, ...], but: uuid.UUID) -> tuple[ColumnElement[bool], ...]:
+    active = cast(ColumnElement[bool], User.active)  # the column itself, as SQL: `active`
+    return (col(User.role).in_(roles), active, col(User.id) != but)
 
 
 def escalation_subject(session: TroubleshootingSession) -> str:
@@ -86,7 +92,10 @@ async def record_escalation_emails(
     tx: Tx, public_url: str, handoff: Handoff, session: TroubleshootingSession, viewer: Viewer
 ) -> None:
     """The team, each as their preferences say: by email, and in their notification list."""
-    team = await _wanting_new(tx, handoff, await escalation_recipients(tx, viewer))
+    everyone = await _active_with_preferences(
+        tx, viewer.account_id, NOTIFIED_ROLES, but=viewer.user_id
+    )
+    team = [(u, p) for u, p in everyone if p.new_escalation(handoff.priority)]
     subject = escalation_subject(session)
     body = escalation_body(public_url, handoff, session, viewer)
     record_emails(tx, handoff, [u for u, p in team if not p.in_app_only], subject, body)
@@ -112,18 +121,27 @@ def record_emails(
     tx: Tx, handoff: Handoff, recipients: list[User], subject: str, body: str
 ) -> None:
     """One email about the handoff to each recipient, sent by a worker after the commit."""
+    made = utcnow()
     for user in recipients:
-        email = EmailMessage(
-            account_id=handoff.account_id,
-            handoff_id=handoff.id,
-            recipient_id=user.id,
-            to_address=user.email,
-            subject=subject,
-            body=body,
-            status=EmailStatus.PENDING,
+        email_id = uuid.uuid4()
+        tx.insert_later(
+            EmailMessage,
+            {
+                "id": email_id,
+                "account_id": handoff.account_id,
+                "handoff_id": handoff.id,
+                "recipient_id": user.id,
+                "to_address": user.email,
+                "subject": subject,
+                "body": body,
+                "status": EmailStatus.PENDING,
+                "attempts": 0,
+                "last_error": None,
+                "created_at": made,
+                "sent_at": None,
+            },
         )
-        tx.session.add(email)
-        tx.enqueue(JobKind.EMAIL, handoff.account_id, email.id)
+        tx.enqueue(JobKind.EMAIL, handoff.account_id, email_id)
 
 
 # --- a transfer: the colleague it is handed to is told ---
@@ -266,10 +284,14 @@ async def record_escalator_news(
         return
     if colleague is not None and colleague.id == escalator_id:
         return
-    escalator = await tx.session.get(User, escalator_id)
-    if escalator is None or not escalator.active or escalator.role not in NOTIFIED_ROLES:
+    found = await users_with_preferences(
+        tx.session, handoff.account_id, col(User.id) == escalator_id
+    )
+    if not found:
         return
-    prefs = (await preferences_of(tx.session, handoff.account_id, [escalator_id]))[escalator_id]
+    escalator, prefs = found[0]
+    if not escalator.active or escalator.role not in NOTIFIED_ROLES:
+        return
     if not prefs.my_escalations:
         return
     session = await tx.session.get_one(TroubleshootingSession, handoff.session_id)

@@ -103,12 +103,23 @@ async def arm(tx: Tx, handoff: Handoff) -> None:
     policy = await timer_policy(tx.session, handoff.account_id)
     now = handoff.created_at
     due = now + policy.overdue(handoff.priority)
-    timer = HandoffTimer(
-        account_id=handoff.account_id, handoff_id=handoff.id, waiting_since=now, due_at=due
+    timer_id = uuid.uuid4()
+    tx.insert_later(
+        HandoffTimer,
+        {
+            "id": timer_id,
+            "account_id": handoff.account_id,
+            "handoff_id": handoff.id,
+            "waiting_since": now,
+            "due_at": due,
+            "overdue_at": None,
+            "admins_alerted_at": None,
+            "nudged_at": None,
+            "closed_at": None,
+        },
     )
-    tx.session.add(timer)
     tx.enqueue(
-        JobKind.TIMER, handoff.account_id, timer.id, run_after=min(due, now + policy.check_every)
+        JobKind.TIMER, handoff.account_id, timer_id, run_after=min(due, now + policy.check_every)
     )
 
 
@@ -150,6 +161,7 @@ async def _look_now(tx: Tx, timer: HandoffTimer) -> None:
 
 async def _check_soon(tx: Tx, *where: ColumnElement[bool], now: datetime) -> None:
     """Timers waiting for a later check look now instead (a leased one is checking already)."""
+    await tx.write_rows()  # a job this transaction made is among them
     await tx.session.exec(
         update(Job)
         .where(
