@@ -16,7 +16,9 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from graphql import OperationDefinitionNode
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from handoff_desk.ops.answered import AnsweredStatus
 
 if TYPE_CHECKING:
     from resolvers.auth import Viewer
@@ -77,18 +79,12 @@ class AccessLog:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        status = 500  # unless an answer started: what the server sends for an exception
+        answered = AnsweredStatus(send)
         started = time.perf_counter()
-
-        async def send_and_see(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_and_see)
+            await self.app(scope, receive, answered.send)
         finally:
+            status = answered.status
             duration_ms = round((time.perf_counter() - started) * 1000, 1)
             state = scope.get("state", {})
             name, kind = state.get(_OPERATION, (None, None))

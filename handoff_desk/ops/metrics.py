@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from db.enums import JobKind
 from db.jobs import pending_jobs_by_kind
 from handoff_desk.http import json_depth
+from handoff_desk.ops.answered import AnsweredStatus
 from resolvers.desk import Desk
 from resolvers.events import LoggedEvent
 from resolvers.sla import OVERDUE_STATES, overdue_by_state
@@ -306,18 +307,12 @@ class GraphQLMetrics:
         if scope["type"] != "http" or scope["method"] == "OPTIONS":  # CORS preflights
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
-        status = 500
+        answered = AnsweredStatus(send)
         started = time.perf_counter()
-
-        async def send_and_see(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_and_see)
+            await self.app(scope, receive, answered.send)
         finally:
+            status = answered.status
             seconds = time.perf_counter() - started
             codes = state.get(_ERROR_CODES, ())
             if state.get(_CACHED):
