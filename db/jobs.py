@@ -58,6 +58,22 @@ async def lease_job(
     now: datetime | None = None,
 ) -> LeasedJob | None:
     """`now`: the worker's clock (due times and leases are measured on it)."""
+    jobs = await lease_jobs(db, owner, kinds, lease_seconds, 1, now=now)
+    return jobs[0] if jobs else None
+
+
+async def lease_jobs(
+    db: Database,
+    owner: str,
+    kinds: Sequence[JobKind],
+    lease_seconds: float,
+    limit: int,
+    *,
+    now: datetime | None = None,
+) -> list[LeasedJob]:
+    """Up to `limit` due jobs in one statement, the longest due first, under one lease token:
+    the batch is one attempt at each of its jobs (each still settled on its own, or together,
+    only while that token holds it). `now`: the worker's clock."""
     now = now or utcnow()
     lease = lease_token(owner)
     available = ((col(Job.state) == JobState.PENDING) & (col(Job.run_after) <= now)) | (
@@ -67,13 +83,13 @@ async def lease_job(
         select(Job.id)
         .where(available, col(Job.kind).in_(list(kinds)))
         .order_by(col(Job.run_after))
-        .limit(1)
+        .limit(limit)
     )
     if not db.is_sqlite:  # SQLite's write transactions are exclusive already
         pick = pick.with_for_update(skip_locked=True)
     stmt = (
         update(Job)
-        .where(col(Job.id) == pick.scalar_subquery())
+        .where(col(Job.id).in_(pick.scalar_subquery()))
         .values(
             state=JobState.RUNNING,
             lease_owner=lease,
@@ -89,22 +105,25 @@ async def lease_job(
             col(Job.attempts),
             col(Job.request_id),
             col(Job.trace_parent),
+            col(Job.run_after),
         )
     )
     async with db.write() as session:
-        row = (await session.exec(stmt)).first()
-    if row is None:
-        return None
-    return LeasedJob(
-        id=row.id,
-        kind=JobKind(row.kind),
-        account_id=row.account_id,
-        subject_id=row.subject_id,
-        attempts=row.attempts,
-        lease=lease,
-        request_id=row.request_id,
-        trace_parent=row.trace_parent,
-    )
+        rows = (await session.exec(stmt)).all()
+    rows = sorted(rows, key=lambda row: row.run_after)  # RETURNING's order is not promised
+    return [
+        LeasedJob(
+            id=row.id,
+            kind=JobKind(row.kind),
+            account_id=row.account_id,
+            subject_id=row.subject_id,
+            attempts=row.attempts,
+            lease=lease,
+            request_id=row.request_id,
+            trace_parent=row.trace_parent,
+        )
+        for row in rows
+    ]
 
 
 async def settle_job(
@@ -148,6 +167,49 @@ async def reschedule_job(
     return await _settle(session, job, values)
 
 
+async def settle_jobs(
+    session: AsyncSession,
+    jobs: Sequence[LeasedJob],
+    state: JobState,
+    *,
+    error: str | None = None,
+    retry_in: float | None = None,
+    now: datetime | None = None,
+) -> set[uuid.UUID]:
+    """`settle_job` for several jobs in one statement, each only if its own lease still holds:
+    the ids of those settled (the others' attempts were taken over)."""
+    if not jobs:
+        return set()
+    now = now or utcnow()
+    values: dict[str, Any] = {
+        "state": state,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+    if error is not None:
+        values["last_error"] = error[:2000]
+    if retry_in is not None:
+        values["run_after"] = now + timedelta(seconds=retry_in)
+    settled: set[uuid.UUID] = set()
+    by_lease: dict[str, list[uuid.UUID]] = {}
+    for job in jobs:
+        by_lease.setdefault(job.lease, []).append(job.id)
+    for lease, ids in by_lease.items():
+        stmt = (
+            update(Job)
+            .where(
+                col(Job.id).in_(ids),
+                col(Job.lease_owner) == lease,
+                col(Job.state) == JobState.RUNNING,
+            )
+            .values(**values)
+            .returning(col(Job.id))
+        )
+        settled.update(row.id for row in (await session.exec(stmt)).all())
+    return settled
+
+
 async def _settle(session: AsyncSession, job: LeasedJob, values: dict[str, Any]) -> bool:
     """The job's new state, if this attempt still holds its lease."""
     stmt = (
@@ -165,9 +227,16 @@ async def _settle(session: AsyncSession, job: LeasedJob, values: dict[str, Any])
 
 async def return_job(db: Database, job: LeasedJob) -> None:
     """Shutdown: hand an unfinished job back at once, without counting the attempt."""
+    await return_jobs(db, [job])
+
+
+async def return_jobs(db: Database, jobs: Sequence[LeasedJob]) -> None:
+    """`return_job` for jobs leased together (under one token), in one statement."""
+    if not jobs:
+        return
     stmt = (
         update(Job)
-        .where(col(Job.id) == job.id, col(Job.lease_owner) == job.lease)
+        .where(col(Job.id).in_([job.id for job in jobs]), col(Job.lease_owner) == jobs[0].lease)
         .values(
             state=JobState.PENDING,
             lease_owner=None,

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     assessment_workers: int = Field(default=4, ge=0)
     email_workers: int = Field(default=4, ge=0)
     timer_workers: int = Field(default=2, ge=0)
+    # Email jobs an email slot leases at once: loaded in one query, sent over one connection,
+    # settled in one transaction (an escalation's recipients mostly go out together).
+    email_batch: int = Field(default=25, ge=1, le=500)
     # How often an idle worker looks for due jobs: a timer fires at most this long after its due
     # time (a commit's own jobs wake its process's workers at once).
     worker_poll_seconds: Positive = 2.0

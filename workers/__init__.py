@@ -43,7 +43,7 @@ def create_worker(desk: Desk) -> Worker:
         # Each kind its own slots: a backlog of one never holds the slots another needs.
         pools=[
             ([JobKind.ASSESS], settings.assessment_workers),
-            ([JobKind.EMAIL], settings.email_workers),
+            ([JobKind.EMAIL], settings.email_workers, settings.email_batch),
             ([JobKind.TIMER], settings.timer_workers),
         ],
         poll_seconds=settings.worker_poll_seconds,

@@ -18,18 +18,37 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from asgi_correlation_id import correlation_id
 
 from db.engine import unavailable
 from db.enums import JobKind, JobState
-from db.jobs import LeasedJob, lease_job, reschedule_job, return_job, settle_job
+from db.jobs import (
+    LeasedJob,
+    lease_jobs,
+    reschedule_job,
+    return_job,
+    return_jobs,
+    settle_job,
+    settle_jobs,
+)
 from resolvers.desk import Desk, Tx, transaction
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[["JobRun"], Awaitable[None]]
+
+
+class BatchHandler(Protocol):
+    """A handler that also takes several jobs leased together (one lease statement), and
+    settles them: each with `settle_runs`, or on its own."""
+
+    async def __call__(self, run: JobRun, /) -> None: ...
+
+    async def batch(self, runs: Sequence[JobRun], /) -> None: ...
+
+
 # Called in the transaction that marks a job failed for good (e.g. mark the assessment failed).
 GiveUp = Callable[["JobRun", Tx], Awaitable[None]]
 
@@ -76,12 +95,36 @@ class JobRun:
         self.outcome = "retry" if state is JobState.PENDING else str(state.value)
 
 
-class Pool:
-    """Slots that lease only these kinds of job; idle ones wait to be woken (or poll)."""
+async def settle_runs(
+    tx: Tx, runs: Sequence[JobRun], state: JobState, *, error: str | None = None
+) -> list[JobRun]:
+    """Settle these attempts in one statement (a retry's backoff is the first run's: group runs
+    by attempts): those whose lease still holds; the others are marked taken over, and their
+    effect must not be written."""
+    if not runs:
+        return []
+    retry_in = runs[0].backoff() if state is JobState.PENDING else None
+    ids = await settle_jobs(
+        tx.session, [run.job for run in runs], state, error=error, retry_in=retry_in, now=tx.now()
+    )
+    settled = []
+    for run in runs:
+        if run.job.id in ids:
+            run.outcome = "retry" if state is JobState.PENDING else str(state.value)
+            settled.append(run)
+        else:
+            run.outcome = "taken over"
+    return settled
 
-    def __init__(self, kinds: Sequence[JobKind], slots: int) -> None:
+
+class Pool:
+    """Slots that lease only these kinds of job; idle ones wait to be woken (or poll). A slot
+    leases up to `batch` jobs at a time (when its kinds' handlers take batches)."""
+
+    def __init__(self, kinds: Sequence[JobKind], slots: int, batch: int = 1) -> None:
         self.kinds = tuple(kinds)
         self.slots = slots
+        self.batch = batch
         # The idle slots' wake-ups, the longest idle first; and a wake-up that found none idle,
         # kept for the next slot about to idle (its last look may predate what woke us).
         self.idle: deque[asyncio.Event] = deque()
@@ -108,23 +151,31 @@ class Worker:
         *,
         lease_seconds: float,
         concurrency: int = 4,
-        pools: Sequence[tuple[Sequence[JobKind], int]] | None = None,
+        pools: Sequence[tuple[Sequence[JobKind], int] | tuple[Sequence[JobKind], int, int]]
+        | None = None,
         poll_seconds: float = 2.0,
         retry_base_seconds: float = 2.0,
         on_stop: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
-        """`pools`: which kinds each pool leases, and its slots (a pool of none is left out: this
-        worker leaves those kinds to others); by default one pool of `concurrency` slots for
-        every kind handled. `on_stop`: called once every slot has ended (closing connections)."""
+        """`pools`: which kinds each pool leases, its slots (a pool of none is left out: this
+        worker leaves those kinds to others) and, optionally, how many jobs a slot leases at a
+        time (more than one only for kinds whose handlers take batches); by default one pool of
+        `concurrency` slots, one job at a time, for every kind handled. `on_stop`: called once
+        every slot has ended (closing connections)."""
         self.desk = desk
         self.handlers = handlers
         self.lease_seconds = lease_seconds
         if pools is None:
             pools = [(list(handlers), concurrency)]
-        for kinds, _ in pools:
+        self.pools = []
+        for kinds, slots, *batch in pools:
             if unknown := set(kinds) - set(handlers):
                 raise ValueError(f"no handler for job kinds {sorted(unknown)}")
-        self.pools = [Pool(kinds, slots) for kinds, slots in pools if slots > 0 and kinds]
+            size = batch[0] if batch else 1
+            if size > 1 and not all(hasattr(handlers[kind][0], "batch") for kind in kinds):
+                raise ValueError(f"a handler of {sorted(kinds)} takes no batches")
+            if slots > 0 and kinds:
+                self.pools.append(Pool(kinds, slots, max(1, size)))
         self.poll_seconds = poll_seconds
         self.retry_base_seconds = retry_base_seconds
         self.on_stop = list(on_stop)
@@ -183,23 +234,27 @@ class Worker:
     async def _slot(self, pool: Pool) -> None:
         while not self._stopping.is_set():
             try:
-                job = await lease_job(
+                jobs = await lease_jobs(
                     self.desk.db,
                     self.owner,
                     pool.kinds,
                     self.lease_seconds,
+                    pool.batch,
                     now=self.desk.clock.now(),
                 )
             except Exception as error:
                 if not unavailable(error):
                     log.exception("leasing a job failed")
-                job = None  # the database is away: try again after the poll interval
-            if job is None:
+                jobs = []  # the database is away: try again after the poll interval
+            if not jobs:
                 await self._idle(pool)
                 continue
             # There may be more: an idle slot looks too (slots busy look again after their job).
             pool.wake_idle_slot()
-            await self._run(job)
+            if len(jobs) == 1:
+                await self._run(jobs[0])
+            else:
+                await self._run_batch(jobs)
 
     async def _idle(self, pool: Pool) -> None:
         """Until woken, or the poll interval is over."""
@@ -248,6 +303,77 @@ class Worker:
                 },
             )
             correlation_id.reset(request)
+
+    async def _run_batch(self, jobs: list[LeasedJob]) -> None:
+        """Jobs leased together: each kind's batch to its handler at once."""
+        by_kind: dict[JobKind, list[LeasedJob]] = {}
+        for job in jobs:
+            by_kind.setdefault(job.kind, []).append(job)
+        for kind, batch in by_kind.items():
+            started = time.perf_counter()
+            handler, max_attempts, *give_up = self.handlers[kind]
+            runs = [JobRun(self, job, max_attempts) for job in batch]
+            try:
+                await self._attempt_batch(runs, handler, give_up[0] if give_up else None)
+            finally:
+                duration = round((time.perf_counter() - started) * 1000, 1)
+                for run in runs:
+                    self._log_attempt(run, duration, f" (one of {len(runs)})")
+
+    def _log_attempt(self, run: JobRun, duration_ms: float, batch: str = "") -> None:
+        job = run.job
+        request = correlation_id.set(job.request_id)
+        try:
+            log.info(
+                "job %s (%s) attempt %d: %s%s",
+                job.id,
+                job.kind,
+                job.attempts,
+                run.outcome,
+                batch,
+                extra={
+                    "job_id": str(job.id),
+                    "job_kind": str(job.kind.value),
+                    "attempt": job.attempts,
+                    "outcome": run.outcome,
+                    "duration_ms": duration_ms,
+                },
+            )
+        finally:
+            correlation_id.reset(request)
+
+    async def _attempt_batch(
+        self, runs: list[JobRun], handler: Any, give_up: GiveUp | None
+    ) -> None:
+        try:
+            await handler.batch(runs)
+        except asyncio.CancelledError:
+            unsettled = [run for run in runs if run.outcome == "unsettled"]
+            for run in unsettled:
+                run.outcome = "returned"
+            with contextlib.suppress(Exception):
+                await asyncio.shield(return_jobs(self.desk.db, [run.job for run in unsettled]))
+            raise
+        except Exception as error:
+            unsettled = [run for run in runs if run.outcome == "unsettled"]
+            if unavailable(error):
+                log.warning("%d jobs met a database outage: %s", len(unsettled), error)
+                for run in unsettled:
+                    run.outcome = "returned"
+                with contextlib.suppress(Exception):
+                    await return_jobs(self.desk.db, [run.job for run in unsettled])
+                return
+            log.exception("a batch of %d jobs crashed", len(runs))
+            for run in unsettled:
+                await self._settle_crash(run, give_up, error)
+        for run in runs:
+            if run.outcome == "taken over":
+                log.warning(
+                    "job %s attempt %d was taken over by another worker or slot; dropped its"
+                    " result",
+                    run.job.id,
+                    run.job.attempts,
+                )
 
     async def _attempt(
         self, job: LeasedJob, run: JobRun, handler: Handler, give_up: GiveUp | None

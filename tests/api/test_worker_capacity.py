@@ -97,9 +97,15 @@ async def test_a_black_holed_mail_server_delays_no_assessment(desk, team, api, b
     members = [team.acme[name] for name in ("alex", "sam", "kim")]
     # A backlog of escalations, three senior recipients each, before the worker starts.
     handoffs = [await make_escalation(desk, members[n % 3], f"Case {n}") for n in range(4)]
-    # Every email attempt hangs (a timeout far longer than the test) while assessments run.
+    # Every email attempt hangs (a timeout far longer than the test) while assessments run;
+    # each email slot takes an escalation's three emails at a time.
     worker = production_worker(
-        desk, black_hole.url, email_workers=2, assessment_workers=1, smtp_timeout_seconds=600
+        desk,
+        black_hole.url,
+        email_workers=2,
+        email_batch=3,
+        assessment_workers=1,
+        smtp_timeout_seconds=600,
     )
     assert worker.slots_for(JobKind.EMAIL) == 2 and worker.slots_for(JobKind.ASSESS) == 1
     worker.start()
