@@ -108,7 +108,7 @@ async def run(args, url: str, smtp_url: str) -> None:
     if profile:
         profile.enable()
     worker.start()
-    while (left := await waiting(desk)) > 0:
+    while (left := await waiting(desk)) > 0:  # noqa: ASYNC110  (another process's rows)
         await asyncio.sleep(0.05)
     if profile:
         profile.disable()

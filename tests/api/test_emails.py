@@ -38,6 +38,7 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.mode = "accept"  # accept | refuse | refuse_first
+        self.refused: set[str] = set()  # recipients whose messages it always refuses
         self.received: list[tuple[list[str], bytes]] = []
         self.offered: Counter = Counter()  # DATA commands per recipient
         self.peers: list[tuple] = []  # the client's end of the connection of each DATA
@@ -51,7 +52,8 @@ class Mailbox:
                 self.offered[rcpt] += 1
             self.peers.append(session.peer)
             first_time = all(self.offered[rcpt] == 1 for rcpt in recipients)
-            if self.mode == "refuse" or (self.mode == "refuse_first" and first_time):
+            refused = self.mode == "refuse" or (self.mode == "refuse_first" and first_time)
+            if refused or self.refused.intersection(recipients):
                 return "451 4.3.0 Try again later"
             self.received.append((recipients, envelope.content))
         return "250 OK"

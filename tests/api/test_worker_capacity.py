@@ -9,11 +9,13 @@ reads and never writes a byte, not even the greeting.
 import asyncio
 import contextlib
 import uuid
+from datetime import timedelta
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from db.enums import AssessmentStatus, EmailStatus, JobKind, JobState
+from db.jobs import lease_jobs
 from db.models import EmailMessage, Handoff, Job
 from resolvers.desk import Desk
 from tests.api.test_emails import SENDER, mail_server
@@ -21,7 +23,7 @@ from tests.factories import make_escalation
 from tests.waiting import wait_for
 from workers import create_worker
 from workers.emails import email_job
-from workers.runner import Worker
+from workers.runner import JobRun, Worker
 from workers.smtp import SmtpConnections
 
 pytestmark = pytest.mark.anyio
@@ -257,3 +259,99 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_unnoticed(d
     assert email.attempts == 1 and email.last_error is None
     assert connections.opened == 2
     assert len(set(mailbox.peers)) == 2
+
+
+# --- a slot's batch: leased, sent and settled together, each job still its own ---
+
+
+async def test_a_refused_recipient_of_a_batch_is_retried_alone(desk, team, smtp):
+    smtp.refused = {"kim.senior@acme.test"}
+    handoff = await make_escalation(desk, team.acme["alex"], "Printer offline")
+    worker = production_worker(
+        desk, smtp.url, email_workers=1, email_attempts=2, retry_base_seconds=0.05
+    )
+    worker.start()
+    try:
+
+        async def settled():
+            emails = await rows(desk, EmailMessage, [handoff.id])
+            done = all(e.status in (EmailStatus.SENT, EmailStatus.FAILED) for e in emails)
+            return emails if emails and done else None
+
+        emails = await wait_for(settled, "the emails sent or failed for good")
+    finally:
+        async with asyncio.timeout(30):
+            await worker.stop(grace_seconds=5)
+
+    by_address = {e.to_address: e for e in emails}
+    kim = by_address.pop("kim.senior@acme.test")
+    assert (kim.status, kim.attempts) == (EmailStatus.FAILED, 2)
+    assert "451" in (kim.last_error or "")
+    # The others went once, on the batch's one attempt, over the connection kim's refusal left.
+    assert {(e.status, e.attempts, e.last_error) for e in by_address.values()} == {
+        (EmailStatus.SENT, 1, None)
+    }
+    assert smtp.offered == {"kim.senior@acme.test": 2, **{a: 1 for a in by_address}}
+    assert len(set(smtp.peers)) == 1, smtp.peers
+    jobs = {j.subject_id: j for j in await email_jobs(desk)}
+    assert (jobs[kim.id].state, jobs[kim.id].attempts) == (JobState.FAILED, 2)
+    assert {(jobs[e.id].state, jobs[e.id].attempts) for e in by_address.values()} == {
+        (JobState.DONE, 1)
+    }
+
+
+async def test_a_job_of_a_batch_taken_over_is_settled_only_by_its_new_attempt(desk, team, smtp):
+    handoff = await make_escalation(desk, team.acme["alex"], "Printer offline")
+    worker = production_worker(desk, smtp.url)
+    leased = await lease_jobs(desk.db, worker.owner, [JobKind.EMAIL], 60, 25)
+    assert len(leased) == 3 and len({job.lease for job in leased}) == 1
+    # One job's lease runs out while the batch is under way; another worker leases it.
+    stolen = leased[0]
+    async with desk.db.write() as db:
+        await db.exec(
+            update(Job)
+            .where(col(Job.id) == stolen.id)
+            .values(lease_expires_at=desk.clock.now() - timedelta(seconds=1))
+        )
+    [again] = await lease_jobs(desk.db, "another worker", [JobKind.EMAIL], 60, 25)
+    assert again.id == stolen.id and again.attempts == 2
+
+    handler = worker.handlers[JobKind.EMAIL][0]
+    runs = [JobRun(worker, job, 5) for job in leased]
+    await handler.batch(runs)  # type: ignore[attr-defined]
+
+    assert [run.outcome for run in runs] == ["taken over", "done", "done"]
+    emails = {e.id: e for e in await rows(desk, EmailMessage, [handoff.id])}
+    jobs = {j.id: j for j in await email_jobs(desk)}
+    # The late attempt wrote nothing about the job it lost: the new attempt settles it.
+    assert emails[stolen.subject_id].status == EmailStatus.PENDING
+    assert (jobs[stolen.id].state, jobs[stolen.id].lease_owner) == (JobState.RUNNING, again.lease)
+    for job in leased[1:]:
+        assert (emails[job.subject_id].status, emails[job.subject_id].attempts) == (
+            EmailStatus.SENT,
+            1,
+        )
+        assert (jobs[job.id].state, jobs[job.id].lease_owner) == (JobState.DONE, None)
+
+
+async def test_two_workers_leasing_batches_send_each_email_once(desk, team, smtp):
+    handoffs = [
+        await make_escalation(desk, team.acme[("alex", "sam", "kim")[n % 3]], f"Case {n}")
+        for n in range(10)
+    ]
+    ids = [h.id for h in handoffs]
+    workers = [production_worker(desk, smtp.url, email_workers=2, email_batch=4) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    try:
+        emails = await wait_for(lambda: sent(desk, ids), "the emails sent")
+    finally:
+        async with asyncio.timeout(30):
+            for worker in workers:
+                await worker.stop(grace_seconds=5)
+
+    assert len(emails) == 30
+    assert all(e.attempts == 1 for e in emails)
+    delivered = sorted(r for rcpts, _ in smtp.messages() for r in rcpts)
+    assert delivered == sorted(e.to_address for e in emails)  # each once
+    assert {(j.state, j.attempts) for j in await email_jobs(desk)} == {(JobState.DONE, 1)}
