@@ -18,7 +18,10 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from email import quoprimime
 from email.message import EmailMessage as MimeMessage
+from email.policy import SMTP
+from email.utils import parseaddr
 
 import aiosmtplib
 from sqlmodel import col, select, update
@@ -95,6 +98,7 @@ class EmailJob:
         # them (a slow server that never quite times out).
         deadline = time.monotonic() + first.worker.lease_seconds - 2 * self.timeout_seconds - 1
         server_failed: str | None = None
+        rendered: dict[tuple[str, str], _Rendered | None] = {}
         for n, (run, email) in enumerate(batch):
             if server_failed is not None:
                 outcome.not_sent.append((run, email, server_failed))
@@ -104,14 +108,33 @@ class EmailJob:
                 continue
             link = preferences_link(desk.settings, email.recipient_id, email.account_id, now)
             try:
-                await self.mail_server.send(_message(self.sender, email, footer=_footer(link)))
+                await self._send_one(rendered, email, _footer(link))
             except _REFUSED as error:
                 outcome.not_sent.append((run, email, f"{type(error).__name__}: {error}"))
             except _FAILED as error:
                 server_failed = f"{type(error).__name__}: {error}"
                 outcome.not_sent.append((run, email, server_failed))
+            except Exception as error:  # e.g. an email that cannot be rendered: its job alone
+                log.exception("email %s could not be sent", email.id)
+                outcome.not_sent.append((run, email, f"crashed: {type(error).__name__}: {error}"))
             else:
                 outcome.sent.append((run, email))
+
+    async def _send_one(
+        self, rendered: dict[tuple[str, str], _Rendered | None], email: EmailMessage, footer: str
+    ) -> None:
+        """Rendered once per escalation (its recipients' emails differ in To and the footer's
+        link only); an email the shortcut does not fit goes through the email package whole."""
+        key = (email.subject, email.body)
+        if key not in rendered:
+            rendered[key] = _Rendered.of(self.sender, email)
+        template = rendered[key]
+        if template is None or not _plain_address(email.to_address):
+            await self.mail_server.send(_message(self.sender, email, footer=footer))
+            return
+        await self.mail_server.send_raw(
+            template.envelope_from, [email.to_address], template.message(email.to_address, footer)
+        )
 
 
 class _Outcome:
@@ -182,6 +205,46 @@ def _by_attempts(
     for run, email in group:
         found[run.job.attempts].append((run, email))
     return found
+
+
+class _Rendered:
+    """An escalation's email but its recipient: the headers but To (as the email package writes
+    them), and the body quoted-printable, but the footer. Quoted-printable is line by line, and
+    the footer starts a line: the body's encoding followed by the footer's is the encoding of
+    the whole."""
+
+    def __init__(self, envelope_from: str, head: bytes, body: bytes) -> None:
+        self.envelope_from = envelope_from
+        self.head = head
+        self.body = body
+
+    @classmethod
+    def of(cls, sender: str, email: EmailMessage) -> _Rendered | None:
+        envelope_from = parseaddr(sender)[1]
+        if not envelope_from.isascii():
+            return None  # SMTPUTF8: aiosmtplib's send_message handles it
+        message = MimeMessage()
+        message["From"] = sender
+        message["Subject"] = email.subject
+        message.set_content("", cte="quoted-printable")
+        head, _, _ = message.as_bytes(policy=SMTP).partition(b"\r\n\r\n")
+        return cls(envelope_from, head + b"\r\n", _quoted_printable(email.body))
+
+    def message(self, to_address: str, footer: str) -> bytes:
+        assert footer.startswith("\n")
+        to = b"To: " + to_address.encode() + b"\r\n\r\n"
+        return self.head + to + self.body + _quoted_printable(footer)
+
+
+def _quoted_printable(text: str) -> bytes:
+    # As the email package encodes a text body: its UTF-8 bytes, one character per byte.
+    encoded = quoprimime.body_encode(text.encode("utf-8").decode("latin-1"), eol="\r\n")
+    return encoded.encode("ascii")
+
+
+def _plain_address(address: str) -> bool:
+    """An address a To header may carry as it is."""
+    return address.isascii() and address.isprintable() and "," not in address
 
 
 def _footer(link: str) -> str:

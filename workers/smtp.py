@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
@@ -53,18 +54,25 @@ class SmtpConnections:
         answered (a refusal) leaves the connection for the next message; any other closes it.
         A reused connection that turns out dropped (the server closed it while idle) is tried
         once more on a new one: the message was not accepted on it."""
+        await self._send(lambda smtp: smtp.send_message(message))
+
+    async def send_raw(self, sender: str, recipients: list[str], message: bytes) -> None:
+        """`send` for a message already rendered (its envelope's addresses ASCII)."""
+        await self._send(lambda smtp: smtp.sendmail(sender, recipients, message))
+
+    async def _send(self, send: Callable[[aiosmtplib.SMTP], Awaitable[object]]) -> None:
         smtp, reused = self._take()
         if smtp is None:
             smtp = await self._connect()
         try:
-            await smtp.send_message(message)
+            await send(smtp)
         except aiosmtplib.SMTPServerDisconnected:
             self._discard(smtp)
             if not reused:
                 raise
             smtp = await self._connect()
             try:
-                await smtp.send_message(message)
+                await send(smtp)
             except BaseException as error:
                 await self._after_failure(smtp, error)
                 raise
