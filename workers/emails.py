@@ -169,10 +169,10 @@ class _Outcome:
                 given_up = runs[0].last_attempt
                 state = JobState.FAILED if given_up else JobState.PENDING
                 settled = await settle_runs(tx, runs, state, error=reason)
-                values: dict[str, object] = {"attempts": attempts, "last_error": reason[:2000]}
+                failed: dict[str, object] = {"attempts": attempts, "last_error": reason[:2000]}
                 if given_up:
-                    values["status"] = EmailStatus.FAILED
-                await _update(tx, settled, **values)
+                    failed["status"] = EmailStatus.FAILED
+                await _update(tx, settled, **failed)
                 failures += [(given_up, run, email, reason) for run, email in group]
         if self.handed_back:
             await return_jobs(desk.db, [run.job for run in self.handed_back])
