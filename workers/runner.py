@@ -305,16 +305,22 @@ class Worker:
             correlation_id.reset(request)
 
     async def _run_batch(self, jobs: list[LeasedJob]) -> None:
-        """Jobs leased together: each kind's batch to its handler at once."""
-        by_kind: dict[JobKind, list[LeasedJob]] = {}
+        """Jobs leased together: to their handler at once, by kind and by the trace they join
+        (an escalation's emails share their request's, and go together)."""
+        groups: dict[tuple[JobKind, str | None], list[LeasedJob]] = {}
         for job in jobs:
-            by_kind.setdefault(job.kind, []).append(job)
-        for kind, batch in by_kind.items():
+            groups.setdefault((job.kind, job.trace_parent), []).append(job)
+        tracing = self.desk.tracing
+        for (kind, trace_parent), batch in groups.items():
             started = time.perf_counter()
             handler, max_attempts, *give_up = self.handlers[kind]
             runs = [JobRun(self, job, max_attempts) for job in batch]
+            span = (
+                tracing.job_span(kind.value, trace_parent) if tracing else contextlib.nullcontext()
+            )
             try:
-                await self._attempt_batch(runs, handler, give_up[0] if give_up else None)
+                with span:
+                    await self._attempt_batch(runs, handler, give_up[0] if give_up else None)
             finally:
                 duration = round((time.perf_counter() - started) * 1000, 1)
                 for run in runs:
