@@ -136,18 +136,8 @@ async def settle_job(
     now: datetime | None = None,
 ) -> bool:
     """Done, failed, or back to pending after `retry_in` seconds; False if the lease was lost."""
-    now = now or utcnow()
-    values: dict[str, Any] = {
-        "state": state,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "updated_at": now,
-    }
-    if error is not None:
-        values["last_error"] = error[:2000]
-    if retry_in is not None:
-        values["run_after"] = now + timedelta(seconds=retry_in)
-    return await _settle(session, job, values)
+    settled = await settle_jobs(session, [job], state, error=error, retry_in=retry_in, now=now)
+    return job.id in settled
 
 
 async def reschedule_job(
@@ -164,7 +154,7 @@ async def reschedule_job(
         "lease_expires_at": None,
         "updated_at": now,
     }
-    return await _settle(session, job, values)
+    return job.id in await _settle(session, [job], values)
 
 
 async def settle_jobs(
@@ -176,10 +166,9 @@ async def settle_jobs(
     retry_in: float | None = None,
     now: datetime | None = None,
 ) -> set[uuid.UUID]:
-    """`settle_job` for several jobs in one statement, each only if its own lease still holds:
-    the ids of those settled (the others' attempts were taken over)."""
-    if not jobs:
-        return set()
+    """Done, failed, or back to pending after `retry_in` seconds, in one statement per lease,
+    each job only if its own lease still holds: the ids of those settled (the others' attempts
+    were taken over)."""
     now = now or utcnow()
     values: dict[str, Any] = {
         "state": state,
@@ -191,10 +180,17 @@ async def settle_jobs(
         values["last_error"] = error[:2000]
     if retry_in is not None:
         values["run_after"] = now + timedelta(seconds=retry_in)
-    settled: set[uuid.UUID] = set()
+    return await _settle(session, jobs, values)
+
+
+async def _settle(
+    session: AsyncSession, jobs: Sequence[LeasedJob], values: dict[str, Any]
+) -> set[uuid.UUID]:
+    """The jobs' new state, for those whose attempt still holds its lease: their ids."""
     by_lease: dict[str, list[uuid.UUID]] = {}
     for job in jobs:
         by_lease.setdefault(job.lease, []).append(job.id)
+    settled: set[uuid.UUID] = set()
     for lease, ids in by_lease.items():
         stmt = (
             update(Job)
@@ -208,21 +204,6 @@ async def settle_jobs(
         )
         settled.update(row.id for row in (await session.exec(stmt)).all())
     return settled
-
-
-async def _settle(session: AsyncSession, job: LeasedJob, values: dict[str, Any]) -> bool:
-    """The job's new state, if this attempt still holds its lease."""
-    stmt = (
-        update(Job)
-        .where(
-            col(Job.id) == job.id,
-            col(Job.lease_owner) == job.lease,
-            col(Job.state) == JobState.RUNNING,
-        )
-        .values(**values)
-        .returning(col(Job.id))
-    )
-    return (await session.exec(stmt)).first() is not None
 
 
 async def return_job(db: Database, job: LeasedJob) -> None:
