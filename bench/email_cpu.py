@@ -18,22 +18,19 @@ import asyncio
 import contextlib
 import cProfile
 import pstats
-import sys
 import time
 import uuid
 
 from sqlmodel import col, func, select
 
 from bench.common import (
-    CLIENT_CORE,
     TOKEN_SECRET,
     drop_postgres_database,
     free_port,
     fresh_postgres_database,
-    start_process,
 )
 from bench.seed import seed
-from bench.workers_keep_up import wait_listening
+from bench.workers_keep_up import smtp_sink
 from db.engine import Database, normalize_database_url
 from db.enums import EmailStatus, JobKind, JobState
 from db.models import EmailMessage, Job, User
@@ -136,21 +133,7 @@ def main() -> int:
             seed(url, accounts=1, handoffs_per_account=1, users_per_account=args.recipients + 1)
         )
         port = free_port()
-        sink = start_process(
-            "smtp-sink",
-            [
-                sys.executable,
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                f"127.0.0.1:{port}",
-                "-c",
-                "aiosmtpd.handlers.Sink",
-            ],
-            cores=CLIENT_CORE,
-        )
-        wait_listening(sink, port)
+        sink = smtp_sink(port)
         asyncio.run(run(args, url, f"smtp://127.0.0.1:{port}"))
         print(f"SMTP sink CPU {sink.cpu_seconds():.2f} s")
     finally:

@@ -173,6 +173,27 @@ def wait_listening(process, port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{process.name} is not listening")
 
 
+def smtp_sink(port: int):
+    """A local SMTP server that accepts every email and keeps none (aiosmtpd's Sink), on the
+    load generator's core, once it listens."""
+    sink = start_process(
+        "smtp-sink",
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ],
+        cores=CLIENT_CORE,
+    )
+    wait_listening(sink, port)
+    return sink
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=5.0, help="escalations per second")
@@ -199,21 +220,7 @@ def main() -> int:
         )
         tokens = [t for a in accounts for t in a.tokens[1:]]
         smtp_port = free_port()
-        sink = start_process(
-            "smtp-sink",
-            [
-                sys.executable,
-                "-m",
-                "aiosmtpd",
-                "-n",
-                "-l",
-                f"127.0.0.1:{smtp_port}",
-                "-c",
-                "aiosmtpd.handlers.Sink",
-            ],
-            cores=CLIENT_CORE,
-        )
-        wait_listening(sink, smtp_port)
+        sink = smtp_sink(smtp_port)
         server = desk_server(
             "workers-keep-up",
             url,
